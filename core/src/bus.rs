@@ -1,0 +1,313 @@
+//! The bus: a registry of topics by name, and the clock they share.
+
+use std::any::{type_name, Any, TypeId};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::clock::Clock;
+use crate::name;
+use crate::topic::{Topic, TopicConfig};
+use crate::wait::BusTimer;
+use crate::Error;
+
+/// A registry of topics by name, with the clock they all read. Cheap to clone
+/// (clones share everything); `Send + Sync`.
+///
+/// Asking again for a name with the same value type and configuration returns the
+/// same topic; another type or configuration is an error, never a silent second copy.
+/// [`Bus::get_topic`] opens an existing topic whatever its configuration.
+///
+/// # Examples
+///
+/// ```
+/// use ringlet::{Bus, Error, TopicConfig};
+/// let bus = Bus::new();
+/// let a = bus.topic::<u64>("orders", TopicConfig::default().partitions(3))?;
+/// let b = bus.topic::<u64>("orders", TopicConfig::default().partitions(3))?;
+/// a.publish(1).unwrap();
+/// assert_eq!(b.end_offsets().iter().sum::<u64>(), 1); // the same topic
+/// assert!(matches!(bus.topic::<u64>("orders", TopicConfig::default()), Err(Error::ConfigError { .. })));
+/// assert!(matches!(bus.topic::<String>("orders", TopicConfig::default().partitions(3)), Err(Error::TypeMismatch { .. })));
+/// # Ok::<(), ringlet::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Bus {
+    inner: Arc<BusInner>,
+}
+
+struct BusInner {
+    timer: Arc<BusTimer>,
+    registry: Mutex<HashMap<Arc<str>, Registered>>,
+}
+
+struct Registered {
+    type_id: TypeId,
+    type_name: &'static str,
+    config: TopicConfig,
+    handle: Box<dyn Any + Send + Sync>,
+    close: Box<dyn Fn() + Send + Sync>,
+}
+
+impl std::fmt::Debug for Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<String> = self
+            .inner
+            .registry
+            .lock()
+            .keys()
+            .map(|k| k.to_string())
+            .collect();
+        names.sort();
+        f.debug_struct("Bus")
+            .field("clock", self.inner.timer.clock())
+            .field("topics", &names)
+            .finish()
+    }
+}
+
+impl Default for Bus {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Builds a [`Bus`] with a chosen clock.
+///
+/// # Examples
+///
+/// ```
+/// use ringlet::{Bus, ManualClock};
+/// let clock = ManualClock::starting_at(1_000);
+/// let bus = Bus::builder().clock(clock.clone()).build();
+/// assert_eq!(bus.now_ms(), 1_000);
+/// ```
+#[derive(Debug, Default)]
+pub struct BusBuilder {
+    clock: Clock,
+}
+
+impl BusBuilder {
+    /// Uses `clock` for every time in the semantics (default: the system clock).
+    #[must_use]
+    pub fn clock(mut self, clock: impl Into<Clock>) -> Self {
+        self.clock = clock.into();
+        self
+    }
+
+    /// Builds the bus.
+    pub fn build(self) -> Bus {
+        Bus {
+            inner: Arc::new(BusInner {
+                timer: Arc::new(BusTimer::new(self.clock)),
+                registry: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+}
+
+impl Bus {
+    /// A bus on the system clock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let bus = ringlet::Bus::new();
+    /// assert!(bus.names().is_empty());
+    /// ```
+    pub fn new() -> Self {
+        BusBuilder::default().build()
+    }
+
+    /// A builder, to choose the clock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let bus = ringlet::Bus::builder().clock(ringlet::ManualClock::new()).build();
+    /// assert_eq!(bus.now_ms(), 0);
+    /// ```
+    pub fn builder() -> BusBuilder {
+        BusBuilder::default()
+    }
+
+    /// The bus clock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!ringlet::Bus::new().clock().is_manual());
+    /// ```
+    pub fn clock(&self) -> &Clock {
+        self.inner.timer.clock()
+    }
+
+    /// The bus clock's time in ms.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(ringlet::Bus::new().now_ms() > 0);
+    /// ```
+    pub fn now_ms(&self) -> i64 {
+        self.clock().now_ms()
+    }
+
+    /// Creates the topic `name`, or opens it if it exists with the same value type and
+    /// configuration.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidName` (Kafka's rules; `__` is reserved), `ConfigError` (invalid, or
+    /// different from the existing topic's), `TypeMismatch` (exists with another
+    /// value type).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::{Bus, Error, TopicConfig};
+    /// let bus = Bus::new();
+    /// let t = bus.topic::<&str>("greetings", TopicConfig::default())?;
+    /// assert!(matches!(bus.topic::<u8>("__x", TopicConfig::default()), Err(Error::InvalidName { .. })));
+    /// assert!(matches!(bus.topic::<u8>("x", TopicConfig::default().capacity(0)), Err(Error::ConfigError { .. })));
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn topic<T: Clone + Send + Sync + 'static>(
+        &self,
+        name: &str,
+        config: TopicConfig,
+    ) -> Result<Topic<T>, Error> {
+        name::validate(name, false)?;
+        config.validate(name)?;
+        let mut reg = self.inner.registry.lock();
+        if let Some(r) = reg.get(name) {
+            let topic = downcast::<T>(name, r)?;
+            if r.config != config {
+                return Err(Error::ConfigError {
+                    name: name.into(),
+                    reason: format!(
+                        "it exists with {:?}, not {:?}; use get_topic to open it as it is",
+                        r.config, config
+                    ),
+                });
+            }
+            return Ok(topic);
+        }
+        let key: Arc<str> = name.into();
+        let topic = Topic::<T>::create(key.clone(), config.clone(), self.inner.timer.clone())?;
+        let closer = topic.clone();
+        reg.insert(
+            key,
+            Registered {
+                type_id: TypeId::of::<T>(),
+                type_name: type_name::<T>(),
+                config,
+                handle: Box::new(topic.clone()),
+                close: Box::new(move || closer.close()),
+            },
+        );
+        Ok(topic)
+    }
+
+    /// Opens the existing topic `name`, whatever its configuration.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidName`, `NotFound`, `TypeMismatch`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::{Bus, TopicConfig};
+    /// let bus = Bus::new();
+    /// bus.topic::<u8>("t", TopicConfig::default().capacity(8))?;
+    /// assert_eq!(bus.get_topic::<u8>("t")?.config().capacity, 8);
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn get_topic<T: Clone + Send + Sync + 'static>(
+        &self,
+        name: &str,
+    ) -> Result<Topic<T>, Error> {
+        name::validate(name, true)?;
+        let reg = self.inner.registry.lock();
+        let r = reg
+            .get(name)
+            .ok_or_else(|| Error::NotFound { name: name.into() })?;
+        downcast::<T>(name, r)
+    }
+
+    /// Removes `name` from the bus and closes it: existing handles see it closed
+    /// (readers drain what is retained). The name can be created again afterwards.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidName`, `NotFound`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::{Bus, TopicConfig};
+    /// let bus = Bus::new();
+    /// let t = bus.topic::<u8>("t", TopicConfig::default())?;
+    /// bus.delete("t")?;
+    /// assert!(t.is_closed());
+    /// assert!(bus.get_topic::<u8>("t").is_err());
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn delete(&self, name: &str) -> Result<(), Error> {
+        name::validate(name, true)?;
+        let r = self
+            .inner
+            .registry
+            .lock()
+            .remove(name)
+            .ok_or_else(|| Error::NotFound { name: name.into() })?;
+        (r.close)();
+        Ok(())
+    }
+
+    /// The names registered, sorted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let bus = ringlet::Bus::new();
+    /// bus.topic::<u8>("b", Default::default())?;
+    /// bus.topic::<u8>("a", Default::default())?;
+    /// assert_eq!(bus.names(), vec!["a", "b"]);
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .inner
+            .registry
+            .lock()
+            .keys()
+            .map(|k| k.to_string())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+fn downcast<T: Clone + Send + Sync + 'static>(
+    name: &str,
+    r: &Registered,
+) -> Result<Topic<T>, Error> {
+    if r.type_id != TypeId::of::<T>() {
+        return Err(Error::TypeMismatch {
+            name: name.into(),
+            expected: format!("a topic of {}", type_name::<T>()),
+            found: format!("a topic of {}", r.type_name),
+        });
+    }
+    r.handle
+        .downcast_ref::<Topic<T>>()
+        .cloned()
+        .ok_or_else(|| Error::TypeMismatch {
+            name: name.into(),
+            expected: format!("a topic of {}", type_name::<T>()),
+            found: r.type_name.into(),
+        })
+}

@@ -1,0 +1,291 @@
+//! Errors: one small enum per operation (crossbeam's habit), handing back what was
+//! not sent, plus [`Error`] for the registry and configuration.
+
+use std::fmt;
+
+/// Registry, configuration and subscription failures.
+///
+/// # Examples
+///
+/// ```
+/// use ringlet::{Bus, Error, TopicConfig};
+/// let bus = Bus::new();
+/// assert!(matches!(bus.topic::<u8>("bad name", TopicConfig::default()), Err(Error::InvalidName { .. })));
+/// assert!(matches!(bus.get_topic::<u8>("missing"), Err(Error::NotFound { .. })));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The name breaks Kafka's naming rules or is reserved (`__` prefix).
+    InvalidName {
+        /// The name given.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Nothing by that name exists.
+    NotFound {
+        /// The name asked for.
+        name: String,
+    },
+    /// It exists with another value type (or is a queue, not a topic, or the reverse).
+    TypeMismatch {
+        /// The name.
+        name: String,
+        /// What was asked for.
+        expected: String,
+        /// What exists.
+        found: String,
+    },
+    /// A configuration is invalid, or conflicts with the existing one of that name.
+    ConfigError {
+        /// The topic or queue concerned.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An offset or partition outside what the topic has.
+    OutOfRange {
+        /// The partition concerned.
+        partition: u32,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The topic or subscription is closed.
+    Closed,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidName { name, reason } => write!(f, "invalid name {name:?}: {reason}"),
+            Error::NotFound { name } => write!(f, "no topic or queue named {name:?}"),
+            Error::TypeMismatch {
+                name,
+                expected,
+                found,
+            } => {
+                write!(f, "{name:?} holds {found}, not {expected}")
+            }
+            Error::ConfigError { name, reason } => write!(f, "configuration of {name:?}: {reason}"),
+            Error::OutOfRange { partition, reason } => {
+                write!(f, "out of range (partition {partition}): {reason}")
+            }
+            Error::Closed => f.write_str("closed"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+macro_rules! handing_back {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $var:ident => $msg:literal),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, PartialEq, Eq)]
+        pub enum $name<M> {
+            $($(#[$vm])* $var(M),)*
+        }
+
+        impl<M> $name<M> {
+            /// The value (or message) that was not published.
+            pub fn into_inner(self) -> M {
+                match self { $($name::$var(m) => m,)* }
+            }
+        }
+
+        impl<M> fmt::Debug for $name<M> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self { $($name::$var(_) => f.write_str(concat!(stringify!($var), "(..)")),)* }
+            }
+        }
+
+        impl<M> fmt::Display for $name<M> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self { $($name::$var(_) => f.write_str($msg),)* }
+            }
+        }
+
+        impl<M> std::error::Error for $name<M> {}
+    };
+}
+
+handing_back! {
+    /// Why `publish`, `try_publish`, `publish_message` or `publish_async` failed,
+    /// handing back the value or message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::{Bus, OnFull, PublishError, TopicConfig};
+    /// let bus = Bus::new();
+    /// let log = bus.topic::<u8>("log", TopicConfig::default().capacity(1).on_full(OnFull::Keep))?;
+    /// log.publish(1).unwrap();
+    /// assert_eq!(log.publish(2), Err(PublishError::Full(2)));
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    PublishError {
+        /// The partition is full and the topic's `on_full` policy refuses to wait.
+        Full => "the partition is full",
+        /// The topic is closed.
+        Closed => "the topic is closed",
+        /// The message names a partition the topic does not have.
+        OutOfRange => "no such partition",
+    }
+}
+
+handing_back! {
+    /// Why `publish_timeout` failed, handing back the value.
+    PublishTimeoutError {
+        /// Still full when the timeout passed.
+        Timeout => "timed out waiting for room",
+        /// Full, and the topic's `on_full` policy (`keep`) never frees room.
+        Full => "the partition is full",
+        /// The topic is closed.
+        Closed => "the topic is closed",
+        /// The message names a partition the topic does not have.
+        OutOfRange => "no such partition",
+    }
+}
+
+impl<M> From<PublishError<M>> for PublishTimeoutError<M> {
+    fn from(e: PublishError<M>) -> Self {
+        match e {
+            PublishError::Full(m) => PublishTimeoutError::Full(m),
+            PublishError::Closed(m) => PublishTimeoutError::Closed(m),
+            PublishError::OutOfRange(m) => PublishTimeoutError::OutOfRange(m),
+        }
+    }
+}
+
+/// Why a blocking read (`recv`, `recv_batch`, `recv_async`) returned no record.
+///
+/// # Examples
+///
+/// ```
+/// use ringlet::{Bus, RecvError, Start, TopicConfig};
+/// let bus = Bus::new();
+/// let t = bus.topic::<u8>("t", TopicConfig::default().capacity(2))?;
+/// let mut sub = t.subscribe(Start::Earliest)?;
+/// for i in 0..5 { t.publish(i).unwrap(); }
+/// assert_eq!(sub.recv(), Err(RecvError::Lagged { partition: 0, skipped: 3 }));
+/// assert_eq!(sub.recv().unwrap().value, 3);
+/// t.close();
+/// assert_eq!(sub.recv().unwrap().value, 4);
+/// assert_eq!(sub.recv(), Err(RecvError::Closed));
+/// # Ok::<(), ringlet::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecvError {
+    /// Records were evicted before this reader got to them; reported once per gap.
+    Lagged {
+        /// The partition with the gap.
+        partition: u32,
+        /// Exactly how many offsets were skipped.
+        skipped: u64,
+    },
+    /// The topic is closed and everything retained has been read (or the
+    /// subscription was closed).
+    Closed,
+}
+
+/// Why `try_recv` returned no record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TryRecvError {
+    /// Nothing to read right now.
+    Empty,
+    /// See [`RecvError::Lagged`].
+    Lagged {
+        /// The partition with the gap.
+        partition: u32,
+        /// Exactly how many offsets were skipped.
+        skipped: u64,
+    },
+    /// See [`RecvError::Closed`].
+    Closed,
+}
+
+/// Why `recv_timeout` returned no record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecvTimeoutError {
+    /// Nothing arrived within the timeout (real elapsed time).
+    Timeout,
+    /// See [`RecvError::Lagged`].
+    Lagged {
+        /// The partition with the gap.
+        partition: u32,
+        /// Exactly how many offsets were skipped.
+        skipped: u64,
+    },
+    /// See [`RecvError::Closed`].
+    Closed,
+}
+
+impl From<RecvError> for TryRecvError {
+    fn from(e: RecvError) -> Self {
+        match e {
+            RecvError::Lagged { partition, skipped } => TryRecvError::Lagged { partition, skipped },
+            RecvError::Closed => TryRecvError::Closed,
+        }
+    }
+}
+
+impl From<RecvError> for RecvTimeoutError {
+    fn from(e: RecvError) -> Self {
+        match e {
+            RecvError::Lagged { partition, skipped } => {
+                RecvTimeoutError::Lagged { partition, skipped }
+            }
+            RecvError::Closed => RecvTimeoutError::Closed,
+        }
+    }
+}
+
+impl fmt::Display for RecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecvError::Lagged { partition, skipped } => {
+                write!(
+                    f,
+                    "lagged: {skipped} records of partition {partition} were evicted unread"
+                )
+            }
+            RecvError::Closed => f.write_str("closed"),
+        }
+    }
+}
+
+impl fmt::Display for TryRecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryRecvError::Empty => f.write_str("no record ready"),
+            TryRecvError::Lagged { partition, skipped } => fmt::Display::fmt(
+                &RecvError::Lagged {
+                    partition: *partition,
+                    skipped: *skipped,
+                },
+                f,
+            ),
+            TryRecvError::Closed => f.write_str("closed"),
+        }
+    }
+}
+
+impl fmt::Display for RecvTimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecvTimeoutError::Timeout => f.write_str("timed out"),
+            RecvTimeoutError::Lagged { partition, skipped } => fmt::Display::fmt(
+                &RecvError::Lagged {
+                    partition: *partition,
+                    skipped: *skipped,
+                },
+                f,
+            ),
+            RecvTimeoutError::Closed => f.write_str("closed"),
+        }
+    }
+}
+
+impl std::error::Error for RecvError {}
+impl std::error::Error for TryRecvError {}
+impl std::error::Error for RecvTimeoutError {}

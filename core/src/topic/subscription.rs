@@ -1,0 +1,849 @@
+//! Subscriptions: independent readers over every partition of a topic.
+//!
+//! # Reading
+//!
+//! A subscription takes records round-robin among the partitions that have one
+//! ready, in offset order within each partition; for a given sequence of operations
+//! on one thread the interleaving is deterministic. Internally it copies up to
+//! [`BATCH`] records of a partition at a time with one cursor read, then hands them
+//! out one by one, so `recv` costs a queue pop most of the time. Records it has
+//! copied count as read (for gating and lag).
+//!
+//! # Lagging
+//!
+//! When the next record of a partition has been evicted (or expired), the next read
+//! returns `Lagged { partition, skipped }` once, with the exact number of offsets
+//! skipped, then continues per [`OnLag`]: from the oldest retained record (the
+//! default), from the end, or not at all until [`Subscription::seek`]. A batch read
+//! stops before a gap; the following read reports it. [`Subscription::skipped`]
+//! totals every gap; iteration (`iter()`, `Stream`) counts gaps there instead of
+//! reporting them.
+//!
+//! # Closing
+//!
+//! After the topic's `close()`, readers drain what is retained, then get `Closed`.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::clock::waiter_id;
+use crate::error::{RecvError, RecvTimeoutError, TryRecvError};
+use crate::record::Record;
+use crate::sync::{AtomicU64, Spin};
+use crate::wait::thread_waker;
+use crate::Error;
+
+use super::ring::Read;
+use super::{Cursor, OnFull, TopicInner};
+
+/// Most records a subscription copies out of one partition per cursor read.
+pub const BATCH: usize = 64;
+
+/// Where a subscription starts.
+///
+/// # Examples
+///
+/// ```
+/// use ringlet::{Message, Start};
+/// let bus = ringlet::Bus::new();
+/// let t = bus.topic::<u8>("t", Default::default())?;
+/// for (i, ts) in [(0, 100), (1, 200), (2, 300)] {
+///     t.publish_message(Message::new(i).timestamp(ts)).unwrap();
+/// }
+/// assert_eq!(t.subscribe(Start::Offset(1))?.try_recv().unwrap().value, 1);
+/// assert_eq!(t.subscribe(Start::Timestamp(150))?.try_recv().unwrap().value, 1);
+/// assert_eq!(t.subscribe(Start::Offsets(vec![(0, 2)]))?.try_recv().unwrap().value, 2);
+/// # Ok::<(), ringlet::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+pub enum Start {
+    /// The oldest retained record of each partition.
+    Earliest,
+    /// Only records published from now on (the default).
+    #[default]
+    Latest,
+    /// The same offset in every partition (past the end is an error; an evicted one
+    /// reads as a lag).
+    Offset(u64),
+    /// An offset per partition; partitions not listed start at the end.
+    Offsets(Vec<(u32, u64)>),
+    /// Per partition, the first record whose timestamp is at or after this (ms); the
+    /// end if there is none.
+    Timestamp(i64),
+}
+
+/// What a subscription does after a gap. See the [module docs](self).
+///
+/// # Examples
+///
+/// ```
+/// use ringlet::{OnLag, RecvError, Start, TopicConfig, TryRecvError};
+/// let bus = ringlet::Bus::new();
+/// let t = bus.topic::<u8>("t", TopicConfig::default().capacity(1))?;
+/// let mut strict = t.subscribe_with(Start::Earliest, OnLag::Error)?;
+/// t.publish(1).unwrap();
+/// t.publish(2).unwrap();
+/// assert_eq!(strict.recv(), Err(RecvError::Lagged { partition: 0, skipped: 1 }));
+/// assert_eq!(strict.try_recv(), Err(TryRecvError::Lagged { partition: 0, skipped: 1 }));
+/// strict.seek(Start::Earliest)?;
+/// assert_eq!(strict.recv().unwrap().value, 2);
+/// # Ok::<(), ringlet::Error>(())
+/// ```
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum OnLag {
+    /// Continue from the oldest retained record (the default).
+    #[default]
+    Earliest,
+    /// Continue from the end.
+    Latest,
+    /// Stay failed (every read reports the gap) until `seek`.
+    Error,
+}
+
+struct PartReader<T> {
+    cursor: Arc<Cursor>,
+    /// The next offset to copy from the ring.
+    next: u64,
+    buf: VecDeque<Record<T>>,
+    /// A gating subscription that started at `Earliest` and has handed out nothing of
+    /// this partition yet: a gap here can only come from a publish that raced the
+    /// subscribe, so the start moves instead of reporting records missed.
+    fresh_earliest: bool,
+}
+
+/// An independent reader over all partitions of a topic. `Send` when `T` is.
+///
+/// # Examples
+///
+/// ```
+/// use ringlet::{Start, TopicConfig};
+/// let bus = ringlet::Bus::new();
+/// let t = bus.topic::<u32>("t", TopicConfig::default().partitions(2))?;
+/// let mut sub = t.subscribe(Start::Earliest)?;
+/// for i in 0..4 { t.publish(i).unwrap(); }
+/// let mut got: Vec<u32> = sub.try_recv_batch(10).unwrap().into_iter().map(|r| r.value).collect();
+/// got.sort();
+/// assert_eq!(got, vec![0, 1, 2, 3]);
+/// # Ok::<(), ringlet::Error>(())
+/// ```
+pub struct Subscription<T> {
+    topic: Arc<TopicInner<T>>,
+    parts: Box<[PartReader<T>]>,
+    rr: usize,
+    on_lag: OnLag,
+    skipped: u64,
+    /// A gap found while filling a batch, reported by the next read.
+    pending: Option<(u32, u64)>,
+    /// `OnLag::Error`: the gap that failed the subscription.
+    failed: Option<(u32, u64)>,
+    closed: bool,
+    gating: bool,
+    id: u64,
+}
+
+impl<T> std::fmt::Debug for Subscription<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("topic", &&*self.topic.name)
+            .field("on_lag", &self.on_lag)
+            .field("skipped", &self.skipped)
+            .finish_non_exhaustive()
+    }
+}
+
+enum Fill {
+    Some,
+    Empty,
+    Lag(u32, u64),
+}
+
+impl<T: Clone + Send + Sync + 'static> Subscription<T> {
+    pub(crate) fn new(
+        topic: Arc<TopicInner<T>>,
+        start: Start,
+        on_lag: OnLag,
+    ) -> Result<Self, Error> {
+        let positions = resolve(&topic, &start)?;
+        let gating = matches!(topic.config.on_full, OnFull::Block | OnFull::Reject);
+        let parts = positions
+            .into_iter()
+            .enumerate()
+            .map(|(p, pos)| {
+                let cursor = Arc::new(Cursor {
+                    pos: AtomicU64::new(pos),
+                });
+                let part = &topic.parts[p];
+                let mut cursors = part.cursors.lock();
+                cursors.push(cursor.clone());
+                // Under the lock, so a concurrent rescan cannot raise it past us.
+                part.gate.fetch_min(pos, Ordering::SeqCst);
+                drop(cursors);
+                PartReader {
+                    cursor,
+                    next: pos,
+                    buf: VecDeque::new(),
+                    fresh_earliest: gating && start == Start::Earliest,
+                }
+            })
+            .collect();
+        Ok(Subscription {
+            topic,
+            parts,
+            rr: 0,
+            on_lag,
+            skipped: 0,
+            pending: None,
+            failed: None,
+            closed: false,
+            gating,
+            id: waiter_id(),
+        })
+    }
+
+    /// Total offsets skipped over gaps so far (reported or not).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::{Start, TopicConfig};
+    /// let bus = ringlet::Bus::new();
+    /// let t = bus.topic::<u8>("t", TopicConfig::default().capacity(2))?;
+    /// let mut sub = t.subscribe(Start::Earliest)?;
+    /// for i in 0..5 { t.publish(i).unwrap(); }
+    /// t.close();
+    /// assert_eq!(sub.iter().map(|r| r.value).collect::<Vec<_>>(), vec![3, 4]);
+    /// assert_eq!(sub.skipped(), 3);
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn skipped(&self) -> u64 {
+        self.skipped
+    }
+
+    /// The next offset this subscription will hand out, per partition.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::Start;
+    /// let bus = ringlet::Bus::new();
+    /// let t = bus.topic::<u8>("t", Default::default())?;
+    /// t.publish(1).unwrap();
+    /// let mut sub = t.subscribe(Start::Earliest)?;
+    /// assert_eq!(sub.positions(), vec![0]);
+    /// sub.recv().unwrap();
+    /// assert_eq!(sub.positions(), vec![1]);
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn positions(&self) -> Vec<u64> {
+        self.parts
+            .iter()
+            .map(|p| p.buf.front().map_or(p.next, |r| r.offset))
+            .collect()
+    }
+
+    /// Records published but not yet handed out, summed over partitions (evicted
+    /// ones included until the gap is reported).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::Start;
+    /// let bus = ringlet::Bus::new();
+    /// let t = bus.topic::<u8>("t", Default::default())?;
+    /// let sub = t.subscribe(Start::Latest)?;
+    /// t.publish(1).unwrap();
+    /// t.publish(2).unwrap();
+    /// assert_eq!(sub.lag(), 2);
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn lag(&self) -> u64 {
+        self.positions()
+            .iter()
+            .zip(self.topic.parts.iter())
+            .map(|(pos, part)| part.ring.end().saturating_sub(*pos))
+            .sum()
+    }
+
+    /// Moves the subscription to `start`, forgetting copied records and a failed
+    /// state.
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Topic::subscribe`]; the subscription is unchanged then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::Start;
+    /// let bus = ringlet::Bus::new();
+    /// let t = bus.topic::<u8>("t", Default::default())?;
+    /// let mut sub = t.subscribe(Start::Earliest)?;
+    /// t.publish(1).unwrap();
+    /// assert_eq!(sub.recv().unwrap().value, 1);
+    /// sub.seek(Start::Earliest)?; // replay
+    /// assert_eq!(sub.recv().unwrap().value, 1);
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn seek(&mut self, start: Start) -> Result<(), Error> {
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        let positions = resolve(&self.topic, &start)?;
+        for ((pr, pos), part) in self
+            .parts
+            .iter_mut()
+            .zip(positions)
+            .zip(self.topic.parts.iter())
+        {
+            pr.buf.clear();
+            pr.next = pos;
+            pr.fresh_earliest = self.gating && start == Start::Earliest;
+            let _cursors = part.cursors.lock();
+            pr.cursor.pos.store(pos, Ordering::SeqCst);
+            part.gate.fetch_min(pos, Ordering::SeqCst);
+        }
+        self.pending = None;
+        self.failed = None;
+        self.topic.notify_room_all();
+        Ok(())
+    }
+
+    /// Closes this subscription: it stops gating producers and every read returns
+    /// `Closed`. Dropping it does the same.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::{RecvError, Start};
+    /// let bus = ringlet::Bus::new();
+    /// let t = bus.topic::<u8>("t", Default::default())?;
+    /// let mut sub = t.subscribe(Start::Earliest)?;
+    /// sub.close();
+    /// assert_eq!(sub.recv(), Err(RecvError::Closed));
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn close(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        self.deregister();
+        for p in self.parts.iter_mut() {
+            p.buf.clear();
+        }
+    }
+
+    /// Blocks until a record is ready (or the topic is closed and drained).
+    ///
+    /// # Errors
+    ///
+    /// `Lagged` once per gap; `Closed` at the end.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::Start;
+    /// let bus = ringlet::Bus::new();
+    /// let t = bus.topic::<u8>("t", Default::default())?;
+    /// let mut sub = t.subscribe(Start::Latest)?;
+    /// let p = t.clone();
+    /// std::thread::spawn(move || p.publish(42).unwrap());
+    /// assert_eq!(sub.recv().unwrap().value, 42);
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn recv(&mut self) -> Result<Record<T>, RecvError> {
+        loop {
+            if let Some(r) = self.next_ready()? {
+                return Ok(r);
+            }
+            self.park(None);
+        }
+    }
+
+    /// Returns a ready record without waiting.
+    ///
+    /// # Errors
+    ///
+    /// `Empty` when nothing is ready; `Lagged`; `Closed`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::{Start, TryRecvError};
+    /// let bus = ringlet::Bus::new();
+    /// let t = bus.topic::<u8>("t", Default::default())?;
+    /// let mut sub = t.subscribe(Start::Latest)?;
+    /// assert_eq!(sub.try_recv(), Err(TryRecvError::Empty));
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn try_recv(&mut self) -> Result<Record<T>, TryRecvError> {
+        self.next_ready()?.ok_or(TryRecvError::Empty)
+    }
+
+    /// Waits up to `timeout` (real time) for a record.
+    ///
+    /// # Errors
+    ///
+    /// `Timeout`; `Lagged`; `Closed`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ringlet::{RecvTimeoutError, Start};
+    /// let bus = ringlet::Bus::new();
+    /// let t = bus.topic::<u8>("t", Default::default())?;
+    /// let mut sub = t.subscribe(Start::Latest)?;
+    /// assert_eq!(sub.recv_timeout(Duration::from_millis(5)), Err(RecvTimeoutError::Timeout));
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Record<T>, RecvTimeoutError> {
+        let deadline = Instant::now().checked_add(timeout);
+        loop {
+            if let Some(r) = self.next_ready()? {
+                return Ok(r);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(RecvTimeoutError::Timeout);
+            }
+            self.park(deadline);
+        }
+    }
+
+    /// Blocks until at least one record is ready, then returns up to `max` of those
+    /// ready (round-robin across partitions; stops before a gap).
+    ///
+    /// # Errors
+    ///
+    /// As [`Subscription::recv`] when nothing could be returned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::Start;
+    /// let bus = ringlet::Bus::new();
+    /// let t = bus.topic::<u8>("t", Default::default())?;
+    /// let mut sub = t.subscribe(Start::Earliest)?;
+    /// t.publish_batch([1, 2, 3]).unwrap();
+    /// assert_eq!(sub.recv_batch(2).unwrap().len(), 2);
+    /// assert_eq!(sub.recv_batch(2).unwrap().len(), 1);
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn recv_batch(&mut self, max: usize) -> Result<Vec<Record<T>>, RecvError> {
+        loop {
+            match self.try_recv_batch(max) {
+                Ok(v) if !v.is_empty() || max == 0 => return Ok(v),
+                Ok(_) => self.park(None),
+                Err(TryRecvError::Lagged { partition, skipped }) => {
+                    return Err(RecvError::Lagged { partition, skipped })
+                }
+                Err(TryRecvError::Closed) => return Err(RecvError::Closed),
+                Err(TryRecvError::Empty) => self.park(None),
+            }
+        }
+    }
+
+    /// Returns up to `max` ready records without waiting (possibly none).
+    ///
+    /// # Errors
+    ///
+    /// `Lagged` or `Closed` when nothing could be returned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::Start;
+    /// let bus = ringlet::Bus::new();
+    /// let t = bus.topic::<u8>("t", Default::default())?;
+    /// let mut sub = t.subscribe(Start::Earliest)?;
+    /// assert!(sub.try_recv_batch(8).unwrap().is_empty());
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn try_recv_batch(&mut self, max: usize) -> Result<Vec<Record<T>>, TryRecvError> {
+        let mut out = Vec::with_capacity(max.min(BATCH * self.parts.len()));
+        while out.len() < max {
+            match self.next_ready() {
+                Ok(Some(r)) => out.push(r),
+                Ok(None) => break,
+                Err(RecvError::Lagged { partition, skipped }) if !out.is_empty() => {
+                    if self.failed.is_none() {
+                        self.pending = Some((partition, skipped));
+                    }
+                    break;
+                }
+                Err(e) if out.is_empty() => return Err(e.into()),
+                Err(_) => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// Waits asynchronously for the next record. Cancel-safe: dropping the future
+    /// loses nothing.
+    ///
+    /// # Errors
+    ///
+    /// As [`Subscription::recv`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::Start;
+    /// let bus = ringlet::Bus::new();
+    /// let t = bus.topic::<u8>("t", Default::default())?;
+    /// let mut sub = t.subscribe(Start::Earliest)?;
+    /// t.publish(3).unwrap();
+    /// assert_eq!(futures_executor::block_on(sub.recv_async()).unwrap().value, 3);
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn recv_async(&mut self) -> RecvFuture<'_, T> {
+        RecvFuture { sub: self }
+    }
+
+    /// A blocking iterator over records; gaps are counted in
+    /// [`Subscription::skipped`]; it ends when the topic is closed and drained (or,
+    /// with [`OnLag::Error`], at a gap).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::Start;
+    /// let bus = ringlet::Bus::new();
+    /// let t = bus.topic::<u8>("t", Default::default())?;
+    /// let mut sub = t.subscribe(Start::Earliest)?;
+    /// t.publish_batch([1, 2, 3]).unwrap();
+    /// t.close();
+    /// assert_eq!(sub.iter().map(|r| r.value).sum::<u8>(), 6);
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn iter(&mut self) -> Iter<'_, T> {
+        Iter { sub: self }
+    }
+
+    /// The next record if one is ready; `Ok(None)` when nothing is.
+    fn next_ready(&mut self) -> Result<Option<Record<T>>, RecvError> {
+        if self.closed {
+            return Err(RecvError::Closed);
+        }
+        if let Some((partition, skipped)) = self.pending.take().or(self.failed) {
+            return Err(RecvError::Lagged { partition, skipped });
+        }
+        let n = self.parts.len();
+        for i in 0..n {
+            let p = (self.rr + i) % n;
+            if self.parts[p].buf.is_empty() {
+                match self.fill(p) {
+                    Fill::Lag(partition, skipped) => {
+                        self.rr = (p + 1) % n;
+                        return Err(RecvError::Lagged { partition, skipped });
+                    }
+                    Fill::Some | Fill::Empty => {}
+                }
+            }
+            if let Some(r) = self.parts[p].buf.pop_front() {
+                self.parts[p].fresh_earliest = false;
+                self.rr = (p + 1) % n;
+                return Ok(Some(r));
+            }
+        }
+        if self.drained() {
+            return Err(RecvError::Closed);
+        }
+        Ok(None)
+    }
+
+    /// Copies up to a batch of partition `p`'s records into its buffer.
+    fn fill(&mut self, p: usize) -> Fill {
+        let floor = if self.topic.max_age_ms.is_some() {
+            self.topic.floor(p as u32)
+        } else {
+            0
+        };
+        let part = &self.topic.parts[p];
+        let partition = p as u32;
+        let start = self.parts[p].next;
+        let result = loop {
+            let pr = &mut self.parts[p];
+            let from = pr.next;
+            let read = part.ring.read(from, BATCH, floor, |offset, timestamp, e| {
+                pr.buf.push_back(Record {
+                    partition,
+                    offset,
+                    timestamp,
+                    key: e.key.clone(),
+                    headers: e.headers.clone(),
+                    value: e.value.clone(),
+                });
+                pr.next = offset + 1;
+            });
+            match read {
+                Read::Got(0) | Read::Empty => break Fill::Empty,
+                Read::Got(_) => break Fill::Some,
+                // The start itself moved before the first read: nothing was missed.
+                Read::Evicted { oldest } if pr.fresh_earliest => pr.next = oldest,
+                Read::Evicted { oldest } => {
+                    let to = match self.on_lag {
+                        OnLag::Earliest | OnLag::Error => oldest,
+                        OnLag::Latest => part.ring.end().max(oldest),
+                    };
+                    let skipped = to - from;
+                    self.skipped += skipped;
+                    if self.on_lag == OnLag::Error {
+                        self.failed = Some((partition, skipped));
+                    } else {
+                        pr.next = to;
+                    }
+                    break Fill::Lag(partition, skipped);
+                }
+            }
+        };
+        if self.parts[p].next != start {
+            self.publish_cursor(p);
+        }
+        result
+    }
+
+    /// Publishes partition `p`'s position for gating, waking producers that wait
+    /// for room.
+    #[inline]
+    fn publish_cursor(&self, p: usize) {
+        let pr = &self.parts[p];
+        if self.gating {
+            // SeqCst: Dekker with producers that register for room, then rescan.
+            pr.cursor.pos.store(pr.next, Ordering::SeqCst);
+            self.topic.parts[p].room.notify();
+        } else {
+            pr.cursor.pos.store(pr.next, Ordering::Release);
+        }
+    }
+
+    /// Closed topic, and nothing left to read in any partition.
+    fn drained(&self) -> bool {
+        self.parts
+            .iter()
+            .zip(self.topic.parts.iter())
+            .all(|(pr, part)| {
+                let (end, closed) = part.ring.end_and_closed();
+                closed && pr.buf.is_empty() && pr.next >= end
+            })
+    }
+
+    /// Whether a wait should be skipped: something was claimed past a cursor (it is
+    /// being written) or the topic closed. SeqCst loads: Dekker with the producers'
+    /// claim and the waiter registration.
+    fn should_not_sleep(&self) -> bool {
+        self.parts
+            .iter()
+            .zip(self.topic.parts.iter())
+            .any(|(pr, part)| {
+                let (end, closed) = part.ring.end_and_closed_seqcst();
+                closed || pr.next < end
+            })
+    }
+
+    /// Waits for a publish (or the deadline): spins briefly, then parks.
+    fn park(&mut self, deadline: Option<Instant>) {
+        let mut spin = Spin::new();
+        while !spin.is_long() {
+            spin.wait();
+            if self.should_not_sleep() {
+                return;
+            }
+        }
+        let waker = thread_waker();
+        self.topic.data.register(self.id, &waker);
+        if !self.should_not_sleep() {
+            match deadline {
+                Some(d) => std::thread::park_timeout(d.saturating_duration_since(Instant::now())),
+                None => std::thread::park(),
+            }
+        }
+        self.topic.data.unregister(self.id);
+    }
+
+    fn poll_next_record(&mut self, cx: &mut Context<'_>) -> Poll<Result<Record<T>, RecvError>> {
+        for registered in [false, true] {
+            match self.next_ready() {
+                Ok(Some(r)) => return Poll::Ready(Ok(r)),
+                Err(e) => return Poll::Ready(Err(e)),
+                Ok(None) if registered => {
+                    if self.should_not_sleep() {
+                        // A record is being written right now: come back at once.
+                        cx.waker().wake_by_ref();
+                    }
+                    return Poll::Pending;
+                }
+                Ok(None) => self.topic.data.register(self.id, cx.waker()),
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl<T> Subscription<T> {
+    /// Stops gating and waiting: removes the cursors and the waker registration.
+    fn deregister(&mut self) {
+        for (pr, part) in self.parts.iter().zip(self.topic.parts.iter()) {
+            part.cursors.lock().retain(|c| !Arc::ptr_eq(c, &pr.cursor));
+            part.room.notify();
+        }
+        self.topic.data.unregister(self.id);
+    }
+}
+
+impl<T> Drop for Subscription<T> {
+    fn drop(&mut self) {
+        if !self.closed {
+            self.deregister();
+        }
+    }
+}
+
+/// Resolves a start position per partition.
+fn resolve<T: Clone + Send + Sync + 'static>(
+    topic: &TopicInner<T>,
+    start: &Start,
+) -> Result<Vec<u64>, Error> {
+    let n = topic.config.partitions;
+    let past_end = |partition: u32, offset: u64, end: u64| Error::OutOfRange {
+        partition,
+        reason: format!("offset {offset} is past the end offset {end}"),
+    };
+    (0..n)
+        .map(|p| {
+            let part = &topic.parts[p as usize];
+            let end = part.ring.end();
+            match start {
+                Start::Earliest => Ok(topic.floor(p)),
+                Start::Latest => Ok(end),
+                Start::Offset(o) if *o > end => Err(past_end(p, *o, end)),
+                Start::Offset(o) => Ok(*o),
+                Start::Offsets(list) => {
+                    if let Some(&(bad, _)) = list.iter().find(|(q, _)| *q >= n) {
+                        return Err(Error::OutOfRange {
+                            partition: bad,
+                            reason: format!("the topic has {n} partitions"),
+                        });
+                    }
+                    let mine: Vec<u64> = list
+                        .iter()
+                        .filter(|(q, _)| *q == p)
+                        .map(|(_, o)| *o)
+                        .collect();
+                    match mine.as_slice() {
+                        [] => Ok(end),
+                        [o] if *o > end => Err(past_end(p, *o, end)),
+                        [o] => Ok(*o),
+                        _ => Err(Error::OutOfRange {
+                            partition: p,
+                            reason: "partition listed twice".into(),
+                        }),
+                    }
+                }
+                Start::Timestamp(ts) => {
+                    let mut at = topic.floor(p);
+                    loop {
+                        let mut found = None;
+                        let r = part.ring.read(at, BATCH, 0, |o, t, _| {
+                            if found.is_none() && t >= *ts {
+                                found = Some(o);
+                            }
+                        });
+                        match (found, r) {
+                            (Some(o), _) => return Ok(o),
+                            (None, Read::Got(k)) if k > 0 => at += k as u64,
+                            (None, Read::Evicted { oldest }) => at = oldest,
+                            _ => return Ok(end.max(at)),
+                        }
+                    }
+                }
+            }
+        })
+        .collect()
+}
+
+impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
+    fn notify_room_all(&self) {
+        for p in self.parts.iter() {
+            p.room.notify();
+        }
+    }
+}
+
+/// The future of [`Subscription::recv_async`].
+#[must_use = "futures do nothing unless polled"]
+pub struct RecvFuture<'a, T> {
+    sub: &'a mut Subscription<T>,
+}
+
+impl<T> std::fmt::Debug for RecvFuture<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecvFuture").finish_non_exhaustive()
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> Future for RecvFuture<'_, T> {
+    type Output = Result<Record<T>, RecvError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.sub.poll_next_record(cx)
+    }
+}
+
+impl<T> Drop for RecvFuture<'_, T> {
+    fn drop(&mut self) {
+        self.sub.topic.data.unregister(self.sub.id);
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> futures_core::Stream for Subscription<T> {
+    type Item = Record<T>;
+
+    /// Yields records; gaps are counted in `skipped()`; ends when the topic is closed
+    /// and drained (or at a gap with `OnLag::Error`).
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Record<T>>> {
+        loop {
+            match self.poll_next_record(cx) {
+                Poll::Ready(Ok(r)) => return Poll::Ready(Some(r)),
+                Poll::Ready(Err(RecvError::Lagged { .. })) if self.on_lag != OnLag::Error => {
+                    continue
+                }
+                Poll::Ready(Err(_)) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+/// The blocking iterator of [`Subscription::iter`].
+pub struct Iter<'a, T> {
+    sub: &'a mut Subscription<T>,
+}
+
+impl<T> std::fmt::Debug for Iter<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Iter").finish_non_exhaustive()
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> Iterator for Iter<'_, T> {
+    type Item = Record<T>;
+
+    fn next(&mut self) -> Option<Record<T>> {
+        loop {
+            match self.sub.recv() {
+                Ok(r) => return Some(r),
+                Err(RecvError::Lagged { .. }) if self.sub.on_lag != OnLag::Error => continue,
+                Err(_) => return None,
+            }
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! Waiting without polling: notifiers that wake parked threads and async tasks, and
+//! the bus timer that wakes them when a bus-clock deadline falls due.
+//!
+//! A [`Notifier`] keeps an atomic count of registered waiters, so the side that makes
+//! progress pays one load when nobody waits (crossbeam's `SyncWaker` habit). The
+//! protocol is Dekker's: a waiter registers (SeqCst), then re-checks the condition
+//! (SeqCst loads) before sleeping; the other side changes the state (SeqCst) and then
+//! loads the count (SeqCst). One of the two sees the other. Wakers run after the list
+//! lock is released.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::task::{Wake, Waker};
+use std::thread::Thread;
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::clock::{Clock, Timers};
+
+/// Waiters of one condition ("data arrived", "room freed").
+#[derive(Default)]
+pub(crate) struct Notifier {
+    count: AtomicUsize,
+    list: Mutex<Vec<(u64, Waker)>>,
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notifier")
+            .field("waiters", &self.count.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl Notifier {
+    /// Registers (or replaces) `id`'s waker. The caller re-checks its condition next.
+    pub(crate) fn register(&self, id: u64, waker: &Waker) {
+        let mut l = self.list.lock();
+        match l.iter_mut().find(|(i, _)| *i == id) {
+            Some((_, w)) => {
+                if !w.will_wake(waker) {
+                    *w = waker.clone();
+                }
+            }
+            None => l.push((id, waker.clone())),
+        }
+        self.count.store(l.len(), Ordering::SeqCst);
+    }
+
+    /// Removes `id`'s waker, if still registered.
+    pub(crate) fn unregister(&self, id: u64) {
+        if self.count.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let mut l = self.list.lock();
+        l.retain(|(i, _)| *i != id);
+        self.count.store(l.len(), Ordering::SeqCst);
+    }
+
+    /// Wakes every waiter, if there is any. Call after the state change is visible.
+    #[inline]
+    pub(crate) fn notify(&self) {
+        if self.count.load(Ordering::SeqCst) != 0 {
+            self.notify_all();
+        }
+    }
+
+    #[cold]
+    fn notify_all(&self) {
+        let woken = {
+            let mut l = self.list.lock();
+            self.count.store(0, Ordering::SeqCst);
+            std::mem::take(&mut *l)
+        };
+        for (_, w) in woken {
+            w.wake();
+        }
+    }
+}
+
+/// Wakes a parked thread.
+struct ThreadWaker(Thread);
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// A waker that unparks the current thread.
+pub(crate) fn thread_waker() -> Waker {
+    Waker::from(Arc::new(ThreadWaker(std::thread::current())))
+}
+
+/// Wakes tasks at bus-clock deadlines: a manual clock fires them when advanced; the
+/// system clock has one timer thread per bus, started on first use, that sleeps until
+/// the earliest deadline (never polls) and stops when the bus is dropped.
+pub(crate) struct BusTimer {
+    clock: Clock,
+    system: Option<Arc<SystemTimer>>,
+}
+
+struct SystemTimer {
+    timers: Timers,
+    cv: Condvar,
+    lock: Mutex<()>,
+    started: AtomicBool,
+    stop: AtomicBool,
+}
+
+impl std::fmt::Debug for BusTimer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BusTimer")
+            .field("clock", &self.clock)
+            .finish()
+    }
+}
+
+impl BusTimer {
+    pub(crate) fn new(clock: Clock) -> Self {
+        let system = match clock {
+            Clock::System => Some(Arc::new(SystemTimer {
+                timers: Timers::default(),
+                cv: Condvar::new(),
+                lock: Mutex::new(()),
+                started: AtomicBool::new(false),
+                stop: AtomicBool::new(false),
+            })),
+            Clock::Manual(_) => None,
+        };
+        BusTimer { clock, system }
+    }
+
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Wakes `waker` once the bus clock reaches `deadline` ms (at once if it has).
+    pub(crate) fn wake_at(&self, deadline: i64, waiter: u64, waker: &Waker) {
+        if self.clock.now_ms() >= deadline {
+            waker.wake_by_ref();
+            return;
+        }
+        match (&self.clock, &self.system) {
+            (Clock::Manual(m), _) => {
+                m.timers().wake_at(deadline, waiter, waker);
+                // The clock may have moved between the check and the registration.
+                m.timers().fire_due(m.now_ms());
+            }
+            (Clock::System, Some(s)) => {
+                s.timers.wake_at(deadline, waiter, waker);
+                s.ensure_thread();
+                let _g = s.lock.lock();
+                s.cv.notify_one();
+            }
+            (Clock::System, None) => waker.wake_by_ref(),
+        }
+    }
+
+    /// Forgets `waiter`'s deadline.
+    pub(crate) fn cancel(&self, waiter: u64) {
+        match (&self.clock, &self.system) {
+            (Clock::Manual(m), _) => m.timers().cancel(waiter),
+            (_, Some(s)) => s.timers.cancel(waiter),
+            _ => {}
+        }
+    }
+}
+
+impl Drop for BusTimer {
+    fn drop(&mut self) {
+        if let Some(s) = &self.system {
+            s.stop.store(true, Ordering::SeqCst);
+            let _g = s.lock.lock();
+            s.cv.notify_all();
+        }
+    }
+}
+
+impl SystemTimer {
+    fn ensure_thread(self: &Arc<Self>) {
+        if self.started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let weak: Weak<SystemTimer> = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new()
+            .name("ringlet-timer".into())
+            .spawn(move || {
+                while let Some(s) = weak.upgrade() {
+                    if s.stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let now = Clock::System.now_ms();
+                    s.timers.fire_due(now);
+                    let mut g = s.lock.lock();
+                    if s.stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    match s.timers.next_deadline() {
+                        Some(d) if d <= Clock::System.now_ms() => {}
+                        Some(d) => {
+                            let wait = std::time::Duration::from_millis((d - now).max(1) as u64);
+                            s.cv.wait_for(&mut g, wait);
+                        }
+                        None => s.cv.wait(&mut g),
+                    }
+                }
+            });
+        if spawned.is_err() {
+            // No threads (e.g. the browser): deadlines are fired by the embedder.
+            self.started.store(false, Ordering::Release);
+        }
+    }
+}
