@@ -722,17 +722,15 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
         // One partition: claim chunks of consecutive offsets at once.
         let part = &inner.parts[0];
         let chunk_max = (part.ring.capacity() as usize).clamp(1, 256);
-        let mut it = values.into_iter().peekable();
-        let mut buf: Vec<T> = Vec::with_capacity(chunk_max.min(it.size_hint().0.max(1)));
+        let mut it = values.into_iter();
         let mut n = 0;
         loop {
-            buf.clear();
-            buf.extend(it.by_ref().take(chunk_max));
-            if buf.is_empty() {
+            let chunk: Vec<T> = it.by_ref().take(chunk_max).collect();
+            if chunk.is_empty() {
                 return Ok(n);
             }
-            let k = buf.len() as u64;
-            let mut src = buf.drain(..);
+            let k = chunk.len() as u64;
+            let mut src = chunk.into_iter();
             match inner.claim_wait(0, k, wait, &mut || {
                 let now = inner.timer.clock().now_ms();
                 (
@@ -746,8 +744,8 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
             }) {
                 Ok(_) => n += k as usize,
                 Err(r) => {
-                    drop(src);
-                    let rest: Vec<T> = buf.drain(..).chain(it).collect();
+                    // A refused claim took nothing: hand back this chunk and the rest.
+                    let rest: Vec<T> = src.chain(it).collect();
                     return Err(match r {
                         Refused::Full => PublishError::Full(rest),
                         Refused::Closed => PublishError::Closed(rest),
