@@ -5,11 +5,40 @@
 //! (the layout tokio uses in `src/loom/mod.rs`).
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicI64, AtomicU64};
+pub(crate) use loom::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize};
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicI64, AtomicU64};
+pub(crate) use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize};
+
+#[cfg(not(loom))]
+pub(crate) use parking_lot::Mutex;
+
+/// loom's mutex with parking_lot's signature (no poisoning).
+#[cfg(loom)]
+#[derive(Debug, Default)]
+pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+
+#[cfg(loom)]
+impl<T> Mutex<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Self(loom::sync::Mutex::new(value))
+    }
+
+    pub(crate) fn lock(&self) -> loom::sync::MutexGuard<'_, T> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
 
 pub(crate) use std::sync::atomic::Ordering;
+
+/// The store→load ordering that two SeqCst accesses on different locations already
+/// get from the single total order of SeqCst operations (so this is a no-op in normal
+/// builds). loom models SeqCst accesses as AcqRel, which loses exactly that, so under
+/// loom the Dekker handshakes (waiter registration vs. progress) add a real fence.
+#[inline(always)]
+pub(crate) fn dekker_fence() {
+    #[cfg(loom)]
+    loom::sync::atomic::fence(Ordering::SeqCst);
+}
 
 /// An `UnsafeCell` with loom's closure-based access API on both back ends.
 #[derive(Debug)]
@@ -57,6 +86,9 @@ impl Spin {
         Self { step: 0 }
     }
 
+    /// Spins (2^step CPU hints) for the first steps, then yields, then sleeps for
+    /// growing short periods (up to 1 ms): the thread it waits for may have been
+    /// preempted in the middle of a short critical section, and needs the CPU.
     #[inline]
     pub(crate) fn wait(&mut self) {
         #[cfg(loom)]
@@ -69,8 +101,11 @@ impl Spin {
                 for _ in 0..(1u32 << self.step) {
                     std::hint::spin_loop();
                 }
-            } else {
+            } else if self.step < 10 {
                 std::thread::yield_now();
+            } else {
+                let micros = 1u64 << (self.step - 10).min(10);
+                std::thread::sleep(std::time::Duration::from_micros(micros));
             }
             self.step = self.step.saturating_add(1);
         }
@@ -78,6 +113,6 @@ impl Spin {
 
     /// True once spinning has gone on long enough that parking is the better choice.
     pub(crate) fn is_long(&self) -> bool {
-        self.step > 10
+        self.step >= 10
     }
 }

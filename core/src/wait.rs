@@ -8,20 +8,19 @@
 //! loads the count (SeqCst). One of the two sees the other. Wakers run after the list
 //! lock is released.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::task::{Wake, Waker};
 use std::thread::Thread;
 
-use parking_lot::{Condvar, Mutex};
-
 use crate::clock::{Clock, Timers};
+use crate::sync::AtomicUsize;
 
 /// Waiters of one condition ("data arrived", "room freed").
 #[derive(Default)]
 pub(crate) struct Notifier {
     count: AtomicUsize,
-    list: Mutex<Vec<(u64, Waker)>>,
+    list: crate::sync::Mutex<Vec<(u64, Waker)>>,
 }
 
 impl std::fmt::Debug for Notifier {
@@ -45,6 +44,7 @@ impl Notifier {
             None => l.push((id, waker.clone())),
         }
         self.count.store(l.len(), Ordering::SeqCst);
+        crate::sync::dekker_fence();
     }
 
     /// Removes `id`'s waker, if still registered.
@@ -60,6 +60,7 @@ impl Notifier {
     /// Wakes every waiter, if there is any. Call after the state change is visible.
     #[inline]
     pub(crate) fn notify(&self) {
+        crate::sync::dekker_fence();
         if self.count.load(Ordering::SeqCst) != 0 {
             self.notify_all();
         }
@@ -105,8 +106,8 @@ pub(crate) struct BusTimer {
 
 struct SystemTimer {
     timers: Timers,
-    cv: Condvar,
-    lock: Mutex<()>,
+    cv: parking_lot::Condvar,
+    lock: parking_lot::Mutex<()>,
     started: AtomicBool,
     stop: AtomicBool,
 }
@@ -124,8 +125,8 @@ impl BusTimer {
         let system = match clock {
             Clock::System => Some(Arc::new(SystemTimer {
                 timers: Timers::default(),
-                cv: Condvar::new(),
-                lock: Mutex::new(()),
+                cv: parking_lot::Condvar::new(),
+                lock: parking_lot::Mutex::new(()),
                 started: AtomicBool::new(false),
                 stop: AtomicBool::new(false),
             })),

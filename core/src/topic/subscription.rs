@@ -360,11 +360,12 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
     /// # Ok::<(), ringlet::Error>(())
     /// ```
     pub fn recv(&mut self) -> Result<Record<T>, RecvError> {
+        let mut spin = Spin::new();
         loop {
             if let Some(r) = self.next_ready()? {
                 return Ok(r);
             }
-            self.park(None);
+            self.park(&mut spin, None);
         }
     }
 
@@ -407,6 +408,7 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
     /// ```
     pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Record<T>, RecvTimeoutError> {
         let deadline = Instant::now().checked_add(timeout);
+        let mut spin = Spin::new();
         loop {
             if let Some(r) = self.next_ready()? {
                 return Ok(r);
@@ -414,7 +416,7 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(RecvTimeoutError::Timeout);
             }
-            self.park(deadline);
+            self.park(&mut spin, deadline);
         }
     }
 
@@ -438,15 +440,16 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
     /// # Ok::<(), ringlet::Error>(())
     /// ```
     pub fn recv_batch(&mut self, max: usize) -> Result<Vec<Record<T>>, RecvError> {
+        let mut spin = Spin::new();
         loop {
             match self.try_recv_batch(max) {
                 Ok(v) if !v.is_empty() || max == 0 => return Ok(v),
-                Ok(_) => self.park(None),
+                Ok(_) => self.park(&mut spin, None),
                 Err(TryRecvError::Lagged { partition, skipped }) => {
                     return Err(RecvError::Lagged { partition, skipped })
                 }
                 Err(TryRecvError::Closed) => return Err(RecvError::Closed),
-                Err(TryRecvError::Empty) => self.park(None),
+                Err(TryRecvError::Empty) => self.park(&mut spin, None),
             }
         }
     }
@@ -649,14 +652,19 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
             })
     }
 
-    /// Waits for a publish (or the deadline): spins briefly, then parks.
-    fn park(&mut self, deadline: Option<Instant>) {
-        let mut spin = Spin::new();
-        while !spin.is_long() {
+    /// Waits a little for a publish (or the deadline): spins, then parks until a
+    /// producer unparks it. `spin` carries over between retries of one call, so a
+    /// reader waiting for a record that is being written backs off instead of
+    /// taking the CPU from its writer.
+    fn park(&mut self, spin: &mut Spin, deadline: Option<Instant>) {
+        if !spin.is_long() {
             spin.wait();
-            if self.should_not_sleep() {
-                return;
-            }
+            return;
+        }
+        if self.should_not_sleep() {
+            // Something is claimed but not yet published: its writer is running.
+            spin.wait();
+            return;
         }
         let waker = thread_waker();
         self.topic.data.register(self.id, &waker);
