@@ -79,6 +79,7 @@ impl From<ManualClock> for Clock {
 #[cfg(all(target_os = "linux", not(loom)))]
 #[inline]
 #[allow(unsafe_code)] // one FFI call: the vDSO's coarse clock
+#[allow(clippy::useless_conversion)] // time_t and c_long are i32 on 32-bit Linux
 fn system_now_ms() -> i64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
@@ -90,11 +91,12 @@ fn system_now_ms() -> i64 {
     if rc != 0 {
         return std_now_ms();
     }
-    ts.tv_sec as i64 * 1000 + ts.tv_nsec as i64 / 1_000_000
+    i64::from(ts.tv_sec) * 1000 + i64::from(ts.tv_nsec) / 1_000_000
 }
 
 #[cfg(all(target_os = "linux", not(loom)))]
 #[allow(unsafe_code)] // one FFI call
+#[allow(clippy::useless_conversion)] // time_t and c_long are i32 on 32-bit Linux
 fn system_resolution_ms() -> i64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
@@ -105,7 +107,7 @@ fn system_resolution_ms() -> i64 {
     if rc != 0 {
         return 1;
     }
-    (ts.tv_sec as i64 * 1000 + (ts.tv_nsec as i64 + 999_999) / 1_000_000).max(1)
+    (i64::from(ts.tv_sec) * 1000 + (i64::from(ts.tv_nsec) + 999_999) / 1_000_000).max(1)
 }
 
 #[cfg(not(all(target_os = "linux", not(loom))))]

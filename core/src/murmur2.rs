@@ -54,7 +54,7 @@ pub fn murmur2(data: &[u8]) -> i32 {
 /// assert!(ringlet::partition_for_key(b"customer-42", 3) < 3);
 /// ```
 pub fn partition_for_key(key: &[u8], partitions: u32) -> u32 {
-    ((murmur2(key) as u32 & 0x7fff_ffff) % partitions.max(1)) as u32
+    (murmur2(key) as u32 & 0x7fff_ffff) % partitions.max(1)
 }
 
 #[cfg(test)]
@@ -73,7 +73,7 @@ mod tests {
                 b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
                 -58897971,
             ),
-            (&[b'a', b'b', b'c'], 479470107),
+            (b"abc", 479470107),
         ];
         for (k, want) in cases {
             assert_eq!(murmur2(k), want, "{:?}", String::from_utf8_lossy(k));

@@ -107,7 +107,10 @@ impl fmt::Debug for Key {
 /// assert_eq!(h.iter().map(|(n, _)| n).collect::<Vec<_>>(), ["source", "trace"]);
 /// ```
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct Headers(Option<Arc<Vec<(Box<str>, Box<[u8]>)>>>);
+pub struct Headers(Option<Arc<Vec<Header>>>);
+
+/// One header: a name and its bytes.
+type Header = (Box<str>, Box<[u8]>);
 
 impl Headers {
     /// No headers.

@@ -1,34 +1,4 @@
 //! Topics: named, partitioned, replayable logs held in bounded rings.
-//!
-//! # Retention
-//!
-//! Each partition retains exactly the newest `capacity` records (storage is rounded
-//! up internally; retention never is). `max_age` additionally expires records from
-//! the oldest end: a record is expired once it *and every older record* are older
-//! than `max_age` by the bus clock, so nothing is removed from the middle when
-//! producer-set timestamps are out of order. Expired records are never handed out
-//! (readers see them as a gap). Their values are released when their slot is reused.
-//!
-//! # When a partition is full: [`OnFull`]
-//!
-//! * `Overwrite` (default): the oldest record is evicted; producers never wait for
-//!   room. (They may wait a few nanoseconds for a reader that is cloning records out
-//!   of the very segment of storage about to be reused.)
-//! * `Block`: `publish` waits until every *gating reader* has read past the oldest
-//!   record; `try_publish` fails with `Full`; `publish_timeout` and `publish_async`
-//!   wait.
-//! * `Reject`: like `Block`, but `publish` fails with `Full` instead of waiting.
-//! * `Keep`: never evict — an append-only log bounded by `capacity`; every publish
-//!   fails with `Full` once the partition is full, whoever is reading.
-//!
-//! Gating readers are the live subscriptions (a dropped or closed one stops gating).
-//! With `Block`/`Reject` and no gating reader, the oldest record is evicted as with
-//! `Overwrite`. Expired records never gate.
-//!
-//! On a gating topic, a subscription created while a publish is evicting its
-//! would-be first record may find that record gone; a `Start::Earliest` subscription
-//! then starts at the new oldest record silently (the publish happened first), any
-//! other start reports the gap as `Lagged`.
 
 mod ring;
 mod subscription;
@@ -59,7 +29,7 @@ pub const MAX_CAPACITY: usize = 1 << 30;
 /// Largest number of partitions of one topic.
 pub const MAX_PARTITIONS: u32 = 1 << 16;
 
-/// What a full partition does with a new record. See the [module docs](self).
+/// What a full partition does with a new record. See the [`Topic`] docs.
 ///
 /// # Examples
 ///
@@ -232,6 +202,36 @@ pub(crate) struct TopicInner<T> {
 }
 
 /// A handle to a topic: publish to it, subscribe to it. Cheap to clone; `Send + Sync`.
+///
+/// # Retention
+///
+/// Each partition retains exactly the newest `capacity` records (storage is rounded
+/// up internally; retention never is). `max_age` additionally expires records from
+/// the oldest end: a record is expired once it *and every older record* are older
+/// than `max_age` by the bus clock, so nothing is removed from the middle when
+/// producer-set timestamps are out of order. Expired records are never handed out
+/// (readers see them as a gap). Their values are released when their slot is reused.
+///
+/// # When a partition is full: [`OnFull`]
+///
+/// * `Overwrite` (default): the oldest record is evicted; producers never wait for
+///   room. (They may wait a few nanoseconds for a reader that is cloning records out
+///   of the very segment of storage about to be reused.)
+/// * `Block`: `publish` waits until every *gating reader* has read past the oldest
+///   record; `try_publish` fails with `Full`; `publish_timeout` and `publish_async`
+///   wait.
+/// * `Reject`: like `Block`, but `publish` fails with `Full` instead of waiting.
+/// * `Keep`: never evict — an append-only log bounded by `capacity`; every publish
+///   fails with `Full` once the partition is full, whoever is reading.
+///
+/// Gating readers are the live subscriptions (a dropped or closed one stops gating).
+/// With `Block`/`Reject` and no gating reader, the oldest record is evicted as with
+/// `Overwrite`. Expired records never gate.
+///
+/// On a gating topic, a subscription created while a publish is evicting its
+/// would-be first record may find that record gone; a `Start::Earliest` subscription
+/// then starts at the new oldest record silently (the publish happened first), any
+/// other start reports the gap as `Lagged`.
 ///
 /// # Examples
 ///

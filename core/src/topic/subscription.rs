@@ -1,27 +1,4 @@
 //! Subscriptions: independent readers over every partition of a topic.
-//!
-//! # Reading
-//!
-//! A subscription takes records round-robin among the partitions that have one
-//! ready, in offset order within each partition; for a given sequence of operations
-//! on one thread the interleaving is deterministic. Internally it copies up to
-//! [`BATCH`] records of a partition at a time with one cursor read, then hands them
-//! out one by one, so `recv` costs a queue pop most of the time. Records it has
-//! copied count as read (for gating and lag).
-//!
-//! # Lagging
-//!
-//! When the next record of a partition has been evicted (or expired), the next read
-//! returns `Lagged { partition, skipped }` once, with the exact number of offsets
-//! skipped, then continues per [`OnLag`]: from the oldest retained record (the
-//! default), from the end, or not at all until [`Subscription::seek`]. A batch read
-//! stops before a gap; the following read reports it. [`Subscription::skipped`]
-//! totals every gap; iteration (`iter()`, `Stream`) counts gaps there instead of
-//! reporting them.
-//!
-//! # Closing
-//!
-//! After the topic's `close()`, readers drain what is retained, then get `Closed`.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -53,7 +30,7 @@ pub const BATCH: usize = 64;
 /// let bus = ringlet::Bus::new();
 /// let t = bus.topic::<u8>("t", Default::default())?;
 /// for (i, ts) in [(0, 100), (1, 200), (2, 300)] {
-///     t.publish_message(Message::new(i).timestamp(ts)).unwrap();
+///    t.publish_message(Message::new(i).timestamp(ts)).unwrap();
 /// }
 /// assert_eq!(t.subscribe(Start::Offset(1))?.try_recv().unwrap().value, 1);
 /// assert_eq!(t.subscribe(Start::Timestamp(150))?.try_recv().unwrap().value, 1);
@@ -77,7 +54,7 @@ pub enum Start {
     Timestamp(i64),
 }
 
-/// What a subscription does after a gap. See the [module docs](self).
+/// What a subscription does after a gap. See the [`Subscription`] docs.
 ///
 /// # Examples
 ///
@@ -120,6 +97,29 @@ struct PartReader<T> {
 }
 
 /// An independent reader over all partitions of a topic. `Send` when `T` is.
+///
+/// # Reading
+///
+/// A subscription takes records round-robin among the partitions that have one
+/// ready, in offset order within each partition; for a given sequence of operations
+/// on one thread the interleaving is deterministic. Internally it copies up to
+/// [`BATCH`] records of a partition at a time with one cursor read, then hands them
+/// out one by one, so `recv` costs a queue pop most of the time. Records it has
+/// copied count as read (for gating and lag).
+///
+/// # Lagging
+///
+/// When the next record of a partition has been evicted (or expired), the next read
+/// returns `Lagged { partition, skipped }` once, with the exact number of offsets
+/// skipped, then continues per [`OnLag`]: from the oldest retained record (the
+/// default), from the end, or not at all until [`Subscription::seek`]. A batch read
+/// stops before a gap; the following read reports it. [`Subscription::skipped`]
+/// totals every gap; iteration (`iter()`, `Stream`) counts gaps there instead of
+/// reporting them.
+///
+/// # Closing
+///
+/// After the topic's `close()`, readers drain what is retained, then get `Closed`.
 ///
 /// # Examples
 ///

@@ -1,0 +1,80 @@
+# Ringlet: `make demo` (the main job) and `make test` (everything).
+# Both install what they need on a fresh machine, idempotently.
+
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := demo
+
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= never
+# Miri runs the unit tests and these integration tests (proptest is too slow there).
+MIRI_TESTS := --lib --test bus --test subscription --test topic --test stress
+
+# Prints a stage's name and, when it ends, how long it took.
+define stage
+	@start=$$(date +%s); echo "==> $(1)"; $(2); echo "<== $(1): $$(( $$(date +%s) - start )) s"
+endef
+
+.PHONY: demo tour test setup-rust setup fmt clippy doc unit stress loom miri wasm bench-build smoke bench
+
+demo: setup-rust tour
+
+tour: setup-rust
+	$(CARGO) run --release -q -p ringlet-examples --bin tour
+
+# --- installs (each checks before it installs) -------------------------------
+
+setup-rust:
+	@command -v $(CARGO) >/dev/null || { echo "cargo is required (rustup.rs)"; exit 1; }
+
+setup: setup-rust
+	@rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+	@rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+	@rustup target list --installed | grep -q '^wasm32-unknown-unknown$$' || rustup target add wasm32-unknown-unknown
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@rustup +nightly component list --installed 2>/dev/null | grep -q '^miri' || rustup +nightly component add miri rust-src
+	@$(CARGO) +nightly miri setup >/dev/null 2>&1 || $(CARGO) +nightly miri setup
+
+# --- checks --------------------------------------------------------------------
+
+test: setup
+	@total=$$(date +%s)
+	$(MAKE) --no-print-directory fmt clippy doc unit stress loom miri wasm bench-build smoke
+	echo "==> all checks passed in $$(( $$(date +%s) - total )) s"
+
+fmt:
+	$(call stage,rustfmt,$(CARGO) fmt --all -- --check)
+
+clippy:
+	$(call stage,clippy,$(CARGO) clippy --workspace --all-targets -q -- -D warnings)
+
+doc:
+	$(call stage,rustdoc,RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps -q)
+
+unit:
+	$(call stage,tests (unit + integration + doctests),$(CARGO) test --workspace -q)
+
+stress:
+	$(call stage,stress tests (release),$(CARGO) test -p ringlet --release -q --test stress)
+
+loom:
+	$(call stage,loom models,RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 CARGO_TARGET_DIR=target/loom $(CARGO) test -p ringlet --release -q --lib loom_tests)
+
+miri:
+	$(call stage,miri,MIRIFLAGS="-Zmiri-disable-isolation" $(CARGO) +nightly miri test -p ringlet -q $(MIRI_TESTS))
+
+wasm:
+	$(call stage,wasm32 build of the core,$(CARGO) build -p ringlet --target wasm32-unknown-unknown --release -q)
+
+bench-build:
+	$(call stage,benchmarks compile,$(CARGO) bench --workspace --no-run -q)
+
+smoke:
+	$(call stage,demo smoke run,out=$$($(CARGO) run --release -q -p ringlet-examples --bin tour) && grep -q "skipped: 6 }" <<<"$$out" && grep -q "Err(Closed)" <<<"$$out" && echo "tour ran: $$(wc -l <<<"$$out") lines")
+
+# --- benchmarks (run with nothing else on the machine) --------------------------
+
+bench: setup-rust
+	$(CARGO) bench -p ringlet-benches --bench topic
+	$(CARGO) run --release -q -p ringlet-benches --bin ratios

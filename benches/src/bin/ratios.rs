@@ -1,0 +1,136 @@
+//! Prints the ratio table of the last `cargo bench` run: Ringlet against the peers
+//! measured in the same run, and each target.
+
+use std::path::PathBuf;
+
+use ringlet_benches::mean_ns;
+
+/// Elements per iteration of the throughput benches (see benches/topic.rs).
+const N: f64 = 200_000.0;
+const FANOUT: f64 = 4.0;
+
+struct Row {
+    what: &'static str,
+    ours: (&'static str, &'static str),
+    peer: (&'static str, &'static str),
+    peer_name: &'static str,
+    /// Ringlet must reach at least this multiple of the peer (throughput), or at
+    /// most this multiple (latency).
+    target: f64,
+    latency: bool,
+    per_iter: f64,
+}
+
+fn main() {
+    let dir = std::env::args()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target/criterion"));
+    let rows = [
+        Row {
+            what: "topic SPSC (u64, blocking reader)",
+            ours: ("spsc", "ringlet_topic"),
+            peer: ("spsc", "kanal_bounded"),
+            peer_name: "kanal bounded",
+            target: 2.0,
+            latency: false,
+            per_iter: N,
+        },
+        Row {
+            what: "topic SPSC",
+            ours: ("spsc", "ringlet_topic"),
+            peer: ("spsc", "crossbeam_channel"),
+            peer_name: "crossbeam-channel",
+            target: 0.0,
+            latency: false,
+            per_iter: N,
+        },
+        Row {
+            what: "topic SPSC",
+            ours: ("spsc", "ringlet_topic"),
+            peer: ("spsc", "tokio_broadcast"),
+            peer_name: "tokio broadcast",
+            target: 0.0,
+            latency: false,
+            per_iter: N,
+        },
+        Row {
+            what: "fan-out 1→4 (total delivered)",
+            ours: ("fanout4", "ringlet_topic"),
+            peer: ("fanout4", "bus_crate"),
+            peer_name: "bus crate",
+            target: 2.0,
+            latency: false,
+            per_iter: N * FANOUT,
+        },
+        Row {
+            what: "fan-out 1→4 (total delivered)",
+            ours: ("fanout4", "ringlet_topic"),
+            peer: ("fanout4", "tokio_broadcast"),
+            peer_name: "tokio broadcast",
+            target: 4.0,
+            latency: false,
+            per_iter: N * FANOUT,
+        },
+        Row {
+            what: "publish→recv latency p50",
+            ours: ("latency", "ringlet_topic"),
+            peer: ("latency", "crossbeam_channel"),
+            peer_name: "crossbeam-channel",
+            target: 1.5,
+            latency: true,
+            per_iter: 1.0,
+        },
+    ];
+    println!("| benchmark | Ringlet | peer | peer result | ratio | target | met |");
+    println!("|---|---|---|---|---|---|---|");
+    for r in rows {
+        let (Some(ours), Some(peer)) = (
+            mean_ns(&dir, r.ours.0, r.ours.1),
+            mean_ns(&dir, r.peer.0, r.peer.1),
+        ) else {
+            println!("| {} | (not measured) | {} | | | | |", r.what, r.peer_name);
+            continue;
+        };
+        if r.latency {
+            let ratio = ours / peer;
+            println!(
+                "| {} | {:.0} ns | {} | {:.0} ns | {:.2}× | ≤ {}× | {} |",
+                r.what,
+                ours,
+                r.peer_name,
+                peer,
+                ratio,
+                r.target,
+                if ratio <= r.target { "yes" } else { "no" }
+            );
+        } else {
+            let (o, p) = (r.per_iter / ours * 1e3, r.per_iter / peer * 1e3); // M/s
+            let ratio = o / p;
+            let (target, met) = if r.target > 0.0 {
+                (
+                    format!("≥ {}×", r.target),
+                    if ratio >= r.target { "yes" } else { "no" },
+                )
+            } else {
+                ("–".to_string(), "")
+            };
+            println!(
+                "| {} | {:.1} M/s | {} | {:.1} M/s | {:.2}× | {} | {} |",
+                r.what, o, r.peer_name, p, ratio, target, met
+            );
+        }
+    }
+    // Memory is absolute: all storage the topic allocates, per retained record.
+    let bus = ringlet::Bus::new();
+    let cap = 65_536;
+    let t = bus
+        .topic::<u64>("mem", ringlet::TopicConfig::default().capacity(cap))
+        .expect("topic");
+    let per = t.allocated_bytes() as f64 / cap as f64;
+    println!(
+        "| memory per retained record (u64, no key/headers) | {:.1} B | – | – | – | ≤ 48 B + 8 B | {} |",
+        per,
+        if per <= 56.0 { "yes" } else { "no" }
+    );
+}
