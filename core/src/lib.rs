@@ -114,3 +114,8 @@ pub use topic::{
     Iter, OnFull, OnLag, PublishFuture, RecvFuture, Start, Subscription, Topic, TopicConfig,
 };
 pub use topic::{MAX_CAPACITY, MAX_PARTITIONS};
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
