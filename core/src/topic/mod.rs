@@ -196,6 +196,9 @@ pub(crate) struct TopicInner<T> {
     pub(crate) parts: Box<[Partition<T>]>,
     max_age_ms: Option<i64>,
     rr: CachePadded<AtomicU64>,
+    /// Set once every partition is closed: readers poll this read-mostly flag, not
+    /// the claim words that every publish writes.
+    pub(crate) closed: CachePadded<std::sync::atomic::AtomicBool>,
     /// Readers waiting for records.
     pub(crate) data: Notifier,
     pub(crate) timer: Arc<BusTimer>,
@@ -315,6 +318,7 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
                 parts: parts.into_boxed_slice(),
                 max_age_ms,
                 rr: CachePadded::new(AtomicU64::new(0)),
+                closed: CachePadded::new(std::sync::atomic::AtomicBool::new(false)),
                 data: Notifier::default(),
                 timer,
             }),
@@ -816,6 +820,7 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
             p.ring.close();
             p.room.notify();
         }
+        self.closed.store(true, Ordering::SeqCst);
         self.data.notify();
     }
 

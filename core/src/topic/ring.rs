@@ -8,8 +8,11 @@
 //! the disruptor's multi-producer sequencer. Readers own their cursors and read slots
 //! whose stamp shows the offset they expect. Reading never removes anything.
 //!
-//! Retention is logical and exact: after `claim` has reached `n`, offsets below
-//! `n - capacity` are evicted. Storage is physical: the slots are grouped into
+//! Retention is exact: the producer that claims offset `n` evicts `n - capacity` by
+//! setting the [`EVICTED`] bit in that slot's stamp before it publishes `n`, so a
+//! reader learns from the one stamp it loads anyway whether a record is published,
+//! evicted or not written yet — it never polls `claim`, the word every publish
+//! writes. Storage is physical: the slots are grouped into
 //! segments of `seg` slots (a power of two), and the storage holds at least
 //! `capacity + seg` slots, so a segment is only ever reused once every record in it
 //! has been logically evicted.
@@ -55,13 +58,17 @@ const LAP_MASK: u64 = u64::MAX >> PIN_BITS;
 /// with one, so that tiny rings hand segments over within a few publishes.
 const SPARE: u64 = if cfg!(loom) { 1 } else { 64 };
 
+/// A stamp's top bit: the record in this slot has been evicted.
+const EVICTED: u64 = 1 << 63;
+
 /// The claim word's top bit marks the partition closed: a closed partition refuses
 /// new claims, and readers that reach the claimed end know nothing more will come.
 pub(crate) const CLOSED: u64 = 1 << 63;
 
 struct Slot<E> {
-    /// `offset + 1` once the record `offset` is published here; 0 before the first write.
-    /// Release-stored by the writer after the entry; Acquire-loaded by readers.
+    /// `offset + 1` once the record `offset` is published here, with [`EVICTED`] set
+    /// once it has been evicted; 0 before the first write. Release-stored by the
+    /// writer after the entry and by the evicting producer; Acquire-loaded by readers.
     stamp: AtomicU64,
     /// The record's timestamp in ms; written before `stamp` is released.
     ts: AtomicI64,
@@ -84,10 +91,17 @@ pub(crate) struct Ring<E> {
     /// Next offset to claim, with [`CLOSED`] in the top bit.
     claim: CachePadded<AtomicU64>,
     slots: Box<[Slot<E>]>,
+    /// Per segment, for readers: `lap << PIN_BITS | pins`.
     segs: Box<[CachePadded<AtomicU64>]>,
+    /// Per segment, for writers: the lap it has been handed over to. Kept apart from
+    /// the pin words so that writers checking it do not pull the readers' pin cache
+    /// lines back and forth on every record.
+    wlaps: Box<[AtomicU64]>,
     cap: u64,
     seg_shift: u32,
     nseg: u64,
+    /// Slots in all: `nseg << seg_shift` (always more than `cap`).
+    storage: u64,
 }
 
 // SAFETY: entries are moved in by one producer (the claimant) and read through shared
@@ -157,13 +171,18 @@ impl<E> Ring<E> {
         segs.try_reserve_exact(usize::try_from(nseg).ok()?).ok()?;
         // Segment i starts out holding lap i, so the first lap needs no hand-over.
         segs.extend((0..nseg).map(|i| CachePadded::new(AtomicU64::new(i << PIN_BITS))));
+        let mut wlaps = Vec::new();
+        wlaps.try_reserve_exact(usize::try_from(nseg).ok()?).ok()?;
+        wlaps.extend((0..nseg).map(AtomicU64::new));
         Some(Ring {
             claim: CachePadded::new(AtomicU64::new(0)),
             slots: slots.into_boxed_slice(),
             segs: segs.into_boxed_slice(),
+            wlaps: wlaps.into_boxed_slice(),
             cap,
             seg_shift,
             nseg,
+            storage: nseg << seg_shift,
         })
     }
 
@@ -172,6 +191,7 @@ impl<E> Ring<E> {
         std::mem::size_of::<Self>()
             + std::mem::size_of_val(&*self.slots)
             + std::mem::size_of_val(&*self.segs)
+            + std::mem::size_of_val(&*self.wlaps)
     }
 
     pub(crate) fn capacity(&self) -> u64 {
@@ -209,16 +229,11 @@ impl<E> Ring<E> {
         self.claim.fetch_or(CLOSED, Ordering::SeqCst) & !CLOSED
     }
 
+    /// The slot index of `seq` (one division; the segment is `index >> seg_shift`,
+    /// and the slots of one segment are contiguous).
     #[inline]
-    fn seg_of(&self, lap: u64) -> &AtomicU64 {
-        &self.segs[(lap % self.nseg) as usize]
-    }
-
-    #[inline]
-    fn slot(&self, seq: u64) -> &Slot<E> {
-        let lap = seq >> self.seg_shift;
-        let within = seq & ((1 << self.seg_shift) - 1);
-        &self.slots[(((lap % self.nseg) << self.seg_shift) + within) as usize]
+    fn index(&self, seq: u64) -> usize {
+        (seq % self.storage) as usize
     }
 
     /// Claims `k` (1..=capacity) consecutive offsets, asking `admit(first, k)` whether
@@ -269,30 +284,33 @@ impl<E> Ring<E> {
     /// Writes the claimed record `seq`. Only the claimant of `seq` calls this, once.
     fn write(&self, seq: u64, ts: i64, entry: E) {
         let lap = seq >> self.seg_shift;
-        let seg = self.seg_of(lap);
-        let want = (lap & LAP_MASK) << PIN_BITS;
+        let at = self.index(seq);
+        let idx = at >> self.seg_shift;
+        let wlap = &self.wlaps[idx];
         let mut spin = Spin::new();
         if seq & ((1 << self.seg_shift) - 1) == 0 && lap >= self.nseg {
             // First offset of a new lap of this segment: hand the segment over.
             // All of its old records are logically evicted (storage >= cap + seg);
             // wait for their writers to finish, then for readers to unpin.
             let old_first = (lap - self.nseg) << self.seg_shift;
-            for old in old_first..old_first + (1 << self.seg_shift) {
-                let slot = self.slot(old);
-                // Acquire: pairs with the old writer's Release stamp store, so its
-                // entry is complete before we drop it.
-                while slot.stamp.load(Ordering::Acquire) != old + 1 {
+            for (j, old) in (old_first..old_first + (1 << self.seg_shift)).enumerate() {
+                let slot = &self.slots[at + j];
+                // Acquire: pairs with the evicting producer's Release mark (which
+                // acquired the old writer's stamp), so the old entry is complete and
+                // nobody writes this stamp any more before we drop it.
+                while slot.stamp.load(Ordering::Acquire) != (old + 1) | EVICTED {
                     spin.wait();
                 }
             }
+            let seg = &self.segs[idx];
+            let want = (lap & LAP_MASK) << PIN_BITS;
             loop {
                 let s = seg.load(Ordering::Relaxed);
                 if s & PIN_MASK == 0 {
                     // Acquire: pairs with the readers' Release unpin, so their clones
-                    // of the old lap happen before we overwrite it. Release: lets the
-                    // other writers of this lap (Acquire loads below) inherit that.
+                    // of the old lap happen before we overwrite it.
                     if seg
-                        .compare_exchange_weak(s, want, Ordering::AcqRel, Ordering::Relaxed)
+                        .compare_exchange_weak(s, want, Ordering::Acquire, Ordering::Relaxed)
                         .is_ok()
                     {
                         break;
@@ -300,14 +318,17 @@ impl<E> Ring<E> {
                 }
                 spin.wait();
             }
+            // Release: the other writers of this lap (Acquire loads below) inherit
+            // what the hand-over acquired.
+            wlap.store(lap, Ordering::Release);
         } else {
-            // Acquire: pairs with the hand-over CAS above (performed by the claimant
-            // of the lap's first offset), which acquired every reader's unpin.
-            while seg.load(Ordering::Acquire) & !PIN_MASK != want {
+            // Acquire: pairs with the hand-over's Release store (performed by the
+            // claimant of the lap's first offset), which acquired every reader's unpin.
+            while wlap.load(Ordering::Acquire) != lap {
                 spin.wait();
             }
         }
-        let slot = self.slot(seq);
+        let slot = &self.slots[at];
         let had_entry = slot.stamp.load(Ordering::Relaxed) != 0;
         slot.entry.with_mut(|p| {
             // SAFETY: we hold the segment's current lap and no reader of an older lap
@@ -323,8 +344,32 @@ impl<E> Ring<E> {
             }
         });
         slot.ts.store(ts, Ordering::Relaxed);
+        // Evict `seq - cap` before publishing `seq`: whoever sees `seq` sees the
+        // eviction too, and the partition never shows more than `cap` records.
+        if seq >= self.cap {
+            let cap = self.cap as usize;
+            let evicted_at = if at >= cap {
+                at - cap
+            } else {
+                at + self.storage as usize - cap
+            };
+            self.mark_evicted(seq - self.cap, &self.slots[evicted_at], &mut spin);
+        }
         // Release: publishes the entry and timestamp to readers' Acquire stamp loads.
         slot.stamp.store(seq + 1, Ordering::Release);
+    }
+
+    /// Sets the evicted bit on record `e`, waiting for its writer if needed. Only the
+    /// claimant of `e + cap` calls this; the slot is not reused before the mark
+    /// (hand-over waits for it), so a plain store cannot be lost.
+    #[inline]
+    fn mark_evicted(&self, e: u64, slot: &Slot<E>, spin: &mut Spin) {
+        // Acquire: pairs with `e`'s writer's Release stamp store.
+        while slot.stamp.load(Ordering::Acquire) != e + 1 {
+            spin.wait();
+        }
+        // Release: pairs with readers' and the hand-over's Acquire loads.
+        slot.stamp.store((e + 1) | EVICTED, Ordering::Release);
     }
 
     /// Reads up to `max` published records from offset `from`, calling `f(offset,
@@ -342,41 +387,41 @@ impl<E> Ring<E> {
         let mut n = 0usize;
         while n < max {
             // Look before pinning: polling an unpublished record must not pin the
-            // segment a producer may be waiting to hand over (it needs zero pins).
-            // A stale stamp here only means we pin and check properly below.
-            if self.slot(seq).stamp.load(Ordering::Acquire) != seq + 1 {
-                let oldest = self.start().max(floor);
-                return match (n, seq < oldest) {
-                    (0, true) => Read::Evicted { oldest },
-                    (0, false) => Read::Empty,
-                    _ => Read::Got(n),
-                };
+            // segment a producer may be waiting to hand over (it needs zero pins),
+            // nor load `claim` (which every publish writes). The stamp says it all:
+            // `seq + 1` published; with EVICTED, or newer, evicted; older, not yet
+            // written. A stale look only means we pin and check again below.
+            let at = self.index(seq);
+            match self.classify(seq, &self.slots[at], floor) {
+                Read::Got(_) => {}
+                other => return if n == 0 { other } else { Read::Got(n) },
             }
             let lap = seq >> self.seg_shift;
-            let seg = self.seg_of(lap);
+            let seg = &self.segs[at >> self.seg_shift];
             // Acquire: pairs with the hand-over CAS, so a pin that sees the new lap
             // also sees everything the hand-over acquired.
             let s = seg.fetch_add(PIN_ONE, Ordering::Acquire);
             let _pin = Pin(seg);
-            let oldest = self.start().max(floor);
-            if seq < oldest {
-                return if n == 0 {
-                    Read::Evicted { oldest }
-                } else {
-                    Read::Got(n)
+            if s & !PIN_MASK != (lap & LAP_MASK) << PIN_BITS {
+                // The segment holds another lap: an older one means our record is not
+                // written yet; a newer one means it was evicted.
+                return match n {
+                    0 => self.classify(seq, &self.slots[at], floor),
+                    _ => Read::Got(n),
                 };
             }
-            if s & !PIN_MASK != (lap & LAP_MASK) << PIN_BITS {
-                // The segment still holds an older lap: our record is not written yet.
-                // (A newer lap is impossible: it would mean `seq` is evicted.)
-                return if n == 0 { Read::Empty } else { Read::Got(n) };
-            }
             let seg_end = (lap + 1) << self.seg_shift;
+            let first = seq;
             while seq < seg_end && n < max {
-                let slot = self.slot(seq);
-                // Acquire: pairs with the writer's Release stamp store.
-                if slot.stamp.load(Ordering::Acquire) != seq + 1 {
-                    return if n == 0 { Read::Empty } else { Read::Got(n) };
+                let slot = &self.slots[at + (seq - first) as usize];
+                // Acquire: pairs with the writer's Release stamp store. The pin keeps
+                // the slot from being reused, so `seq + 1` stays exact while we clone.
+                if slot.stamp.load(Ordering::Acquire) != seq + 1 || seq < floor {
+                    return if n == 0 {
+                        self.classify(seq, slot, floor)
+                    } else {
+                        Read::Got(n)
+                    };
                 }
                 let ts = slot.ts.load(Ordering::Relaxed);
                 slot.entry.with(|p| {
@@ -392,6 +437,24 @@ impl<E> Ring<E> {
             }
         }
         Read::Got(n)
+    }
+
+    /// What a read of `seq` would find, from its slot's stamp alone (plus `claim`
+    /// only to say where a gap ends). `Got(1)` means published and readable.
+    #[inline]
+    fn classify(&self, seq: u64, slot: &Slot<E>, floor: u64) -> Read {
+        // Acquire: pairs with the writer's and the evicting producer's Release stores.
+        let stamp = slot.stamp.load(Ordering::Acquire);
+        if stamp == seq + 1 && seq >= floor {
+            Read::Got(1)
+        } else if stamp == seq + 1 || stamp & !EVICTED > seq {
+            // Expired, evicted, or the slot already reused by a newer record.
+            Read::Evicted {
+                oldest: self.start().max(floor),
+            }
+        } else {
+            Read::Empty
+        }
     }
 
     /// The timestamp of record `seq`, if it is published and not evicted.
