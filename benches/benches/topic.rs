@@ -133,6 +133,30 @@ fn tokio_fanout(readers: usize) -> (Duration, u64) {
     )
 }
 
+/// One bounded channel, one producer and one reader: `N` values through it. The
+/// sender is dropped when the producer ends, which ends the reader.
+fn channel_spsc(
+    mut send: impl FnMut(u64) + Send,
+    mut recv: impl FnMut() -> Option<u64> + Send,
+) -> Duration {
+    run(
+        move || {
+            for i in 0..N {
+                send(i);
+            }
+        },
+        vec![move || {
+            let mut n = 0;
+            while let Some(v) = recv() {
+                std::hint::black_box(v);
+                n += 1;
+            }
+            n
+        }],
+    )
+    .0
+}
+
 fn spsc(c: &mut Criterion) {
     let mut g = c.benchmark_group("spsc");
     g.throughput(Throughput::Elements(N));
@@ -147,22 +171,7 @@ fn spsc(c: &mut Criterion) {
             (0..iters)
                 .map(|_| {
                     let (tx, rx) = kanal::bounded::<u64>(CAP);
-                    run(
-                        move || {
-                            for i in 0..N {
-                                tx.send(i).expect("send");
-                            }
-                        },
-                        vec![move || {
-                            let mut n = 0;
-                            while let Ok(v) = rx.recv() {
-                                std::hint::black_box(v);
-                                n += 1;
-                            }
-                            n
-                        }],
-                    )
-                    .0
+                    channel_spsc(move |i| tx.send(i).expect("send"), move || rx.recv().ok())
                 })
                 .sum()
         })
@@ -172,22 +181,7 @@ fn spsc(c: &mut Criterion) {
             (0..iters)
                 .map(|_| {
                     let (tx, rx) = crossbeam_channel::bounded::<u64>(CAP);
-                    run(
-                        move || {
-                            for i in 0..N {
-                                tx.send(i).expect("send");
-                            }
-                        },
-                        vec![move || {
-                            let mut n = 0;
-                            while let Ok(v) = rx.recv() {
-                                std::hint::black_box(v);
-                                n += 1;
-                            }
-                            n
-                        }],
-                    )
-                    .0
+                    channel_spsc(move |i| tx.send(i).expect("send"), move || rx.recv().ok())
                 })
                 .sum()
         })

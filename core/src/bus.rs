@@ -52,17 +52,9 @@ struct Registered {
 
 impl std::fmt::Debug for Bus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut names: Vec<String> = self
-            .inner
-            .registry
-            .lock()
-            .keys()
-            .map(|k| k.to_string())
-            .collect();
-        names.sort();
         f.debug_struct("Bus")
             .field("clock", self.inner.timer.clock())
-            .field("topics", &names)
+            .field("topics", &self.names())
             .finish()
     }
 }
