@@ -91,6 +91,11 @@ macro_rules! handing_back {
             pub fn into_inner(self) -> M {
                 match self { $($name::$var(m) => m,)* }
             }
+
+            /// The same error around `f` of what was handed back.
+            pub fn map<N>(self, f: impl FnOnce(M) -> N) -> $name<N> {
+                match self { $($name::$var(m) => $name::$var(f(m)),)* }
+            }
         }
 
         impl<M> fmt::Debug for $name<M> {

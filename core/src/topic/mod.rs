@@ -278,6 +278,15 @@ impl<T> std::fmt::Debug for Topic<T> {
     }
 }
 
+/// A publish that cannot time out reports running out of room as `Full`.
+fn without_timeout<M>(e: PublishTimeoutError<M>) -> PublishError<M> {
+    match e {
+        PublishTimeoutError::Timeout(m) | PublishTimeoutError::Full(m) => PublishError::Full(m),
+        PublishTimeoutError::Closed(m) => PublishError::Closed(m),
+        PublishTimeoutError::OutOfRange(m) => PublishError::OutOfRange(m),
+    }
+}
+
 /// How long a publish may wait for room.
 #[derive(Clone, Copy)]
 enum Wait {
@@ -476,8 +485,7 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
     #[inline]
     pub fn publish(&self, value: T) -> Result<Receipt, PublishError<T>> {
         let wait = self.policy_wait();
-        self.inner
-            .publish_parts(None, None, Headers::new(), None, value, wait)
+        self.inner.publish_parts(value, wait)
     }
 
     /// Publishes without ever waiting.
@@ -499,8 +507,7 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
     /// # Ok::<(), ringlet::Error>(())
     /// ```
     pub fn try_publish(&self, value: T) -> Result<Receipt, PublishError<T>> {
-        self.inner
-            .publish_parts(None, None, Headers::new(), None, value, Wait::Never)
+        self.inner.publish_parts(value, Wait::Never)
     }
 
     /// Publishes, waiting up to `timeout` (real time) for room on `Block` and `Reject`
@@ -529,12 +536,7 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
         timeout: Duration,
     ) -> Result<Receipt, PublishTimeoutError<T>> {
         self.publish_message_timeout(Message::new(value), timeout)
-            .map_err(|e| match e {
-                PublishTimeoutError::Timeout(m) => PublishTimeoutError::Timeout(m.value),
-                PublishTimeoutError::Full(m) => PublishTimeoutError::Full(m.value),
-                PublishTimeoutError::Closed(m) => PublishTimeoutError::Closed(m.value),
-                PublishTimeoutError::OutOfRange(m) => PublishTimeoutError::OutOfRange(m.value),
-            })
+            .map_err(|e| e.map(|m| m.value))
     }
 
     /// Publishes, waiting asynchronously for room on `Block` and `Reject` topics.
@@ -556,11 +558,7 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
     pub async fn publish_async(&self, value: T) -> Result<Receipt, PublishError<T>> {
         self.publish_message_async(Message::new(value))
             .await
-            .map_err(|e| match e {
-                PublishError::Full(m) => PublishError::Full(m.value),
-                PublishError::Closed(m) => PublishError::Closed(m.value),
-                PublishError::OutOfRange(m) => PublishError::OutOfRange(m.value),
-            })
+            .map_err(|e| e.map(|m| m.value))
     }
 
     /// Publishes a [`Message`] (key, headers, partition, timestamp). Waits for room
@@ -587,11 +585,7 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
     /// ```
     pub fn publish_message(&self, msg: Message<T>) -> Result<Receipt, PublishError<Message<T>>> {
         let wait = self.policy_wait();
-        self.inner.publish_msg(msg, wait).map_err(|e| match e {
-            PublishTimeoutError::Timeout(m) | PublishTimeoutError::Full(m) => PublishError::Full(m),
-            PublishTimeoutError::Closed(m) => PublishError::Closed(m),
-            PublishTimeoutError::OutOfRange(m) => PublishError::OutOfRange(m),
-        })
+        self.inner.publish_msg(msg, wait).map_err(without_timeout)
     }
 
     /// [`Topic::publish_message`] without ever waiting.
@@ -615,13 +609,7 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
     ) -> Result<Receipt, PublishError<Message<T>>> {
         self.inner
             .publish_msg(msg, Wait::Never)
-            .map_err(|e| match e {
-                PublishTimeoutError::Timeout(m) | PublishTimeoutError::Full(m) => {
-                    PublishError::Full(m)
-                }
-                PublishTimeoutError::Closed(m) => PublishError::Closed(m),
-                PublishTimeoutError::OutOfRange(m) => PublishError::OutOfRange(m),
-            })
+            .map_err(without_timeout)
     }
 
     /// [`Topic::publish_message`], waiting up to `timeout` for room on `Block` and
@@ -710,13 +698,8 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
             let mut it = values.into_iter();
             let mut n = 0;
             while let Some(v) = it.next() {
-                if let Err(e) = inner.publish_parts(None, None, Headers::new(), None, v, wait) {
-                    let fail = |v: T| std::iter::once(v).chain(it).collect::<Vec<_>>();
-                    return Err(match e {
-                        PublishError::Full(v) => PublishError::Full(fail(v)),
-                        PublishError::Closed(v) => PublishError::Closed(fail(v)),
-                        PublishError::OutOfRange(v) => PublishError::OutOfRange(fail(v)),
-                    });
+                if let Err(e) = inner.publish_parts(v, wait) {
+                    return Err(e.map(|v| std::iter::once(v).chain(it).collect()));
                 }
                 n += 1;
             }
@@ -894,23 +877,30 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
     }
 
     #[inline]
-    fn publish_parts(
+    fn publish_parts(&self, value: T, wait: Wait) -> Result<Receipt, PublishError<T>> {
+        let entry = Entry {
+            key: None,
+            headers: Headers::new(),
+            value,
+        };
+        self.publish_entry(None, None, entry, wait)
+            .map_err(|e| e.map(|en| en.value))
+    }
+
+    /// Publishes one entry; a refused one comes back whole (no copy of its key or
+    /// headers is made on the way).
+    #[inline]
+    fn publish_entry(
         &self,
         partition: Option<u32>,
-        key: Option<Key>,
-        headers: Headers,
         timestamp: Option<i64>,
-        value: T,
+        entry: Entry<T>,
         wait: Wait,
-    ) -> Result<Receipt, PublishError<T>> {
-        let Some(p) = self.pick_partition(key.as_ref(), partition) else {
-            return Err(PublishError::OutOfRange(value));
+    ) -> Result<Receipt, PublishError<Entry<T>>> {
+        let Some(p) = self.pick_partition(entry.key.as_ref(), partition) else {
+            return Err(PublishError::OutOfRange(entry));
         };
-        let mut entry = Some(Entry {
-            key,
-            headers,
-            value,
-        });
+        let mut entry = Some(entry);
         let clock = self.timer.clock();
         let r = self.claim_wait(p, 1, wait, &mut || {
             let ts = timestamp.unwrap_or_else(|| clock.now_ms());
@@ -922,10 +912,10 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
                 offset,
             }),
             Err(refused) => {
-                let v = entry.take().expect("refused claims leave the entry").value;
+                let e = entry.take().expect("refused claims leave the entry");
                 Err(match refused {
-                    Refused::Full => PublishError::Full(v),
-                    Refused::Closed => PublishError::Closed(v),
+                    Refused::Full => PublishError::Full(e),
+                    Refused::Closed => PublishError::Closed(e),
                 })
             }
         }
@@ -943,26 +933,30 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
             partition,
             timestamp,
         } = msg;
-        let rebuild = |value, key: Option<Key>, headers: Headers| Message {
-            value,
+        let entry = Entry {
             key,
             headers,
-            partition,
-            timestamp,
+            value,
         };
-        let (k2, h2) = (key.clone(), headers.clone());
-        self.publish_parts(partition, key, headers, timestamp, value, wait)
+        self.publish_entry(partition, timestamp, entry, wait)
             .map_err(|e| {
                 let timed_out = matches!(wait, Wait::Until(Some(d)) if Instant::now() >= d);
+                let e = e.map(
+                    |Entry {
+                         key,
+                         headers,
+                         value,
+                     }| Message {
+                        value,
+                        key,
+                        headers,
+                        partition,
+                        timestamp,
+                    },
+                );
                 match e {
-                    PublishError::Full(v) if timed_out => {
-                        PublishTimeoutError::Timeout(rebuild(v, k2, h2))
-                    }
-                    PublishError::Full(v) => PublishTimeoutError::Full(rebuild(v, k2, h2)),
-                    PublishError::Closed(v) => PublishTimeoutError::Closed(rebuild(v, k2, h2)),
-                    PublishError::OutOfRange(v) => {
-                        PublishTimeoutError::OutOfRange(rebuild(v, k2, h2))
-                    }
+                    PublishError::Full(m) if timed_out => PublishTimeoutError::Timeout(m),
+                    e => e.into(),
                 }
             })
     }
@@ -1126,13 +1120,7 @@ impl<T: Clone + Send + Sync + 'static> Future for PublishFuture<T> {
                         m.partition = this.msg_partition;
                         m
                     };
-                    return Poll::Ready(Err(match e {
-                        PublishTimeoutError::Full(m) | PublishTimeoutError::Timeout(m) => {
-                            PublishError::Full(restore(m))
-                        }
-                        PublishTimeoutError::Closed(m) => PublishError::Closed(restore(m)),
-                        PublishTimeoutError::OutOfRange(m) => PublishError::OutOfRange(restore(m)),
-                    }));
+                    return Poll::Ready(Err(without_timeout(e).map(restore)));
                 }
             }
         }
