@@ -1,4 +1,4 @@
-//! The bus: a registry of topics by name, and the clock they share.
+//! The bus: a registry of topics and queues by name, and the clock they share.
 
 use std::any::{type_name, Any, TypeId};
 use std::collections::HashMap;
@@ -8,11 +8,12 @@ use parking_lot::Mutex;
 
 use crate::clock::Clock;
 use crate::name;
+use crate::queue::{DeadLetterFn, Queue, QueueConfig};
 use crate::topic::{Topic, TopicConfig};
 use crate::wait::BusTimer;
 use crate::Error;
 
-/// A registry of topics by name, with the clock they all read. Cheap to clone
+/// A registry of topics and queues by name, with the clock they all read. Cheap to clone
 /// (clones share everything); `Send + Sync`.
 ///
 /// Asking again for a name with the same value type and configuration returns the
@@ -45,16 +46,39 @@ struct BusInner {
 struct Registered {
     type_id: TypeId,
     type_name: &'static str,
-    config: TopicConfig,
+    config: Config,
     handle: Box<dyn Any + Send + Sync>,
     close: Box<dyn Fn() + Send + Sync>,
+}
+
+/// What a name holds, with its configuration.
+#[derive(Debug, Clone, PartialEq)]
+enum Config {
+    Topic(TopicConfig),
+    Queue(QueueConfig),
+}
+
+impl Config {
+    fn kind(&self) -> &'static str {
+        match self {
+            Config::Topic(_) => "topic",
+            Config::Queue(_) => "queue",
+        }
+    }
+
+    fn dead_letter(&self) -> Option<&str> {
+        match self {
+            Config::Queue(q) => q.dead_letter.as_deref(),
+            Config::Topic(_) => None,
+        }
+    }
 }
 
 impl std::fmt::Debug for Bus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Bus")
             .field("clock", self.inner.timer.clock())
-            .field("topics", &self.names())
+            .field("names", &self.names())
             .finish()
     }
 }
@@ -174,13 +198,14 @@ impl Bus {
         config.validate(name)?;
         let mut reg = self.inner.registry.lock();
         if let Some(r) = reg.get(name) {
-            let topic = downcast::<T>(name, r)?;
-            if r.config != config {
+            let topic = downcast::<Topic<T>>(name, r, "topic")?;
+            if r.config != Config::Topic(config.clone()) {
                 return Err(Error::ConfigError {
                     name: name.into(),
                     reason: format!(
                         "it exists with {:?}, not {:?}; use get_topic to open it as it is",
-                        r.config, config
+                        r.config,
+                        Config::Topic(config)
                     ),
                 });
             }
@@ -194,7 +219,7 @@ impl Bus {
             Registered {
                 type_id: TypeId::of::<T>(),
                 type_name: type_name::<T>(),
-                config,
+                config: Config::Topic(config),
                 handle: Box::new(topic.clone()),
                 close: Box::new(move || closer.close()),
             },
@@ -226,7 +251,103 @@ impl Bus {
         let r = reg
             .get(name)
             .ok_or_else(|| Error::NotFound { name: name.into() })?;
-        downcast::<T>(name, r)
+        downcast::<Topic<T>>(name, r, "topic")
+    }
+
+    /// Creates the queue `name`, or opens it if it exists with the same value type
+    /// and configuration. A `dead_letter` must name an existing queue or topic of
+    /// the same value type whose own dead letters do not lead back to `name`.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidName`, `ConfigError` (invalid; different from the existing queue's;
+    /// a missing, self-referencing, cyclic or wrongly typed dead letter),
+    /// `TypeMismatch` (exists with another value type, or is a topic).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::{Bus, Error, QueueConfig, TopicConfig};
+    /// let bus = Bus::new();
+    /// let jobs = bus.queue::<u64>("jobs", QueueConfig::default().capacity(100))?;
+    /// assert!(matches!(bus.queue::<u64>("jobs", QueueConfig::default()), Err(Error::ConfigError { .. })));
+    /// assert!(matches!(bus.topic::<u64>("jobs", TopicConfig::default()), Err(Error::TypeMismatch { .. })));
+    /// assert!(matches!(bus.queue::<u64>("q", QueueConfig::default().dead_letter("missing")), Err(Error::ConfigError { .. })));
+    /// assert!(matches!(bus.queue::<u64>("q", QueueConfig::default().capacity(0)), Err(Error::ConfigError { .. })));
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn queue<T: Clone + Send + Sync + 'static>(
+        &self,
+        name: &str,
+        config: QueueConfig,
+    ) -> Result<Queue<T>, Error> {
+        name::validate(name, false)?;
+        config.validate(name)?;
+        let mut reg = self.inner.registry.lock();
+        if let Some(r) = reg.get(name) {
+            let queue = downcast::<Queue<T>>(name, r, "queue")?;
+            if r.config != Config::Queue(config.clone()) {
+                return Err(Error::ConfigError {
+                    name: name.into(),
+                    reason: format!(
+                        "it exists with {:?}, not {:?}; use get_queue to open it as it is",
+                        r.config,
+                        Config::Queue(config)
+                    ),
+                });
+            }
+            return Ok(queue);
+        }
+        let dead_letter = match &config.dead_letter {
+            Some(target) => Some(dead_letter_to::<T>(&reg, name, target)?),
+            None => None,
+        };
+        let key: Arc<str> = name.into();
+        let queue = Queue::<T>::create(
+            key.clone(),
+            config.clone(),
+            self.inner.timer.clone(),
+            dead_letter,
+        );
+        let closer = queue.clone();
+        reg.insert(
+            key,
+            Registered {
+                type_id: TypeId::of::<T>(),
+                type_name: type_name::<T>(),
+                config: Config::Queue(config),
+                handle: Box::new(queue.clone()),
+                close: Box::new(move || closer.close()),
+            },
+        );
+        Ok(queue)
+    }
+
+    /// Opens the existing queue `name`, whatever its configuration.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidName`, `NotFound`, `TypeMismatch` (another value type, or a topic).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::{Bus, QueueConfig};
+    /// let bus = Bus::new();
+    /// bus.queue::<u8>("jobs", QueueConfig::default().capacity(8))?;
+    /// assert_eq!(bus.get_queue::<u8>("jobs")?.config().capacity, 8);
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn get_queue<T: Clone + Send + Sync + 'static>(
+        &self,
+        name: &str,
+    ) -> Result<Queue<T>, Error> {
+        name::validate(name, true)?;
+        let reg = self.inner.registry.lock();
+        let r = reg
+            .get(name)
+            .ok_or_else(|| Error::NotFound { name: name.into() })?;
+        downcast::<Queue<T>>(name, r, "queue")
     }
 
     /// Removes `name` from the bus and closes it: existing handles see it closed
@@ -283,23 +404,70 @@ impl Bus {
     }
 }
 
-fn downcast<T: Clone + Send + Sync + 'static>(
-    name: &str,
-    r: &Registered,
-) -> Result<Topic<T>, Error> {
-    if r.type_id != TypeId::of::<T>() {
-        return Err(Error::TypeMismatch {
-            name: name.into(),
-            expected: format!("a topic of {}", type_name::<T>()),
-            found: format!("a topic of {}", r.type_name),
-        });
+/// The handle registered under `name`, if it is a `kind` of the asked value type.
+fn downcast<H: Clone + 'static>(name: &str, r: &Registered, kind: &str) -> Result<H, Error> {
+    let elem = std::any::type_name::<H>();
+    let asked = elem
+        .split_once('<')
+        .map_or(elem, |(_, t)| t.strip_suffix('>').unwrap_or(t));
+    let mismatch = || Error::TypeMismatch {
+        name: name.into(),
+        expected: format!("a {kind} of {asked}"),
+        found: format!("a {} of {}", r.config.kind(), r.type_name),
+    };
+    if r.config.kind() != kind {
+        return Err(mismatch());
     }
-    r.handle
-        .downcast_ref::<Topic<T>>()
-        .cloned()
-        .ok_or_else(|| Error::TypeMismatch {
-            name: name.into(),
-            expected: format!("a topic of {}", type_name::<T>()),
-            found: r.type_name.into(),
-        })
+    r.handle.downcast_ref::<H>().cloned().ok_or_else(mismatch)
+}
+
+/// Resolves the dead letter `target` of the queue `name` being created: it must
+/// exist, hold `T`, and its own dead-letter chain must not lead back to `name`.
+fn dead_letter_to<T: Clone + Send + Sync + 'static>(
+    reg: &HashMap<Arc<str>, Registered>,
+    name: &str,
+    target: &str,
+) -> Result<DeadLetterFn<T>, Error> {
+    let bad = |reason: String| Error::ConfigError {
+        name: name.into(),
+        reason,
+    };
+    let r = reg.get(target).ok_or_else(|| {
+        bad(format!(
+            "the dead letter {target:?} does not exist; create it first"
+        ))
+    })?;
+    if r.type_id != TypeId::of::<T>() {
+        return Err(bad(format!(
+            "the dead letter {target:?} is a {} of {}, not of {}",
+            r.config.kind(),
+            r.type_name,
+            type_name::<T>()
+        )));
+    }
+    let mut seen = vec![target];
+    let mut next = r.config.dead_letter();
+    while let Some(n) = next {
+        if n == name {
+            return Err(bad(format!(
+                "dead letters would go round in a cycle: {name} -> {} -> {name}",
+                seen.join(" -> ")
+            )));
+        }
+        if seen.contains(&n) {
+            break;
+        }
+        seen.push(n);
+        next = reg.get(n).and_then(|r| r.config.dead_letter());
+    }
+    Ok(match &r.config {
+        Config::Queue(_) => {
+            let q = downcast::<Queue<T>>(target, r, "queue")?;
+            Box::new(move |m| q.try_send_message(m).is_ok())
+        }
+        Config::Topic(_) => {
+            let t = downcast::<Topic<T>>(target, r, "topic")?;
+            Box::new(move |m| t.try_publish_message(m).is_ok())
+        }
+    })
 }

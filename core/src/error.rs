@@ -294,3 +294,158 @@ impl fmt::Display for RecvTimeoutError {
 impl std::error::Error for RecvError {}
 impl std::error::Error for TryRecvError {}
 impl std::error::Error for RecvTimeoutError {}
+
+handing_back! {
+    /// Why `send`, `send_message`, `send_delayed` or `send_async` failed, handing
+    /// back the value or message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::{Bus, QueueConfig, SendError};
+    /// let bus = Bus::new();
+    /// let q = bus.queue::<u8>("jobs", QueueConfig::default())?;
+    /// q.close();
+    /// assert_eq!(q.send(1), Err(SendError::Closed(1)));
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    SendError {
+        /// The queue is closed.
+        Closed => "the queue is closed",
+    }
+}
+
+handing_back! {
+    /// Why `try_send` (or `try_send_message`, `try_send_delayed`) failed, handing back
+    /// the value or message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::{Bus, QueueConfig, TrySendError};
+    /// let bus = Bus::new();
+    /// let q = bus.queue::<u8>("jobs", QueueConfig::default().capacity(1))?;
+    /// q.try_send(1).unwrap();
+    /// assert_eq!(q.try_send(2), Err(TrySendError::Full(2)));
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    TrySendError {
+        /// Ready, in-flight and delayed messages fill the capacity.
+        Full => "the queue is full",
+        /// The queue is closed.
+        Closed => "the queue is closed",
+    }
+}
+
+handing_back! {
+    /// Why `send_timeout` failed, handing back the value or message.
+    SendTimeoutError {
+        /// Still full when the timeout passed.
+        Timeout => "timed out waiting for room",
+        /// The queue is closed.
+        Closed => "the queue is closed",
+    }
+}
+
+/// Why a blocking `receive` (or `receive_batch`, `receive_async`) returned nothing.
+///
+/// # Examples
+///
+/// ```
+/// use ringlet::{Bus, QueueConfig, ReceiveError};
+/// let bus = Bus::new();
+/// let q = bus.queue::<u8>("jobs", QueueConfig::default())?;
+/// q.send(1).unwrap();
+/// q.close();
+/// q.receive().unwrap().ack().unwrap(); // ready messages are drained first
+/// assert_eq!(q.receive().unwrap_err(), ReceiveError::Closed);
+/// # Ok::<(), ringlet::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiveError {
+    /// The queue is closed and nothing is ready.
+    Closed,
+}
+
+/// Why `try_receive` (or `try_receive_batch`) returned nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TryReceiveError {
+    /// Nothing is ready right now.
+    Empty,
+    /// See [`ReceiveError::Closed`].
+    Closed,
+}
+
+/// Why `receive_timeout` returned nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiveTimeoutError {
+    /// Nothing became ready within the timeout (real elapsed time).
+    Timeout,
+    /// See [`ReceiveError::Closed`].
+    Closed,
+}
+
+/// Why settling a [`Delivery`](crate::Delivery) (`ack`, `nack`, `nack_after`,
+/// `reject`) changed nothing.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use ringlet::{Bus, ManualClock, QueueConfig, SettleError};
+/// let clock = ManualClock::new();
+/// let bus = Bus::builder().clock(clock.clone()).build();
+/// let q = bus.queue::<u8>("jobs", QueueConfig::default().visibility_timeout(Duration::from_secs(30)))?;
+/// q.send(1).unwrap();
+/// let late = q.receive().unwrap();
+/// clock.advance(Duration::from_secs(30));
+/// assert_eq!(late.ack(), Err(SettleError::Expired)); // it is ready again
+/// assert_eq!(q.receive().unwrap().attempt(), 2);
+/// # Ok::<(), ringlet::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SettleError {
+    /// The visibility timeout passed first: the message was made ready again (or
+    /// dead-lettered), and this delivery can no longer settle it.
+    Expired,
+}
+
+impl fmt::Display for ReceiveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the queue is closed and nothing is ready")
+    }
+}
+
+impl fmt::Display for TryReceiveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryReceiveError::Empty => f.write_str("no message ready"),
+            TryReceiveError::Closed => fmt::Display::fmt(&ReceiveError::Closed, f),
+        }
+    }
+}
+
+impl fmt::Display for ReceiveTimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReceiveTimeoutError::Timeout => f.write_str("timed out"),
+            ReceiveTimeoutError::Closed => fmt::Display::fmt(&ReceiveError::Closed, f),
+        }
+    }
+}
+
+impl fmt::Display for SettleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SettleError::Expired => {
+                f.write_str("the delivery expired (visibility timeout) before it was settled")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ReceiveError {}
+impl std::error::Error for TryReceiveError {}
+impl std::error::Error for ReceiveTimeoutError {}
+impl std::error::Error for SettleError {}

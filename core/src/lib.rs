@@ -97,6 +97,7 @@ mod clock;
 mod error;
 mod murmur2;
 mod name;
+pub mod queue;
 mod record;
 mod sync;
 mod topic;
@@ -105,9 +106,14 @@ mod wait;
 pub use bus::{Bus, BusBuilder};
 pub use clock::{Clock, ManualClock};
 pub use error::{
-    Error, PublishError, PublishTimeoutError, RecvError, RecvTimeoutError, TryRecvError,
+    Error, PublishError, PublishTimeoutError, ReceiveError, ReceiveTimeoutError, RecvError,
+    RecvTimeoutError, SendError, SendTimeoutError, SettleError, TryReceiveError, TryRecvError,
+    TrySendError,
 };
 pub use murmur2::{murmur2, partition_for_key};
+pub use queue::{
+    Delivery, Queue, QueueConfig, QueueFigures, ReceiveFuture, SendFuture, MAX_QUEUE_CAPACITY,
+};
 pub use record::{Headers, Key, Message, Receipt, Record};
 pub use topic::BATCH;
 pub use topic::{

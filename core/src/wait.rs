@@ -161,6 +161,34 @@ impl BusTimer {
         }
     }
 
+    /// Parks the current thread until it is unparked, `deadline` (real time)
+    /// passes, or the bus clock reaches `due`: on the system clock the park's
+    /// timeout covers `due`; a manual clock's `advance` unparks it through `waker`
+    /// (registered for `waiter`; call [`BusTimer::cancel`] afterwards).
+    pub(crate) fn park(
+        &self,
+        waiter: u64,
+        waker: &Waker,
+        due: Option<i64>,
+        deadline: Option<std::time::Instant>,
+    ) {
+        let mut sleep = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+        if let Some(at) = due {
+            match &self.clock {
+                Clock::System => {
+                    let ms = (at.saturating_sub(self.clock.now_ms())).max(1) as u64;
+                    let d = std::time::Duration::from_millis(ms);
+                    sleep = Some(sleep.map_or(d, |s| s.min(d)));
+                }
+                Clock::Manual(_) => self.wake_at(at, waiter, waker),
+            }
+        }
+        match sleep {
+            Some(d) => std::thread::park_timeout(d),
+            None => std::thread::park(),
+        }
+    }
+
     /// Forgets `waiter`'s deadline.
     pub(crate) fn cancel(&self, waiter: u64) {
         match (&self.clock, &self.system) {

@@ -1018,27 +1018,12 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
                     Err(Refused::Full) => {}
                     r => break r,
                 }
-                let now = Instant::now();
-                if deadline.is_some_and(|d| now >= d) {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
                     break Err(Refused::Full);
                 }
                 // Sleep until room is made, the deadline passes, or the oldest record
                 // expires on the bus clock (manual clocks wake us when advanced).
-                let mut sleep = deadline.map(|d| d - now);
-                if let Some(at) = expiry {
-                    match self.timer.clock() {
-                        crate::Clock::System => {
-                            let ms = (at - self.timer.clock().now_ms()).max(1) as u64;
-                            let d = Duration::from_millis(ms);
-                            sleep = Some(sleep.map_or(d, |s| s.min(d)));
-                        }
-                        crate::Clock::Manual(_) => self.timer.wake_at(at, id, &waker),
-                    }
-                }
-                match sleep {
-                    Some(d) => std::thread::park_timeout(d),
-                    None => std::thread::park(),
-                }
+                self.timer.park(id, &waker, expiry, deadline);
             }
             match attempt() {
                 Err(Refused::Full) => {}

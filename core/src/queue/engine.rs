@@ -1,0 +1,873 @@
+//! The queue engine: sending, delivering, settling, delays, visibility timeouts and
+//! dead letters over the [`Slots`] and three lock-free [`IndexQueue`]s.
+//!
+//! # Where a message is
+//!
+//! Every slot index is in exactly one place (see [`Slots`]):
+//!
+//! * `free`: empty slots. A send pops one (so `capacity` counts ready, in-flight and
+//!   delayed messages exactly), writes the message and pushes the index to `main`.
+//! * `main`: first deliveries in send order, then delayed messages as they fall due.
+//!   Its tail's closed bit is the queue's closed flag: a send either lands before
+//!   the close or fails, atomically.
+//! * `retry`: nacked and timed-out messages, in the order they came back.
+//!   Receivers take from `retry` first, so they go to the head.
+//! * in flight: owned by nobody; a settle or the visibility timeout wins it back
+//!   with one compare-and-swap on the slot's state.
+//! * the delay heap (`nack_after`, `send_delayed`): a mutex-guarded binary heap by
+//!   (due time, send order). Delays are the slow path.
+//!
+//! The fast path (send, receive, ack) takes no lock: a pop and a push on two index
+//! queues per side, and a compare-and-swap on the slot state for the ack.
+//!
+//! # Time
+//!
+//! Transitions are evaluated when due, by whoever touches the queue next (a send,
+//! a receive, [`QueueInner::figures`]) and by waiters, which park until the next
+//! deadline (`next_due` for delays, `next_expiry` for visibility timeouts) and are
+//! woken then by the bus timer or [`crate::ManualClock::advance`]. `next_expiry`
+//! is a lower bound of the in-flight deadlines: receivers lower it when they
+//! deliver something that expires earlier; the expiry scan (one thread at a time)
+//! resets it, looks at every slot, and lowers it to the earliest deadline left. A
+//! receiver stores its slot's in-flight state (SeqCst) before it reads
+//! `next_expiry` (SeqCst), and the scan stores `next_expiry` before it reads the
+//! states, so one of the two sees the other: no delivery is missed. With a
+//! constant visibility timeout deadlines grow with time, so in steady traffic the
+//! scan runs about once per timeout period.
+
+use std::cmp::Reverse;
+use std::collections::binary_heap::PeekMut;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::Instant;
+
+use crossbeam_utils::CachePadded;
+
+use crate::clock::waiter_id;
+use crate::error::SettleError;
+use crate::queue::index::IndexQueue;
+use crate::queue::slots::{Entry, Owned, Slots};
+use crate::queue::{QueueConfig, QueueFigures};
+use crate::record::{Headers, Key, Message};
+use crate::sync::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Mutex, Ordering, Spin};
+use crate::wait::{thread_waker, BusTimer, Notifier};
+
+/// Sends a dead letter on without waiting; `false` when the target could not take
+/// it (full or closed). Made when the queue is created, where the target's type is
+/// known.
+pub(crate) type DeadLetterFn<T> = Box<dyn Fn(Message<T>) -> bool + Send + Sync>;
+
+/// Why a send took nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    Full,
+    Closed,
+    Timeout,
+}
+
+/// Why a receive got nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Nothing {
+    Empty,
+    Closed,
+    Timeout,
+}
+
+/// How a delivery is settled.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Settle {
+    Ack,
+    Nack,
+    NackAfter(i64),
+    Reject,
+}
+
+/// How long a blocking call may wait.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Wait {
+    Never,
+    Until(Option<Instant>),
+}
+
+/// A message taken for delivery.
+#[derive(Debug)]
+pub(crate) struct Taken<T> {
+    pub(crate) index: u32,
+    pub(crate) gen: u64,
+    pub(crate) value: T,
+    pub(crate) key: Option<Key>,
+    pub(crate) headers: Headers,
+    pub(crate) attempt: u32,
+    pub(crate) enqueued_at: i64,
+    /// Bus-clock ms when the visibility timeout passes.
+    pub(crate) deadline: i64,
+}
+
+/// A message waiting for its due time; ordered by (due, send order).
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Delayed {
+    due: i64,
+    seq: u64,
+    slot: Owned,
+}
+
+/// Counters of the slow paths. `sent` and `acked` are not counted on the fast
+/// path: they are derived from the index queues' positions.
+#[derive(Debug, Default)]
+struct Counters {
+    delayed_sends: AtomicU64,
+    promoted: AtomicU64,
+    unsent: AtomicU64,
+    nacked: AtomicU64,
+    redelivered: AtomicU64,
+    expired: AtomicU64,
+    dead_lettered: AtomicU64,
+    dropped: AtomicU64,
+    overflow: AtomicU64,
+}
+
+/// Why a message is dead-lettered (the `ringlet.dead_letter.reason` header).
+#[derive(Debug, Clone, Copy)]
+enum Reason {
+    MaxDeliveries,
+    Rejected,
+}
+
+impl Reason {
+    fn as_str(self) -> &'static str {
+        match self {
+            Reason::MaxDeliveries => "max_deliveries",
+            Reason::Rejected => "rejected",
+        }
+    }
+}
+
+pub(crate) struct QueueInner<T> {
+    pub(crate) name: Arc<str>,
+    pub(crate) config: QueueConfig,
+    pub(crate) timer: Arc<BusTimer>,
+    vt_ms: i64,
+    /// `u32::MAX` when unlimited.
+    max_deliveries: u32,
+    slots: Slots<T>,
+    free: IndexQueue,
+    main: IndexQueue,
+    retry: IndexQueue,
+    delayed: Mutex<BinaryHeap<Reverse<Delayed>>>,
+    delayed_len: AtomicUsize,
+    /// Earliest due time in the delay heap; `i64::MAX` when empty.
+    next_due: CachePadded<AtomicI64>,
+    /// A lower bound of the in-flight deadlines; `i64::MAX` when none is known.
+    next_expiry: CachePadded<AtomicI64>,
+    scanning: AtomicBool,
+    /// Receivers waiting for a ready message (or a deadline).
+    pub(crate) ready_waiters: Notifier,
+    /// Senders waiting for room.
+    pub(crate) room_waiters: Notifier,
+    counters: CachePadded<Counters>,
+    dead_letter: Option<DeadLetterFn<T>>,
+    /// With a manual clock: runs [`QueueInner::maintain`] when woken, registered
+    /// with the clock for the next deadline, so `advance` fires the queue's
+    /// transitions when they fall due.
+    maintainer: Option<Waker>,
+    /// The deadline the maintainer is registered for, and its timer id.
+    armed: Mutex<i64>,
+    armed_id: u64,
+}
+
+/// Wakes into [`QueueInner::maintain`] (see `QueueInner::maintainer`).
+struct Maintainer<T>(std::sync::Weak<QueueInner<T>>);
+
+impl<T: Send + 'static> std::task::Wake for Maintainer<T> {
+    fn wake(self: Arc<Self>) {
+        if let Some(q) = self.0.upgrade() {
+            q.maintain(q.now());
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for QueueInner<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueueInner")
+            .field("name", &&*self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> QueueInner<T> {
+    pub(crate) fn new(
+        name: Arc<str>,
+        config: QueueConfig,
+        timer: Arc<BusTimer>,
+        dead_letter: Option<DeadLetterFn<T>>,
+        maintainer: Option<Waker>,
+    ) -> Self {
+        let capacity = u32::try_from(config.capacity).unwrap_or(u32::MAX);
+        let (slots, free) = Slots::new(capacity);
+        QueueInner {
+            vt_ms: crate::clock::duration_ms(config.visibility_timeout).max(1),
+            max_deliveries: config.max_deliveries.unwrap_or(u32::MAX),
+            name,
+            config,
+            timer,
+            slots,
+            free,
+            main: IndexQueue::new(capacity as usize),
+            retry: IndexQueue::new(capacity as usize),
+            delayed: Mutex::new(BinaryHeap::new()),
+            delayed_len: AtomicUsize::new(0),
+            next_due: CachePadded::new(AtomicI64::new(i64::MAX)),
+            next_expiry: CachePadded::new(AtomicI64::new(i64::MAX)),
+            scanning: AtomicBool::new(false),
+            ready_waiters: Notifier::default(),
+            room_waiters: Notifier::default(),
+            counters: CachePadded::new(Counters::default()),
+            dead_letter,
+            maintainer,
+            armed: Mutex::new(i64::MAX),
+            armed_id: waiter_id(),
+        }
+    }
+
+    /// A queue whose transitions a manual clock fires when it is advanced.
+    pub(crate) fn new_arc(
+        name: Arc<str>,
+        config: QueueConfig,
+        timer: Arc<BusTimer>,
+        dead_letter: Option<DeadLetterFn<T>>,
+    ) -> Arc<Self>
+    where
+        T: Send + 'static,
+    {
+        let manual = timer.clock().is_manual();
+        Arc::new_cyclic(|weak| {
+            let maintainer =
+                manual.then(|| Waker::from(Arc::new(Maintainer(std::sync::Weak::clone(weak)))));
+            QueueInner::new(name, config, timer, dead_letter, maintainer)
+        })
+    }
+
+    fn now(&self) -> i64 {
+        self.timer.clock().now_ms()
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.main.is_closed()
+    }
+
+    /// Refuses further sends; wakes everyone waiting so they see it.
+    pub(crate) fn close(&self) {
+        self.main.close();
+        // Serialises with delayed sends, which check the flag under this lock.
+        drop(self.delayed.lock());
+        self.ready_waiters.notify();
+        self.room_waiters.notify();
+    }
+
+    /// Ready messages (retry plus main).
+    pub(crate) fn ready_len(&self) -> usize {
+        self.main.len() + self.retry.len()
+    }
+
+    // --- sending ---------------------------------------------------------------
+
+    /// Sends `msg` now (or after `delay_ms`) if there is room, without waiting.
+    pub(crate) fn try_send(
+        &self,
+        msg: Message<T>,
+        delay_ms: Option<i64>,
+    ) -> Result<(), (Refused, Message<T>)> {
+        if self.main.is_closed() {
+            return Err((Refused::Closed, msg));
+        }
+        let now = self.now();
+        self.promote_due(now);
+        let Some((seq, mut slot)) = self.slots.pop(&self.free) else {
+            return Err((Refused::Full, msg));
+        };
+        let Message {
+            value,
+            key,
+            headers,
+            partition,
+            timestamp,
+        } = msg;
+        self.slots.with(&mut slot, |e| {
+            *e = Some(Entry {
+                value,
+                key,
+                headers,
+                enqueued_at: timestamp.unwrap_or(now),
+                seq,
+                attempt: 0,
+            })
+        });
+        let unsend = |mut slot: Owned| {
+            let e = self.slots.with(&mut slot, Option::take);
+            self.counters.unsent.fetch_add(1, Ordering::Relaxed);
+            self.free_slot(slot);
+            let e = e.expect("the entry written above");
+            Message {
+                value: e.value,
+                key: e.key,
+                headers: e.headers,
+                partition,
+                timestamp,
+            }
+        };
+        match delay_ms {
+            Some(d) if d > 0 => {
+                let mut heap = self.delayed.lock();
+                if self.main.is_closed() {
+                    drop(heap);
+                    return Err((Refused::Closed, unsend(slot)));
+                }
+                heap.push(Reverse(Delayed {
+                    due: now.saturating_add(d),
+                    seq,
+                    slot,
+                }));
+                self.counters.delayed_sends.fetch_add(1, Ordering::Relaxed);
+                let earlier = self.heap_changed(&heap);
+                drop(heap);
+                if earlier {
+                    self.deadlines_changed();
+                }
+                Ok(())
+            }
+            _ => match self.slots.push_open(&self.main, slot) {
+                Ok(()) => {
+                    self.ready_waiters.notify();
+                    Ok(())
+                }
+                Err(slot) => Err((Refused::Closed, unsend(slot))),
+            },
+        }
+    }
+
+    /// Sends `msg`, waiting for room as `wait` allows.
+    pub(crate) fn send(
+        &self,
+        mut msg: Message<T>,
+        delay_ms: Option<i64>,
+        wait: Wait,
+    ) -> Result<(), (Refused, Message<T>)> {
+        let deadline = match wait {
+            Wait::Never => return self.try_send(msg, delay_ms),
+            Wait::Until(d) => d,
+        };
+        let id = waiter_id();
+        let mut waker = None;
+        let mut spin = Spin::new();
+        let result = loop {
+            match self.try_send(msg, delay_ms) {
+                Err((Refused::Full, m)) => msg = m,
+                r => break r,
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                break Err((Refused::Timeout, msg));
+            }
+            if !spin.is_long() {
+                spin.wait();
+                continue;
+            }
+            let w = waker.get_or_insert_with(thread_waker);
+            self.room_waiters.register(id, w);
+            if self.free.is_empty_seqcst() && !self.main.is_closed() {
+                // Room comes from settles, and from expiries that dead-letter.
+                self.timer.park(id, w, self.next_expiry(), deadline);
+            }
+        };
+        if waker.is_some() {
+            self.room_waiters.unregister(id);
+            self.timer.cancel(id);
+        }
+        result
+    }
+
+    /// Returns an empty slot to the free list and wakes a sender waiting for room.
+    fn free_slot(&self, slot: Owned) {
+        self.slots.push(&self.free, slot);
+        self.room_waiters.notify();
+    }
+
+    // --- time ------------------------------------------------------------------
+
+    /// Stores the heap's earliest due time; true if it moved earlier.
+    fn heap_changed(&self, heap: &BinaryHeap<Reverse<Delayed>>) -> bool {
+        self.delayed_len.store(heap.len(), Ordering::Relaxed);
+        let next = heap.peek().map_or(i64::MAX, |d| d.0.due);
+        next < self.next_due.swap(next, Ordering::SeqCst)
+    }
+
+    /// Wakes every waiter so it re-arms its timer for a new, earlier deadline.
+    fn deadlines_changed(&self) {
+        self.arm();
+        self.ready_waiters.notify();
+        self.room_waiters.notify();
+    }
+
+    /// With a manual clock, registers the maintainer for the next deadline.
+    fn arm(&self) {
+        let Some(w) = &self.maintainer else { return };
+        let next = self.next_deadline().unwrap_or(i64::MAX);
+        let mut armed = self.armed.lock();
+        if *armed != next {
+            *armed = next;
+            if next == i64::MAX {
+                self.timer.cancel(self.armed_id);
+            } else {
+                self.timer.wake_at(next, self.armed_id, w);
+            }
+        }
+    }
+
+    /// The earliest bus-clock time a delayed message falls due or a delivery may
+    /// expire.
+    pub(crate) fn next_deadline(&self) -> Option<i64> {
+        let d = self
+            .next_due
+            .load(Ordering::SeqCst)
+            .min(self.next_expiry.load(Ordering::SeqCst));
+        (d != i64::MAX).then_some(d)
+    }
+
+    fn next_expiry(&self) -> Option<i64> {
+        let d = self.next_expiry.load(Ordering::SeqCst);
+        (d != i64::MAX).then_some(d)
+    }
+
+    /// Runs every transition due at `now`: delayed messages join `main`, expired
+    /// deliveries go back to `retry` (or to the dead letter).
+    pub(crate) fn maintain(&self, now: i64) {
+        self.promote_due(now);
+        self.expire_due(now);
+        self.arm();
+    }
+
+    /// Moves delayed messages due at `now` to the tail of `main`, by due time, ties
+    /// in send order.
+    fn promote_due(&self, now: i64) {
+        if now < self.next_due.load(Ordering::Acquire) {
+            return;
+        }
+        let mut moved = 0u64;
+        {
+            let mut heap = self.delayed.lock();
+            while let Some(top) = heap.peek_mut() {
+                if top.0.due > now {
+                    break;
+                }
+                let Reverse(d) = PeekMut::pop(top);
+                self.slots.push(&self.main, d.slot);
+                moved += 1;
+            }
+            self.heap_changed(&heap);
+        }
+        if moved > 0 {
+            self.counters.promoted.fetch_add(moved, Ordering::Relaxed);
+            self.ready_waiters.notify();
+        }
+    }
+
+    /// Takes back every delivery whose visibility timeout passed at `now`.
+    fn expire_due(&self, now: i64) {
+        if now < self.next_expiry.load(Ordering::SeqCst) {
+            return;
+        }
+        if self.scanning.swap(true, Ordering::Acquire) {
+            return; // another thread is scanning
+        }
+        // SeqCst: Dekker with receivers (see the module docs).
+        self.next_expiry.store(i64::MAX, Ordering::SeqCst);
+        crate::sync::dekker_fence();
+        let mut due: Vec<(i64, u64, Owned)> = Vec::new();
+        let mut next = i64::MAX;
+        for i in 0..self.slots.len() as u32 {
+            let Some((deadline, gen)) = self.slots.in_flight(i) else {
+                continue;
+            };
+            if deadline > now {
+                next = next.min(deadline);
+            } else if let Some(mut slot) = self.slots.expire(i, gen) {
+                let seq = self
+                    .slots
+                    .with(&mut slot, |e| e.as_ref().map_or(0, |e| e.seq));
+                due.push((deadline, seq, slot));
+            }
+        }
+        self.next_expiry.fetch_min(next, Ordering::SeqCst);
+        self.scanning.store(false, Ordering::Release);
+        if !due.is_empty() {
+            due.sort_unstable();
+            self.counters
+                .expired
+                .fetch_add(due.len() as u64, Ordering::Relaxed);
+            for (_, _, slot) in due {
+                self.requeue(slot, None, now);
+            }
+        }
+        if next != i64::MAX {
+            self.deadlines_changed();
+        }
+    }
+
+    // --- settling --------------------------------------------------------------
+
+    /// Settles delivery `gen` of slot `index`, unless its visibility timeout
+    /// (`deadline`) has passed: then the timeout wins, whether or not anyone has
+    /// taken the message back yet.
+    pub(crate) fn settle(
+        &self,
+        index: u32,
+        gen: u64,
+        deadline: i64,
+        how: Settle,
+    ) -> Result<(), SettleError> {
+        let now = self.now();
+        if now >= deadline {
+            self.expire_one(index, gen, now);
+            return Err(SettleError::Expired);
+        }
+        let Some(mut slot) = self.slots.settle(index, gen) else {
+            return Err(SettleError::Expired);
+        };
+        match how {
+            Settle::Ack => {
+                self.slots.with(&mut slot, |e| *e = None);
+                self.free_slot(slot);
+            }
+            Settle::Nack => {
+                self.counters.nacked.fetch_add(1, Ordering::Relaxed);
+                self.requeue(slot, None, 0);
+            }
+            Settle::NackAfter(d) => {
+                self.counters.nacked.fetch_add(1, Ordering::Relaxed);
+                self.requeue(slot, Some(d), self.now());
+            }
+            Settle::Reject => self.dead_letter(slot, Reason::Rejected),
+        }
+        Ok(())
+    }
+
+    /// Takes back delivery `gen` of slot `index` because its timeout passed.
+    fn expire_one(&self, index: u32, gen: u64, now: i64) {
+        if let Some(slot) = self.slots.expire(index, gen) {
+            self.counters.expired.fetch_add(1, Ordering::Relaxed);
+            self.requeue(slot, None, now);
+        }
+    }
+
+    /// Acks many deliveries `(index, gen, deadline)`: one push of their slots to
+    /// the free list. Returns how many were acked (the others had expired).
+    pub(crate) fn ack_all(&self, deliveries: impl Iterator<Item = (u32, u64, i64)>) -> usize {
+        let now = self.now();
+        let mut freed = Vec::new();
+        for (index, gen, deadline) in deliveries {
+            if now >= deadline {
+                self.expire_one(index, gen, now);
+                continue;
+            }
+            if let Some(mut slot) = self.slots.settle(index, gen) {
+                self.slots.with(&mut slot, |e| *e = None);
+                freed.push(slot);
+            }
+        }
+        let n = freed.len();
+        if n > 0 {
+            self.slots.push_all(&self.free, freed);
+            self.room_waiters.notify();
+        }
+        n
+    }
+
+    /// A message came back (nack or timeout): to the head of the ready messages, to
+    /// the delay heap, or — on its last allowed attempt — to the dead letter.
+    fn requeue(&self, mut slot: Owned, delay_ms: Option<i64>, now: i64) {
+        let (attempt, seq) = self.slots.with(&mut slot, |e| {
+            e.as_ref().map_or((0, 0), |e| (e.attempt, e.seq))
+        });
+        if attempt >= self.max_deliveries {
+            return self.dead_letter(slot, Reason::MaxDeliveries);
+        }
+        match delay_ms {
+            Some(d) if d > 0 => {
+                let mut heap = self.delayed.lock();
+                heap.push(Reverse(Delayed {
+                    due: now.saturating_add(d),
+                    seq,
+                    slot,
+                }));
+                let earlier = self.heap_changed(&heap);
+                drop(heap);
+                if earlier {
+                    self.deadlines_changed();
+                }
+            }
+            _ => {
+                self.slots.push(&self.retry, slot);
+                self.ready_waiters.notify();
+            }
+        }
+    }
+
+    /// Frees the slot and sends its message to the dead letter, never waiting.
+    fn dead_letter(&self, mut slot: Owned, reason: Reason) {
+        let entry = self.slots.with(&mut slot, Option::take);
+        self.free_slot(slot);
+        let Some(e) = entry else { return };
+        let Some(send) = &self.dead_letter else {
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let msg = Message {
+            value: e.value,
+            key: e.key,
+            headers: e
+                .headers
+                .with("ringlet.dead_letter.reason", reason.as_str())
+                .with("ringlet.dead_letter.attempts", e.attempt.to_string())
+                .with("ringlet.dead_letter.source", &*self.name),
+            partition: None,
+            timestamp: None,
+        };
+        let counter = if send(msg) {
+            &self.counters.dead_lettered
+        } else {
+            &self.counters.overflow
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    // --- figures ---------------------------------------------------------------
+
+    /// The queue's figures, after running what is due.
+    pub(crate) fn figures(&self) -> QueueFigures {
+        self.maintain(self.now());
+        let c = &self.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let capacity = self.slots.len() as u64;
+        let ready = self.ready_len() as u64;
+        let delayed = self.delayed_len.load(Ordering::Relaxed) as u64;
+        let free = self.free.len() as u64;
+        let removed = get(&c.dead_lettered) + get(&c.dropped) + get(&c.overflow);
+        QueueFigures {
+            ready,
+            in_flight: capacity.saturating_sub(free + ready + delayed),
+            delayed,
+            sent: (self.main.pushed() + get(&c.delayed_sends)).saturating_sub(get(&c.promoted)),
+            acked: self
+                .free
+                .pushed()
+                .saturating_sub(capacity + removed + get(&c.unsent)),
+            nacked: get(&c.nacked),
+            redelivered: get(&c.redelivered),
+            expired: get(&c.expired),
+            dead_lettered: get(&c.dead_lettered),
+            dropped: get(&c.dropped),
+            dead_letter_overflow: get(&c.overflow),
+        }
+    }
+}
+
+impl<T: Clone> QueueInner<T> {
+    /// Takes up to `max` ready messages into flight, without waiting: `retry`
+    /// first, then `main`.
+    pub(crate) fn try_take(&self, max: usize, out: &mut Vec<Taken<T>>) -> Result<(), Nothing> {
+        let now = self.now();
+        self.maintain(now);
+        let deadline = now.saturating_add(self.vt_ms);
+        let start = out.len();
+        let mut redelivered = 0u64;
+        let mut deliver = |mut slot: Owned| {
+            let taken = self.slots.with(&mut slot, |e| {
+                e.as_mut().map(|e| {
+                    e.attempt = e.attempt.saturating_add(1);
+                    (
+                        e.value.clone(),
+                        e.key.clone(),
+                        e.headers.clone(),
+                        e.attempt,
+                        e.enqueued_at,
+                    )
+                })
+            });
+            let Some((value, key, headers, attempt, enqueued_at)) = taken else {
+                // Never happens (a ready slot holds a message); keep the slot anyway.
+                return self.free_slot(slot);
+            };
+            let index = slot.index();
+            let gen = self.slots.deliver(slot, deadline);
+            if attempt > 1 {
+                redelivered += 1;
+            }
+            out.push(Taken {
+                index,
+                gen,
+                value,
+                key,
+                headers,
+                attempt,
+                enqueued_at,
+                deadline,
+            });
+        };
+        let mut n = self.slots.pop_into(&self.retry, max, &mut deliver);
+        if n < max {
+            n += self.slots.pop_into(&self.main, max - n, &mut deliver);
+        }
+        if redelivered > 0 {
+            self.counters
+                .redelivered
+                .fetch_add(redelivered, Ordering::Relaxed);
+        }
+        if out.len() > start {
+            // SeqCst: Dekker with the expiry scan (the slot states were stored SeqCst).
+            crate::sync::dekker_fence();
+            if deadline < self.next_expiry.load(Ordering::SeqCst) {
+                self.next_expiry.fetch_min(deadline, Ordering::SeqCst);
+                self.deadlines_changed();
+            }
+            return Ok(());
+        }
+        if n == 0 && self.main.is_closed() && self.is_drained() {
+            return Err(Nothing::Closed);
+        }
+        Err(Nothing::Empty)
+    }
+
+    /// Nothing ready or being made ready. SeqCst: Dekker with pushers.
+    fn is_drained(&self) -> bool {
+        self.main.is_empty_seqcst() && self.retry.is_empty_seqcst()
+    }
+
+    /// Takes up to `max` ready messages, waiting for at least one as `wait` allows.
+    pub(crate) fn take(&self, max: usize, wait: Wait) -> Result<Vec<Taken<T>>, Nothing> {
+        let mut out = Vec::new();
+        let deadline = match wait {
+            Wait::Never => return self.try_take(max, &mut out).map(|()| out),
+            Wait::Until(d) => d,
+        };
+        let id = waiter_id();
+        let mut waker: Option<Waker> = None;
+        let mut spin = Spin::new();
+        let result = loop {
+            match self.try_take(max, &mut out) {
+                Err(Nothing::Empty) => {}
+                r => break r.map(|()| std::mem::take(&mut out)),
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                break Err(Nothing::Timeout);
+            }
+            if !spin.is_long() {
+                spin.wait();
+                continue;
+            }
+            let w = waker.get_or_insert_with(thread_waker);
+            self.ready_waiters.register(id, w);
+            if self.is_drained() && !self.main.is_closed() && !self.is_due() {
+                self.timer.park(id, w, self.next_deadline(), deadline);
+            }
+        };
+        if waker.is_some() {
+            self.ready_waiters.unregister(id);
+            self.timer.cancel(id);
+        }
+        result
+    }
+
+    /// Whether a delay or an expiry is due now.
+    pub(crate) fn is_due(&self) -> bool {
+        self.next_deadline().is_some_and(|d| self.now() >= d)
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! Loom models of the queue engine (run with `--cfg loom`).
+    use super::*;
+    use crate::clock::ManualClock;
+    use loom::thread;
+
+    fn queue(capacity: usize, clock: &ManualClock) -> Arc<QueueInner<usize>> {
+        let timer = Arc::new(BusTimer::new(clock.clone().into()));
+        let config = QueueConfig::default().capacity(capacity);
+        Arc::new(QueueInner::new("q".into(), config, timer, None, None))
+    }
+
+    /// Send vs receive vs ack on a full queue of one slot: the second send gets in
+    /// only after the ack frees the slot; both messages are delivered once, in
+    /// order, and the queue ends empty.
+    #[test]
+    fn send_receive_ack_on_full_queue() {
+        loom::model(|| {
+            let clock = ManualClock::new();
+            let q = queue(1, &clock);
+            q.try_send(Message::new(1), None).unwrap();
+            let p = q.clone();
+            let producer = thread::spawn(move || {
+                let mut msg = Message::new(2);
+                loop {
+                    match p.try_send(msg, None) {
+                        Ok(()) => return,
+                        Err((Refused::Full, m)) => msg = m,
+                        Err(e) => panic!("{:?}", e.0),
+                    }
+                    thread::yield_now();
+                }
+            });
+            let c = q.clone();
+            let consumer = thread::spawn(move || {
+                let mut got = vec![];
+                while got.len() < 2 {
+                    let mut out = vec![];
+                    if c.try_take(1, &mut out).is_ok() {
+                        for t in out {
+                            got.push(t.value);
+                            c.settle(t.index, t.gen, t.deadline, Settle::Ack).unwrap();
+                        }
+                    } else {
+                        thread::yield_now();
+                    }
+                }
+                got
+            });
+            producer.join().unwrap();
+            assert_eq!(consumer.join().unwrap(), vec![1, 2]);
+            let f = q.figures();
+            assert_eq!((f.sent, f.acked, f.ready, f.in_flight), (2, 2, 0, 0));
+        });
+    }
+
+    /// The visibility timeout racing a late ack: either the ack wins (the message
+    /// is gone) or the expiry wins (the ack fails with `Expired`, the message is
+    /// delivered again with attempt 2); never both, never neither.
+    #[test]
+    fn expiry_vs_late_ack() {
+        loom::model(|| {
+            let clock = ManualClock::new();
+            let q = queue(1, &clock);
+            q.try_send(Message::new(7), None).unwrap();
+            let mut out = vec![];
+            q.try_take(1, &mut out).unwrap();
+            let t = out.pop().unwrap();
+            let c = q.clone();
+            let acker = thread::spawn(move || c.settle(t.index, t.gen, t.deadline, Settle::Ack));
+            clock.advance(std::time::Duration::from_secs(30));
+            q.maintain(clock.now_ms());
+            let acked = acker.join().unwrap();
+            let mut again = vec![];
+            let redelivered = q.try_take(1, &mut again).is_ok();
+            match acked {
+                Ok(()) => assert!(!redelivered, "an acked message is gone"),
+                Err(SettleError::Expired) => {
+                    assert!(redelivered);
+                    assert_eq!((again[0].value, again[0].attempt), (7, 2));
+                }
+            }
+            let f = q.figures();
+            assert_eq!(f.acked + f.in_flight, 1);
+        });
+    }
+}
