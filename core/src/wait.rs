@@ -161,6 +161,15 @@ impl BusTimer {
         }
     }
 
+    /// Registers `waker` for `deadline` without waking it now even if the clock has
+    /// passed it (the caller handles that). Only manual clocks keep such
+    /// registrations; with the system clock this does nothing.
+    pub(crate) fn register_at(&self, deadline: i64, waiter: u64, waker: &Waker) {
+        if let Clock::Manual(m) = &self.clock {
+            m.timers().wake_at(deadline, waiter, waker);
+        }
+    }
+
     /// Parks the current thread until it is unparked, `deadline` (real time)
     /// passes, or the bus clock reaches `due`: on the system clock the park's
     /// timeout covers `due`; a manual clock's `advance` unparks it through `waker`

@@ -408,18 +408,32 @@ impl<T> QueueInner<T> {
         self.room_waiters.notify();
     }
 
-    /// With a manual clock, registers the maintainer for the next deadline.
+    /// With a manual clock, registers the maintainer for the next deadline (and
+    /// runs what is already due, if the clock has passed it meanwhile). The
+    /// maintainer is never woken while `armed` is held: waking runs `maintain`,
+    /// which arms again.
     fn arm(&self) {
         let Some(w) = &self.maintainer else { return };
-        let next = self.next_deadline().unwrap_or(i64::MAX);
-        let mut armed = self.armed.lock();
-        if *armed != next {
-            *armed = next;
-            if next == i64::MAX {
-                self.timer.cancel(self.armed_id);
-            } else {
-                self.timer.wake_at(next, self.armed_id, w);
+        loop {
+            let next = self.next_deadline().unwrap_or(i64::MAX);
+            {
+                let mut armed = self.armed.lock();
+                if *armed == next {
+                    return;
+                }
+                *armed = next;
+                if next == i64::MAX {
+                    self.timer.cancel(self.armed_id);
+                } else {
+                    self.timer.register_at(next, self.armed_id, w);
+                }
             }
+            let now = self.now();
+            if next > now {
+                return;
+            }
+            self.promote_due(now);
+            self.expire_due(now);
         }
     }
 
