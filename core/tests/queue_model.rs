@@ -286,7 +286,7 @@ fn run(ops: Vec<Op>, capacity: usize, max_deliveries: Option<u32>, dlq_capacity:
                 }
             }
             Op::AckBatch => {
-                let all: Vec<_> = held.drain(..).collect();
+                let all = std::mem::take(&mut held);
                 let want = all.iter().filter(|(_, t)| m.settle(*t).is_ok()).count();
                 m.f.acked += want as u64;
                 assert_eq!(q.ack_batch(all.into_iter().map(|(d, _)| d)), want);
