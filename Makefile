@@ -9,7 +9,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 # Miri runs the unit tests and these integration tests (proptest is too slow there).
-MIRI_TESTS := --lib --test bus --test subscription --test topic --test stress
+MIRI_TESTS := --lib --test bus --test subscription --test topic --test stress --test queue --test queue_stress
 
 # Prints a stage's name and, when it ends, how long it took.
 define stage
@@ -56,7 +56,7 @@ unit:
 	$(call stage,tests (unit + integration + doctests),$(CARGO) test --workspace -q)
 
 stress:
-	$(call stage,stress tests (release),$(CARGO) test -p ringlet --release -q --test stress)
+	$(call stage,stress tests (release),$(CARGO) test -p ringlet --release -q --test stress --test queue_stress)
 
 loom:
 	$(call stage,loom models,RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 CARGO_TARGET_DIR=target/loom $(CARGO) test -p ringlet --release -q --lib loom_tests)

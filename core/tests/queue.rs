@@ -473,8 +473,9 @@ fn a_system_clock_expiry_wakes_a_blocked_receiver_through_the_bus_timer() {
     // The async path: the per-bus timer wakes the future at the deadline.
     let again2 = futures_executor::block_on(q.receive_async()).unwrap();
     assert_eq!(again2.attempt(), 3);
+    // (Settling may race the next 30 ms timeout on a slow machine: either is fine.)
     drop(again);
-    again2.ack().unwrap();
+    assert!(matches!(again2.ack(), Ok(()) | Err(SettleError::Expired)));
 }
 
 #[test]

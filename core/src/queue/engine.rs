@@ -173,6 +173,8 @@ pub(crate) struct QueueInner<T> {
     maintainer: Option<Waker>,
     /// The deadline the maintainer is registered for, and its timer id.
     armed: Mutex<i64>,
+    /// A copy of `armed` readable without the lock.
+    armed_at: AtomicI64,
     armed_id: u64,
 }
 
@@ -226,6 +228,7 @@ impl<T> QueueInner<T> {
             dead_letter,
             maintainer,
             armed: Mutex::new(i64::MAX),
+            armed_at: AtomicI64::new(i64::MAX),
             armed_id: waiter_id(),
         }
     }
@@ -416,12 +419,16 @@ impl<T> QueueInner<T> {
         let Some(w) = &self.maintainer else { return };
         loop {
             let next = self.next_deadline().unwrap_or(i64::MAX);
+            if self.armed_at.load(Ordering::Acquire) == next {
+                return;
+            }
             {
                 let mut armed = self.armed.lock();
                 if *armed == next {
                     return;
                 }
                 *armed = next;
+                self.armed_at.store(next, Ordering::Release);
                 if next == i64::MAX {
                     self.timer.cancel(self.armed_id);
                 } else {
