@@ -238,7 +238,7 @@ impl<T> ReceiveFuture<T> {
     pub(crate) fn new(queue: Arc<QueueInner<T>>) -> Self {
         ReceiveFuture {
             queue,
-            id: waiter_id(),
+            id: 0,
             registered: false,
         }
     }
@@ -252,11 +252,11 @@ impl<T: Clone> Future for ReceiveFuture<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         let q = &this.queue;
-        let mut out = Vec::with_capacity(1);
         for registered in [false, true] {
-            match q.try_take(1, &mut out) {
-                Ok(()) => {
-                    let t = out.pop().expect("a successful take holds a message");
+            let mut got = None;
+            match q.try_take(1, |t| got = Some(t)) {
+                Ok(_) => {
+                    let t = got.expect("a successful take hands over a message");
                     return Poll::Ready(Ok(Delivery::new(q.clone(), t)));
                 }
                 Err(Nothing::Closed) => return Poll::Ready(Err(ReceiveError::Closed)),
@@ -267,7 +267,11 @@ impl<T: Clone> Future for ReceiveFuture<T> {
                     return Poll::Pending;
                 }
                 Err(_) => {
-                    this.registered = true;
+                    if !this.registered {
+                        // An id only for futures that wait (a shared counter).
+                        this.id = waiter_id();
+                        this.registered = true;
+                    }
                     q.ready_waiters.register(this.id, cx.waker());
                     if let Some(at) = q.next_deadline() {
                         q.timer.wake_at(at, this.id, cx.waker());
@@ -311,7 +315,7 @@ impl<T> SendFuture<T> {
         SendFuture {
             queue,
             msg: Some(msg),
-            id: waiter_id(),
+            id: 0,
             registered: false,
         }
     }
@@ -336,7 +340,11 @@ impl<T> Future for SendFuture<T> {
             if registered {
                 break;
             }
-            this.registered = true;
+            if !this.registered {
+                // An id only for futures that wait (a shared counter).
+                this.id = waiter_id();
+                this.registered = true;
+            }
             this.queue.room_waiters.register(this.id, cx.waker());
             // Room also comes from expiries that dead-letter.
             if let Some(at) = this.queue.next_deadline() {

@@ -360,7 +360,8 @@ impl<T> QueueInner<T> {
             Wait::Never => return self.try_send(msg, delay_ms),
             Wait::Until(d) => d,
         };
-        let id = waiter_id();
+        // The waiter id and waker are made only if the call has to park.
+        let mut id = 0;
         let mut waker = None;
         let mut spin = Spin::new();
         let result = loop {
@@ -375,7 +376,10 @@ impl<T> QueueInner<T> {
                 spin.wait();
                 continue;
             }
-            let w = waker.get_or_insert_with(thread_waker);
+            let w = waker.get_or_insert_with(|| {
+                id = waiter_id();
+                thread_waker()
+            });
             self.room_waiters.register(id, w);
             if self.free.is_empty_seqcst() && !self.main.is_closed() {
                 // Room comes from settles, and from expiries that dead-letter.
@@ -694,12 +698,16 @@ impl<T> QueueInner<T> {
 
 impl<T: Clone> QueueInner<T> {
     /// Takes up to `max` ready messages into flight, without waiting: `retry`
-    /// first, then `main`.
-    pub(crate) fn try_take(&self, max: usize, out: &mut Vec<Taken<T>>) -> Result<(), Nothing> {
+    /// first, then `main`. Hands each to `f`; returns how many (at least one).
+    pub(crate) fn try_take(
+        &self,
+        max: usize,
+        mut f: impl FnMut(Taken<T>),
+    ) -> Result<usize, Nothing> {
         let now = self.now();
         self.maintain(now);
         let deadline = now.saturating_add(self.vt_ms);
-        let start = out.len();
+        let mut taken_n = 0usize;
         let mut redelivered = 0u64;
         let mut deliver = |mut slot: Owned| {
             let taken = self.slots.with(&mut slot, |e| {
@@ -723,7 +731,8 @@ impl<T: Clone> QueueInner<T> {
             if attempt > 1 {
                 redelivered += 1;
             }
-            out.push(Taken {
+            taken_n += 1;
+            f(Taken {
                 index,
                 gen,
                 value,
@@ -743,14 +752,14 @@ impl<T: Clone> QueueInner<T> {
                 .redelivered
                 .fetch_add(redelivered, Ordering::Relaxed);
         }
-        if out.len() > start {
+        if taken_n > 0 {
             // SeqCst: Dekker with the expiry scan (the slot states were stored SeqCst).
             crate::sync::dekker_fence();
             if deadline < self.next_expiry.load(Ordering::SeqCst) {
                 self.next_expiry.fetch_min(deadline, Ordering::SeqCst);
                 self.deadlines_changed();
             }
-            return Ok(());
+            return Ok(taken_n);
         }
         if n == 0 && self.main.is_closed() && self.is_drained() {
             return Err(Nothing::Closed);
@@ -763,20 +772,26 @@ impl<T: Clone> QueueInner<T> {
         self.main.is_empty_seqcst() && self.retry.is_empty_seqcst()
     }
 
-    /// Takes up to `max` ready messages, waiting for at least one as `wait` allows.
-    pub(crate) fn take(&self, max: usize, wait: Wait) -> Result<Vec<Taken<T>>, Nothing> {
-        let mut out = Vec::new();
+    /// Takes up to `max` ready messages, waiting for at least one as `wait` allows;
+    /// hands each to `f` and returns how many.
+    pub(crate) fn take(
+        &self,
+        max: usize,
+        wait: Wait,
+        mut f: impl FnMut(Taken<T>),
+    ) -> Result<usize, Nothing> {
         let deadline = match wait {
-            Wait::Never => return self.try_take(max, &mut out).map(|()| out),
+            Wait::Never => return self.try_take(max, f),
             Wait::Until(d) => d,
         };
-        let id = waiter_id();
+        // The waiter id and waker are made only if the call has to park.
+        let mut id = 0;
         let mut waker: Option<Waker> = None;
         let mut spin = Spin::new();
         let result = loop {
-            match self.try_take(max, &mut out) {
+            match self.try_take(max, &mut f) {
                 Err(Nothing::Empty) => {}
-                r => break r.map(|()| std::mem::take(&mut out)),
+                r => break r,
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 break Err(Nothing::Timeout);
@@ -785,7 +800,10 @@ impl<T: Clone> QueueInner<T> {
                 spin.wait();
                 continue;
             }
-            let w = waker.get_or_insert_with(thread_waker);
+            let w = waker.get_or_insert_with(|| {
+                id = waiter_id();
+                thread_waker()
+            });
             self.ready_waiters.register(id, w);
             if self.is_drained() && !self.main.is_closed() && !self.is_due() {
                 self.timer.park(id, w, self.next_deadline(), deadline);
@@ -843,7 +861,7 @@ mod loom_tests {
                 let mut got = vec![];
                 while got.len() < 2 {
                     let mut out = vec![];
-                    if c.try_take(1, &mut out).is_ok() {
+                    if c.try_take(1, |t| out.push(t)).is_ok() {
                         for t in out {
                             got.push(t.value);
                             c.settle(t.index, t.gen, t.deadline, Settle::Ack).unwrap();
@@ -871,7 +889,7 @@ mod loom_tests {
             let q = queue(1, &clock);
             q.try_send(Message::new(7), None).unwrap();
             let mut out = vec![];
-            q.try_take(1, &mut out).unwrap();
+            q.try_take(1, |t| out.push(t)).unwrap();
             let t = out.pop().unwrap();
             let c = q.clone();
             let acker = thread::spawn(move || c.settle(t.index, t.gen, t.deadline, Settle::Ack));
@@ -879,7 +897,7 @@ mod loom_tests {
             q.maintain(clock.now_ms());
             let acked = acker.join().unwrap();
             let mut again = vec![];
-            let redelivered = q.try_take(1, &mut again).is_ok();
+            let redelivered = q.try_take(1, |t| again.push(t)).is_ok();
             match acked {
                 Ok(()) => assert!(!redelivered, "an acked message is gone"),
                 Err(SettleError::Expired) => {

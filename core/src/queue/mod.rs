@@ -594,8 +594,9 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
     /// # Ok::<(), ringlet::Error>(())
     /// ```
     pub fn receive(&self) -> Result<Delivery<T>, ReceiveError> {
-        match self.inner.take(1, Wait::Until(None)) {
-            Ok(mut v) => Ok(self.delivery(v.pop())),
+        let mut got = None;
+        match self.inner.take(1, Wait::Until(None), |t| got = Some(t)) {
+            Ok(_) => Ok(self.delivery(got)),
             Err(_) => Err(ReceiveError::Closed),
         }
     }
@@ -616,8 +617,9 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
     /// # Ok::<(), ringlet::Error>(())
     /// ```
     pub fn try_receive(&self) -> Result<Delivery<T>, TryReceiveError> {
-        match self.inner.take(1, Wait::Never) {
-            Ok(mut v) => Ok(self.delivery(v.pop())),
+        let mut got = None;
+        match self.inner.take(1, Wait::Never, |t| got = Some(t)) {
+            Ok(_) => Ok(self.delivery(got)),
             Err(Nothing::Closed) => Err(TryReceiveError::Closed),
             Err(_) => Err(TryReceiveError::Empty),
         }
@@ -641,11 +643,10 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
     /// # Ok::<(), ringlet::Error>(())
     /// ```
     pub fn receive_timeout(&self, timeout: Duration) -> Result<Delivery<T>, ReceiveTimeoutError> {
-        match self
-            .inner
-            .take(1, Wait::Until(Instant::now().checked_add(timeout)))
-        {
-            Ok(mut v) => Ok(self.delivery(v.pop())),
+        let mut got = None;
+        let until = Wait::Until(Instant::now().checked_add(timeout));
+        match self.inner.take(1, until, |t| got = Some(t)) {
+            Ok(_) => Ok(self.delivery(got)),
             Err(Nothing::Closed) => Err(ReceiveTimeoutError::Closed),
             Err(_) => Err(ReceiveTimeoutError::Timeout),
         }
@@ -694,8 +695,12 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
         if max == 0 {
             return Ok(Vec::new());
         }
-        match self.inner.take(max, Wait::Until(None)) {
-            Ok(v) => Ok(self.deliveries(v)),
+        let mut v = Vec::with_capacity(max.min(64));
+        match self
+            .inner
+            .take(max, Wait::Until(None), |t| v.push(self.wrap(t)))
+        {
+            Ok(_) => Ok(v),
             Err(_) => Err(ReceiveError::Closed),
         }
     }
@@ -709,8 +714,9 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
         if max == 0 {
             return Ok(Vec::new());
         }
-        match self.inner.take(max, Wait::Never) {
-            Ok(v) => Ok(self.deliveries(v)),
+        let mut v = Vec::with_capacity(max.min(64));
+        match self.inner.take(max, Wait::Never, |t| v.push(self.wrap(t))) {
+            Ok(_) => Ok(v),
             Err(Nothing::Closed) => Err(TryReceiveError::Closed),
             Err(_) => Err(TryReceiveError::Empty),
         }
@@ -744,17 +750,11 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
     }
 
     fn delivery(&self, taken: Option<engine::Taken<T>>) -> Delivery<T> {
-        Delivery::new(
-            self.inner.clone(),
-            taken.expect("a successful take holds at least one message"),
-        )
+        self.wrap(taken.expect("a successful take hands over a message"))
     }
 
-    fn deliveries(&self, taken: Vec<engine::Taken<T>>) -> Vec<Delivery<T>> {
-        taken
-            .into_iter()
-            .map(|t| Delivery::new(self.inner.clone(), t))
-            .collect()
+    fn wrap(&self, taken: engine::Taken<T>) -> Delivery<T> {
+        Delivery::new(self.inner.clone(), taken)
     }
 }
 
