@@ -71,10 +71,11 @@ bench-build:
 	$(call stage,benchmarks compile,$(CARGO) bench --workspace --no-run -q)
 
 smoke:
-	$(call stage,demo smoke run,out=$$($(CARGO) run --release -q -p ringlet-examples --bin tour) && grep -q "skipped: 6 }" <<<"$$out" && grep -q "Err(Closed)" <<<"$$out" && echo "tour ran: $$(wc -l <<<"$$out") lines")
+	$(call stage,demo smoke run,out=$$($(CARGO) run --release -q -p ringlet-examples --bin tour) && grep -q "skipped: 6 }" <<<"$$out" && grep -q "Err(Closed)" <<<"$$out" && grep -q "reason=max_deliveries attempts=3" <<<"$$out" && echo "tour ran: $$(wc -l <<<"$$out") lines")
 
 # --- benchmarks (run with nothing else on the machine) --------------------------
 
 bench: setup-rust
 	$(CARGO) bench -p ringlet-benches --bench topic
+	$(CARGO) bench -p ringlet-benches --bench queue
 	$(CARGO) run --release -q -p ringlet-benches --bin ratios

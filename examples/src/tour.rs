@@ -1,4 +1,4 @@
-//! A terminal walk-through of Ringlet's topics, on the real engine.
+//! A terminal walk-through of Ringlet's topics and queues, on the real engine.
 //!
 //! `make tour` (or `cargo run -p ringlet-examples --bin tour`). A manual clock makes
 //! every timestamp, and so the whole output, the same on every run.
@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use ringlet::{
-    partition_for_key, Bus, ManualClock, Message, OnFull, PublishError, RecvError, Start,
-    TopicConfig,
+    partition_for_key, Bus, ManualClock, Message, OnFull, PublishError, QueueConfig, RecvError,
+    Start, TopicConfig,
 };
 
 fn chapter(n: u32, title: &str, text: &str) {
@@ -168,7 +168,92 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         orders.publish("late".into()).map_err(|e| e.to_string())
     );
 
-    println!("\nTopics on this bus: {:?}", bus.names());
+    chapter(
+        8,
+        "A queue: competing consumers",
+        "A queue hands each message to one consumer at a time; it is removed only when acked.\nA topic broadcasts; a queue shares the work.",
+    );
+    let jobs = bus.queue::<String>(
+        "jobs",
+        QueueConfig::default()
+            .visibility_timeout(Duration::from_secs(30))
+            .max_deliveries(3)
+            .dead_letter("jobs.dlq"),
+    );
+    // The dead letter must exist first: the bus refuses a dangling one.
+    println!(
+        "   a queue whose dead letter does not exist yet: {}",
+        jobs.map(|_| ()).map_err(|e| e.to_string()).unwrap_err()
+    );
+    let dlq = bus.queue::<String>("jobs.dlq", QueueConfig::default())?;
+    let jobs = bus.queue::<String>(
+        "jobs",
+        QueueConfig::default()
+            .visibility_timeout(Duration::from_secs(30))
+            .max_deliveries(3)
+            .dead_letter("jobs.dlq"),
+    )?;
+    for photo in ["cat.jpg", "dog.jpg", "owl.jpg", "fox.jpg"] {
+        jobs.send(format!("resize {photo}"))?;
+    }
+    let workers = ["worker-a", "worker-b"];
+    for round in 0..2 {
+        for w in workers {
+            let d = jobs.receive()?;
+            println!("   {w} takes {:?} (attempt {})", d.value(), d.attempt());
+            if round == 0 || w == "worker-a" {
+                d.ack()?;
+            } else {
+                // worker-b crashes holding its delivery: nothing is acked.
+                std::mem::forget(d);
+                println!("   worker-b crashes before acking");
+            }
+        }
+    }
+
+    chapter(
+        9,
+        "Redelivery, poison messages, delays",
+        "An unacked delivery comes back after the visibility timeout; a message that keeps failing\nis dead-lettered with headers saying why. A delayed message waits on the bus clock.",
+    );
+    clock.advance(Duration::from_secs(30));
+    let again = jobs.receive()?;
+    println!(
+        "   30 s later worker-a gets {:?} again (attempt {})",
+        again.value(),
+        again.attempt()
+    );
+    again.ack()?;
+    jobs.send("resize corrupt.gif".into())?;
+    for _ in 0..3 {
+        let d = jobs.receive()?;
+        println!("   {:?} fails on attempt {}", d.value(), d.attempt());
+        d.nack()?;
+    }
+    let dead = dlq.receive()?;
+    let header =
+        |n: &str| String::from_utf8_lossy(dead.headers().get(n).unwrap_or_default()).into_owned();
+    println!(
+        "   dead letter: {:?} reason={} attempts={} source={}",
+        dead.value(),
+        header("ringlet.dead_letter.reason"),
+        header("ringlet.dead_letter.attempts"),
+        header("ringlet.dead_letter.source")
+    );
+    dead.ack()?;
+    jobs.send_delayed("send reminder email".to_string(), Duration::from_secs(60))?;
+    println!(
+        "   a delayed job: ready now = {}, delayed = {}",
+        jobs.len(),
+        jobs.figures().delayed
+    );
+    clock.advance(Duration::from_secs(60));
+    let reminder = jobs.receive()?;
+    println!("   60 s later: {:?}", reminder.value());
+    reminder.ack()?;
+    println!("   figures: {:?}", jobs.figures());
+
+    println!("\nTopics and queues on this bus: {:?}", bus.names());
     println!(
         "Next: `make test` runs every check; `make bench` measures Ringlet against its peers."
     );

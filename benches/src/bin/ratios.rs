@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use ringlet_benches::mean_ns;
 
-/// Elements per iteration of the throughput benches (see benches/topic.rs).
+/// Elements per iteration of the throughput benches (see benches/topic.rs and
+/// benches/queue.rs).
 const N: f64 = 200_000.0;
 const FANOUT: f64 = 4.0;
 
@@ -71,6 +72,42 @@ fn main() {
             target: 4.0,
             latency: false,
             per_iter: N * FANOUT,
+        },
+        Row {
+            what: "queue MPMC 2×2, receive + ack each",
+            ours: ("mpmc2x2", "ringlet_ack"),
+            peer: ("mpmc2x2", "crossbeam_channel"),
+            peer_name: "crossbeam-channel (no acks)",
+            target: 1.0,
+            latency: false,
+            per_iter: N,
+        },
+        Row {
+            what: "queue MPMC 2×2, receive + ack each",
+            ours: ("mpmc2x2", "ringlet_ack"),
+            peer: ("mpmc2x2", "kanal_bounded"),
+            peer_name: "kanal bounded (no acks)",
+            target: 0.0,
+            latency: false,
+            per_iter: N,
+        },
+        Row {
+            what: "queue MPMC 2×2, receive_batch + ack_batch",
+            ours: ("mpmc2x2", "ringlet_batch"),
+            peer: ("mpmc2x2", "kanal_bounded"),
+            peer_name: "kanal bounded (no acks)",
+            target: 1.0,
+            latency: false,
+            per_iter: N,
+        },
+        Row {
+            what: "queue MPMC 2×2, receive_batch + ack_batch",
+            ours: ("mpmc2x2", "ringlet_batch"),
+            peer: ("mpmc2x2", "crossbeam_channel"),
+            peer_name: "crossbeam-channel (no acks)",
+            target: 0.0,
+            latency: false,
+            per_iter: N,
         },
         Row {
             what: "publish→recv latency p50",
