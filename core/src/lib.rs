@@ -1,7 +1,8 @@
 //! # Ringlet
 //!
 //! An in-process event bus with Kafka's ideas — replayable, retained **topics** with
-//! partitions and offsets — held in memory in bounded rings, on a lock-free core.
+//! partitions and offsets, and competing-consumer **queues** with acks, redelivery,
+//! delays and dead letters — held in memory in bounded rings, on a lock-free core.
 //!
 //! ```
 //! use ringlet::{Bus, Message, Start, TopicConfig};
@@ -39,6 +40,31 @@
 //!   removes anything. A reader that falls behind gets
 //!   [`RecvError::Lagged`] with the exact number of records it missed.
 //! * [`Record`]: `partition`, `offset`, `timestamp` (ms), `key`, `headers`, `value`.
+//! * [`Queue`]: a bounded buffer for competing consumers. Each message goes to one
+//!   consumer at a time as a [`Delivery`] and is removed only when acked; nacked,
+//!   dropped and timed-out deliveries come back (to the head), `nack_after` and
+//!   `send_delayed` wait on the bus clock, and messages that keep failing
+//!   (`max_deliveries`) or are rejected go to a dead-letter queue or topic. See
+//!   the [`queue`] module for the whole contract.
+//!
+//! ```
+//! use std::time::Duration;
+//! use ringlet::{Bus, ManualClock, QueueConfig};
+//!
+//! let clock = ManualClock::new();
+//! let bus = Bus::builder().clock(clock.clone()).build();
+//! let dead = bus.queue::<String>("jobs.dlq", QueueConfig::default())?;
+//! let jobs = bus.queue::<String>("jobs", QueueConfig::default()
+//!     .visibility_timeout(Duration::from_secs(30)).max_deliveries(2).dead_letter("jobs.dlq"))?;
+//! jobs.send("resize photo".into())?;
+//! let d = jobs.receive()?;                 // worker A takes it…
+//! drop(d);                                 // …and gives up: it is ready again
+//! let d = jobs.receive()?;
+//! assert_eq!(d.attempt(), 2);
+//! d.nack()?;                               // its last allowed attempt failed
+//! assert_eq!(dead.receive()?.headers().get("ringlet.dead_letter.reason"), Some(&b"max_deliveries"[..]));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! ## Values
 //!
@@ -49,14 +75,17 @@
 //!
 //! ## Time
 //!
-//! Everything time-based in the semantics (timestamps, `max_age`) reads the bus
+//! Everything time-based in the semantics (timestamps, `max_age`, visibility
+//! timeouts, delays) reads the bus
 //! [`Clock`]: the system clock by default — whose timestamps have the kernel tick's
 //! resolution on Linux (1–4 ms; see [`Clock::resolution_ms`]), a deliberate trade for
 //! a clock read that costs a few nanoseconds — or a [`ManualClock`] moved by hand.
-//! Call timeouts (`recv_timeout`, `publish_timeout`) are real elapsed time. Nothing
-//! polls: waiting threads park and are unparked by the publish (or the room) they
-//! wait for, async tasks register wakers, and bus-clock deadlines wake them through
-//! one timer thread per bus (system clock) or [`ManualClock::advance`].
+//! Call timeouts (`recv_timeout`, `publish_timeout`, `receive_timeout`) are real
+//! elapsed time. Nothing polls: waiting threads park and are unparked by the publish,
+//! send or room they wait for, async tasks register wakers, and bus-clock deadlines
+//! (a delayed message falling due, a visibility timeout) wake them through one timer
+//! thread per bus (system clock) or [`ManualClock::advance`], which also runs every
+//! queue transition that falls due, in deadline order.
 //!
 //! ## Errors
 //!
@@ -65,6 +94,15 @@
 //! [`Error`]. Nothing panics on bad input.
 //!
 //! ## The lock-free core
+//!
+//! Queues: a queue of capacity `n` has `n` message slots; each slot's index lives in
+//! exactly one of a free list, two ready lists (returned messages first, then first
+//! deliveries) — all three Vyukov bounded MPMC queues of indices — in flight, or the
+//! delay heap. A send moves an index from the free list to the ready list, a
+//! receive moves it into flight (one store), and an ack wins it back with one
+//! compare-and-swap on the slot state (the same word the visibility timeout
+//! competes for) and returns it to the free list. Delays are a mutex-guarded heap
+//! (the slow path). See the [`queue`] module.
 //!
 //! Publishing claims an offset with one compare-and-swap and publishes the slot with a
 //! release store; readers copy up to [`BATCH`] ready records per cursor read and hand
@@ -87,6 +125,26 @@
 //! * Deleting a topic closes it: existing handles drain what is retained.
 //! * `Reject` topics: only `publish` fails at once; `publish_timeout` and
 //!   `publish_async` wait for room as on `Block` topics.
+//! * Queues: `receive` on a closed queue returns `Closed` as soon as nothing is
+//!   ready; it does not wait for in-flight or delayed messages (those that come
+//!   back or fall due later are delivered to later receives).
+//! * A delayed message takes room from the moment it is sent. Ties in due time
+//!   (delays, `nack_after`, timeouts falling due together) go by the order the
+//!   messages were first sent.
+//! * A settle at or after the delivery's deadline fails with `Expired` even if no
+//!   one has taken the message back yet (the settle takes it back itself), so the
+//!   result never depends on when the timeout was noticed.
+//! * A dead letter that a closed (deleted) queue or topic cannot take counts as
+//!   `dead_letter_overflow`, like a full one. Dead-lettered messages keep their key
+//!   and headers; the `ringlet.dead_letter.*` headers are appended (the latest
+//!   wins in `Headers::get` when a message is dead-lettered twice).
+//! * Queue messages carry no partition: a partition set on a [`Message`] sent to a
+//!   queue is ignored; its timestamp, if set, is the enqueue time.
+//! * `ack_batch` acks deliveries of other queues too (through their own queue).
+//! * A dead-letter chain is checked by name when a queue is created: a chain that
+//!   reaches the new queue's name is a cycle, even through a deleted queue whose
+//!   name was reused.
+//! * `Delivery` settles consume it, so settling twice cannot compile in Rust.
 
 #![deny(missing_docs, missing_debug_implementations)]
 #![deny(unsafe_code)]

@@ -9,7 +9,7 @@
 //! [`Delivery::reject`] dead-letters it. Dropping an unsettled delivery nacks it.
 //! A delivery not settled within the `visibility_timeout` (bus clock) is taken
 //! back and made ready again; settling it afterwards fails with
-//! [`SettleError::Expired`] and changes nothing.
+//! [`SettleError::Expired`](crate::SettleError::Expired) and changes nothing.
 //!
 //! # Ready order
 //!
