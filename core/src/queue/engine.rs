@@ -352,7 +352,7 @@ impl<T> QueueInner<T> {
     /// Sends `msg`, waiting for room as `wait` allows.
     pub(crate) fn send(
         &self,
-        mut msg: Message<T>,
+        msg: Message<T>,
         delay_ms: Option<i64>,
         wait: Wait,
     ) -> Result<(), (Refused, Message<T>)> {
@@ -360,17 +360,49 @@ impl<T> QueueInner<T> {
             Wait::Never => return self.try_send(msg, delay_ms),
             Wait::Until(d) => d,
         };
+        let mut msg = Some(msg);
+        let sent = self.wait_for(
+            &self.room_waiters,
+            deadline,
+            || match self.try_send(msg.take()?, delay_ms) {
+                Err((Refused::Full, m)) => {
+                    msg = Some(m);
+                    None
+                }
+                r => Some(r),
+            },
+            // Room comes from settles, and from expiries that dead-letter.
+            || self.free.is_empty_seqcst() && !self.main.is_closed(),
+            || self.next_expiry(),
+        );
+        match (sent, msg) {
+            (Some(r), _) => r,
+            (None, Some(m)) => Err((Refused::Timeout, m)),
+            (None, None) => Ok(()), // unreachable: the message is held until sent
+        }
+    }
+
+    /// Retries `attempt` until it returns `Some` or `deadline` (real time) passes:
+    /// spins briefly, then registers with `waiters` and parks while `may_sleep`
+    /// holds, until woken by progress, by the bus clock at `due`, or by the deadline.
+    fn wait_for<R>(
+        &self,
+        waiters: &Notifier,
+        deadline: Option<Instant>,
+        mut attempt: impl FnMut() -> Option<R>,
+        may_sleep: impl Fn() -> bool,
+        due: impl Fn() -> Option<i64>,
+    ) -> Option<R> {
         // The waiter id and waker are made only if the call has to park.
         let mut id = 0;
-        let mut waker = None;
+        let mut waker: Option<Waker> = None;
         let mut spin = Spin::new();
         let result = loop {
-            match self.try_send(msg, delay_ms) {
-                Err((Refused::Full, m)) => msg = m,
-                r => break r,
+            if let Some(r) = attempt() {
+                break Some(r);
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                break Err((Refused::Timeout, msg));
+                break None;
             }
             if !spin.is_long() {
                 spin.wait();
@@ -380,14 +412,13 @@ impl<T> QueueInner<T> {
                 id = waiter_id();
                 thread_waker()
             });
-            self.room_waiters.register(id, w);
-            if self.free.is_empty_seqcst() && !self.main.is_closed() {
-                // Room comes from settles, and from expiries that dead-letter.
-                self.timer.park(id, w, self.next_expiry(), deadline);
+            waiters.register(id, w);
+            if may_sleep() {
+                self.timer.park(id, w, due(), deadline);
             }
         };
         if waker.is_some() {
-            self.room_waiters.unregister(id);
+            waiters.unregister(id);
             self.timer.cancel(id);
         }
         result
@@ -784,36 +815,17 @@ impl<T: Clone> QueueInner<T> {
             Wait::Never => return self.try_take(max, f),
             Wait::Until(d) => d,
         };
-        // The waiter id and waker are made only if the call has to park.
-        let mut id = 0;
-        let mut waker: Option<Waker> = None;
-        let mut spin = Spin::new();
-        let result = loop {
-            match self.try_take(max, &mut f) {
-                Err(Nothing::Empty) => {}
-                r => break r,
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                break Err(Nothing::Timeout);
-            }
-            if !spin.is_long() {
-                spin.wait();
-                continue;
-            }
-            let w = waker.get_or_insert_with(|| {
-                id = waiter_id();
-                thread_waker()
-            });
-            self.ready_waiters.register(id, w);
-            if self.is_drained() && !self.main.is_closed() && !self.is_due() {
-                self.timer.park(id, w, self.next_deadline(), deadline);
-            }
-        };
-        if waker.is_some() {
-            self.ready_waiters.unregister(id);
-            self.timer.cancel(id);
-        }
-        result
+        self.wait_for(
+            &self.ready_waiters,
+            deadline,
+            || match self.try_take(max, &mut f) {
+                Err(Nothing::Empty) => None,
+                r => Some(r),
+            },
+            || self.is_drained() && !self.main.is_closed() && !self.is_due(),
+            || self.next_deadline(),
+        )
+        .unwrap_or(Err(Nothing::Timeout))
     }
 
     /// Whether a delay or an expiry is due now.
