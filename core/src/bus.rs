@@ -197,33 +197,14 @@ impl Bus {
         name::validate(name, false)?;
         config.validate(name)?;
         let mut reg = self.inner.registry.lock();
-        if let Some(r) = reg.get(name) {
-            let topic = downcast::<Topic<T>>(name, r, "topic")?;
-            if r.config != Config::Topic(config.clone()) {
-                return Err(Error::ConfigError {
-                    name: name.into(),
-                    reason: format!(
-                        "it exists with {:?}, not {:?}; use get_topic to open it as it is",
-                        r.config,
-                        Config::Topic(config)
-                    ),
-                });
-            }
+        let key = Config::Topic(config.clone());
+        if let Some(topic) = existing::<Topic<T>>(&reg, name, &key)? {
             return Ok(topic);
         }
-        let key: Arc<str> = name.into();
-        let topic = Topic::<T>::create(key.clone(), config.clone(), self.inner.timer.clone())?;
+        let name: Arc<str> = name.into();
+        let topic = Topic::<T>::create(name.clone(), config, self.inner.timer.clone())?;
         let closer = topic.clone();
-        reg.insert(
-            key,
-            Registered {
-                type_id: TypeId::of::<T>(),
-                type_name: type_name::<T>(),
-                config: Config::Topic(config),
-                handle: Box::new(topic.clone()),
-                close: Box::new(move || closer.close()),
-            },
-        );
+        register::<T>(&mut reg, name, key, topic.clone(), move || closer.close());
         Ok(topic)
     }
 
@@ -246,12 +227,7 @@ impl Bus {
         &self,
         name: &str,
     ) -> Result<Topic<T>, Error> {
-        name::validate(name, true)?;
-        let reg = self.inner.registry.lock();
-        let r = reg
-            .get(name)
-            .ok_or_else(|| Error::NotFound { name: name.into() })?;
-        downcast::<Topic<T>>(name, r, "topic")
+        self.get::<Topic<T>>(name, "topic")
     }
 
     /// Creates the queue `name`, or opens it if it exists with the same value type
@@ -284,42 +260,18 @@ impl Bus {
         name::validate(name, false)?;
         config.validate(name)?;
         let mut reg = self.inner.registry.lock();
-        if let Some(r) = reg.get(name) {
-            let queue = downcast::<Queue<T>>(name, r, "queue")?;
-            if r.config != Config::Queue(config.clone()) {
-                return Err(Error::ConfigError {
-                    name: name.into(),
-                    reason: format!(
-                        "it exists with {:?}, not {:?}; use get_queue to open it as it is",
-                        r.config,
-                        Config::Queue(config)
-                    ),
-                });
-            }
+        let key = Config::Queue(config.clone());
+        if let Some(queue) = existing::<Queue<T>>(&reg, name, &key)? {
             return Ok(queue);
         }
         let dead_letter = match &config.dead_letter {
             Some(target) => Some(dead_letter_to::<T>(&reg, name, target)?),
             None => None,
         };
-        let key: Arc<str> = name.into();
-        let queue = Queue::<T>::create(
-            key.clone(),
-            config.clone(),
-            self.inner.timer.clone(),
-            dead_letter,
-        );
+        let name: Arc<str> = name.into();
+        let queue = Queue::<T>::create(name.clone(), config, self.inner.timer.clone(), dead_letter);
         let closer = queue.clone();
-        reg.insert(
-            key,
-            Registered {
-                type_id: TypeId::of::<T>(),
-                type_name: type_name::<T>(),
-                config: Config::Queue(config),
-                handle: Box::new(queue.clone()),
-                close: Box::new(move || closer.close()),
-            },
-        );
+        register::<T>(&mut reg, name, key, queue.clone(), move || closer.close());
         Ok(queue)
     }
 
@@ -342,12 +294,17 @@ impl Bus {
         &self,
         name: &str,
     ) -> Result<Queue<T>, Error> {
+        self.get::<Queue<T>>(name, "queue")
+    }
+
+    /// Opens what is registered as `name` if it is a `kind` holding the asked type.
+    fn get<H: Clone + 'static>(&self, name: &str, kind: &str) -> Result<H, Error> {
         name::validate(name, true)?;
         let reg = self.inner.registry.lock();
         let r = reg
             .get(name)
             .ok_or_else(|| Error::NotFound { name: name.into() })?;
-        downcast::<Queue<T>>(name, r, "queue")
+        downcast::<H>(name, r, kind)
     }
 
     /// Removes `name` from the bus and closes it: existing handles see it closed
@@ -402,6 +359,51 @@ impl Bus {
         v.sort();
         v
     }
+}
+
+/// The handle already registered as `name`, if any: it must be the same kind holding
+/// the asked type (`TypeMismatch`) with the same configuration (`ConfigError`).
+fn existing<H: Clone + 'static>(
+    reg: &HashMap<Arc<str>, Registered>,
+    name: &str,
+    config: &Config,
+) -> Result<Option<H>, Error> {
+    let Some(r) = reg.get(name) else {
+        return Ok(None);
+    };
+    let handle = downcast::<H>(name, r, config.kind())?;
+    if r.config != *config {
+        return Err(Error::ConfigError {
+            name: name.into(),
+            reason: format!(
+                "it exists with {:?}, not {:?}; use get_{} to open it as it is",
+                r.config,
+                config,
+                config.kind()
+            ),
+        });
+    }
+    Ok(Some(handle))
+}
+
+/// Registers `handle` (a topic or queue of `T`) as `name`.
+fn register<T: 'static>(
+    reg: &mut HashMap<Arc<str>, Registered>,
+    name: Arc<str>,
+    config: Config,
+    handle: impl Any + Send + Sync,
+    close: impl Fn() + Send + Sync + 'static,
+) {
+    reg.insert(
+        name,
+        Registered {
+            type_id: TypeId::of::<T>(),
+            type_name: type_name::<T>(),
+            config,
+            handle: Box::new(handle),
+            close: Box::new(close),
+        },
+    );
 }
 
 /// The handle registered under `name`, if it is a `kind` of the asked value type.

@@ -173,26 +173,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "A queue: competing consumers",
         "A queue hands each message to one consumer at a time; it is removed only when acked.\nA topic broadcasts; a queue shares the work.",
     );
-    let jobs = bus.queue::<String>(
-        "jobs",
-        QueueConfig::default()
-            .visibility_timeout(Duration::from_secs(30))
-            .max_deliveries(3)
-            .dead_letter("jobs.dlq"),
-    );
+    let config = QueueConfig::default()
+        .visibility_timeout(Duration::from_secs(30))
+        .max_deliveries(3)
+        .dead_letter("jobs.dlq");
+    let jobs = bus.queue::<String>("jobs", config.clone());
     // The dead letter must exist first: the bus refuses a dangling one.
     println!(
         "   a queue whose dead letter does not exist yet: {}",
         jobs.map(|_| ()).map_err(|e| e.to_string()).unwrap_err()
     );
     let dlq = bus.queue::<String>("jobs.dlq", QueueConfig::default())?;
-    let jobs = bus.queue::<String>(
-        "jobs",
-        QueueConfig::default()
-            .visibility_timeout(Duration::from_secs(30))
-            .max_deliveries(3)
-            .dead_letter("jobs.dlq"),
-    )?;
+    let jobs = bus.queue::<String>("jobs", config)?;
     for photo in ["cat.jpg", "dog.jpg", "owl.jpg", "fox.jpg"] {
         jobs.send(format!("resize {photo}"))?;
     }
