@@ -7,9 +7,11 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::clock::Clock;
+use crate::journal::{Event, Journal, JOURNAL_TOPIC};
 use crate::name;
 use crate::queue::{DeadLetterFn, Queue, QueueConfig};
-use crate::topic::{Topic, TopicConfig};
+use crate::snapshot::{QueueSnapshot, Snapshot, TopicSnapshot};
+use crate::topic::{DeadLetterResolver, Topic, TopicConfig, MAX_CAPACITY};
 use crate::wait::BusTimer;
 use crate::Error;
 
@@ -41,6 +43,7 @@ pub struct Bus {
 struct BusInner {
     timer: Arc<BusTimer>,
     registry: Mutex<HashMap<Arc<str>, Registered>>,
+    journal: Option<Arc<Journal>>,
 }
 
 struct Registered {
@@ -49,6 +52,13 @@ struct Registered {
     config: Config,
     handle: Box<dyn Any + Send + Sync>,
     close: Box<dyn Fn() + Send + Sync>,
+    snapshot: Arc<dyn Fn() -> Item + Send + Sync>,
+}
+
+/// One entry of a snapshot.
+enum Item {
+    Topic(TopicSnapshot),
+    Queue(QueueSnapshot),
 }
 
 /// What a name holds, with its configuration.
@@ -102,9 +112,28 @@ impl Default for Bus {
 #[derive(Debug, Default)]
 pub struct BusBuilder {
     clock: Clock,
+    journal: Option<usize>,
 }
 
 impl BusBuilder {
+    /// Turns the journal on: every transition becomes an event in the `__journal`
+    /// topic, which keeps the newest `capacity` events (1 to [`MAX_CAPACITY`];
+    /// clamped). See the [`journal`](crate::journal) module.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::{Bus, journal::{Event, JOURNAL_TOPIC}};
+    /// let bus = Bus::builder().journal(10_000).build();
+    /// assert!(bus.get_topic::<Event>(JOURNAL_TOPIC).is_ok());
+    /// assert!(Bus::new().get_topic::<Event>(JOURNAL_TOPIC).is_err()); // off by default
+    /// ```
+    #[must_use]
+    pub fn journal(mut self, capacity: usize) -> Self {
+        self.journal = Some(capacity);
+        self
+    }
+
     /// Uses `clock` for every time in the semantics (default: the system clock).
     #[must_use]
     pub fn clock(mut self, clock: impl Into<Clock>) -> Self {
@@ -114,10 +143,30 @@ impl BusBuilder {
 
     /// Builds the bus.
     pub fn build(self) -> Bus {
+        let timer = Arc::new(BusTimer::new(self.clock));
+        let mut registry = HashMap::new();
+        let journal = self.journal.and_then(|capacity| {
+            let config = TopicConfig::default().capacity(capacity.clamp(1, MAX_CAPACITY));
+            let name: Arc<str> = JOURNAL_TOPIC.into();
+            let topic =
+                Topic::<Event>::create(name.clone(), config.clone(), timer.clone(), None, None)
+                    .ok()?;
+            let (closer, shot) = (topic.clone(), topic.clone());
+            register::<Event>(
+                &mut registry,
+                name,
+                Config::Topic(config),
+                topic.clone(),
+                move || closer.close(),
+                move || Item::Topic(shot.inner.snapshot()),
+            );
+            Some(Journal::new(topic))
+        });
         Bus {
             inner: Arc::new(BusInner {
-                timer: Arc::new(BusTimer::new(self.clock)),
-                registry: Mutex::new(HashMap::new()),
+                timer,
+                registry: Mutex::new(registry),
+                journal,
             }),
         }
     }
@@ -202,9 +251,28 @@ impl Bus {
             return Ok(topic);
         }
         let name: Arc<str> = name.into();
-        let topic = Topic::<T>::create(name.clone(), config, self.inner.timer.clone())?;
-        let closer = topic.clone();
-        register::<T>(&mut reg, name, key, topic.clone(), move || closer.close());
+        let bus = Arc::downgrade(&self.inner);
+        let resolver: DeadLetterResolver<T> = Box::new(move |source, target| {
+            let bus = bus.upgrade().ok_or(Error::Closed)?;
+            let reg = bus.registry.lock();
+            dead_letter_to::<T>(&reg, source, target)
+        });
+        let topic = Topic::<T>::create(
+            name.clone(),
+            config,
+            self.inner.timer.clone(),
+            self.inner.journal.clone(),
+            Some(resolver),
+        )?;
+        let (closer, shot) = (topic.clone(), topic.clone());
+        register::<T>(
+            &mut reg,
+            name,
+            key,
+            topic.clone(),
+            move || closer.close(),
+            move || Item::Topic(shot.inner.snapshot()),
+        );
         Ok(topic)
     }
 
@@ -269,9 +337,29 @@ impl Bus {
             None => None,
         };
         let name: Arc<str> = name.into();
-        let queue = Queue::<T>::create(name.clone(), config, self.inner.timer.clone(), dead_letter);
-        let closer = queue.clone();
-        register::<T>(&mut reg, name, key, queue.clone(), move || closer.close());
+        let queue = Queue::<T>::create(
+            name.clone(),
+            config,
+            self.inner.timer.clone(),
+            dead_letter,
+            self.inner.journal.clone(),
+        );
+        let (closer, shot) = (queue.clone(), queue.clone());
+        register::<T>(
+            &mut reg,
+            name,
+            key,
+            queue.clone(),
+            move || closer.close(),
+            move || {
+                Item::Queue(QueueSnapshot {
+                    name: shot.name().to_string(),
+                    closed: shot.is_closed(),
+                    config: shot.config().into(),
+                    figures: shot.figures(),
+                })
+            },
+        );
         Ok(queue)
     }
 
@@ -337,6 +425,45 @@ impl Bus {
         Ok(())
     }
 
+    /// Everything on the bus now: topics (config, offsets per partition,
+    /// subscriptions, consumer groups with members, owners, committed offsets and
+    /// lag, share groups), queues (config and figures). Serializable; see the
+    /// [`snapshot`](crate::snapshot) module for the JSON shape.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let bus = ringlet::Bus::new();
+    /// let q = bus.queue::<u8>("jobs", Default::default())?;
+    /// q.send(1).unwrap();
+    /// let s = bus.snapshot();
+    /// assert_eq!((s.queues[0].name.as_str(), s.queues[0].figures.ready), ("jobs", 1));
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn snapshot(&self) -> Snapshot {
+        let shots: Vec<_> = self
+            .inner
+            .registry
+            .lock()
+            .values()
+            .map(|r| r.snapshot.clone())
+            .collect();
+        let (mut topics, mut queues) = (Vec::new(), Vec::new());
+        for shot in shots {
+            match shot() {
+                Item::Topic(t) => topics.push(t),
+                Item::Queue(q) => queues.push(q),
+            }
+        }
+        topics.sort_by(|a, b| a.name.cmp(&b.name));
+        queues.sort_by(|a, b| a.name.cmp(&b.name));
+        Snapshot {
+            time_ms: self.now_ms(),
+            topics,
+            queues,
+        }
+    }
+
     /// The names registered, sorted.
     ///
     /// # Examples
@@ -393,6 +520,7 @@ fn register<T: 'static>(
     config: Config,
     handle: impl Any + Send + Sync,
     close: impl Fn() + Send + Sync + 'static,
+    snapshot: impl Fn() -> Item + Send + Sync + 'static,
 ) {
     reg.insert(
         name,
@@ -402,6 +530,7 @@ fn register<T: 'static>(
             config,
             handle: Box::new(handle),
             close: Box::new(close),
+            snapshot: Arc::new(snapshot),
         },
     );
 }

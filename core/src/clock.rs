@@ -158,6 +158,8 @@ pub struct ManualClock {
 
 struct ManualInner {
     now: AtomicI64,
+    /// Where the advances asked so far take the clock (`now` steps up to it).
+    target: AtomicI64,
     timers: Timers,
 }
 
@@ -192,6 +194,7 @@ impl ManualClock {
         ManualClock {
             inner: Arc::new(ManualInner {
                 now: AtomicI64::new(ms),
+                target: AtomicI64::new(ms),
                 timers: Timers::default(),
             }),
         }
@@ -217,7 +220,10 @@ impl ManualClock {
         self.advance_ms(duration_ms(d));
     }
 
-    /// Moves time forward by `ms` milliseconds (negative values are ignored).
+    /// Moves time forward by `ms` milliseconds (negative values are ignored),
+    /// stepping through every registered deadline on the way: the clock reads
+    /// each deadline while its transitions run, so they see the time they fell
+    /// due, in deadline order, ties in registration order.
     ///
     /// # Examples
     ///
@@ -231,15 +237,21 @@ impl ManualClock {
         if ms <= 0 {
             return;
         }
-        let now = self
+        let target = self
             .inner
-            .now
+            .target
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| {
                 Some(t.saturating_add(ms))
             })
             .unwrap_or(0)
             .saturating_add(ms);
-        self.inner.timers.fire_due(now);
+        while let Some((deadline, waker)) = self.inner.timers.pop_due(target) {
+            self.inner.now.fetch_max(deadline, Ordering::SeqCst);
+            waker.wake();
+        }
+        self.inner.now.fetch_max(target, Ordering::SeqCst);
+        // Anything registered for a time already passed while we finished.
+        self.inner.timers.fire_due(self.now_ms());
     }
 
     pub(crate) fn timers(&self) -> &Timers {
@@ -282,6 +294,18 @@ impl Timers {
         if let Some(old) = s.by_waiter.remove(&waiter) {
             s.by_deadline.remove(&old);
         }
+    }
+
+    /// Removes and returns the earliest entry due at `limit`, if any.
+    pub(crate) fn pop_due(&self, limit: i64) -> Option<(i64, Waker)> {
+        let mut s = self.state.lock();
+        let (&(deadline, seq), _) = s.by_deadline.iter().next()?;
+        if deadline > limit {
+            return None;
+        }
+        let (waiter, waker) = s.by_deadline.remove(&(deadline, seq))?;
+        s.by_waiter.remove(&waiter);
+        Some((deadline, waker))
     }
 
     /// The earliest registered deadline.

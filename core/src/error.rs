@@ -51,7 +51,14 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
-    /// The topic or subscription is closed.
+    /// A consumer-group member committed, sought or paused a partition it does not
+    /// own (it was revoked: the new owner reads its records again), or tried to
+    /// assign itself a partition another member chose.
+    NotOwner {
+        /// The partition.
+        partition: u32,
+    },
+    /// The topic, subscription or group member is closed.
     Closed,
 }
 
@@ -72,6 +79,9 @@ impl fmt::Display for Error {
                 write!(f, "out of range (partition {partition}): {reason}")
             }
             Error::Closed => f.write_str("closed"),
+            Error::NotOwner { partition } => {
+                write!(f, "partition {partition} is not owned by this member")
+            }
         }
     }
 }

@@ -153,10 +153,13 @@
 mod bus;
 mod clock;
 mod error;
+mod group;
+pub mod journal;
 mod murmur2;
 mod name;
 pub mod queue;
 mod record;
+pub mod snapshot;
 mod sync;
 mod topic;
 mod wait;
@@ -168,11 +171,17 @@ pub use error::{
     RecvTimeoutError, SendError, SendTimeoutError, SettleError, TryReceiveError, TryRecvError,
     TrySendError,
 };
+pub use group::{
+    Group, GroupConfig, GroupPartitionSnapshot, GroupSnapshot, Member, MemberRecvFuture,
+    MemberSnapshot, ShareGroup, ShareGroupConfig, ShareGroupSnapshot, ShareMember,
+    SharePartitionSnapshot, ShareReceiveFuture,
+};
 pub use murmur2::{murmur2, partition_for_key};
 pub use queue::{
     Delivery, Queue, QueueConfig, QueueFigures, ReceiveFuture, SendFuture, MAX_QUEUE_CAPACITY,
 };
 pub use record::{Headers, Key, Message, Receipt, Record};
+pub use snapshot::Snapshot;
 pub use topic::BATCH;
 pub use topic::{
     Iter, OnFull, OnLag, PublishFuture, RecvFuture, Start, Subscription, Topic, TopicConfig,

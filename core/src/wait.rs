@@ -161,6 +161,22 @@ impl BusTimer {
         }
     }
 
+    /// Schedules `waker` for `deadline` without ever waking it on this thread: a
+    /// manual clock's `advance` fires it, or the system clock's timer thread (at
+    /// once if the deadline has passed). Call it holding any lock the waker takes.
+    pub(crate) fn schedule(&self, deadline: i64, waiter: u64, waker: &Waker) {
+        match (&self.clock, &self.system) {
+            (Clock::Manual(m), _) => m.timers().wake_at(deadline, waiter, waker),
+            (Clock::System, Some(s)) => {
+                s.timers.wake_at(deadline, waiter, waker);
+                s.ensure_thread();
+                let _g = s.lock.lock();
+                s.cv.notify_one();
+            }
+            (Clock::System, None) => {}
+        }
+    }
+
     /// Registers `waker` for `deadline` without waking it now even if the clock has
     /// passed it (the caller handles that). Only manual clocks keep such
     /// registrations; with the system clock this does nothing.

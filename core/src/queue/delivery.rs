@@ -41,6 +41,7 @@ pub struct Delivery<T> {
     attempt: u32,
     enqueued_at: i64,
     deadline: i64,
+    origin: Option<(u32, u64)>,
     settled: bool,
 }
 
@@ -69,6 +70,7 @@ impl<T> Delivery<T> {
             attempt: t.attempt,
             enqueued_at: t.enqueued_at,
             deadline: t.deadline,
+            origin: t.origin,
             settled: false,
         }
     }
@@ -114,9 +116,19 @@ impl<T> Delivery<T> {
         self.deadline
     }
 
-    /// Which queue it came from.
+    /// Which queue it came from (`topic/group` for a share group).
     pub fn queue_name(&self) -> &str {
         &self.queue.name
+    }
+
+    /// For a share group's delivery, the record's partition (`None` from a queue).
+    pub fn partition(&self) -> Option<u32> {
+        self.origin.map(|o| o.0)
+    }
+
+    /// For a share group's delivery, the record's offset (`None` from a queue).
+    pub fn offset(&self) -> Option<u64> {
+        self.origin.map(|o| o.1)
     }
 
     fn settle(mut self, how: Settle) -> Result<(), SettleError> {

@@ -46,6 +46,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::clock::waiter_id;
 use crate::error::SettleError;
+use crate::journal::{Event, EventKind, Journal};
 use crate::queue::index::IndexQueue;
 use crate::queue::slots::{Entry, Owned, Slots};
 use crate::queue::{QueueConfig, QueueFigures};
@@ -57,6 +58,22 @@ use crate::wait::{thread_waker, BusTimer, Notifier};
 /// it (full or closed). Made when the queue is created, where the target's type is
 /// known.
 pub(crate) type DeadLetterFn<T> = Box<dyn Fn(Message<T>) -> bool + Send + Sync>;
+
+/// Where a share group's messages come from: the topic records they copy.
+pub(crate) trait Source: Send + Sync {
+    /// Whether the record is still retained by its topic.
+    fn retained(&self, partition: u32, offset: u64) -> bool;
+    /// The record left the queue for good: settled, dead-lettered, dropped, or
+    /// (`lost`) evicted from its topic before it was settled.
+    fn settled(&self, partition: u32, offset: u64, lost: bool);
+}
+
+/// Optional parts of a queue: a share group's source, the bus journal.
+#[derive(Default)]
+pub(crate) struct Hooks {
+    pub(crate) source: Option<Arc<dyn Source>>,
+    pub(crate) journal: Option<Arc<Journal>>,
+}
 
 /// Why a send took nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +119,8 @@ pub(crate) struct Taken<T> {
     pub(crate) enqueued_at: i64,
     /// Bus-clock ms when the visibility timeout passes.
     pub(crate) deadline: i64,
+    /// A share group's record: partition and offset.
+    pub(crate) origin: Option<(u32, u64)>,
 }
 
 /// A message waiting for its due time; ordered by (due, send order).
@@ -125,6 +144,8 @@ struct Counters {
     dead_lettered: AtomicU64,
     dropped: AtomicU64,
     overflow: AtomicU64,
+    /// Share groups: records found evicted from their topic (not acked).
+    lost: AtomicU64,
 }
 
 /// Why a message is dead-lettered (the `ringlet.dead_letter.reason` header).
@@ -176,6 +197,8 @@ pub(crate) struct QueueInner<T> {
     /// A copy of `armed` readable without the lock.
     armed_at: AtomicI64,
     armed_id: u64,
+    source: Option<Arc<dyn Source>>,
+    journal: Option<Arc<Journal>>,
 }
 
 /// Wakes into [`QueueInner::maintain`] (see `QueueInner::maintainer`).
@@ -204,6 +227,7 @@ impl<T> QueueInner<T> {
         timer: Arc<BusTimer>,
         dead_letter: Option<DeadLetterFn<T>>,
         maintainer: Option<Waker>,
+        hooks: Hooks,
     ) -> Self {
         let capacity = u32::try_from(config.capacity).unwrap_or(u32::MAX);
         let (slots, free) = Slots::new(capacity);
@@ -230,6 +254,8 @@ impl<T> QueueInner<T> {
             armed: Mutex::new(i64::MAX),
             armed_at: AtomicI64::new(i64::MAX),
             armed_id: waiter_id(),
+            source: hooks.source,
+            journal: hooks.journal,
         }
     }
 
@@ -239,6 +265,7 @@ impl<T> QueueInner<T> {
         config: QueueConfig,
         timer: Arc<BusTimer>,
         dead_letter: Option<DeadLetterFn<T>>,
+        hooks: Hooks,
     ) -> Arc<Self>
     where
         T: Send + 'static,
@@ -247,12 +274,71 @@ impl<T> QueueInner<T> {
         Arc::new_cyclic(|weak| {
             let maintainer =
                 manual.then(|| Waker::from(Arc::new(Maintainer(std::sync::Weak::clone(weak)))));
-            QueueInner::new(name, config, timer, dead_letter, maintainer)
+            QueueInner::new(name, config, timer, dead_letter, maintainer, hooks)
         })
     }
 
     fn now(&self) -> i64 {
         self.timer.clock().now_ms()
+    }
+
+    /// Journals `kind` for the message in `e` (journal on only).
+    #[cold]
+    fn journal(&self, j: &Journal, kind: EventKind, e: &Entry<T>, extra: impl FnOnce(&mut Event)) {
+        let mut ev = Event {
+            queue: Some(self.name.to_string()),
+            message: Some(e.seq),
+            attempt: Some(e.attempt),
+            partition: e.origin.map(|o| o.0),
+            offset: e.origin.map(|o| o.1),
+            ..Event::new(kind)
+        };
+        extra(&mut ev);
+        j.emit(ev);
+    }
+
+    /// Journals `kind` for the message in `slot` (journal on only).
+    #[inline]
+    fn journal_slot(&self, kind: EventKind, slot: &mut Owned) {
+        if let Some(j) = &self.journal {
+            self.slots.with(slot, |e| {
+                if let Some(e) = e.as_ref() {
+                    self.journal(j, kind, e, |_| {});
+                }
+            });
+        }
+    }
+
+    /// Free slots: how many messages a send can take now.
+    pub(crate) fn room(&self) -> usize {
+        self.free.len()
+    }
+
+    /// The message left for good: tell the source, free the slot.
+    #[inline]
+    fn finish(&self, mut slot: Owned, lost: bool) {
+        let e = self.slots.with(&mut slot, Option::take);
+        self.free_slot(slot);
+        if let (Some(src), Some(e)) = (&self.source, e) {
+            if let Some((p, o)) = e.origin {
+                src.settled(p, o, lost);
+            }
+        }
+    }
+
+    /// Whether a share group's message still has its record in the topic.
+    #[inline]
+    fn retained(&self, slot: &mut Owned) -> bool {
+        let Some(src) = &self.source else { return true };
+        let origin = self.slots.with(slot, |e| e.as_ref().and_then(|e| e.origin));
+        origin.is_none_or(|(p, o)| src.retained(p, o))
+    }
+
+    /// A share group's record was evicted before it was settled.
+    #[cold]
+    fn lose(&self, slot: Owned) {
+        self.counters.lost.fetch_add(1, Ordering::Relaxed);
+        self.finish(slot, true);
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -281,6 +367,16 @@ impl<T> QueueInner<T> {
         msg: Message<T>,
         delay_ms: Option<i64>,
     ) -> Result<(), (Refused, Message<T>)> {
+        self.try_send_from(msg, delay_ms, None)
+    }
+
+    /// [`QueueInner::try_send`] for a share group's record at `origin`.
+    pub(crate) fn try_send_from(
+        &self,
+        msg: Message<T>,
+        delay_ms: Option<i64>,
+        origin: Option<(u32, u64)>,
+    ) -> Result<(), (Refused, Message<T>)> {
         if self.main.is_closed() {
             return Err((Refused::Closed, msg));
         }
@@ -304,6 +400,7 @@ impl<T> QueueInner<T> {
                 enqueued_at: timestamp.unwrap_or(now),
                 seq,
                 attempt: 0,
+                origin,
             })
         });
         let unsend = |mut slot: Owned| {
@@ -362,7 +459,7 @@ impl<T> QueueInner<T> {
         };
         let mut msg = Some(msg);
         let sent = self.wait_for(
-            &self.room_waiters,
+            &[&self.room_waiters],
             deadline,
             || match self.try_send(msg.take()?, delay_ms) {
                 Err((Refused::Full, m)) => {
@@ -385,9 +482,9 @@ impl<T> QueueInner<T> {
     /// Retries `attempt` until it returns `Some` or `deadline` (real time) passes:
     /// spins briefly, then registers with `waiters` and parks while `may_sleep`
     /// holds, until woken by progress, by the bus clock at `due`, or by the deadline.
-    fn wait_for<R>(
+    pub(crate) fn wait_for<R>(
         &self,
-        waiters: &Notifier,
+        waiters: &[&Notifier],
         deadline: Option<Instant>,
         mut attempt: impl FnMut() -> Option<R>,
         may_sleep: impl Fn() -> bool,
@@ -412,13 +509,17 @@ impl<T> QueueInner<T> {
                 id = waiter_id();
                 thread_waker()
             });
-            waiters.register(id, w);
+            for n in waiters {
+                n.register(id, w);
+            }
             if may_sleep() {
                 self.timer.park(id, w, due(), deadline);
             }
         };
         if waker.is_some() {
-            waiters.unregister(id);
+            for n in waiters {
+                n.unregister(id);
+            }
             self.timer.cancel(id);
         }
         result
@@ -560,7 +661,8 @@ impl<T> QueueInner<T> {
             self.counters
                 .expired
                 .fetch_add(due.len() as u64, Ordering::Relaxed);
-            for (_, _, slot) in due {
+            for (_, _, mut slot) in due {
+                self.journal_slot(EventKind::Expire, &mut slot);
                 self.requeue(slot, None, now);
             }
         }
@@ -589,17 +691,23 @@ impl<T> QueueInner<T> {
         let Some(mut slot) = self.slots.settle(index, gen) else {
             return Err(SettleError::Expired);
         };
+        if !self.retained(&mut slot) {
+            self.lose(slot);
+            return Err(SettleError::Expired);
+        }
         match how {
             Settle::Ack => {
-                self.slots.with(&mut slot, |e| *e = None);
-                self.free_slot(slot);
+                self.journal_slot(EventKind::Ack, &mut slot);
+                self.finish(slot, false);
             }
             Settle::Nack => {
                 self.counters.nacked.fetch_add(1, Ordering::Relaxed);
+                self.journal_slot(EventKind::Nack, &mut slot);
                 self.requeue(slot, None, 0);
             }
             Settle::NackAfter(d) => {
                 self.counters.nacked.fetch_add(1, Ordering::Relaxed);
+                self.journal_slot(EventKind::Nack, &mut slot);
                 self.requeue(slot, Some(d), self.now());
             }
             Settle::Reject => self.dead_letter(slot, Reason::Rejected),
@@ -609,8 +717,9 @@ impl<T> QueueInner<T> {
 
     /// Takes back delivery `gen` of slot `index` because its timeout passed.
     fn expire_one(&self, index: u32, gen: u64, now: i64) {
-        if let Some(slot) = self.slots.expire(index, gen) {
+        if let Some(mut slot) = self.slots.expire(index, gen) {
             self.counters.expired.fetch_add(1, Ordering::Relaxed);
+            self.journal_slot(EventKind::Expire, &mut slot);
             self.requeue(slot, None, now);
         }
     }
@@ -620,22 +729,35 @@ impl<T> QueueInner<T> {
     pub(crate) fn ack_all(&self, deliveries: impl Iterator<Item = (u32, u64, i64)>) -> usize {
         let now = self.now();
         let mut freed = Vec::new();
+        let mut acked_one_by_one = 0;
         for (index, gen, deadline) in deliveries {
             if now >= deadline {
                 self.expire_one(index, gen, now);
                 continue;
             }
             if let Some(mut slot) = self.slots.settle(index, gen) {
+                if self.source.is_some() || self.journal.is_some() {
+                    // Share groups and the journal: one at a time.
+                    if !self.retained(&mut slot) {
+                        self.lose(slot);
+                        continue;
+                    }
+                    self.journal_slot(EventKind::Ack, &mut slot);
+                    self.finish(slot, false);
+                    acked_one_by_one += 1;
+                    continue;
+                }
                 self.slots.with(&mut slot, |e| *e = None);
                 freed.push(slot);
             }
         }
         let n = freed.len();
+        let acked = acked_one_by_one + n;
         if n > 0 {
             self.slots.push_all(&self.free, freed);
             self.room_waiters.notify();
         }
-        n
+        acked
     }
 
     /// A message came back (nack or timeout): to the head of the ready messages, to
@@ -673,10 +795,23 @@ impl<T> QueueInner<T> {
         let entry = self.slots.with(&mut slot, Option::take);
         self.free_slot(slot);
         let Some(e) = entry else { return };
+        if let (Some(src), Some((p, o))) = (&self.source, e.origin) {
+            src.settled(p, o, false);
+        }
+        let journal = |outcome: &str| {
+            if let Some(j) = &self.journal {
+                self.journal(j, EventKind::DeadLetter, &e, |ev| {
+                    ev.reason = Some(reason.as_str().into());
+                    ev.outcome = Some(outcome.into());
+                });
+            }
+        };
         let Some(send) = &self.dead_letter else {
+            journal("dropped");
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         };
+        journal("sent");
         let msg = Message {
             value: e.value,
             key: e.key,
@@ -707,7 +842,7 @@ impl<T> QueueInner<T> {
         let ready = self.ready_len() as u64;
         let delayed = self.delayed_len.load(Ordering::Relaxed) as u64;
         let free = self.free.len() as u64;
-        let removed = get(&c.dead_lettered) + get(&c.dropped) + get(&c.overflow);
+        let removed = get(&c.dead_lettered) + get(&c.dropped) + get(&c.overflow) + get(&c.lost);
         QueueFigures {
             ready,
             in_flight: capacity.saturating_sub(free + ready + delayed),
@@ -740,20 +875,34 @@ impl<T: Clone> QueueInner<T> {
         let deadline = now.saturating_add(self.vt_ms);
         let mut taken_n = 0usize;
         let mut redelivered = 0u64;
+        let mut lost = 0usize;
         let mut deliver = |mut slot: Owned| {
+            if self.source.is_some() && !self.retained(&mut slot) {
+                lost += 1;
+                return self.lose(slot);
+            }
             let taken = self.slots.with(&mut slot, |e| {
                 e.as_mut().map(|e| {
                     e.attempt = e.attempt.saturating_add(1);
+                    if let Some(j) = &self.journal {
+                        let kind = if e.attempt > 1 {
+                            EventKind::Redeliver
+                        } else {
+                            EventKind::Deliver
+                        };
+                        self.journal(j, kind, e, |_| {});
+                    }
                     (
                         e.value.clone(),
                         e.key.clone(),
                         e.headers.clone(),
                         e.attempt,
                         e.enqueued_at,
+                        e.origin,
                     )
                 })
             });
-            let Some((value, key, headers, attempt, enqueued_at)) = taken else {
+            let Some((value, key, headers, attempt, enqueued_at, origin)) = taken else {
                 // Never happens (a ready slot holds a message); keep the slot anyway.
                 return self.free_slot(slot);
             };
@@ -772,6 +921,7 @@ impl<T: Clone> QueueInner<T> {
                 attempt,
                 enqueued_at,
                 deadline,
+                origin,
             });
         };
         let mut n = self.slots.pop_into(&self.retry, max, &mut deliver);
@@ -792,6 +942,10 @@ impl<T: Clone> QueueInner<T> {
             }
             return Ok(taken_n);
         }
+        if lost > 0 {
+            // Everything popped was lost to retention: look again.
+            return self.try_take(max, f);
+        }
         if n == 0 && self.main.is_closed() && self.is_drained() {
             return Err(Nothing::Closed);
         }
@@ -799,7 +953,7 @@ impl<T: Clone> QueueInner<T> {
     }
 
     /// Nothing ready or being made ready. SeqCst: Dekker with pushers.
-    fn is_drained(&self) -> bool {
+    pub(crate) fn is_drained(&self) -> bool {
         self.main.is_empty_seqcst() && self.retry.is_empty_seqcst()
     }
 
@@ -816,7 +970,7 @@ impl<T: Clone> QueueInner<T> {
             Wait::Until(d) => d,
         };
         self.wait_for(
-            &self.ready_waiters,
+            &[&self.ready_waiters],
             deadline,
             || match self.try_take(max, &mut f) {
                 Err(Nothing::Empty) => None,
@@ -844,7 +998,14 @@ mod loom_tests {
     fn queue(capacity: usize, clock: &ManualClock) -> Arc<QueueInner<usize>> {
         let timer = Arc::new(BusTimer::new(clock.clone().into()));
         let config = QueueConfig::default().capacity(capacity);
-        Arc::new(QueueInner::new("q".into(), config, timer, None, None))
+        Arc::new(QueueInner::new(
+            "q".into(),
+            config,
+            timer,
+            None,
+            None,
+            Hooks::default(),
+        ))
     }
 
     /// Send vs receive vs ack on a full queue of one slot: the second send gets in

@@ -36,7 +36,7 @@
 //! later is delivered to the receives that come after.
 
 mod delivery;
-mod engine;
+pub(crate) mod engine;
 mod index;
 mod slots;
 
@@ -249,9 +249,19 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
         config: QueueConfig,
         timer: Arc<BusTimer>,
         dead_letter: Option<DeadLetterFn<T>>,
+        journal: Option<Arc<crate::journal::Journal>>,
     ) -> Self {
         Queue {
-            inner: QueueInner::new_arc(name, config, timer, dead_letter),
+            inner: QueueInner::new_arc(
+                name,
+                config,
+                timer,
+                dead_letter,
+                engine::Hooks {
+                    source: None,
+                    journal,
+                },
+            ),
         }
     }
 

@@ -41,6 +41,8 @@ pub(crate) struct Entry<T> {
     pub(crate) seq: u64,
     /// Deliveries so far.
     pub(crate) attempt: u32,
+    /// For a share group: the record's partition and offset in its topic.
+    pub(crate) origin: Option<(u32, u64)>,
 }
 
 struct Slot<T> {
@@ -207,6 +209,7 @@ mod loom_tests {
                     headers: Headers::new(),
                     enqueued_at: 0,
                     seq: 0,
+                    origin: None,
                     attempt: 1,
                 })
             });

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::{duration_ms, waiter_id};
 use crate::error::{PublishError, PublishTimeoutError};
+use crate::journal::{Event, EventKind, Journal};
 use crate::murmur2::partition_for_key;
 use crate::record::{Headers, Key, Message, Receipt};
 use crate::sync::{AtomicU64, Mutex, Spin};
@@ -22,6 +23,7 @@ use crate::wait::{thread_waker, BusTimer, Notifier};
 use crate::Error;
 
 use ring::{Read, Refused, Ring};
+pub(crate) use subscription::resolve;
 pub use subscription::{Iter, OnLag, RecvFuture, Start, Subscription, BATCH};
 
 /// Largest capacity of one partition.
@@ -163,7 +165,7 @@ pub(crate) struct Cursor {
 }
 
 pub(crate) struct Partition<T> {
-    ring: Ring<Entry<T>>,
+    pub(crate) ring: Ring<Entry<T>>,
     /// Offsets below this are expired (max_age).
     expired: CachePadded<AtomicU64>,
     /// A lower bound on every gating reader's position (u64::MAX: none).
@@ -190,6 +192,10 @@ impl<T> Partition<T> {
     }
 }
 
+/// Resolves a dead-letter target by name (made by the bus, which knows the names).
+pub(crate) type DeadLetterResolver<T> =
+    Box<dyn Fn(&str, &str) -> Result<crate::queue::DeadLetterFn<T>, Error> + Send + Sync>;
+
 pub(crate) struct TopicInner<T> {
     pub(crate) name: Arc<str>,
     pub(crate) config: TopicConfig,
@@ -202,6 +208,14 @@ pub(crate) struct TopicInner<T> {
     /// Readers waiting for records.
     pub(crate) data: Notifier,
     pub(crate) timer: Arc<BusTimer>,
+    pub(crate) journal: Option<Arc<Journal>>,
+    /// Finds a dead-letter target on the bus for a share group:
+    /// `(source topic, target) -> sender`.
+    pub(crate) dead_letters: Option<DeadLetterResolver<T>>,
+    /// Consumer and share groups by name.
+    pub(crate) groups: Mutex<crate::group::Groups>,
+    /// Live subscriptions, for snapshots: id and one cursor per partition.
+    pub(crate) readers: Mutex<Vec<(u64, Vec<Arc<Cursor>>)>>,
 }
 
 /// A handle to a topic: publish to it, subscribe to it. Cheap to clone; `Send + Sync`.
@@ -299,6 +313,8 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
         name: Arc<str>,
         config: TopicConfig,
         timer: Arc<BusTimer>,
+        journal: Option<Arc<Journal>>,
+        dead_letters: Option<DeadLetterResolver<T>>,
     ) -> Result<Self, Error> {
         let mut parts = Vec::new();
         parts
@@ -330,6 +346,10 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
                 closed: CachePadded::new(std::sync::atomic::AtomicBool::new(false)),
                 data: Notifier::default(),
                 timer,
+                journal,
+                dead_letters,
+                groups: Mutex::new(crate::group::Groups::default()),
+                readers: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -797,6 +817,54 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
     }
 }
 
+impl<T: Clone + Send + Sync + 'static> crate::group::TopicOps for TopicInner<T> {
+    fn end(&self, p: u32) -> u64 {
+        self.parts[p as usize].ring.end()
+    }
+
+    fn floor(&self, p: u32) -> u64 {
+        TopicInner::floor(self, p)
+    }
+
+    fn start_of(&self, p: u32, start: &Start) -> u64 {
+        match start {
+            Start::Earliest => TopicInner::floor(self, p),
+            Start::Timestamp(_) => subscription::resolve(self, start)
+                .ok()
+                .and_then(|v| v.get(p as usize).copied())
+                .unwrap_or_else(|| self.parts[p as usize].ring.end()),
+            _ => self.parts[p as usize].ring.end(),
+        }
+    }
+
+    fn add_cursor(&self, p: u32, cursor: &Arc<Cursor>) {
+        let part = &self.parts[p as usize];
+        let mut cursors = part.cursors.lock();
+        cursors.push(cursor.clone());
+        // Under the lock, so a concurrent rescan cannot raise it past the cursor.
+        part.gate
+            .fetch_min(cursor.pos.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+
+    fn remove_cursor(&self, p: u32, cursor: &Arc<Cursor>) {
+        let part = &self.parts[p as usize];
+        part.cursors.lock().retain(|c| !Arc::ptr_eq(c, cursor));
+        part.room.notify();
+    }
+
+    fn room_changed(&self, p: u32) {
+        self.parts[p as usize].room.notify();
+    }
+
+    fn wake_readers(&self) {
+        self.data.notify();
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
 impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
     pub(crate) fn close(&self) {
         for p in self.parts.iter() {
@@ -836,7 +904,10 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
                 }
             });
             if boundary > from {
-                part.expired.fetch_max(boundary, Ordering::AcqRel);
+                let before = part.expired.fetch_max(boundary, Ordering::AcqRel);
+                if let Some(j) = &self.journal {
+                    self.journal_range(j, part, EventKind::Expire, before.max(from), boundary);
+                }
             }
             match (read, next_ts) {
                 (_, Some(ts)) => return Some(ts.saturating_add(age).saturating_add(1)),
@@ -987,10 +1058,42 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
             }
             r => r,
         };
-        if r.is_ok() {
+        if let Ok(offset) = r {
             self.data.notify();
+            if let Some(j) = &self.journal {
+                self.journal_claim(j, p, offset, k);
+            }
         }
         r
+    }
+
+    /// Journals a claim of `k` records at `offset` of partition `p`, and what it
+    /// evicted.
+    #[cold]
+    fn journal_claim(&self, j: &Journal, p: u32, offset: u64, k: u64) {
+        let part = &self.parts[p as usize];
+        let cap = part.ring.capacity();
+        let end = offset + k;
+        if end > cap {
+            let from = offset
+                .saturating_sub(cap)
+                .max(part.expired.load(Ordering::Acquire));
+            self.journal_range(j, part, EventKind::Evict, from, end - cap);
+        }
+        for o in offset..end {
+            j.emit(Event::topic(EventKind::Append, &self.name, p, o));
+        }
+    }
+
+    fn journal_range(&self, j: &Journal, part: &Partition<T>, kind: EventKind, from: u64, to: u64) {
+        let p = self
+            .parts
+            .iter()
+            .position(|q| std::ptr::eq(q, part))
+            .unwrap_or(0) as u32;
+        for o in from..to {
+            j.emit(Event::topic(kind, &self.name, p, o));
+        }
     }
 
     /// Waits (parking the thread) until `attempt` stops being refused for lack of

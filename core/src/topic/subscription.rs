@@ -94,6 +94,8 @@ struct PartReader<T> {
     /// this partition yet: a gap here can only come from a publish that raced the
     /// subscribe, so the start moves instead of reporting records missed.
     fresh_earliest: bool,
+    /// Whether this partition is read (a group member reads only its own).
+    active: bool,
 }
 
 /// An independent reader over all partitions of a topic. `Send` when `T` is.
@@ -146,6 +148,9 @@ pub struct Subscription<T> {
     failed: Option<(u32, u64)>,
     closed: bool,
     gating: bool,
+    /// A group member's reader: not a subscription of its own (no gating cursors,
+    /// not listed in snapshots).
+    detached: bool,
     id: u64,
     /// Where a wait for records starts its back-off (see [`Subscription::adapt`]).
     backoff: u32,
@@ -198,9 +203,18 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
                     next: pos,
                     buf: VecDeque::new(),
                     fresh_earliest: gating && start == Start::Earliest,
+                    active: true,
                 }
             })
-            .collect();
+            .collect::<Box<[PartReader<T>]>>();
+        let id = waiter_id();
+        topic.readers.lock().push((
+            id,
+            parts
+                .iter()
+                .map(|p: &PartReader<T>| p.cursor.clone())
+                .collect(),
+        ));
         Ok(Subscription {
             topic,
             parts,
@@ -211,10 +225,64 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
             failed: None,
             closed: false,
             gating,
-            id: waiter_id(),
+            detached: false,
+            id,
             backoff: 0,
             last_fill: 0,
         })
+    }
+
+    /// A reader for a group member: every partition inactive until
+    /// [`Subscription::set_active`]; it gates nothing (the group gates by its
+    /// committed offsets).
+    pub(crate) fn detached(topic: Arc<TopicInner<T>>, on_lag: OnLag) -> Self {
+        let parts = (0..topic.parts.len())
+            .map(|_| PartReader {
+                cursor: Arc::new(Cursor {
+                    pos: AtomicU64::new(0),
+                }),
+                next: 0,
+                buf: VecDeque::new(),
+                fresh_earliest: false,
+                active: false,
+            })
+            .collect();
+        Subscription {
+            topic,
+            parts,
+            rr: 0,
+            on_lag,
+            skipped: 0,
+            pending: None,
+            failed: None,
+            closed: false,
+            gating: false,
+            detached: true,
+            id: waiter_id(),
+            backoff: 0,
+            last_fill: 0,
+        }
+    }
+
+    /// Starts reading partition `p` at `at`, or stops reading it (`None`), dropping
+    /// what was copied from it and a gap pending on it.
+    pub(crate) fn set_active(&mut self, p: u32, at: Option<u64>) {
+        let pr = &mut self.parts[p as usize];
+        if let Some(front) = pr.buf.front() {
+            pr.next = front.offset; // what was copied but not handed out stays unread
+        }
+        pr.buf.clear();
+        pr.active = at.is_some();
+        if let Some(o) = at {
+            pr.next = o;
+            pr.cursor.pos.store(o, Ordering::Release);
+        }
+        if self.pending.is_some_and(|(q, _)| q == p) {
+            self.pending = None;
+        }
+        if self.failed.is_some_and(|(q, _)| q == p) {
+            self.failed = None;
+        }
     }
 
     /// Total offsets skipped over gaps so far (reported or not).
@@ -379,7 +447,7 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
                 return Ok(r);
             }
             waited = true;
-            self.park(&mut spin, None);
+            self.park(&mut spin, None, &|| false);
         }
     }
 
@@ -435,7 +503,7 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(RecvTimeoutError::Timeout);
             }
-            self.park(&mut spin, deadline);
+            self.park(&mut spin, deadline, &|| false);
         }
     }
 
@@ -471,7 +539,7 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
                 }
                 Ok(_) => {
                     waited = true;
-                    self.park(&mut spin, None)
+                    self.park(&mut spin, None, &|| false)
                 }
                 Err(TryRecvError::Lagged { partition, skipped }) => {
                     return Err(RecvError::Lagged { partition, skipped })
@@ -479,7 +547,7 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
                 Err(TryRecvError::Closed) => return Err(RecvError::Closed),
                 Err(TryRecvError::Empty) => {
                     waited = true;
-                    self.park(&mut spin, None)
+                    self.park(&mut spin, None, &|| false)
                 }
             }
         }
@@ -566,7 +634,7 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
     /// wait that found only a few records polled too eagerly (a reader that polls
     /// the slot a producer is writing slows both down), so the next one starts
     /// later; a wait that found many starts earlier, keeping latency low.
-    fn adapt(&mut self) {
+    pub(crate) fn adapt(&mut self) {
         if self.last_fill < 4 {
             self.backoff = (self.backoff + 1).min(MAX_BACKOFF);
         } else if self.last_fill >= BATCH / 2 {
@@ -575,7 +643,7 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
     }
 
     /// The next record if one is ready; `Ok(None)` when nothing is.
-    fn next_ready(&mut self) -> Result<Option<Record<T>>, RecvError> {
+    pub(crate) fn next_ready(&mut self) -> Result<Option<Record<T>>, RecvError> {
         if self.closed {
             return Err(RecvError::Closed);
         }
@@ -585,6 +653,9 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
         let n = self.parts.len();
         for i in 0..n {
             let p = (self.rr + i) % n;
+            if !self.parts[p].active {
+                continue;
+            }
             if self.parts[p].buf.is_empty() {
                 match self.fill(p) {
                     Fill::Lag(partition, skipped) => {
@@ -674,6 +745,13 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
         }
     }
 
+    /// Whether something is copied and not handed out, or published and not
+    /// copied, in an active partition (SeqCst: Dekker with producers), or the
+    /// topic closed.
+    pub(crate) fn has_pending(&self) -> bool {
+        self.parts.iter().any(|p| p.active && !p.buf.is_empty()) || self.should_not_sleep()
+    }
+
     /// Closed topic, and nothing left to read in any partition.
     fn drained(&self) -> bool {
         if !self.topic.closed.load(Ordering::Acquire) {
@@ -684,28 +762,38 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
             .zip(self.topic.parts.iter())
             .all(|(pr, part)| {
                 let (end, closed) = part.ring.end_and_closed();
-                closed && pr.buf.is_empty() && pr.next >= end
+                !pr.active || (closed && pr.buf.is_empty() && pr.next >= end)
             })
     }
 
     /// Whether a wait should be skipped: something was claimed past a cursor (it is
     /// being written) or the topic closed. SeqCst loads: Dekker with the producers'
     /// claim and the waiter registration.
-    fn should_not_sleep(&self) -> bool {
+    pub(crate) fn should_not_sleep(&self) -> bool {
         self.parts
             .iter()
             .zip(self.topic.parts.iter())
             .any(|(pr, part)| {
+                if !pr.active {
+                    return false;
+                }
                 let (end, closed) = part.ring.end_and_closed_seqcst();
                 closed || pr.next < end
             })
+            || self.topic.closed.load(Ordering::SeqCst)
     }
 
     /// Waits a little for a publish (or the deadline): spins, then parks until a
     /// producer unparks it. `spin` carries over between retries of one call, so a
     /// reader waiting for a record that is being written backs off instead of
-    /// taking the CPU from its writer.
-    fn park(&mut self, spin: &mut Spin, deadline: Option<Instant>) {
+    /// taking the CPU from its writer. `awake` is checked after registering as a
+    /// waiter (SeqCst), like the topic's progress: a group member's rebalance.
+    pub(crate) fn park(
+        &mut self,
+        spin: &mut Spin,
+        deadline: Option<Instant>,
+        awake: &dyn Fn() -> bool,
+    ) {
         if !spin.is_long() {
             spin.wait();
             return;
@@ -717,7 +805,8 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
         }
         let waker = thread_waker();
         self.topic.data.register(self.id, &waker);
-        if !self.should_not_sleep() {
+        crate::sync::dekker_fence();
+        if !self.should_not_sleep() && !awake() {
             match deadline {
                 Some(d) => std::thread::park_timeout(d.saturating_duration_since(Instant::now())),
                 None => std::thread::park(),
@@ -726,7 +815,10 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
         self.topic.data.unregister(self.id);
     }
 
-    fn poll_next_record(&mut self, cx: &mut Context<'_>) -> Poll<Result<Record<T>, RecvError>> {
+    pub(crate) fn poll_next_record(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Record<T>, RecvError>> {
         for registered in [false, true] {
             match self.next_ready() {
                 Ok(Some(r)) => return Poll::Ready(Ok(r)),
@@ -746,8 +838,22 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
 }
 
 impl<T> Subscription<T> {
+    /// The next offset to hand out of partition `p`.
+    pub(crate) fn position(&self, p: u32) -> u64 {
+        let pr = &self.parts[p as usize];
+        pr.buf.front().map_or(pr.next, |r| r.offset)
+    }
+
+    /// The subscription's waiter id.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
     /// Stops gating and waiting: removes the cursors and the waker registration.
     fn deregister(&mut self) {
+        if !self.detached {
+            self.topic.readers.lock().retain(|(id, _)| *id != self.id);
+        }
         for (pr, part) in self.parts.iter().zip(self.topic.parts.iter()) {
             part.cursors.lock().retain(|c| !Arc::ptr_eq(c, &pr.cursor));
             part.room.notify();
@@ -765,7 +871,7 @@ impl<T> Drop for Subscription<T> {
 }
 
 /// Resolves a start position per partition.
-fn resolve<T: Clone + Send + Sync + 'static>(
+pub(crate) fn resolve<T: Clone + Send + Sync + 'static>(
     topic: &TopicInner<T>,
     start: &Start,
 ) -> Result<Vec<u64>, Error> {

@@ -1,0 +1,764 @@
+//! Share groups (Kafka 4's queues over a topic): a topic's records handed to one
+//! member at a time with the queue's delivery vocabulary.
+//!
+//! A share group is a [`crate::queue`] engine fed from the topic: members' receive
+//! calls copy the next records of the topic (from the group's position, round-robin
+//! over partitions) into the group's queue while it has room — `max_in_flight`
+//! slots, so ready plus in-flight records are bounded — and take deliveries from it.
+//! Acks, nacks, rejects, visibility timeouts, redelivery order, `max_deliveries`
+//! and dead letters are the queue's own (see the [`crate::queue`] module);
+//! deliveries also carry the record's `partition` and `offset`.
+//!
+//! Retention: a record evicted from the topic while the group holds it is lost to
+//! retention: settling its delivery fails with `Expired`, a ready copy is not
+//! delivered, and both count in `lost`, as do records evicted before the group
+//! fetched them. On `Block`/`Reject` topics a group with members gates producers
+//! by its oldest unsettled record, so nothing it holds is evicted.
+//!
+//! A share group lives while a handle or a member of it exists (like a
+//! subscription); asking for it again after that starts a new one at its `start`.
+//!
+//! Settles of share-group deliveries take a short lock to keep the oldest
+//! unsettled offset per partition (for gating); the queue's own paths stay
+//! lock-free.
+
+use std::any::Any;
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Weak};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ReceiveError, ReceiveTimeoutError, TryReceiveError, TryRecvError};
+use crate::journal::{Event, EventKind, Journal};
+use crate::queue::engine::{Hooks, Nothing, QueueInner, Source, Taken, Wait};
+use crate::queue::{DeadLetterFn, Delivery, QueueConfig, QueueFigures, MAX_QUEUE_CAPACITY};
+use crate::record::Message;
+use crate::sync::{AtomicU64, Mutex, Ordering};
+use crate::topic::{Cursor, OnLag, Start, Subscription, TopicInner};
+use crate::Error;
+
+use super::TopicOps;
+
+/// A share group's settings.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use ringlet::{ShareGroupConfig, Start};
+/// let c = ShareGroupConfig::default();
+/// assert_eq!((c.max_deliveries, c.max_in_flight, &c.start), (Some(5), 200, &Start::Latest));
+/// let c = c.start(Start::Earliest).visibility_timeout(Duration::from_secs(5)).max_in_flight(10);
+/// assert_eq!(c.max_in_flight, 10);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ShareGroupConfig {
+    /// Where the group starts when it is created: `Latest` (default), `Earliest` or
+    /// `Timestamp(ms)`.
+    pub start: Start,
+    /// How long a delivery may stay unsettled (default 30 s, bus clock).
+    pub visibility_timeout: Duration,
+    /// Deliveries per record before it is dead-lettered (default 5, Kafka's
+    /// delivery-count limit; `None`: unlimited).
+    pub max_deliveries: Option<u32>,
+    /// Records held (ready or in flight) at once (default 200).
+    pub max_in_flight: usize,
+    /// The queue or topic that takes dead letters (default none: dropped and
+    /// counted). It may not be the group's own topic.
+    pub dead_letter: Option<String>,
+}
+
+impl Default for ShareGroupConfig {
+    fn default() -> Self {
+        ShareGroupConfig {
+            start: Start::Latest,
+            visibility_timeout: Duration::from_secs(30),
+            max_deliveries: Some(5),
+            max_in_flight: 200,
+            dead_letter: None,
+        }
+    }
+}
+
+impl ShareGroupConfig {
+    /// Sets where the group starts.
+    #[must_use]
+    pub fn start(mut self, start: Start) -> Self {
+        self.start = start;
+        self
+    }
+
+    /// Sets the visibility timeout.
+    #[must_use]
+    pub fn visibility_timeout(mut self, d: Duration) -> Self {
+        self.visibility_timeout = d;
+        self
+    }
+
+    /// Sets the delivery limit (`u32::MAX` is as good as unlimited).
+    #[must_use]
+    pub fn max_deliveries(mut self, n: u32) -> Self {
+        self.max_deliveries = Some(n);
+        self
+    }
+
+    /// Sets how many records the group holds at once.
+    #[must_use]
+    pub fn max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = n;
+        self
+    }
+
+    /// Sends dead letters to `target`.
+    #[must_use]
+    pub fn dead_letter(mut self, target: &str) -> Self {
+        self.dead_letter = Some(target.to_string());
+        self
+    }
+
+    pub(crate) fn queue_config(&self) -> QueueConfig {
+        QueueConfig {
+            capacity: self.max_in_flight,
+            visibility_timeout: self.visibility_timeout,
+            max_deliveries: self.max_deliveries,
+            dead_letter: self.dead_letter.clone(),
+        }
+    }
+
+    pub(crate) fn validate(&self, name: &str, topic: &str) -> Result<(), Error> {
+        let bad = |reason: String| {
+            Err(Error::ConfigError {
+                name: name.into(),
+                reason,
+            })
+        };
+        if !matches!(
+            self.start,
+            Start::Earliest | Start::Latest | Start::Timestamp(_)
+        ) {
+            return bad("a share group starts at Earliest, Latest or a Timestamp".into());
+        }
+        if self.max_in_flight == 0 || self.max_in_flight > MAX_QUEUE_CAPACITY {
+            return bad(format!(
+                "max_in_flight must be 1 to {MAX_QUEUE_CAPACITY}, not {}",
+                self.max_in_flight
+            ));
+        }
+        if self.dead_letter.as_deref() == Some(topic) {
+            return bad("the dead letter cannot be the group's own topic".into());
+        }
+        self.queue_config().validate(name)
+    }
+}
+
+/// Keeps the oldest unsettled offset of each partition, for gating.
+struct Tracker {
+    topic: Weak<dyn TopicOps>,
+    state: Mutex<TrackState>,
+    /// Records lost to retention.
+    lost: AtomicU64,
+}
+
+struct TrackState {
+    unsettled: Vec<BTreeSet<u64>>,
+    /// The next offset the group fetches, per partition.
+    fetched: Vec<u64>,
+    cursors: Vec<Arc<Cursor>>,
+    members: usize,
+}
+
+impl TrackState {
+    fn gate(&self, p: usize) -> u64 {
+        self.unsettled[p]
+            .first()
+            .copied()
+            .unwrap_or(self.fetched[p])
+    }
+
+    fn store_gate(&self, p: usize) {
+        if self.members > 0 {
+            // SeqCst: Dekker with producers waiting for room (as subscriptions).
+            self.cursors[p].pos.store(self.gate(p), Ordering::SeqCst);
+        }
+    }
+}
+
+impl Source for Tracker {
+    fn retained(&self, partition: u32, offset: u64) -> bool {
+        self.topic
+            .upgrade()
+            .is_none_or(|t| offset >= t.floor(partition))
+    }
+
+    fn settled(&self, partition: u32, offset: u64, lost: bool) {
+        let p = partition as usize;
+        {
+            let mut s = self.state.lock();
+            if s.unsettled.get_mut(p).is_some_and(|u| u.remove(&offset)) {
+                s.store_gate(p);
+            }
+        }
+        if lost {
+            self.lost.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(t) = self.topic.upgrade() {
+            t.room_changed(partition);
+        }
+    }
+}
+
+/// What the bus needs of a share group whatever its value type.
+pub(crate) trait ShareView: Send + Sync {
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+    fn config(&self) -> &ShareGroupConfig;
+    fn snapshot(&self) -> ShareGroupSnapshot;
+}
+
+pub(crate) struct ShareInner<T> {
+    name: Arc<str>,
+    topic_name: Arc<str>,
+    config: ShareGroupConfig,
+    topic: Arc<TopicInner<T>>,
+    queue: Arc<QueueInner<T>>,
+    fetch: Mutex<Subscription<T>>,
+    tracker: Arc<Tracker>,
+    journal: Option<Arc<Journal>>,
+    next_member: AtomicU64,
+}
+
+impl<T: Clone + Send + Sync + 'static> ShareView for ShareInner<T> {
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
+    }
+
+    fn config(&self) -> &ShareGroupConfig {
+        &self.config
+    }
+
+    fn snapshot(&self) -> ShareGroupSnapshot {
+        let figures = self.queue.figures();
+        let s = self.tracker.state.lock();
+        ShareGroupSnapshot {
+            name: self.name.to_string(),
+            members: s.members as u64,
+            figures,
+            lost: self.tracker.lost.load(Ordering::Relaxed),
+            partitions: (0..s.fetched.len())
+                .map(|p| SharePartitionSnapshot {
+                    partition: p as u32,
+                    fetched: s.fetched[p],
+                    oldest_unsettled: s.unsettled[p].first().copied(),
+                    unsettled: s.unsettled[p].len() as u64,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A share group in a [`crate::Snapshot`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareGroupSnapshot {
+    /// The group's name.
+    pub name: String,
+    /// How many members it has.
+    pub members: u64,
+    /// Its queue's figures (`ready` and `in_flight` records, `acked`, …).
+    pub figures: QueueFigures,
+    /// Records lost to retention (evicted before they were settled or fetched).
+    pub lost: u64,
+    /// Per partition.
+    pub partitions: Vec<SharePartitionSnapshot>,
+}
+
+/// One partition of a [`ShareGroupSnapshot`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharePartitionSnapshot {
+    /// The partition.
+    pub partition: u32,
+    /// The next offset the group fetches.
+    pub fetched: u64,
+    /// The oldest record fetched and not yet settled.
+    pub oldest_unsettled: Option<u64>,
+    /// How many fetched records are not yet settled.
+    pub unsettled: u64,
+}
+
+impl<T: Clone + Send + Sync + 'static> ShareInner<T> {
+    pub(crate) fn new(
+        name: &str,
+        config: ShareGroupConfig,
+        topic: &Arc<TopicInner<T>>,
+        dead_letter: Option<DeadLetterFn<T>>,
+    ) -> Arc<Self> {
+        let n = topic.parts.len();
+        let mut reader = Subscription::detached(topic.clone(), OnLag::Earliest);
+        let ops: Arc<dyn TopicOps> = topic.clone();
+        let mut fetched = Vec::with_capacity(n);
+        for p in 0..n as u32 {
+            let at = ops.start_of(p, &config.start);
+            reader.set_active(p, Some(at));
+            fetched.push(at);
+        }
+        let tracker = Arc::new(Tracker {
+            topic: Arc::downgrade(&ops),
+            state: Mutex::new(TrackState {
+                unsettled: vec![BTreeSet::new(); n],
+                fetched,
+                cursors: (0..n)
+                    .map(|_| {
+                        Arc::new(Cursor {
+                            pos: AtomicU64::new(u64::MAX),
+                        })
+                    })
+                    .collect(),
+                members: 0,
+            }),
+            lost: AtomicU64::new(0),
+        });
+        let queue = QueueInner::new_arc(
+            format!("{}/{}", topic.name, name).into(),
+            config.queue_config(),
+            topic.timer.clone(),
+            dead_letter,
+            Hooks {
+                source: Some(tracker.clone()),
+                journal: topic.journal.clone(),
+            },
+        );
+        Arc::new(ShareInner {
+            name: name.into(),
+            topic_name: topic.name.clone(),
+            config,
+            topic: topic.clone(),
+            queue,
+            fetch: Mutex::new(reader),
+            tracker,
+            journal: topic.journal.clone(),
+            next_member: AtomicU64::new(1),
+        })
+    }
+
+    fn emit(&self, kind: EventKind, member: u64) {
+        if let Some(j) = &self.journal {
+            j.emit(Event::group(kind, &self.topic_name, &self.name, member));
+        }
+    }
+
+    /// Copies records from the topic into the group's queue while it has room.
+    /// One thread at a time; others go on to take what is there.
+    fn pump(&self) {
+        let Some(mut reader) = self.fetch.try_lock() else {
+            return;
+        };
+        loop {
+            let room = self.queue.room();
+            if room == 0 {
+                break;
+            }
+            match reader.try_recv_batch(room) {
+                Ok(recs) if recs.is_empty() => break,
+                Ok(recs) => {
+                    {
+                        let mut s = self.tracker.state.lock();
+                        for r in &recs {
+                            s.unsettled[r.partition as usize].insert(r.offset);
+                        }
+                    }
+                    for r in recs {
+                        let origin = Some((r.partition, r.offset));
+                        let msg = Message {
+                            value: r.value,
+                            key: r.key,
+                            headers: r.headers,
+                            partition: None,
+                            timestamp: Some(r.timestamp),
+                        };
+                        if self.queue.try_send_from(msg, None, origin).is_err() {
+                            // Only a closed queue refuses (only this pump sends).
+                            self.tracker.settled(r.partition, r.offset, false);
+                        }
+                    }
+                }
+                Err(TryRecvError::Lagged { skipped, .. }) => {
+                    self.tracker.lost.fetch_add(skipped, Ordering::Relaxed);
+                }
+                Err(TryRecvError::Closed) => {
+                    self.queue.close();
+                    break;
+                }
+                Err(TryRecvError::Empty) => break,
+            }
+        }
+        let moved: Vec<u32> = {
+            let mut s = self.tracker.state.lock();
+            (0..s.fetched.len())
+                .filter_map(|p| {
+                    let at = reader.position(p as u32);
+                    (s.fetched[p] != at).then(|| {
+                        s.fetched[p] = at;
+                        s.store_gate(p);
+                        p as u32
+                    })
+                })
+                .collect()
+        };
+        drop(reader);
+        if let Some(t) = self.tracker.topic.upgrade() {
+            for p in moved {
+                t.room_changed(p);
+            }
+        }
+    }
+
+    /// Whether a receiver may sleep: nothing ready, nothing due, and nothing to
+    /// fetch that there is room for.
+    fn may_sleep(&self) -> bool {
+        if !self.queue.is_drained() || self.queue.is_closed() || self.queue.is_due() {
+            return false;
+        }
+        if self.queue.room() == 0 {
+            return true;
+        }
+        !self.fetch.lock().has_pending()
+    }
+
+    fn take(&self, max: usize, wait: Wait, f: &mut dyn FnMut(Taken<T>)) -> Result<usize, Nothing> {
+        let attempt = &mut || {
+            self.pump();
+            match self.queue.try_take(max, &mut *f) {
+                Err(Nothing::Empty) => None,
+                r => Some(r),
+            }
+        };
+        let deadline = match wait {
+            Wait::Never => return attempt().unwrap_or(Err(Nothing::Empty)),
+            Wait::Until(d) => d,
+        };
+        self.queue
+            .wait_for(
+                &[
+                    &self.queue.ready_waiters,
+                    &self.queue.room_waiters,
+                    &self.topic.data,
+                ],
+                deadline,
+                attempt,
+                || self.may_sleep(),
+                || self.queue.next_deadline(),
+            )
+            .unwrap_or(Err(Nothing::Timeout))
+    }
+
+    fn join(&self) -> u64 {
+        let id = self.next_member.fetch_add(1, Ordering::Relaxed);
+        let ops = self.tracker.topic.upgrade();
+        {
+            let mut s = self.tracker.state.lock();
+            s.members += 1;
+            if s.members == 1 {
+                for p in 0..s.cursors.len() {
+                    s.cursors[p].pos.store(s.gate(p), Ordering::SeqCst);
+                    if let Some(t) = &ops {
+                        t.add_cursor(p as u32, &s.cursors[p]);
+                    }
+                }
+            }
+        }
+        self.emit(EventKind::Join, id);
+        id
+    }
+}
+
+/// A handle to a share group of a topic. Cheap to clone; `Send + Sync`.
+///
+/// # Examples
+///
+/// ```
+/// use ringlet::{ShareGroupConfig, Start};
+/// let bus = ringlet::Bus::new();
+/// let t = bus.topic::<&str>("jobs", Default::default())?;
+/// let group = t.share_group_with("workers", ShareGroupConfig::default().start(Start::Earliest))?;
+/// t.publish("a").unwrap();
+/// t.publish("b").unwrap();
+/// let (w1, w2) = (group.join()?, group.join()?);
+/// let d1 = w1.try_receive().unwrap();
+/// let d2 = w2.try_receive().unwrap();     // the next record: each goes to one member
+/// assert_eq!((*d1.value(), d1.offset(), *d2.value(), d2.offset()), ("a", Some(0), "b", Some(1)));
+/// d1.ack().unwrap();
+/// drop(d2);                               // not settled: delivered again
+/// assert_eq!(w1.try_receive().unwrap().attempt(), 2);
+/// # Ok::<(), ringlet::Error>(())
+/// ```
+pub struct ShareGroup<T> {
+    pub(crate) inner: Arc<ShareInner<T>>,
+    pub(crate) topic: Arc<TopicInner<T>>,
+}
+
+impl<T> Clone for ShareGroup<T> {
+    fn clone(&self) -> Self {
+        ShareGroup {
+            inner: self.inner.clone(),
+            topic: self.topic.clone(),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for ShareGroup<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShareGroup")
+            .field("topic", &&*self.inner.topic_name)
+            .field("name", &&*self.inner.name)
+            .field("config", &self.inner.config)
+            .finish()
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> ShareGroup<T> {
+    /// The group's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The group's settings.
+    pub fn config(&self) -> &ShareGroupConfig {
+        &self.inner.config
+    }
+
+    /// Joins the group.
+    ///
+    /// # Errors
+    ///
+    /// `Closed` if the topic is closed.
+    pub fn join(&self) -> Result<ShareMember<T>, Error> {
+        if self.topic.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        let id = self.inner.join();
+        Ok(ShareMember {
+            inner: self.inner.clone(),
+            id,
+            left: false,
+        })
+    }
+
+    /// The group's queue figures and partitions.
+    pub fn snapshot(&self) -> ShareGroupSnapshot {
+        self.inner.snapshot()
+    }
+}
+
+/// A member of a share group: receives records as [`Delivery`]s (with
+/// [`Delivery::partition`] and [`Delivery::offset`]). `Send + Sync`; dropping it
+/// leaves the group (its unsettled deliveries stay valid).
+pub struct ShareMember<T> {
+    inner: Arc<ShareInner<T>>,
+    id: u64,
+    left: bool,
+}
+
+impl<T> std::fmt::Debug for ShareMember<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShareMember")
+            .field("topic", &&*self.inner.topic_name)
+            .field("group", &&*self.inner.name)
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+fn nothing_to_receive(n: Nothing) -> ReceiveError {
+    match n {
+        Nothing::Empty | Nothing::Closed | Nothing::Timeout => ReceiveError::Closed,
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
+    /// The member's id (unique in its group).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn take_one(&self, wait: Wait) -> Result<Delivery<T>, Nothing> {
+        let mut got = None;
+        self.inner.take(1, wait, &mut |t| got = Some(t))?;
+        let t = got.ok_or(Nothing::Empty)?;
+        Ok(Delivery::new(self.inner.queue.clone(), t))
+    }
+
+    /// Blocks until a record is delivered to this member.
+    ///
+    /// # Errors
+    ///
+    /// `Closed` once the topic is closed and everything fetched was delivered.
+    pub fn receive(&self) -> Result<Delivery<T>, ReceiveError> {
+        self.take_one(Wait::Until(None)).map_err(nothing_to_receive)
+    }
+
+    /// A delivery if one is ready now.
+    ///
+    /// # Errors
+    ///
+    /// `Empty`; `Closed`.
+    pub fn try_receive(&self) -> Result<Delivery<T>, TryReceiveError> {
+        self.take_one(Wait::Never).map_err(|n| match n {
+            Nothing::Closed => TryReceiveError::Closed,
+            _ => TryReceiveError::Empty,
+        })
+    }
+
+    /// Waits up to `timeout` (real time) for a delivery.
+    ///
+    /// # Errors
+    ///
+    /// `Timeout`; `Closed`.
+    pub fn receive_timeout(&self, timeout: Duration) -> Result<Delivery<T>, ReceiveTimeoutError> {
+        self.take_one(Wait::Until(Instant::now().checked_add(timeout)))
+            .map_err(|n| match n {
+                Nothing::Closed => ReceiveTimeoutError::Closed,
+                _ => ReceiveTimeoutError::Timeout,
+            })
+    }
+
+    /// Blocks until at least one delivery is ready, then takes up to `max`.
+    ///
+    /// # Errors
+    ///
+    /// `Closed`.
+    pub fn receive_batch(&self, max: usize) -> Result<Vec<Delivery<T>>, ReceiveError> {
+        let mut out = Vec::new();
+        let q = self.inner.queue.clone();
+        self.inner
+            .take(max.max(1), Wait::Until(None), &mut |t| {
+                out.push(Delivery::new(q.clone(), t))
+            })
+            .map_err(nothing_to_receive)?;
+        Ok(out)
+    }
+
+    /// Up to `max` deliveries ready now (possibly none).
+    ///
+    /// # Errors
+    ///
+    /// `Closed` when nothing is left.
+    pub fn try_receive_batch(&self, max: usize) -> Result<Vec<Delivery<T>>, TryReceiveError> {
+        let mut out = Vec::new();
+        let q = self.inner.queue.clone();
+        match self.inner.take(max, Wait::Never, &mut |t| {
+            out.push(Delivery::new(q.clone(), t))
+        }) {
+            Ok(_) | Err(Nothing::Empty) => Ok(out),
+            Err(_) => Err(TryReceiveError::Closed),
+        }
+    }
+
+    /// Waits asynchronously for a delivery. Cancel-safe: a record is taken only
+    /// when the future completes.
+    pub fn receive_async(&self) -> ShareReceiveFuture<'_, T> {
+        ShareReceiveFuture {
+            member: self,
+            id: 0,
+        }
+    }
+
+    /// Leaves the group (its unsettled deliveries stay valid). Dropping the member
+    /// does the same.
+    pub fn leave(mut self) {
+        self.left = true;
+        leave(&self.inner, self.id, "leave");
+    }
+}
+
+impl<T> Drop for ShareMember<T> {
+    fn drop(&mut self) {
+        if !self.left {
+            self.left = true;
+            leave(&self.inner, self.id, "drop");
+        }
+    }
+}
+
+fn leave<T>(inner: &ShareInner<T>, id: u64, reason: &str) {
+    let ops = inner.tracker.topic.upgrade();
+    {
+        let mut s = inner.tracker.state.lock();
+        s.members = s.members.saturating_sub(1);
+        if s.members == 0 {
+            if let Some(t) = &ops {
+                for (p, c) in s.cursors.iter().enumerate() {
+                    t.remove_cursor(p as u32, c);
+                }
+            }
+        }
+    }
+    if let Some(j) = &inner.journal {
+        j.emit(Event {
+            reason: Some(reason.into()),
+            ..Event::group(EventKind::Leave, &inner.topic_name, &inner.name, id)
+        });
+    }
+}
+
+/// The future of [`ShareMember::receive_async`].
+#[must_use = "futures do nothing unless polled"]
+pub struct ShareReceiveFuture<'a, T> {
+    member: &'a ShareMember<T>,
+    id: u64,
+}
+
+impl<T> std::fmt::Debug for ShareReceiveFuture<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShareReceiveFuture").finish_non_exhaustive()
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> Future for ShareReceiveFuture<'_, T> {
+    type Output = Result<Delivery<T>, ReceiveError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.id == 0 {
+            self.id = crate::clock::waiter_id();
+        }
+        let inner = &self.member.inner;
+        let topic = &inner.topic;
+        for registered in [false, true] {
+            match self.member.take_one(Wait::Never) {
+                Ok(d) => return Poll::Ready(Ok(d)),
+                Err(Nothing::Closed) => return Poll::Ready(Err(ReceiveError::Closed)),
+                Err(_) if registered => {
+                    if !inner.may_sleep() {
+                        cx.waker().wake_by_ref();
+                    } else if let Some(at) = inner.queue.next_deadline() {
+                        inner.queue.timer.wake_at(at, self.id, cx.waker());
+                    }
+                    return Poll::Pending;
+                }
+                Err(_) => {
+                    for n in [
+                        &inner.queue.ready_waiters,
+                        &inner.queue.room_waiters,
+                        &topic.data,
+                    ] {
+                        n.register(self.id, cx.waker());
+                    }
+                }
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl<T> Drop for ShareReceiveFuture<'_, T> {
+    fn drop(&mut self) {
+        if self.id != 0 {
+            let inner = &self.member.inner;
+            inner.queue.ready_waiters.unregister(self.id);
+            inner.queue.room_waiters.unregister(self.id);
+            inner.topic.data.unregister(self.id);
+            inner.queue.timer.cancel(self.id);
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! `bus.snapshot()`: everything on the bus as plain, serializable data.
+//!
+//! # JSON shape (stable)
+//!
+//! ```text
+//! {
+//!   "time_ms": 0,                                   // bus clock
+//!   "topics": [{                                    // by name
+//!     "name": "orders", "closed": false,
+//!     "config": {"partitions": 2, "capacity": 1024, "on_full": "overwrite", "max_age_ms": null},
+//!     "partitions": [{"partition": 0, "earliest": 0, "latest": 3, "retained": 3}, …],
+//!     "subscriptions": [{"id": 7, "positions": [3, 0], "lag": 2}],
+//!     "groups": [{
+//!       "name": "billing",
+//!       "config": {"start": "latest", "auto_commit": false, "session_timeout_ms": 45000},
+//!       "members": [{"id": 1, "partitions": [0, 1], "manual": false, "last_seen": 0}],
+//!       "partitions": [{"partition": 0, "owner": 1, "committed": 2, "position": 2, "end": 3, "lag": 1}, …]
+//!     }],
+//!     "share_groups": [{
+//!       "name": "workers", "members": 2,
+//!       "figures": {"ready": 0, "in_flight": 1, …},  // the queue figures
+//!       "lost": 0,
+//!       "partitions": [{"partition": 0, "fetched": 3, "oldest_unsettled": 2, "unsettled": 1}, …]
+//!     }]
+//!   }],
+//!   "queues": [{
+//!     "name": "jobs", "closed": false,
+//!     "config": {"capacity": 1024, "visibility_timeout_ms": 30000, "max_deliveries": null, "dead_letter": null},
+//!     "figures": {"ready": 1, "in_flight": 0, "delayed": 0, "sent": 1, "acked": 0, "nacked": 0,
+//!                 "redelivered": 0, "expired": 0, "dead_lettered": 0, "dropped": 0, "dead_letter_overflow": 0}
+//!   }]
+//! }
+//! ```
+//!
+//! `earliest` is the oldest readable offset, `latest` the offset the next record
+//! gets (Kafka's log-end offset), `retained` = `latest − earliest`. A group's
+//! `start` is `"earliest"`, `"latest"` or `{"timestamp": ms}`. Absent values are
+//! `null`. Topics, queues and groups are sorted by name; subscriptions by id;
+//! members in join order. The journal topic (`__journal`) is listed like any topic.
+//!
+//! ```
+//! use ringlet::{Bus, Start};
+//! let bus = Bus::new();
+//! let t = bus.topic::<u8>("orders", Default::default())?;
+//! t.publish(1).unwrap();
+//! let _sub = t.subscribe(Start::Earliest)?;
+//! let s = bus.snapshot();
+//! assert_eq!((s.topics[0].partitions[0].latest, s.topics[0].subscriptions[0].lag), (1, 1));
+//! # Ok::<(), ringlet::Error>(())
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::duration_ms;
+use crate::group::share::ShareGroupSnapshot;
+use crate::group::{GroupConfig, GroupSnapshot};
+use crate::queue::{QueueConfig, QueueFigures};
+use crate::topic::{OnFull, Start, TopicConfig, TopicInner};
+
+/// Everything on the bus. See the [module docs](self) for the JSON shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The bus clock's time (ms).
+    pub time_ms: i64,
+    /// Topics by name.
+    pub topics: Vec<TopicSnapshot>,
+    /// Queues by name.
+    pub queues: Vec<QueueSnapshot>,
+}
+
+/// A topic in a [`Snapshot`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicSnapshot {
+    /// Its name.
+    pub name: String,
+    /// Whether it is closed.
+    pub closed: bool,
+    /// Its configuration.
+    pub config: TopicConfigSnapshot,
+    /// Each partition's offsets.
+    pub partitions: Vec<PartitionSnapshot>,
+    /// Live subscriptions, by id.
+    pub subscriptions: Vec<SubscriptionSnapshot>,
+    /// Consumer groups, by name.
+    pub groups: Vec<GroupSnapshot>,
+    /// Share groups, by name.
+    pub share_groups: Vec<ShareGroupSnapshot>,
+}
+
+/// A topic's configuration in a snapshot (durations in ms).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct TopicConfigSnapshot {
+    pub partitions: u32,
+    pub capacity: usize,
+    pub on_full: OnFull,
+    pub max_age_ms: Option<i64>,
+}
+
+impl From<&TopicConfig> for TopicConfigSnapshot {
+    fn from(c: &TopicConfig) -> Self {
+        TopicConfigSnapshot {
+            partitions: c.partitions,
+            capacity: c.capacity,
+            on_full: c.on_full,
+            max_age_ms: c.max_age.map(duration_ms),
+        }
+    }
+}
+
+/// One partition of a [`TopicSnapshot`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionSnapshot {
+    /// The partition.
+    pub partition: u32,
+    /// The oldest readable offset.
+    pub earliest: u64,
+    /// The offset the next record gets.
+    pub latest: u64,
+    /// Records retained (`latest − earliest`).
+    pub retained: u64,
+}
+
+/// A subscription in a [`TopicSnapshot`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionSnapshot {
+    /// Its id (unique in the process).
+    pub id: u64,
+    /// The next offset it copies from each partition.
+    pub positions: Vec<u64>,
+    /// Records published and not yet copied, summed over partitions.
+    pub lag: u64,
+}
+
+/// Where a group starts, in a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum StartSnapshot {
+    Earliest,
+    Latest,
+    Timestamp(i64),
+}
+
+impl From<&Start> for StartSnapshot {
+    fn from(s: &Start) -> Self {
+        match s {
+            Start::Earliest => StartSnapshot::Earliest,
+            Start::Timestamp(ms) => StartSnapshot::Timestamp(*ms),
+            _ => StartSnapshot::Latest,
+        }
+    }
+}
+
+/// A consumer group's configuration in a snapshot (durations in ms).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct GroupConfigSnapshot {
+    pub start: StartSnapshot,
+    pub auto_commit: bool,
+    pub session_timeout_ms: i64,
+}
+
+impl From<&GroupConfig> for GroupConfigSnapshot {
+    fn from(c: &GroupConfig) -> Self {
+        GroupConfigSnapshot {
+            start: (&c.start).into(),
+            auto_commit: c.auto_commit,
+            session_timeout_ms: duration_ms(c.session_timeout),
+        }
+    }
+}
+
+/// A queue in a [`Snapshot`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueSnapshot {
+    /// Its name.
+    pub name: String,
+    /// Whether it is closed.
+    pub closed: bool,
+    /// Its configuration.
+    pub config: QueueConfigSnapshot,
+    /// Its figures.
+    pub figures: QueueFigures,
+}
+
+/// A queue's configuration in a snapshot (durations in ms).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct QueueConfigSnapshot {
+    pub capacity: usize,
+    pub visibility_timeout_ms: i64,
+    pub max_deliveries: Option<u32>,
+    pub dead_letter: Option<String>,
+}
+
+impl From<&QueueConfig> for QueueConfigSnapshot {
+    fn from(c: &QueueConfig) -> Self {
+        QueueConfigSnapshot {
+            capacity: c.capacity,
+            visibility_timeout_ms: duration_ms(c.visibility_timeout),
+            max_deliveries: c.max_deliveries,
+            dead_letter: c.dead_letter.clone(),
+        }
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
+    pub(crate) fn snapshot(&self) -> TopicSnapshot {
+        let partitions = (0..self.config.partitions)
+            .map(|p| {
+                let earliest = self.floor(p);
+                let latest = self.parts[p as usize].ring.end();
+                PartitionSnapshot {
+                    partition: p,
+                    earliest: earliest.min(latest),
+                    latest,
+                    retained: latest.saturating_sub(earliest),
+                }
+            })
+            .collect::<Vec<_>>();
+        let mut subscriptions: Vec<SubscriptionSnapshot> = self
+            .readers
+            .lock()
+            .iter()
+            .map(|(id, cursors)| {
+                let positions: Vec<u64> = cursors
+                    .iter()
+                    .map(|c| c.pos.load(std::sync::atomic::Ordering::Acquire))
+                    .collect();
+                let lag = positions
+                    .iter()
+                    .zip(&partitions)
+                    .map(|(pos, p)| p.latest.saturating_sub(*pos))
+                    .sum();
+                SubscriptionSnapshot {
+                    id: *id,
+                    positions,
+                    lag,
+                }
+            })
+            .collect();
+        subscriptions.sort_by_key(|s| s.id);
+        let (consumer, share) = {
+            let g = self.groups.lock();
+            let mut c: Vec<_> = g.consumer.values().cloned().collect();
+            c.sort_by(|a, b| a.name.cmp(&b.name));
+            let mut s: Vec<_> = g
+                .share
+                .iter()
+                .filter_map(|(n, w)| w.upgrade().map(|v| (n.clone(), v)))
+                .collect();
+            s.sort_by(|a, b| a.0.cmp(&b.0));
+            (c, s)
+        };
+        TopicSnapshot {
+            name: self.name.to_string(),
+            closed: self.closed.load(std::sync::atomic::Ordering::Acquire),
+            config: (&self.config).into(),
+            partitions,
+            subscriptions,
+            groups: consumer.iter().map(|g| g.snapshot()).collect(),
+            share_groups: share.iter().map(|(_, v)| v.snapshot()).collect(),
+        }
+    }
+}
