@@ -49,7 +49,7 @@ use crate::topic::Topic;
 pub const JOURNAL_TOPIC: &str = "__journal";
 
 /// What happened. See the [module docs](self) for the fields each kind carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// A record was appended to a topic.
