@@ -9,7 +9,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 # Miri runs the unit tests and these integration tests (proptest is too slow there).
-MIRI_TESTS := --lib --test bus --test subscription --test topic --test stress --test queue --test queue_stress
+MIRI_TESTS := --lib --test bus --test subscription --test topic --test stress --test queue --test queue_stress --test group --test share --test journal
 
 # Prints a stage's name and, when it ends, how long it took.
 define stage
@@ -56,7 +56,7 @@ unit:
 	$(call stage,tests (unit + integration + doctests),$(CARGO) test --workspace -q)
 
 stress:
-	$(call stage,stress tests (release),$(CARGO) test -p ringlet --release -q --test stress --test queue_stress)
+	$(call stage,stress tests (release),$(CARGO) test -p ringlet --release -q --test stress --test queue_stress --test group_stress)
 
 loom:
 	$(call stage,loom models,RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 CARGO_TARGET_DIR=target/loom $(CARGO) test -p ringlet --release -q --lib loom_tests)
@@ -71,11 +71,12 @@ bench-build:
 	$(call stage,benchmarks compile,$(CARGO) bench --workspace --no-run -q)
 
 smoke:
-	$(call stage,demo smoke run,out=$$($(CARGO) run --release -q -p ringlet-examples --bin tour) && grep -q "skipped: 6 }" <<<"$$out" && grep -q "Err(Closed)" <<<"$$out" && grep -q "reason=max_deliveries attempts=3" <<<"$$out" && echo "tour ran: $$(wc -l <<<"$$out") lines")
+	$(call stage,demo smoke run,out=$$($(CARGO) run --release -q -p ringlet-examples --bin tour) && grep -q "skipped: 6 }" <<<"$$out" && grep -q "Err(Closed)" <<<"$$out" && grep -q "reason=max_deliveries attempts=3" <<<"$$out" && grep -q 'at-least-once.: ."p2@1"' <<<"$$out" && grep -q '"p3@1"\]$$' <<<"$$out" && grep -q 'kim gets "mow lawn" (attempt 2)' <<<"$$out" && echo "tour ran: $$(wc -l <<<"$$out") lines")
 
 # --- benchmarks (run with nothing else on the machine) --------------------------
 
 bench: setup-rust
 	$(CARGO) bench -p ringlet-benches --bench topic
 	$(CARGO) bench -p ringlet-benches --bench queue
+	$(CARGO) bench -p ringlet-benches --bench journal
 	$(CARGO) run --release -q -p ringlet-benches --bin ratios

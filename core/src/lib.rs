@@ -66,6 +66,46 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! * [`Group`] (Kafka's consumer groups): `topic.group(name).join()` gives a
+//!   [`Member`]; each partition is owned by one member at a time, reassigned
+//!   stickily and deterministically as members join, leave, are dropped or miss
+//!   their `session_timeout`. Committed offsets are the next offset to read; a new
+//!   owner resumes there, so what was read but not committed is read again
+//!   (at-least-once). See [`Group`] and [`Member`].
+//! * [`ShareGroup`] (Kafka 4's share groups): a topic read like a queue —
+//!   `topic.share_group(name).join()` gives a [`ShareMember`] that receives the
+//!   queue's [`Delivery`] (with `partition()` and `offset()`), acked, nacked,
+//!   redelivered after the visibility timeout and dead-lettered after
+//!   `max_deliveries`, at most `max_in_flight` at a time.
+//! * [`Bus::snapshot`] describes everything as serializable data (see
+//!   [`snapshot`]); the opt-in [`journal`] records every transition as an event in
+//!   the `__journal` topic.
+//!
+//! ```
+//! use ringlet::{Bus, GroupConfig, ShareGroupConfig, Start, TopicConfig};
+//!
+//! let bus = Bus::new();
+//! let orders = bus.topic::<u32>("orders", TopicConfig::default().partitions(2))?;
+//! orders.publish_batch([1, 2, 3, 4])?;
+//!
+//! // A consumer group: two members share the partitions.
+//! let billing = orders.group_with("billing", GroupConfig::default().start(Start::Earliest))?;
+//! let mut a = billing.join()?;
+//! let mut b = billing.join()?;
+//! assert_eq!((a.assignment(), b.assignment()), (vec![0], vec![1]));
+//! let rec = a.recv()?;
+//! a.commit()?;                                   // committed: the next offset to read
+//! assert_eq!(billing.committed()[rec.partition as usize], Some(rec.offset + 1));
+//!
+//! // A share group on the same topic: records handed out one at a time, acked.
+//! let workers = orders.share_group_with("workers", ShareGroupConfig::default().start(Start::Earliest))?;
+//! let w = workers.join()?;
+//! let d = w.receive()?;
+//! assert_eq!((d.partition(), d.offset()), (Some(0), Some(0)));
+//! d.ack()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! ## Values
 //!
 //! Topics are generic over `T: Clone + Send + Sync + 'static`; every reader gets its
@@ -85,7 +125,14 @@
 //! send or room they wait for, async tasks register wakers, and bus-clock deadlines
 //! (a delayed message falling due, a visibility timeout) wake them through one timer
 //! thread per bus (system clock) or [`ManualClock::advance`], which also runs every
-//! queue transition that falls due, in deadline order.
+//! queue and group transition that falls due, in deadline order.
+//!
+//! **Deterministic mode.** With a [`ManualClock`], `advance` steps through the
+//! registered deadlines in order (ties in registration order), and the clock reads
+//! each deadline while its transitions run — a redelivery, a delayed message, a
+//! session timeout, a record's expiry — so they carry the time they fell due. A
+//! single-threaded script therefore gives the same results, snapshot and journal on
+//! every run (ids in the journal are per queue and per group, counting from 1).
 //!
 //! ## Errors
 //!
@@ -145,6 +192,25 @@
 //!   reaches the new queue's name is a cycle, even through a deleted queue whose
 //!   name was reused.
 //! * `Delivery` settles consume it, so settling twice cannot compile in Rust.
+//! * Consumer groups: `topic.group(name)` opens an existing group whatever its
+//!   config (`group_with` compares the whole config); groups keep their committed
+//!   offsets while they have no members; group and share-group names share one
+//!   namespace per topic. The default `session_timeout` is Kafka's 45 s; a member
+//!   blocked in a read (or with a pending `recv_async`) counts as calling, and a
+//!   member removed by the timeout joins again at its next call, with its
+//!   uncommitted partitions already re-read by others (its `commit()` reports the
+//!   first such partition as `NotOwner`). A group's `start` is `Earliest`, `Latest`
+//!   or a `Timestamp`. A group member reads with `OnLag::Earliest`.
+//! * `Member::assign` takes exactly the chosen partitions out of the automatic
+//!   assignment; a partition another member chose is `NotOwner`. Listeners run at
+//!   the member's next call: `on_revoke` first, then `on_assign`.
+//! * Share groups live while a handle or member exists (like subscriptions), and
+//!   start at their `start` when created. Records evicted before the group fetched
+//!   them count as `lost` too. A share group's dead letter may not be its own topic
+//!   or lead back to it; its dead letters come from `topic/group` (the
+//!   `ringlet.dead_letter.source` header and the journal's queue name).
+//! * Snapshots and the journal give durations in ms; a topic partition's `latest`
+//!   is its end offset (the offset the next record gets).
 
 #![deny(missing_docs, missing_debug_implementations)]
 #![deny(unsafe_code)]

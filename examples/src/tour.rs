@@ -5,9 +5,10 @@
 
 use std::time::Duration;
 
+use ringlet::journal::{Event, JOURNAL_TOPIC};
 use ringlet::{
-    partition_for_key, Bus, ManualClock, Message, OnFull, PublishError, QueueConfig, RecvError,
-    Start, TopicConfig,
+    partition_for_key, Bus, GroupConfig, ManualClock, Message, OnFull, PublishError, QueueConfig,
+    RecvError, ShareGroupConfig, Start, TopicConfig,
 };
 
 fn chapter(n: u32, title: &str, text: &str) {
@@ -20,7 +21,7 @@ fn chapter(n: u32, title: &str, text: &str) {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("\x1b[1mRinglet tour\x1b[0m — Kafka's ideas, in one process, on a lock-free core.");
     let clock = ManualClock::starting_at(1_700_000_000_000);
-    let bus = Bus::builder().clock(clock.clone()).build();
+    let bus = Bus::builder().clock(clock.clone()).journal(10_000).build();
 
     chapter(1, "An event stream", "A topic is an append-only log. Producers publish events; each gets an offset.\nReading never removes anything.");
     let orders = bus.topic::<String>("orders", TopicConfig::default())?;
@@ -244,6 +245,130 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("   60 s later: {:?}", reminder.value());
     reminder.ack()?;
     println!("   figures: {:?}", jobs.figures());
+
+    chapter(
+        10,
+        "Consumer groups",
+        "A group shares a topic's partitions among its members: each partition has one owner.\nWhen a member leaves, its partitions move, and the new owner resumes from the committed offset.",
+    );
+    let invoices = bus.topic::<String>("invoices", TopicConfig::default().partitions(4))?;
+    let group = invoices.group_with("ledger", GroupConfig::default().start(Start::Earliest))?;
+    let mut ann = group.join()?;
+    let mut bob = group.join()?;
+    println!(
+        "   ann owns {:?}, bob owns {:?}",
+        ann.assignment(),
+        bob.assignment()
+    );
+    for i in 0..8 {
+        invoices.publish_message(Message::new(format!("invoice {i}")).partition(i % 4))?;
+    }
+    let mut read = 0;
+    while let Ok(r) = bob.try_recv() {
+        read += 1;
+        if read == 2 {
+            bob.commit()?; // commits the two records read so far
+            println!(
+                "   bob read 2 records and committed: committed offsets {:?}",
+                group.committed()
+            );
+        }
+        let _ = r;
+    }
+    println!("   bob read {read} records in all, but committed only the first two");
+    bob.leave();
+    println!("   bob leaves: ann now owns {:?}", ann.assignment());
+    let mut again = vec![];
+    while let Ok(r) = ann.try_recv() {
+        if r.partition >= 2 {
+            again.push(format!("p{}@{}", r.partition, r.offset));
+        }
+    }
+    ann.commit()?;
+    println!("   ann reads bob's uncommitted records again (at-least-once): {again:?}");
+    println!(
+        "   committed offsets now {:?}, lag {:?}",
+        group.committed(),
+        group.lag()
+    );
+
+    chapter(
+        11,
+        "Share groups",
+        "A share group reads a retained topic like a queue: each record goes to one member at a time,\nacked or redelivered, while the topic stays readable by everyone else.",
+    );
+    let tasks = bus.topic::<String>("tasks", TopicConfig::default().partitions(2))?;
+    let crew =
+        tasks.share_group_with("crew", ShareGroupConfig::default().start(Start::Earliest))?;
+    let (kim, lee) = (crew.join()?, crew.join()?);
+    for t in ["paint fence", "mow lawn", "fix tap"] {
+        tasks.publish(t.to_string())?;
+    }
+    let k = kim.try_receive()?;
+    let l = lee.try_receive()?;
+    println!(
+        "   kim gets {:?} (partition {:?}, offset {:?}); lee gets {:?}",
+        k.value(),
+        k.partition(),
+        k.offset(),
+        l.value()
+    );
+    k.ack()?;
+    l.nack()?; // lee gives it back
+    let k2 = kim.try_receive()?;
+    println!(
+        "   lee nacks: kim gets {:?} (attempt {})",
+        k2.value(),
+        k2.attempt()
+    );
+    k2.ack()?;
+    let last = lee.try_receive()?;
+    println!("   lee gets {:?}", last.value());
+    last.ack()?;
+    let mut audit = tasks.subscribe(Start::Earliest)?;
+    println!(
+        "   the topic still holds all {} tasks for any other reader",
+        std::iter::from_fn(|| audit.try_recv().ok()).count()
+    );
+
+    chapter(
+        12,
+        "Seeing inside",
+        "bus.snapshot() describes everything; the journal records every transition as an event.",
+    );
+    let snap = bus.snapshot();
+    for t in &snap.topics {
+        let ends: Vec<u64> = t.partitions.iter().map(|p| p.latest).collect();
+        println!(
+            "   topic {:<10} end offsets {:?}, {} group(s), {} share group(s)",
+            t.name,
+            ends,
+            t.groups.len(),
+            t.share_groups.len()
+        );
+    }
+    for q in &snap.queues {
+        println!(
+            "   queue {:<10} acked {} dead-lettered {}",
+            q.name, q.figures.acked, q.figures.dead_lettered
+        );
+    }
+    let mut journal = bus
+        .get_topic::<Event>(JOURNAL_TOPIC)?
+        .subscribe(Start::Earliest)?;
+    let events: Vec<Event> =
+        std::iter::from_fn(|| journal.try_recv().ok().map(|r| r.value)).collect();
+    println!(
+        "   the journal holds {} events; the last rebalance:",
+        events.len()
+    );
+    if let Some(e) = events
+        .iter()
+        .rev()
+        .find(|e| e.kind == ringlet::journal::EventKind::Rebalance)
+    {
+        println!("   {}", serde_json::to_string(e)?);
+    }
 
     println!("\nTopics and queues on this bus: {:?}", bus.names());
     println!(

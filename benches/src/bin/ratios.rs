@@ -118,6 +118,24 @@ fn main() {
             latency: true,
             per_iter: 1.0,
         },
+        Row {
+            what: "topic publish + recv, 1 thread, journal off",
+            ours: ("journal", "topic_off"),
+            peer: ("journal", "topic_on"),
+            peer_name: "the same with the journal on",
+            target: 0.0,
+            latency: false,
+            per_iter: N,
+        },
+        Row {
+            what: "queue send + receive + ack, 1 thread, journal off",
+            ours: ("journal", "queue_off"),
+            peer: ("journal", "queue_on"),
+            peer_name: "the same with the journal on",
+            target: 0.0,
+            latency: false,
+            per_iter: N,
+        },
     ];
     println!("| benchmark | Ringlet | peer | peer result | ratio | target | met |");
     println!("|---|---|---|---|---|---|---|");

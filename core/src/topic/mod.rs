@@ -241,7 +241,9 @@ pub(crate) struct TopicInner<T> {
 /// * `Keep`: never evict — an append-only log bounded by `capacity`; every publish
 ///   fails with `Full` once the partition is full, whoever is reading.
 ///
-/// Gating readers are the live subscriptions (a dropped or closed one stops gating).
+/// Gating readers are the live subscriptions (a dropped or closed one stops gating),
+/// consumer groups with at least one member (by committed offset) and share groups
+/// with at least one member (by their oldest unsettled record).
 /// With `Block`/`Reject` and no gating reader, the oldest record is evicted as with
 /// `Overwrite`. Expired records never gate.
 ///
