@@ -69,7 +69,7 @@ fn scenario() -> (Vec<(i64, Event)>, serde_json::Value) {
     let d1 = jobs.try_receive().unwrap();
     let d2 = jobs.try_receive().unwrap();
     d1.ack().unwrap();
-    std::mem::forget(d2); // a worker that hangs: the timeout takes it back
+    let hung = d2; // a worker that hangs: the timeout takes it back
     w.try_receive().expect("a share delivery").ack().unwrap();
     clock.advance(Duration::from_secs(3));
     let _ = a.try_recv(); // a stays alive; b does not
@@ -78,6 +78,7 @@ fn scenario() -> (Vec<(i64, Event)>, serde_json::Value) {
     d2.nack().unwrap(); // its last attempt: dead letter
     clock.advance(Duration::from_secs(3)); // b's session ends at 8 s
     clock.advance(Duration::from_secs(200)); // max_age expires the records
+    drop(hung); // too late to settle: nothing changes
     drop(dlq);
     let snapshot = serde_json::to_value(bus.snapshot()).unwrap();
     (journal(&bus), snapshot)
@@ -162,11 +163,13 @@ fn manual_clock_fires_transitions_in_deadline_order_ties_in_creation_order() {
             QueueConfig::default().visibility_timeout(Duration::from_secs(3)),
         )
         .unwrap();
+    let mut hung = vec![];
     for q in [&slow, &fast, &same] {
         q.send(1).unwrap();
-        std::mem::forget(q.try_receive().unwrap());
+        hung.push(q.try_receive().unwrap());
     }
     clock.advance(Duration::from_secs(60));
+    drop(hung);
     let order: Vec<(i64, String)> = journal(&bus)
         .into_iter()
         .filter(|(_, e)| e.kind == EventKind::Expire)

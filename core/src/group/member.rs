@@ -601,3 +601,59 @@ impl<T> Drop for MemberRecvFuture<'_, T> {
         m.group.touch(&m.live);
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! Loom model of a rebalance racing a member about to wait.
+    use super::*;
+    use crate::topic::{Topic, TopicConfig};
+    use crate::wait::BusTimer;
+    use crate::{Clock, GroupConfig, ManualClock, Message, Start};
+    use loom::sync::atomic::AtomicBool;
+    use loom::thread;
+    use std::task::{Wake, Waker};
+
+    struct Flag(AtomicBool);
+
+    impl Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// A member waiting on its own (empty) partition while another member leaves:
+    /// the rebalance hands it the other partition, which has a record, and wakes it
+    /// (or it sees the new assignment before it waits). No lost wake-up.
+    #[test]
+    fn rebalance_wakes_a_waiting_member() {
+        loom::model(|| {
+            let timer = Arc::new(BusTimer::new(Clock::Manual(ManualClock::new())));
+            let config = TopicConfig::default().partitions(2).capacity(2);
+            let t = Topic::<usize>::create("t".into(), config, timer, None, None).unwrap();
+            t.publish_message(Message::new(7).partition(0)).unwrap();
+            let g = t
+                .group_with("g", GroupConfig::default().start(Start::Earliest))
+                .unwrap();
+            let a = g.join().unwrap();
+            let mut b = g.join().unwrap();
+            assert_eq!(b.assignment(), vec![1]);
+            let h = thread::spawn(move || drop(a));
+            let flag = Arc::new(Flag(AtomicBool::new(false)));
+            let waker = Waker::from(flag.clone());
+            let mut cx = Context::from_waker(&waker);
+            let mut fut = b.recv_async();
+            let first = Pin::new(&mut fut).poll(&mut cx);
+            h.join().unwrap();
+            match first {
+                Poll::Ready(r) => assert_eq!(r.unwrap().value, 7),
+                Poll::Pending => {
+                    assert!(flag.0.load(Ordering::SeqCst), "lost wake-up");
+                    match Pin::new(&mut fut).poll(&mut cx) {
+                        Poll::Ready(r) => assert_eq!(r.unwrap().value, 7),
+                        Poll::Pending => panic!("woken, but nothing to read"),
+                    }
+                }
+            }
+        });
+    }
+}

@@ -1245,7 +1245,7 @@ mod loom_tests {
     fn topic(on_full: OnFull, capacity: usize) -> Topic<V> {
         let timer = Arc::new(BusTimer::new(Clock::Manual(ManualClock::new())));
         let config = TopicConfig::default().capacity(capacity).on_full(on_full);
-        Topic::create("t".into(), config, timer).unwrap()
+        Topic::create("t".into(), config, timer, None, None).unwrap()
     }
 
     struct Flag(AtomicBool);
