@@ -441,15 +441,25 @@ impl Bus {
     /// # Ok::<(), ringlet::Error>(())
     /// ```
     pub fn snapshot(&self) -> Snapshot {
-        let shots: Vec<_> = self
+        // In name order, the journal last: describing a queue or group runs the
+        // transitions already due, which may journal events. The same script then
+        // gives the same snapshot.
+        let mut shots: Vec<_> = self
             .inner
             .registry
             .lock()
-            .values()
-            .map(|r| r.snapshot.clone())
+            .iter()
+            .map(|(name, r)| {
+                (
+                    name.as_ref() == JOURNAL_TOPIC,
+                    name.clone(),
+                    r.snapshot.clone(),
+                )
+            })
             .collect();
+        shots.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         let (mut topics, mut queues) = (Vec::new(), Vec::new());
-        for shot in shots {
+        for (_, _, shot) in shots {
             match shot() {
                 Item::Topic(t) => topics.push(t),
                 Item::Queue(q) => queues.push(q),
