@@ -153,7 +153,7 @@ impl<T: Clone + Send + Sync + 'static> Member<T> {
         if self.left {
             return Err(Error::Closed);
         }
-        // SeqCst: pairs with the rebalance's bump (and the waiter re-check).
+        // SeqCst: pairs with the rebalance's bump.
         let epoch = self.group.epoch.load(Ordering::SeqCst);
         if epoch == self.seen_epoch {
             return Ok(());
@@ -210,12 +210,7 @@ impl<T: Clone + Send + Sync + 'static> Member<T> {
 
     /// Commits the position of every owned partition that moved.
     fn commit_owned(&mut self) -> Result<(), Error> {
-        let offsets: Vec<(u32, u64)> = self
-            .assignment
-            .iter()
-            .map(|&p| (p, self.reader.position(p)))
-            .filter(|&(p, o)| o != self.base[p as usize])
-            .collect();
+        let offsets = self.moved();
         if offsets.is_empty() {
             return Ok(());
         }
@@ -224,12 +219,6 @@ impl<T: Clone + Send + Sync + 'static> Member<T> {
             self.base[p as usize] = o;
         }
         Ok(())
-    }
-
-    fn awake(&self) -> impl Fn() -> bool + '_ {
-        let seen = self.seen_epoch;
-        let g = &self.group;
-        move || g.epoch.load(Ordering::SeqCst) != seen
     }
 
     /// Blocks until a record of an owned partition is ready.
@@ -271,11 +260,9 @@ impl<T: Clone + Send + Sync + 'static> Member<T> {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(RecvTimeoutError::Timeout);
             }
-            let seen = self.seen_epoch;
-            let g = self.group.clone();
-            self.reader.park(&mut spin, deadline, &move || {
-                g.epoch.load(Ordering::SeqCst) != seen
-            });
+            let (g, seen) = (&self.group, self.seen_epoch);
+            self.reader
+                .park(&mut spin, deadline, &|| g.rebalanced_since(seen));
         }
     }
 
@@ -539,6 +526,17 @@ impl<T: Clone + Send + Sync + 'static> Member<T> {
     }
 }
 
+impl<T> Member<T> {
+    /// The owned partitions whose position moved since the last commit (or start).
+    fn moved(&self) -> Vec<(u32, u64)> {
+        self.assignment
+            .iter()
+            .map(|&p| (p, self.reader.position(p)))
+            .filter(|&(p, o)| o != self.base[p as usize])
+            .collect()
+    }
+}
+
 impl<T> Drop for Member<T> {
     fn drop(&mut self) {
         if self.left {
@@ -547,13 +545,7 @@ impl<T> Drop for Member<T> {
         // Auto-commit without a fresh sync: a partition revoked meanwhile fails
         // the commit, and its new owner reads those records again.
         if self.group.config.auto_commit {
-            let offsets: Vec<(u32, u64)> = self
-                .assignment
-                .iter()
-                .map(|&p| (p, self.reader.position(p)))
-                .filter(|&(p, o)| o != self.base[p as usize])
-                .collect();
-            let _ = self.group.commit(self.id, &offsets);
+            let _ = self.group.commit(self.id, &self.moved());
         }
         self.left = true;
         self.group.remove(self.id, LeaveReason::Drop);
@@ -583,7 +575,7 @@ impl<T: Clone + Send + Sync + 'static> Future for MemberRecvFuture<'_, T> {
         match m.reader.poll_next_record(cx) {
             Poll::Pending => {
                 // A rebalance between the refresh and the registration: come back.
-                if m.awake()() {
+                if m.group.rebalanced_since(m.seen_epoch) {
                     cx.waker().wake_by_ref();
                 }
                 Poll::Pending

@@ -328,6 +328,13 @@ impl GroupInner {
         }
     }
 
+    /// Whether the assignment changed since epoch `seen`. SeqCst: a waiting member
+    /// checks it after registering as a waiter; a rebalance bumps the epoch before
+    /// waking waiters.
+    pub(crate) fn rebalanced_since(&self, seen: u64) -> bool {
+        self.epoch.load(Ordering::SeqCst) != seen
+    }
+
     /// A fresh member id.
     pub(crate) fn member_id(&self) -> u64 {
         self.next_member.fetch_add(1, Ordering::Relaxed)

@@ -317,12 +317,17 @@ impl<T> QueueInner<T> {
     /// The message left for good: tell the source, free the slot.
     #[inline]
     fn finish(&self, mut slot: Owned, lost: bool) {
-        let e = self.slots.with(&mut slot, Option::take);
+        let Some(src) = &self.source else {
+            // A plain queue: drop the message in place.
+            self.slots.with(&mut slot, |e| *e = None);
+            return self.free_slot(slot);
+        };
+        let origin = self
+            .slots
+            .with(&mut slot, |e| e.take().and_then(|e| e.origin));
         self.free_slot(slot);
-        if let (Some(src), Some(e)) = (&self.source, e) {
-            if let Some((p, o)) = e.origin {
-                src.settled(p, o, lost);
-            }
+        if let Some((p, o)) = origin {
+            src.settled(p, o, lost);
         }
     }
 

@@ -881,15 +881,16 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
     pub(crate) fn floor(&self, p: u32) -> u64 {
         let part = &self.parts[p as usize];
         if self.max_age_ms.is_some() {
-            self.expire(part);
+            self.expire(p);
         }
         part.ring.start().max(part.expired.load(Ordering::Acquire))
     }
 
-    /// Advances `part`'s expiry boundary to now; returns when the next record
-    /// expires (ms), if one is retained.
-    fn expire(&self, part: &Partition<T>) -> Option<i64> {
+    /// Advances partition `p`'s expiry boundary to now; returns when the next
+    /// record expires (ms), if one is retained.
+    fn expire(&self, p: u32) -> Option<i64> {
         let age = self.max_age_ms?;
+        let part = &self.parts[p as usize];
         let now = self.timer.clock().now_ms();
         let cutoff = now.saturating_sub(age);
         loop {
@@ -908,7 +909,7 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
             if boundary > from {
                 let before = part.expired.fetch_max(boundary, Ordering::AcqRel);
                 if let Some(j) = &self.journal {
-                    self.journal_range(j, part, EventKind::Expire, before.max(from), boundary);
+                    self.journal_range(j, p, EventKind::Expire, before.max(from), boundary);
                 }
             }
             match (read, next_ts) {
@@ -1046,7 +1047,7 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
     ) -> Result<u64, Refused> {
         let part = &self.parts[p as usize];
         if self.max_age_ms.is_some() && !matches!(self.config.on_full, OnFull::Overwrite) {
-            self.expire(part);
+            self.expire(p);
         }
         let mut attempt = || {
             part.ring
@@ -1056,7 +1057,7 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
             Err(Refused::Full)
                 if !matches!(wait, Wait::Never) && self.config.on_full != OnFull::Keep =>
             {
-                self.wait_for_room(part, wait, &mut attempt)
+                self.wait_for_room(p, wait, &mut attempt)
             }
             r => r,
         };
@@ -1080,19 +1081,13 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
             let from = offset
                 .saturating_sub(cap)
                 .max(part.expired.load(Ordering::Acquire));
-            self.journal_range(j, part, EventKind::Evict, from, end - cap);
+            self.journal_range(j, p, EventKind::Evict, from, end - cap);
         }
-        for o in offset..end {
-            j.emit(Event::topic(EventKind::Append, &self.name, p, o));
-        }
+        self.journal_range(j, p, EventKind::Append, offset, end);
     }
 
-    fn journal_range(&self, j: &Journal, part: &Partition<T>, kind: EventKind, from: u64, to: u64) {
-        let p = self
-            .parts
-            .iter()
-            .position(|q| std::ptr::eq(q, part))
-            .unwrap_or(0) as u32;
+    /// Journals `kind` for offsets `from..to` of partition `p`.
+    fn journal_range(&self, j: &Journal, p: u32, kind: EventKind, from: u64, to: u64) {
         for o in from..to {
             j.emit(Event::topic(kind, &self.name, p, o));
         }
@@ -1103,13 +1098,14 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
     #[cold]
     fn wait_for_room(
         &self,
-        part: &Partition<T>,
+        p: u32,
         wait: Wait,
         attempt: &mut dyn FnMut() -> Result<u64, Refused>,
     ) -> Result<u64, Refused> {
         let Wait::Until(deadline) = wait else {
             return Err(Refused::Full);
         };
+        let part = &self.parts[p as usize];
         let id = waiter_id();
         let waker = thread_waker();
         let mut spin = Spin::new();
@@ -1118,7 +1114,7 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
                 spin.wait();
             } else {
                 part.room.register(id, &waker);
-                let expiry = self.expire(part);
+                let expiry = self.expire(p);
                 match attempt() {
                     Err(Refused::Full) => {}
                     r => break r,
@@ -1201,7 +1197,7 @@ impl<T: Clone + Send + Sync + 'static> Future for PublishFuture<T> {
                     }
                     this.room_of = Some(p);
                     part.room.register(this.id, cx.waker());
-                    if let Some(at) = topic.expire(part) {
+                    if let Some(at) = topic.expire(p) {
                         topic.timer.wake_at(at, this.id, cx.waker());
                     }
                 }
