@@ -419,6 +419,10 @@ pub enum SettleError {
     /// The visibility timeout passed first: the message was made ready again (or
     /// dead-lettered), and this delivery can no longer settle it.
     Expired,
+    /// This delivery was settled already (only through a
+    /// [`SharedDelivery`](crate::queue::SharedDelivery): a [`Delivery`](crate::Delivery)
+    /// settles by value, once).
+    AlreadySettled,
 }
 
 impl fmt::Display for ReceiveError {
@@ -451,6 +455,7 @@ impl fmt::Display for SettleError {
             SettleError::Expired => {
                 f.write_str("the delivery expired (visibility timeout) before it was settled")
             }
+            SettleError::AlreadySettled => f.write_str("the delivery was settled already"),
         }
     }
 }

@@ -60,6 +60,9 @@ pub struct Member<T> {
     lost: Option<u32>,
     on_assign: Option<Listener>,
     on_revoke: Option<Listener>,
+    /// A `poll_recv` returned `Pending` and was not completed or cancelled: the
+    /// member counts as calling.
+    polling: bool,
     left: bool,
 }
 
@@ -111,6 +114,7 @@ impl<T: Clone + Send + Sync + 'static> Member<T> {
             lost: None,
             on_assign: None,
             on_revoke: None,
+            polling: false,
             left: false,
         })
     }
@@ -311,6 +315,50 @@ impl<T: Clone + Send + Sync + 'static> Member<T> {
         self.live.busy.fetch_add(1, Ordering::SeqCst);
         self.group.touch(&self.live);
         MemberRecvFuture { member: self }
+    }
+
+    /// Polls for the next record without keeping a future (see
+    /// [`Subscription::poll_recv`]): `Ready` with what [`Member::recv`] would
+    /// return, or `Pending` with `cx`'s waker registered. From the first `Pending`
+    /// until a `Ready` or [`Member::cancel_poll`], the member counts as calling (its
+    /// session does not time out).
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Record<T>, RecvError>> {
+        if !self.polling {
+            self.live.busy.fetch_add(1, Ordering::SeqCst);
+            self.polling = true;
+        }
+        self.group.touch(&self.live);
+        let r = self.poll_read(cx);
+        if r.is_ready() {
+            self.cancel_poll();
+        }
+        r
+    }
+
+    /// Ends a pending [`Member::poll_recv`]: removes its waker and stops counting
+    /// the member as calling.
+    pub fn cancel_poll(&mut self) {
+        if std::mem::take(&mut self.polling) {
+            self.topic.data.unregister(self.reader.id());
+            self.live.busy.fetch_sub(1, Ordering::SeqCst);
+            self.group.touch(&self.live);
+        }
+    }
+
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<Result<Record<T>, RecvError>> {
+        if let Err(e) = self.before_read() {
+            return Poll::Ready(Err(e));
+        }
+        match self.reader.poll_next_record(cx) {
+            Poll::Pending => {
+                // A rebalance between the refresh and the registration: come back.
+                if self.group.rebalanced_since(self.seen_epoch) {
+                    cx.waker().wake_by_ref();
+                }
+                Poll::Pending
+            }
+            ready => ready,
+        }
     }
 
     /// Commits everything returned so far from the partitions it owns.
@@ -517,6 +565,7 @@ impl<T: Clone + Send + Sync + 'static> Member<T> {
         if self.left {
             return;
         }
+        self.cancel_poll();
         if self.group.config.auto_commit && self.refresh().is_ok() {
             let _ = self.commit_owned();
         }
@@ -568,20 +617,7 @@ impl<T: Clone + Send + Sync + 'static> Future for MemberRecvFuture<'_, T> {
     type Output = Result<Record<T>, RecvError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let m = &mut *self.member;
-        if let Err(e) = m.before_read() {
-            return Poll::Ready(Err(e));
-        }
-        match m.reader.poll_next_record(cx) {
-            Poll::Pending => {
-                // A rebalance between the refresh and the registration: come back.
-                if m.group.rebalanced_since(m.seen_epoch) {
-                    cx.waker().wake_by_ref();
-                }
-                Poll::Pending
-            }
-            ready => ready,
-        }
+        self.member.poll_read(cx)
     }
 }
 

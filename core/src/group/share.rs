@@ -570,6 +570,16 @@ impl<T> std::fmt::Debug for ShareMember<T> {
     }
 }
 
+fn take_one<T: Clone + Send + Sync + 'static>(
+    inner: &Arc<ShareInner<T>>,
+    wait: Wait,
+) -> Result<Delivery<T>, Nothing> {
+    let mut got = None;
+    inner.take(1, wait, &mut |t| got = Some(t))?;
+    let t = got.ok_or(Nothing::Empty)?;
+    Ok(Delivery::new(inner.queue.clone(), t))
+}
+
 fn nothing_to_receive(n: Nothing) -> ReceiveError {
     match n {
         Nothing::Empty | Nothing::Closed | Nothing::Timeout => ReceiveError::Closed,
@@ -583,10 +593,7 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
     }
 
     fn take_one(&self, wait: Wait) -> Result<Delivery<T>, Nothing> {
-        let mut got = None;
-        self.inner.take(1, wait, &mut |t| got = Some(t))?;
-        let t = got.ok_or(Nothing::Empty)?;
-        Ok(Delivery::new(self.inner.queue.clone(), t))
+        take_one(&self.inner, wait)
     }
 
     /// Blocks until a record is delivered to this member.
@@ -657,9 +664,9 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
 
     /// Waits asynchronously for a delivery. Cancel-safe: a record is taken only
     /// when the future completes.
-    pub fn receive_async(&self) -> ShareReceiveFuture<'_, T> {
+    pub fn receive_async(&self) -> ShareReceiveFuture<T> {
         ShareReceiveFuture {
-            member: self,
+            inner: self.inner.clone(),
             id: 0,
         }
     }
@@ -702,30 +709,33 @@ fn leave<T>(inner: &ShareInner<T>, id: u64, reason: &str) {
     }
 }
 
-/// The future of [`ShareMember::receive_async`].
+/// The future of [`ShareMember::receive_async`]. It owns a handle on the share
+/// group, so it may outlive the member (it keeps receiving for the group).
 #[must_use = "futures do nothing unless polled"]
-pub struct ShareReceiveFuture<'a, T> {
-    member: &'a ShareMember<T>,
+pub struct ShareReceiveFuture<T> {
+    inner: Arc<ShareInner<T>>,
     id: u64,
 }
 
-impl<T> std::fmt::Debug for ShareReceiveFuture<'_, T> {
+impl<T> Unpin for ShareReceiveFuture<T> {}
+
+impl<T> std::fmt::Debug for ShareReceiveFuture<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ShareReceiveFuture").finish_non_exhaustive()
     }
 }
 
-impl<T: Clone + Send + Sync + 'static> Future for ShareReceiveFuture<'_, T> {
+impl<T: Clone + Send + Sync + 'static> Future for ShareReceiveFuture<T> {
     type Output = Result<Delivery<T>, ReceiveError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if self.id == 0 {
             self.id = crate::clock::waiter_id();
         }
-        let inner = &self.member.inner;
+        let inner = &self.inner;
         let topic = &inner.topic;
         for registered in [false, true] {
-            match self.member.take_one(Wait::Never) {
+            match take_one(inner, Wait::Never) {
                 Ok(d) => return Poll::Ready(Ok(d)),
                 Err(Nothing::Closed) => return Poll::Ready(Err(ReceiveError::Closed)),
                 Err(_) if registered => {
@@ -751,10 +761,10 @@ impl<T: Clone + Send + Sync + 'static> Future for ShareReceiveFuture<'_, T> {
     }
 }
 
-impl<T> Drop for ShareReceiveFuture<'_, T> {
+impl<T> Drop for ShareReceiveFuture<T> {
     fn drop(&mut self) {
         if self.id != 0 {
-            let inner = &self.member.inner;
+            let inner = &self.inner;
             inner.queue.ready_waiters.unregister(self.id);
             inner.queue.room_waiters.unregister(self.id);
             inner.topic.data.unregister(self.id);

@@ -229,6 +229,93 @@ impl<T> Drop for Delivery<T> {
     }
 }
 
+/// A [`Delivery`] settled through a shared reference, for bindings whose objects
+/// are shared (Python, JS): the first `ack`/`nack`/`nack_after`/`reject` settles
+/// it, any later one fails with [`SettleError::AlreadySettled`] and changes
+/// nothing. Dropping it unsettled nacks the message, as dropping a `Delivery` does.
+///
+/// # Examples
+///
+/// ```
+/// use ringlet::queue::SharedDelivery;
+/// use ringlet::SettleError;
+/// let bus = ringlet::Bus::new();
+/// let q = bus.queue::<u8>("jobs", Default::default())?;
+/// q.send(1).unwrap();
+/// let d = SharedDelivery::new(q.receive().unwrap());
+/// assert_eq!(d.with(|d| *d.value()), Some(1));
+/// d.ack().unwrap();
+/// assert_eq!(d.nack(), Err(SettleError::AlreadySettled));
+/// assert!(d.is_settled() && q.is_empty());
+/// # Ok::<(), ringlet::Error>(())
+/// ```
+pub struct SharedDelivery<T>(parking_lot::Mutex<Option<Delivery<T>>>);
+
+impl<T> std::fmt::Debug for SharedDelivery<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedDelivery")
+            .field("settled", &self.is_settled())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> SharedDelivery<T> {
+    /// Wraps a delivery.
+    pub fn new(d: Delivery<T>) -> Self {
+        SharedDelivery(parking_lot::Mutex::new(Some(d)))
+    }
+
+    /// Whether it was settled (through this wrapper).
+    pub fn is_settled(&self) -> bool {
+        self.0.lock().is_none()
+    }
+
+    /// `f` of the delivery, unless it was settled.
+    pub fn with<R>(&self, f: impl FnOnce(&Delivery<T>) -> R) -> Option<R> {
+        self.0.lock().as_ref().map(f)
+    }
+
+    fn take(&self) -> Result<Delivery<T>, SettleError> {
+        self.0.lock().take().ok_or(SettleError::AlreadySettled)
+    }
+
+    /// [`Delivery::ack`], once.
+    ///
+    /// # Errors
+    ///
+    /// `AlreadySettled`; `Expired`.
+    pub fn ack(&self) -> Result<(), SettleError> {
+        self.take()?.ack()
+    }
+
+    /// [`Delivery::nack`], once.
+    ///
+    /// # Errors
+    ///
+    /// `AlreadySettled`; `Expired`.
+    pub fn nack(&self) -> Result<(), SettleError> {
+        self.take()?.nack()
+    }
+
+    /// [`Delivery::nack_after`], once.
+    ///
+    /// # Errors
+    ///
+    /// `AlreadySettled`; `Expired`.
+    pub fn nack_after(&self, delay: Duration) -> Result<(), SettleError> {
+        self.take()?.nack_after(delay)
+    }
+
+    /// [`Delivery::reject`], once.
+    ///
+    /// # Errors
+    ///
+    /// `AlreadySettled`; `Expired`.
+    pub fn reject(&self) -> Result<(), SettleError> {
+        self.take()?.reject()
+    }
+}
+
 /// The future of [`crate::Queue::receive_async`]. Cancel-safe: it takes a message
 /// only when it completes.
 #[must_use = "futures do nothing unless polled"]

@@ -52,7 +52,7 @@ use crate::record::Message;
 use crate::wait::BusTimer;
 use crate::Error;
 
-pub use delivery::{Delivery, ReceiveFuture, SendFuture};
+pub use delivery::{Delivery, ReceiveFuture, SendFuture, SharedDelivery};
 pub(crate) use engine::DeadLetterFn;
 use engine::{Nothing, QueueInner, Refused, Wait};
 

@@ -610,6 +610,34 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
         RecvFuture { sub: self }
     }
 
+    /// Polls for the next record, for executors and bindings that keep no future
+    /// (tokio's `poll_recv` habit): `Ready` with what [`Subscription::recv`] would
+    /// return, or `Pending` with `cx`'s waker registered. The registration stays
+    /// until the waker is woken, the next poll replaces it, or
+    /// [`Subscription::cancel_poll`] (or dropping the subscription) removes it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::task::{Context, Poll, Waker};
+    /// let bus = ringlet::Bus::new();
+    /// let t = bus.topic::<u8>("t", Default::default())?;
+    /// let mut sub = t.subscribe(ringlet::Start::Earliest)?;
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert!(sub.poll_recv(&mut cx).is_pending());
+    /// t.publish(7).unwrap();
+    /// assert!(matches!(sub.poll_recv(&mut cx), Poll::Ready(Ok(r)) if r.value == 7));
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Record<T>, RecvError>> {
+        self.poll_next_record(cx)
+    }
+
+    /// Removes the waker a pending [`Subscription::poll_recv`] registered.
+    pub fn cancel_poll(&mut self) {
+        self.topic.data.unregister(self.id);
+    }
+
     /// A blocking iterator over records; gaps are counted in
     /// [`Subscription::skipped`]; it ends when the topic is closed and drained (or,
     /// with [`OnLag::Error`], at a gap).
