@@ -352,12 +352,7 @@ impl Bus {
             queue.clone(),
             move || closer.close(),
             move || {
-                Item::Queue(QueueSnapshot {
-                    name: shot.name().to_string(),
-                    closed: shot.is_closed(),
-                    config: shot.config().into(),
-                    figures: shot.figures(),
-                })
+                Item::Queue(shot.snapshot())
             },
         );
         Ok(queue)

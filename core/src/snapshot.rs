@@ -205,6 +205,25 @@ impl From<&QueueConfig> for QueueConfigSnapshot {
     }
 }
 
+impl<T: Clone + Send + Sync + 'static> crate::Topic<T> {
+    /// This topic's entry of [`crate::Bus::snapshot`].
+    pub fn snapshot(&self) -> TopicSnapshot {
+        self.inner.snapshot()
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> crate::Queue<T> {
+    /// This queue's entry of [`crate::Bus::snapshot`].
+    pub fn snapshot(&self) -> QueueSnapshot {
+        QueueSnapshot {
+            name: self.name().to_string(),
+            closed: self.is_closed(),
+            config: self.config().into(),
+            figures: self.figures(),
+        }
+    }
+}
+
 impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
     pub(crate) fn snapshot(&self) -> TopicSnapshot {
         let partitions = (0..self.config.partitions)

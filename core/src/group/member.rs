@@ -289,13 +289,33 @@ impl<T: Clone + Send + Sync + 'static> Member<T> {
     pub fn recv_batch(&mut self, max: usize) -> Result<Vec<Record<T>>, RecvError> {
         let first = self.recv()?;
         let mut out = vec![first];
-        if max > 1 {
-            if let Ok(more) = self.reader.try_recv_batch(max - 1) {
-                out.extend(more);
-            }
-        }
-        out.truncate(max.max(1));
+        let _ = self.reader.fill_batch(&mut out, max);
         Ok(out)
+    }
+
+    /// Waits up to `timeout` (real time) for a record, then returns up to `max` of
+    /// those ready.
+    ///
+    /// # Errors
+    ///
+    /// As [`Member::recv_timeout`] when nothing could be returned.
+    pub fn recv_batch_timeout(
+        &mut self,
+        max: usize,
+        timeout: Duration,
+    ) -> Result<Vec<Record<T>>, RecvTimeoutError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let first = self.recv_timeout(timeout)?;
+        let mut out = vec![first];
+        let _ = self.reader.fill_batch(&mut out, max);
+        Ok(out)
+    }
+
+    /// Gaps skipped so far (see [`Subscription::skipped`]).
+    pub fn skipped(&self) -> u64 {
+        self.reader.skipped()
     }
 
     /// Up to `max` ready records without waiting (possibly none).

@@ -535,6 +535,27 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
             .map_err(|(_, m)| SendError::Closed(m))
     }
 
+    /// [`Queue::send_delayed`], waiting at most `timeout` (real time) for room.
+    ///
+    /// # Errors
+    ///
+    /// `Timeout` or `Closed`, handing the message back.
+    pub fn send_delayed_timeout(
+        &self,
+        msg: impl Into<Message<T>>,
+        delay: Duration,
+        timeout: Duration,
+    ) -> Result<(), SendTimeoutError<Message<T>>> {
+        let delay = Some(crate::clock::duration_ms(delay));
+        let until = Wait::Until(Instant::now().checked_add(timeout));
+        self.inner
+            .send(msg.into(), delay, until)
+            .map_err(|(r, m)| match r {
+                Refused::Closed => SendTimeoutError::Closed(m),
+                Refused::Full | Refused::Timeout => SendTimeoutError::Timeout(m),
+            })
+    }
+
     /// [`Queue::send_delayed`] if there is room now.
     ///
     /// # Errors

@@ -571,6 +571,50 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
     /// ```
     pub fn try_recv_batch(&mut self, max: usize) -> Result<Vec<Record<T>>, TryRecvError> {
         let mut out = Vec::with_capacity(max.min(BATCH * self.parts.len()));
+        self.fill_batch(&mut out, max)?;
+        Ok(out)
+    }
+
+    /// Waits up to `timeout` (real time) for a record, then returns up to `max` of
+    /// those ready (stops before a gap, which the next read reports).
+    ///
+    /// # Errors
+    ///
+    /// As [`Subscription::recv_timeout`] when nothing could be returned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let bus = ringlet::Bus::new();
+    /// let t = bus.topic::<u8>("t", Default::default())?;
+    /// let mut sub = t.subscribe(ringlet::Start::Earliest)?;
+    /// t.publish_batch([1, 2, 3]).unwrap();
+    /// assert_eq!(sub.recv_batch_timeout(2, Duration::from_millis(5)).unwrap().len(), 2);
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn recv_batch_timeout(
+        &mut self,
+        max: usize,
+        timeout: Duration,
+    ) -> Result<Vec<Record<T>>, RecvTimeoutError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let first = self.recv_timeout(timeout)?;
+        let mut out = Vec::with_capacity(max.min(BATCH * self.parts.len()));
+        out.push(first);
+        let _ = self.fill_batch(&mut out, max);
+        Ok(out)
+    }
+
+    /// Appends ready records to `out` up to `max`. A gap after some records stops
+    /// the batch and is kept for the next read; an error only when `out` was empty.
+    pub(crate) fn fill_batch(
+        &mut self,
+        out: &mut Vec<Record<T>>,
+        max: usize,
+    ) -> Result<(), TryRecvError> {
         while out.len() < max {
             match self.next_ready() {
                 Ok(Some(r)) => out.push(r),
@@ -585,7 +629,7 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
                 Err(_) => break,
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Waits asynchronously for the next record. Cancel-safe: dropping the future

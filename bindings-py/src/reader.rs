@@ -1,0 +1,163 @@
+//! What subscriptions and group members share: reading records with a timeout
+//! that Ctrl-C can interrupt, iteration, and asyncio.
+
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use pyo3::prelude::*;
+use ringlet::{RecvError, RecvTimeoutError, TryRecvError};
+
+use crate::aio::PendingOp;
+use crate::errors::err;
+use crate::records::{Raw, RecordPy};
+
+/// How often a blocked call wakes to check for signals (Ctrl-C).
+pub(crate) const TICK: Duration = Duration::from_millis(50);
+
+/// Runs `f` on the locked state: at once if the lock is free, else after waiting
+/// for it without the GIL (a blocked call in another thread holds it). `f` must
+/// not block.
+pub(crate) fn locked<T: Send, R: Send>(
+    py: Python<'_>,
+    m: &Mutex<T>,
+    f: impl FnOnce(&mut T) -> R + Send,
+) -> R {
+    if let Some(mut g) = m.try_lock() {
+        return f(&mut g);
+    }
+    py.detach(|| f(&mut m.lock()))
+}
+
+/// Waits for something in steps of [`TICK`] without the GIL, checking signals
+/// between steps. `step(d)` waits at most `d`; `None` from it means "not yet".
+/// Returns `None` when `timeout` passes.
+pub(crate) fn wait_for<R: Send>(
+    py: Python<'_>,
+    timeout: Option<Duration>,
+    mut step: impl FnMut(Duration) -> PyResult<Option<R>> + Send,
+) -> PyResult<Option<R>> {
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    loop {
+        let left = match deadline {
+            None => TICK,
+            Some(d) => d.saturating_duration_since(Instant::now()).min(TICK),
+        };
+        if let Some(r) = py.detach(|| step(left))? {
+            return Ok(Some(r));
+        }
+        py.check_signals()?;
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(None);
+        }
+    }
+}
+
+/// A reader of records: a subscription (of Python values or journal events) or a
+/// group member.
+pub(crate) trait Reader: Send {
+    fn try_recv(&mut self) -> Result<Raw, TryRecvError>;
+    fn recv_timeout(&mut self, d: Duration) -> Result<Raw, RecvTimeoutError>;
+    fn try_recv_batch(&mut self, max: usize) -> Result<Vec<Raw>, TryRecvError>;
+    fn recv_batch_timeout(&mut self, max: usize, d: Duration) -> Result<Vec<Raw>, RecvTimeoutError>;
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Raw, RecvError>>;
+    fn cancel_poll(&mut self);
+    /// Iteration ends at a gap instead of counting it (`on_lag="error"`).
+    fn stops_at_gaps(&self) -> bool;
+}
+
+/// One record: `Ok(None)` on timeout. Gaps raise `Lagged` once, or are skipped
+/// (counted by the core) when `skip_gaps`.
+pub(crate) fn read_one<R: Reader>(
+    py: Python<'_>,
+    m: &Mutex<R>,
+    timeout: Option<Duration>,
+    skip_gaps: bool,
+) -> PyResult<Option<Raw>> {
+    loop {
+        match locked(py, m, |r| r.try_recv()) {
+            Ok(rec) => return Ok(Some(rec)),
+            Err(TryRecvError::Empty) => break,
+            Err(TryRecvError::Lagged { .. }) if skip_gaps => continue,
+            Err(e) => return Err(err(e)),
+        }
+    }
+    if timeout.is_some_and(|t| t.is_zero()) {
+        return Ok(None);
+    }
+    wait_for(py, timeout, |d| loop {
+        match m.lock().recv_timeout(d) {
+            Ok(rec) => return Ok(Some(rec)),
+            Err(RecvTimeoutError::Timeout) => return Ok(None),
+            Err(RecvTimeoutError::Lagged { .. }) if skip_gaps => continue,
+            Err(e) => return Err(err(e)),
+        }
+    })
+}
+
+/// Up to `max` records, waiting up to `timeout` for the first: empty on timeout.
+pub(crate) fn read_many<R: Reader>(
+    py: Python<'_>,
+    m: &Mutex<R>,
+    max: usize,
+    timeout: Option<Duration>,
+) -> PyResult<Vec<Raw>> {
+    if max == 0 {
+        return Ok(Vec::new());
+    }
+    match locked(py, m, |r| r.try_recv_batch(max)) {
+        Ok(v) if !v.is_empty() => return Ok(v),
+        Ok(_) | Err(TryRecvError::Empty) => {}
+        Err(e) => return Err(err(e)),
+    }
+    if timeout.is_some_and(|t| t.is_zero()) {
+        return Ok(Vec::new());
+    }
+    Ok(wait_for(py, timeout, |d| match m.lock().recv_batch_timeout(max, d) {
+        Ok(v) => Ok(Some(v)),
+        Err(RecvTimeoutError::Timeout) => Ok(None),
+        Err(e) => Err(err(e)),
+    })?
+    .unwrap_or_default())
+}
+
+/// The next record of an iteration: `None` at the end (closed, or a gap with
+/// `on_lag="error"`, which raises `Lagged` once first).
+pub(crate) fn iter_next<R: Reader>(py: Python<'_>, m: &Mutex<R>) -> PyResult<Option<Raw>> {
+    let skip = !m.lock().stops_at_gaps();
+    match read_one(py, m, None, skip) {
+        Ok(r) => Ok(r),
+        Err(e) if e.is_instance_of::<crate::errors::Closed>(py) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// `await reader.next()` and `async for`: one record, `Closed` at the end.
+pub(crate) struct NextRecord<F> {
+    /// Locks the reader and polls it.
+    pub(crate) poll: F,
+    pub(crate) skip_gaps: bool,
+    pub(crate) cancel: Box<dyn FnMut(Python<'_>) + Send>,
+}
+
+impl<F> PendingOp for NextRecord<F>
+where
+    F: FnMut(Python<'_>, &Waker) -> Poll<Result<Raw, RecvError>> + Send,
+{
+    fn poll(&mut self, py: Python<'_>, waker: &Waker) -> Poll<PyResult<Py<PyAny>>> {
+        loop {
+            return match (self.poll)(py, waker) {
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(Err(RecvError::Lagged { .. })) if self.skip_gaps => continue,
+                Poll::Ready(Err(e)) => Poll::Ready(Err(err(e))),
+                Poll::Ready(Ok(r)) => {
+                    Poll::Ready(RecordPy::new(py, r).and_then(|r| Ok(Py::new(py, r)?.into_any())))
+                }
+            };
+        }
+    }
+
+    fn cancel(&mut self, py: Python<'_>) {
+        (self.cancel)(py);
+    }
+}

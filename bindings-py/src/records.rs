@@ -1,0 +1,172 @@
+//! `Receipt` and `Record`, and what readers hand over before conversion.
+
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+use ringlet::journal::Event;
+use ringlet::{Headers, Key, Record};
+
+use crate::convert::{headers_to_py, key_to_py, to_plain, Value};
+
+/// What a record holds before it reaches Python: a Python object, or a journal
+/// event (converted to a dict).
+#[derive(Clone)]
+pub(crate) enum Item {
+    Value(Value),
+    Event(Box<Event>),
+}
+
+/// Records as readers return them, before conversion (no GIL needed).
+pub(crate) type Raw = Record<Item>;
+
+pub(crate) fn raw_value(r: Record<Value>) -> Raw {
+    Record {
+        partition: r.partition,
+        offset: r.offset,
+        timestamp: r.timestamp,
+        key: r.key,
+        headers: r.headers,
+        value: Item::Value(r.value),
+    }
+}
+
+pub(crate) fn raw_event(r: Record<Event>) -> Raw {
+    Record {
+        partition: r.partition,
+        offset: r.offset,
+        timestamp: r.timestamp,
+        key: r.key,
+        headers: r.headers,
+        value: Item::Event(Box::new(r.value)),
+    }
+}
+
+/// Where a published record went.
+#[pyclass(frozen, module = "ringlet", eq)]
+#[derive(PartialEq, Eq)]
+pub struct Receipt {
+    /// The partition.
+    #[pyo3(get)]
+    pub partition: u32,
+    /// Its offset in the partition.
+    #[pyo3(get)]
+    pub offset: u64,
+}
+
+#[pymethods]
+impl Receipt {
+    fn __repr__(&self) -> String {
+        format!("Receipt(partition={}, offset={})", self.partition, self.offset)
+    }
+
+    fn __hash__(&self) -> u64 {
+        (u64::from(self.partition) << 48) ^ self.offset
+    }
+}
+
+impl From<ringlet::Receipt> for Receipt {
+    fn from(r: ringlet::Receipt) -> Self {
+        Receipt {
+            partition: r.partition,
+            offset: r.offset,
+        }
+    }
+}
+
+/// A record read from a topic.
+#[pyclass(frozen, module = "ringlet")]
+pub struct RecordPy {
+    partition: u32,
+    offset: u64,
+    timestamp: i64,
+    key: Option<Key>,
+    headers: Headers,
+    value: Py<PyAny>,
+}
+
+impl RecordPy {
+    pub(crate) fn new(py: Python<'_>, r: Raw) -> PyResult<Self> {
+        let value = match &r.value {
+            Item::Value(v) => v.get(py),
+            Item::Event(e) => to_plain(py, e)?,
+        };
+        Ok(RecordPy {
+            partition: r.partition,
+            offset: r.offset,
+            timestamp: r.timestamp,
+            key: r.key,
+            headers: r.headers,
+            value,
+        })
+    }
+
+    pub(crate) fn list(py: Python<'_>, rs: Vec<Raw>) -> PyResult<Py<PyList>> {
+        let items = rs
+            .into_iter()
+            .map(|r| Py::new(py, RecordPy::new(py, r)?))
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(PyList::new(py, items)?.unbind())
+    }
+}
+
+#[pymethods]
+impl RecordPy {
+    /// The partition.
+    #[getter]
+    fn partition(&self) -> u32 {
+        self.partition
+    }
+
+    /// The offset in its partition.
+    #[getter]
+    fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Milliseconds since the Unix epoch (bus clock, or the producer's).
+    #[getter]
+    fn timestamp(&self) -> i64 {
+        self.timestamp
+    }
+
+    /// The key: `str` if it was given as text, `bytes` otherwise, or `None`.
+    #[getter]
+    fn key(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.key.as_ref().map(|k| key_to_py(py, k))
+    }
+
+    /// The headers, in order, as `(name, bytes)` pairs.
+    #[getter]
+    fn headers(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
+        headers_to_py(py, &self.headers)
+    }
+
+    /// The value: the very object that was published.
+    #[getter]
+    fn value(&self, py: Python<'_>) -> Py<PyAny> {
+        self.value.clone_ref(py)
+    }
+
+    /// The last header of that name, or `None`.
+    fn header(&self, py: Python<'_>, name: &str) -> Option<Py<PyAny>> {
+        self.headers
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| pyo3::types::PyBytes::new(py, v).into_any().unbind())
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let value = self.value.bind(py).repr()?.to_string();
+        let key = match &self.key {
+            Some(k) => format!(", key={}", key_to_py(py, k).bind(py).repr()?),
+            None => String::new(),
+        };
+        Ok(format!(
+            "Record(partition={}, offset={}, timestamp={}{key}, value={})",
+            self.partition,
+            self.offset,
+            self.timestamp,
+            crate::convert::short(&value)
+        ))
+    }
+}
