@@ -81,15 +81,19 @@ fn run_wakeups() {
         // `None`: the interpreter is finalizing; nobody is waiting any more.
         let _ = Python::try_attach(|py| {
             let Ok(wake) = WAKE_FN.get_or_try_init(py, || {
-                py.import("ringlet._aio")?.getattr("_wake").map(Bound::unbind)
+                py.import("ringlet._aio")?
+                    .getattr("_wake")
+                    .map(Bound::unbind)
             }) else {
                 return;
             };
             for pw in &batch {
                 // A closed loop refuses: its waiters are gone.
-                let _ = pw
-                    .event_loop
-                    .call_method1(py, "call_soon_threadsafe", (wake, pw.fut.clone_ref(py)));
+                let _ = pw.event_loop.call_method1(
+                    py,
+                    "call_soon_threadsafe",
+                    (wake, pw.fut.clone_ref(py)),
+                );
             }
             drop(batch);
         });
@@ -119,14 +123,32 @@ impl Pending {
 }
 
 static DRIVE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static DRIVE_ANEXT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-/// A coroutine that awaits `op`.
-pub(crate) fn awaitable(py: Python<'_>, op: impl PendingOp + 'static) -> PyResult<Py<PyAny>> {
-    let drive = DRIVE.get_or_try_init(py, || {
-        py.import("ringlet._aio")?.getattr("drive").map(Bound::unbind)
+fn drive_with(
+    py: Python<'_>,
+    cell: &PyOnceLock<Py<PyAny>>,
+    name: &str,
+    op: impl PendingOp + 'static,
+) -> PyResult<Py<PyAny>> {
+    let drive = cell.get_or_try_init(py, || {
+        py.import("ringlet._aio")?.getattr(name).map(Bound::unbind)
     })?;
     let p = Py::new(py, Pending::new(op))?;
     drive.call1(py, (p,))
+}
+
+/// A coroutine that awaits `op`.
+pub(crate) fn awaitable(py: Python<'_>, op: impl PendingOp + 'static) -> PyResult<Py<PyAny>> {
+    drive_with(py, &DRIVE, "drive", op)
+}
+
+/// A coroutine that awaits `op` for `__anext__`: `Closed` ends the iteration.
+pub(crate) fn awaitable_or_stop(
+    py: Python<'_>,
+    op: impl PendingOp + 'static,
+) -> PyResult<Py<PyAny>> {
+    drive_with(py, &DRIVE_ANEXT, "drive_anext", op)
 }
 
 #[pymethods]

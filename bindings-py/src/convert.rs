@@ -54,7 +54,10 @@ pub(crate) fn duration(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Duration>
 }
 
 /// An optional duration (`None` passes through).
-pub(crate) fn opt_duration(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Option<Duration>> {
+pub(crate) fn opt_duration(
+    obj: Option<&Bound<'_, PyAny>>,
+    what: &str,
+) -> PyResult<Option<Duration>> {
     match obj {
         None => Ok(None),
         Some(o) if o.is_none() => Ok(None),
@@ -71,7 +74,9 @@ pub(crate) fn timestamp_ms(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<i64> 
     }
     if obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>() {
         return obj.extract::<i64>().map_err(|_| {
-            PyValueError::new_err(format!("{what} is out of range for milliseconds since the epoch"))
+            PyValueError::new_err(format!(
+                "{what} is out of range for milliseconds since the epoch"
+            ))
         });
     }
     Err(PyTypeError::new_err(format!(
@@ -94,10 +99,17 @@ pub(crate) fn count<T: TryFrom<u64>>(obj: &Bound<'_, PyAny>, what: &str) -> PyRe
     u64::try_from(v)
         .ok()
         .and_then(|v| T::try_from(v).ok())
-        .ok_or_else(|| PyValueError::new_err(format!("{what} must be a non-negative int in range, not {v}")))
+        .ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "{what} must be a non-negative int in range, not {v}"
+            ))
+        })
 }
 
-pub(crate) fn opt_count<T: TryFrom<u64>>(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Option<T>> {
+pub(crate) fn opt_count<T: TryFrom<u64>>(
+    obj: Option<&Bound<'_, PyAny>>,
+    what: &str,
+) -> PyResult<Option<T>> {
     match obj {
         None => Ok(None),
         Some(o) if o.is_none() => Ok(None),
@@ -129,7 +141,7 @@ fn bytes_of(obj: &Bound<'_, PyAny>) -> Option<Vec<u8>> {
 /// A key: `str` (remembered as text) or bytes-like.
 pub(crate) fn key(obj: &Bound<'_, PyAny>) -> PyResult<Key> {
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Key::from(s.to_str()?.to_owned()));
+        return Ok(Key::from(s.to_cow()?.into_owned()));
     }
     bytes_of(obj).map(Key::from).ok_or_else(|| {
         PyTypeError::new_err(format!("key must be str or bytes, not {}", type_name(obj)))
@@ -146,18 +158,23 @@ pub(crate) fn key_to_py(py: Python<'_>, k: &Key) -> Py<PyAny> {
 
 fn header_value(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(s.to_str()?.as_bytes().to_vec());
+        return Ok(s.to_cow()?.as_bytes().to_vec());
     }
     bytes_of(obj).ok_or_else(|| {
-        PyTypeError::new_err(format!("header values must be str or bytes, not {}", type_name(obj)))
+        PyTypeError::new_err(format!(
+            "header values must be str or bytes, not {}",
+            type_name(obj)
+        ))
     })
 }
 
 fn header_name(obj: &Bound<'_, PyAny>) -> PyResult<String> {
     obj.cast::<PyString>()
-        .map_err(|_| PyTypeError::new_err(format!("header names must be str, not {}", type_name(obj))))?
-        .to_str()
-        .map(str::to_owned)
+        .map_err(|_| {
+            PyTypeError::new_err(format!("header names must be str, not {}", type_name(obj)))
+        })?
+        .to_cow()
+        .map(|c| c.into_owned())
 }
 
 /// Headers from a dict or an iterable of `(name, value)` pairs; values are `str`
@@ -171,20 +188,30 @@ pub(crate) fn headers(obj: &Bound<'_, PyAny>) -> PyResult<Headers> {
         return Ok(h);
     }
     if obj.is_instance_of::<PyString>() || bytes_of(obj).is_some() {
-        return Err(PyTypeError::new_err("headers must be a dict or (name, value) pairs"));
+        return Err(PyTypeError::new_err(
+            "headers must be a dict or (name, value) pairs",
+        ));
     }
-    let it = obj
-        .try_iter()
-        .map_err(|_| PyTypeError::new_err(format!("headers must be a dict or (name, value) pairs, not {}", type_name(obj))))?;
+    let it = obj.try_iter().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "headers must be a dict or (name, value) pairs, not {}",
+            type_name(obj)
+        ))
+    })?;
     for pair in it {
         let pair = pair?;
         let t = pair
             .cast::<PyTuple>()
             .map_err(|_| PyTypeError::new_err("headers must be a dict or (name, value) pairs"))?;
         if t.len() != 2 {
-            return Err(PyTypeError::new_err("headers must be a dict or (name, value) pairs"));
+            return Err(PyTypeError::new_err(
+                "headers must be a dict or (name, value) pairs",
+            ));
         }
-        h.push(header_name(&t.get_item(0)?)?, header_value(&t.get_item(1)?)?);
+        h.push(
+            header_name(&t.get_item(0)?)?,
+            header_value(&t.get_item(1)?)?,
+        );
     }
     Ok(h)
 }
@@ -218,7 +245,7 @@ pub(crate) fn message(
 /// `{partition: offset}`, or a `datetime` (the first record at or after it).
 pub(crate) fn start(obj: &Bound<'_, PyAny>) -> PyResult<Start> {
     if let Ok(s) = obj.cast::<PyString>() {
-        return match s.to_str()? {
+        return match &*s.to_cow()? {
             "earliest" => Ok(Start::Earliest),
             "latest" => Ok(Start::Latest),
             other => Err(PyValueError::new_err(format!(
@@ -255,12 +282,20 @@ pub(crate) fn group_start(obj: &Bound<'_, PyAny>) -> PyResult<Start> {
     }
 }
 
-fn choice<'a, T: Copy>(obj: &Bound<'_, PyAny>, what: &str, options: &[(&'a str, T)]) -> PyResult<T> {
+fn choice<'a, T: Copy>(
+    obj: &Bound<'_, PyAny>,
+    what: &str,
+    options: &[(&'a str, T)],
+) -> PyResult<T> {
     let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
     let s = obj.cast::<PyString>().map_err(|_| {
-        PyTypeError::new_err(format!("{what} must be one of {names:?}, not {}", type_name(obj)))
+        PyTypeError::new_err(format!(
+            "{what} must be one of {names:?}, not {}",
+            type_name(obj)
+        ))
     })?;
-    let s = s.to_str()?;
+    let s = s.to_cow()?;
+    let s: &str = &s;
     options
         .iter()
         .find(|(n, _)| *n == s)
@@ -287,7 +322,6 @@ pub(crate) fn on_full_name(p: OnFull) -> &'static str {
         OnFull::Block => "block",
         OnFull::Reject => "reject",
         OnFull::Keep => "keep",
-        _ => "?",
     }
 }
 
@@ -316,12 +350,19 @@ pub(crate) fn json_to_py(py: Python<'_>, v: &serde_json::Value) -> PyResult<Py<P
             } else if let Some(i) = n.as_i64() {
                 i.into_pyobject(py)?.into_any().unbind()
             } else {
-                n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any().unbind()
+                n.as_f64()
+                    .unwrap_or(f64::NAN)
+                    .into_pyobject(py)?
+                    .into_any()
+                    .unbind()
             }
         }
         J::String(s) => PyString::new(py, s).into_any().unbind(),
         J::Array(a) => {
-            let items = a.iter().map(|x| json_to_py(py, x)).collect::<PyResult<Vec<_>>>()?;
+            let items = a
+                .iter()
+                .map(|x| json_to_py(py, x))
+                .collect::<PyResult<Vec<_>>>()?;
             PyList::new(py, items)?.into_any().unbind()
         }
         J::Object(o) => {

@@ -9,18 +9,48 @@ use ringlet::{
     TrySendError,
 };
 
-create_exception!(ringlet, RingletError, PyException, "Base class of every Ringlet error.");
-create_exception!(ringlet, Full, RingletError, "The topic partition or queue is full.");
-create_exception!(ringlet, Closed, RingletError, "The topic, queue, subscription or member is closed.");
+create_exception!(
+    ringlet,
+    RingletError,
+    PyException,
+    "Base class of every Ringlet error."
+);
+create_exception!(
+    ringlet,
+    Full,
+    RingletError,
+    "The topic partition or queue is full."
+);
+create_exception!(
+    ringlet,
+    Closed,
+    RingletError,
+    "The topic, queue, subscription or member is closed."
+);
 create_exception!(
     ringlet,
     Lagged,
     RingletError,
     "Records were evicted before this reader got to them (`.partition`, `.skipped`)."
 );
-create_exception!(ringlet, Expired, RingletError, "The delivery's visibility timeout passed before it was settled.");
-create_exception!(ringlet, AlreadySettled, RingletError, "The delivery was settled already.");
-create_exception!(ringlet, Timeout, RingletError, "Nothing happened within the timeout.");
+create_exception!(
+    ringlet,
+    Expired,
+    RingletError,
+    "The delivery's visibility timeout passed before it was settled."
+);
+create_exception!(
+    ringlet,
+    AlreadySettled,
+    RingletError,
+    "The delivery was settled already."
+);
+create_exception!(
+    ringlet,
+    Timeout,
+    RingletError,
+    "Nothing happened within the timeout."
+);
 create_exception!(
     ringlet,
     NotOwner,
@@ -33,11 +63,36 @@ create_exception!(
     RingletError,
     "An offset or partition the topic does not have (`.partition`)."
 );
-create_exception!(ringlet, VersionConflict, RingletError, "An append expected another version.");
-create_exception!(ringlet, TypeMismatch, RingletError, "The name holds another kind of object.");
-create_exception!(ringlet, ConfigError, RingletError, "An invalid or conflicting configuration.");
-create_exception!(ringlet, NotFound, RingletError, "Nothing by that name exists.");
-create_exception!(ringlet, InvalidName, RingletError, "The name breaks the naming rules or is reserved.");
+create_exception!(
+    ringlet,
+    VersionConflict,
+    RingletError,
+    "An append expected another version."
+);
+create_exception!(
+    ringlet,
+    TypeMismatch,
+    RingletError,
+    "The name holds another kind of object."
+);
+create_exception!(
+    ringlet,
+    ConfigError,
+    RingletError,
+    "An invalid or conflicting configuration."
+);
+create_exception!(
+    ringlet,
+    NotFound,
+    RingletError,
+    "Nothing by that name exists."
+);
+create_exception!(
+    ringlet,
+    InvalidName,
+    RingletError,
+    "The name breaks the naming rules or is reserved."
+);
 
 /// Registers the exception classes in the module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -75,7 +130,10 @@ fn with_attrs<E: pyo3::PyTypeInfo>(msg: String, attrs: &[(&str, u64)]) -> PyErr 
 /// `Lagged` with `.partition` and `.skipped`.
 pub(crate) fn lagged(partition: u32, skipped: u64) -> PyErr {
     let msg = RecvError::Lagged { partition, skipped }.to_string();
-    with_attrs::<Lagged>(msg, &[("partition", partition.into()), ("skipped", skipped)])
+    with_attrs::<Lagged>(
+        msg,
+        &[("partition", partition.into()), ("skipped", skipped)],
+    )
 }
 
 /// A closed topic, queue, subscription or member.

@@ -59,7 +59,8 @@ pub(crate) trait Reader: Send {
     fn try_recv(&mut self) -> Result<Raw, TryRecvError>;
     fn recv_timeout(&mut self, d: Duration) -> Result<Raw, RecvTimeoutError>;
     fn try_recv_batch(&mut self, max: usize) -> Result<Vec<Raw>, TryRecvError>;
-    fn recv_batch_timeout(&mut self, max: usize, d: Duration) -> Result<Vec<Raw>, RecvTimeoutError>;
+    fn recv_batch_timeout(&mut self, max: usize, d: Duration)
+        -> Result<Vec<Raw>, RecvTimeoutError>;
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Raw, RecvError>>;
     fn cancel_poll(&mut self);
     /// Iteration ends at a gap instead of counting it (`on_lag="error"`).
@@ -113,12 +114,14 @@ pub(crate) fn read_many<R: Reader>(
     if timeout.is_some_and(|t| t.is_zero()) {
         return Ok(Vec::new());
     }
-    Ok(wait_for(py, timeout, |d| match m.lock().recv_batch_timeout(max, d) {
-        Ok(v) => Ok(Some(v)),
-        Err(RecvTimeoutError::Timeout) => Ok(None),
-        Err(e) => Err(err(e)),
-    })?
-    .unwrap_or_default())
+    Ok(
+        wait_for(py, timeout, |d| match m.lock().recv_batch_timeout(max, d) {
+            Ok(v) => Ok(Some(v)),
+            Err(RecvTimeoutError::Timeout) => Ok(None),
+            Err(e) => Err(err(e)),
+        })?
+        .unwrap_or_default(),
+    )
 }
 
 /// The next record of an iteration: `None` at the end (closed, or a gap with

@@ -55,7 +55,10 @@ pub struct Receipt {
 #[pymethods]
 impl Receipt {
     fn __repr__(&self) -> String {
-        format!("Receipt(partition={}, offset={})", self.partition, self.offset)
+        format!(
+            "Receipt(partition={}, offset={})",
+            self.partition, self.offset
+        )
     }
 
     fn __hash__(&self) -> u64 {
@@ -73,7 +76,7 @@ impl From<ringlet::Receipt> for Receipt {
 }
 
 /// A record read from a topic.
-#[pyclass(frozen, module = "ringlet")]
+#[pyclass(frozen, module = "ringlet", name = "Record")]
 pub struct RecordPy {
     partition: u32,
     offset: u64,

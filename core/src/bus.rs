@@ -351,9 +351,7 @@ impl Bus {
             key,
             queue.clone(),
             move || closer.close(),
-            move || {
-                Item::Queue(shot.snapshot())
-            },
+            move || Item::Queue(shot.snapshot()),
         );
         Ok(queue)
     }

@@ -882,6 +882,31 @@ impl<T: Clone + Send + Sync + 'static> crate::topic::Topic<T> {
         self.open_group(name, Some(config))
     }
 
+    /// The config of the consumer group `name`, if it exists (nothing is created).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let bus = ringlet::Bus::new();
+    /// let t = bus.topic::<u8>("t", Default::default())?;
+    /// assert!(t.group_config("billing").is_none());
+    /// t.group("billing")?;
+    /// assert_eq!(t.group_config("billing"), Some(ringlet::GroupConfig::default()));
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn group_config(&self, name: &str) -> Option<GroupConfig> {
+        let groups = self.inner.groups.lock();
+        groups.consumer.get(name).map(|g| g.config.clone())
+    }
+
+    /// The config of the share group `name`, if a handle or member of it exists
+    /// (nothing is created).
+    pub fn share_group_config(&self, name: &str) -> Option<ShareGroupConfig> {
+        let groups = self.inner.groups.lock();
+        let view = groups.share.get(name).and_then(Weak::upgrade)?;
+        Some(view.config().clone())
+    }
+
     fn open_group(&self, name: &str, config: Option<GroupConfig>) -> Result<Group<T>, Error> {
         crate::name::validate(name, false)?;
         if let Some(c) = &config {
