@@ -297,7 +297,8 @@ impl QueuePy {
         convert::to_plain(py, &s)
     }
 
-    /// Messages held: ready, in flight and delayed.
+    /// Messages ready now (in flight and delayed ones are not counted; see
+    /// `figures`).
     fn __len__(&self) -> usize {
         self.q.len()
     }

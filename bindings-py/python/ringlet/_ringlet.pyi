@@ -1,0 +1,484 @@
+"""Ringlet's extension module: the Rust core as Python classes.
+
+Times are float seconds or ``datetime.timedelta``; timestamps are int
+milliseconds since the epoch or ``datetime``. Values are any objects, held by
+reference. Blocking calls release the GIL and Ctrl-C interrupts them.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Iterator, AsyncIterator, Mapping
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, Literal, Optional, Union, final
+
+__version__: str
+__all__ = [
+    "AlreadySettled",
+    "Bus",
+    "Closed",
+    "ConfigError",
+    "Delivery",
+    "Expired",
+    "Full",
+    "Group",
+    "InvalidName",
+    "Lagged",
+    "ManualClock",
+    "Member",
+    "NotFound",
+    "NotOwner",
+    "OutOfRange",
+    "Pending",
+    "Queue",
+    "Ready",
+    "Receipt",
+    "Record",
+    "RingletError",
+    "ShareGroup",
+    "ShareMember",
+    "Subscription",
+    "Timeout",
+    "Topic",
+    "TypeMismatch",
+    "VersionConflict",
+    "__version__",
+]
+
+_Seconds = Union[float, int, timedelta]
+_Timestamp = Union[int, datetime]
+_KeyLike = Union[str, bytes, bytearray, memoryview]
+_HeaderValue = Union[str, bytes, bytearray, memoryview]
+_HeadersLike = Union[Mapping[str, _HeaderValue], Iterable[tuple[str, _HeaderValue]]]
+_StartLike = Union[Literal["earliest", "latest"], int, Mapping[int, int], datetime]
+_GroupStart = Union[Literal["earliest", "latest"], datetime]
+_OnFull = Literal["overwrite", "block", "reject", "keep"]
+_OnLag = Literal["earliest", "latest", "error"]
+
+class RingletError(Exception):
+    """Base class of every Ringlet error."""
+
+class Full(RingletError):
+    """The topic partition or queue is full."""
+
+class Closed(RingletError):
+    """The topic, queue, subscription or member is closed."""
+
+class Lagged(RingletError):
+    """Records were evicted before this reader got to them."""
+
+    partition: int
+    skipped: int
+
+class Expired(RingletError):
+    """The delivery's visibility timeout passed before it was settled."""
+
+class AlreadySettled(RingletError):
+    """The delivery was settled already."""
+
+class Timeout(RingletError):
+    """Nothing happened within the timeout."""
+
+class NotOwner(RingletError):
+    """The group member does not own the partition."""
+
+    partition: int
+
+class OutOfRange(RingletError):
+    """An offset or partition the topic does not have."""
+
+    partition: int
+
+class VersionConflict(RingletError):
+    """An append expected another version."""
+
+class TypeMismatch(RingletError):
+    """The name holds another kind of object."""
+
+class ConfigError(RingletError):
+    """An invalid or conflicting configuration."""
+
+class NotFound(RingletError):
+    """Nothing by that name exists."""
+
+class InvalidName(RingletError):
+    """The name breaks the naming rules or is reserved."""
+
+@final
+class ManualClock:
+    """A clock that moves only when advanced: deterministic runs."""
+
+    def __new__(cls, start: Optional[_Timestamp] = None) -> ManualClock: ...
+    @property
+    def now_ms(self) -> int:
+        """The clock's time, ms since the epoch."""
+    def advance(self, delta: _Seconds) -> None:
+        """Moves forward, firing every transition that falls due, in order."""
+
+@final
+class Bus:
+    """The event bus: a registry of topics and queues by name."""
+
+    def __new__(cls, clock: Optional[ManualClock] = None, journal: Optional[int] = None) -> Bus: ...
+    def topic(
+        self,
+        name: str,
+        *,
+        partitions: Optional[int] = None,
+        capacity: Optional[int] = None,
+        max_age: Optional[_Seconds] = None,
+        on_full: Optional[_OnFull] = None,
+    ) -> Topic:
+        """The topic of that name, created if missing; options left out accept what exists."""
+    def queue(
+        self,
+        name: str,
+        *,
+        capacity: Optional[int] = None,
+        visibility_timeout: Optional[_Seconds] = None,
+        max_deliveries: Optional[int] = None,
+        dead_letter: Optional[str] = None,
+    ) -> Queue:
+        """The queue of that name, created if missing; options left out accept what exists."""
+    def get_topic(self, name: str) -> Topic:
+        """An existing topic (``"__journal"``: the journal)."""
+    def get_queue(self, name: str) -> Queue:
+        """An existing queue."""
+    def delete(self, name: str) -> None:
+        """Removes a topic or queue (closing it)."""
+    def names(self) -> list[str]:
+        """The names of topics and queues, sorted."""
+    def snapshot(self) -> dict[str, Any]:
+        """Everything, as plain dicts and lists."""
+    @property
+    def journal(self) -> Optional[Topic]:
+        """The journal topic, or None."""
+    @property
+    def clock(self) -> Optional[ManualClock]:
+        """The manual clock, or None on the system clock."""
+    @property
+    def now_ms(self) -> int:
+        """The bus clock's time, ms since the epoch."""
+    def advance(self, delta: _Seconds) -> None:
+        """Advances the manual clock."""
+    def __contains__(self, name: str, /) -> bool: ...
+    def __len__(self) -> int: ...
+    def _repr_html_(self) -> str: ...
+
+@final
+class Receipt:
+    """Where a published record went."""
+
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Record:
+    """A record read from a topic."""
+
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def timestamp(self) -> int:
+        """Milliseconds since the epoch."""
+    @property
+    def key(self) -> Union[str, bytes, None]: ...
+    @property
+    def headers(self) -> list[tuple[str, bytes]]: ...
+    @property
+    def value(self) -> Any:
+        """The very object that was published."""
+    def header(self, name: str) -> Optional[bytes]:
+        """The last header of that name, or None."""
+
+@final
+class Topic:
+    """A named, partitioned, replayable topic."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def partitions(self) -> int: ...
+    @property
+    def capacity(self) -> int: ...
+    @property
+    def max_age(self) -> Optional[float]: ...
+    @property
+    def on_full(self) -> str: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def config(self) -> dict[str, Any]: ...
+    def end_offsets(self) -> list[int]: ...
+    def earliest_offsets(self) -> list[int]: ...
+    def offsets_for_times(self, timestamp: _Timestamp) -> list[Optional[int]]: ...
+    def publish(
+        self,
+        value: Any,
+        *,
+        key: Optional[_KeyLike] = None,
+        headers: Optional[_HeadersLike] = None,
+        partition: Optional[int] = None,
+        timestamp: Optional[_Timestamp] = None,
+        timeout: Optional[_Seconds] = None,
+    ) -> Receipt:
+        """Publishes a value; waits for room on a ``block`` topic."""
+    def publish_many(self, values: Iterable[Any]) -> int:
+        """Publishes every value; returns how many."""
+    def publish_async(
+        self, value: Any, *, key: Optional[_KeyLike] = None, headers: Optional[_HeadersLike] = None
+    ) -> Awaitable[Receipt]:
+        """Publishes, waiting asynchronously for room."""
+    def subscribe(self, start: Optional[_StartLike] = None, *, on_lag: Optional[_OnLag] = None) -> Subscription:
+        """A new reader over all partitions (start ``"latest"`` by default)."""
+    def group(
+        self,
+        name: str,
+        *,
+        start: Optional[_GroupStart] = None,
+        auto_commit: Optional[bool] = None,
+        session_timeout: Optional[_Seconds] = None,
+    ) -> Group:
+        """The consumer group of that name."""
+    def share_group(
+        self,
+        name: str,
+        *,
+        start: Optional[_GroupStart] = None,
+        visibility_timeout: Optional[_Seconds] = None,
+        max_deliveries: Optional[int] = None,
+        max_in_flight: Optional[int] = None,
+        dead_letter: Optional[str] = None,
+    ) -> ShareGroup:
+        """The share group of that name."""
+    def close(self) -> None: ...
+    def snapshot(self) -> dict[str, Any]: ...
+    def __len__(self) -> int: ...
+    def _repr_html_(self) -> str: ...
+
+@final
+class Subscription:
+    """An independent reader over all partitions of a topic."""
+
+    def poll(self, timeout: Optional[_Seconds] = None) -> Optional[Record]:
+        """The next record, or None on timeout; raises Lagged once per gap."""
+    def poll_many(self, max: Optional[int] = None, timeout: Optional[_Seconds] = None) -> list[Record]:
+        """Up to ``max`` (default 1024) records; empty on timeout."""
+    def next(self) -> Awaitable[Record]:
+        """Waits for the next record (asyncio)."""
+    def __iter__(self) -> Iterator[Record]: ...
+    def __next__(self) -> Record: ...
+    def __aiter__(self) -> AsyncIterator[Record]: ...
+    def __anext__(self) -> Awaitable[Record]: ...
+    @property
+    def skipped(self) -> int: ...
+    @property
+    def positions(self) -> list[int]: ...
+    @property
+    def lag(self) -> int: ...
+    def seek(self, start: _StartLike) -> None: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Subscription: ...
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
+
+@final
+class Group:
+    """A consumer group: each partition is owned by one member at a time."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def config(self) -> dict[str, Any]: ...
+    def join(
+        self,
+        *,
+        on_assign: Optional[Callable[[list[int]], object]] = None,
+        on_revoke: Optional[Callable[[list[int]], object]] = None,
+    ) -> Member:
+        """Joins the group."""
+    def committed(self) -> list[Optional[int]]: ...
+    def lag(self) -> list[int]: ...
+    def members(self) -> list[tuple[int, list[int]]]: ...
+    def snapshot(self) -> dict[str, Any]: ...
+    def __len__(self) -> int: ...
+    def _repr_html_(self) -> str: ...
+
+@final
+class Member:
+    """A member of a consumer group."""
+
+    @property
+    def id(self) -> int: ...
+    def poll(self, timeout: Optional[_Seconds] = None) -> Optional[Record]: ...
+    def poll_many(self, max: Optional[int] = None, timeout: Optional[_Seconds] = None) -> list[Record]: ...
+    def next(self) -> Awaitable[Record]: ...
+    def __iter__(self) -> Iterator[Record]: ...
+    def __next__(self) -> Record: ...
+    def __aiter__(self) -> AsyncIterator[Record]: ...
+    def __anext__(self) -> Awaitable[Record]: ...
+    def commit(self, offsets: Optional[dict[int, int]] = None) -> None: ...
+    def seek(self, partition: int, offset: int) -> None: ...
+    def assignment(self) -> list[int]: ...
+    def positions(self) -> list[tuple[int, int]]: ...
+    def assign(self, partitions: Iterable[int]) -> None: ...
+    def pause(self, partitions: Iterable[int]) -> None: ...
+    def resume(self, partitions: Iterable[int]) -> None: ...
+    def paused(self) -> list[int]: ...
+    def end_offsets(self) -> list[int]: ...
+    def offsets_for_times(self, timestamp: _Timestamp) -> list[Optional[int]]: ...
+    @property
+    def skipped(self) -> int: ...
+    @property
+    def closed(self) -> bool: ...
+    def leave(self) -> None: ...
+    def __enter__(self) -> Member: ...
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
+
+@final
+class ShareGroup:
+    """A share group: each record goes to one member at a time."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def config(self) -> dict[str, Any]: ...
+    def join(self) -> ShareMember: ...
+    def snapshot(self) -> dict[str, Any]: ...
+    def _repr_html_(self) -> str: ...
+
+@final
+class ShareMember:
+    """A member of a share group."""
+
+    @property
+    def id(self) -> int: ...
+    def receive(self, timeout: Optional[_Seconds] = None) -> Optional[Delivery]: ...
+    def receive_many(self, max: Optional[int] = None, timeout: Optional[_Seconds] = None) -> list[Delivery]: ...
+    def receive_async(self) -> Awaitable[Delivery]: ...
+    def __iter__(self) -> Iterator[Delivery]: ...
+    def __next__(self) -> Delivery: ...
+    def __aiter__(self) -> AsyncIterator[Delivery]: ...
+    def __anext__(self) -> Awaitable[Delivery]: ...
+    @property
+    def closed(self) -> bool: ...
+    def leave(self) -> None: ...
+    def __enter__(self) -> ShareMember: ...
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
+
+@final
+class Queue:
+    """A bounded queue for competing consumers."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def capacity(self) -> int: ...
+    @property
+    def visibility_timeout(self) -> float: ...
+    @property
+    def max_deliveries(self) -> Optional[int]: ...
+    @property
+    def dead_letter(self) -> Optional[str]: ...
+    @property
+    def config(self) -> dict[str, Any]: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def figures(self) -> dict[str, int]: ...
+    def send(
+        self,
+        value: Any,
+        *,
+        key: Optional[_KeyLike] = None,
+        headers: Optional[_HeadersLike] = None,
+        delay: Optional[_Seconds] = None,
+        timeout: Optional[_Seconds] = None,
+    ) -> None:
+        """Sends a value, waiting while full (``timeout``: then Full)."""
+    def send_many(self, values: Iterable[Any]) -> int: ...
+    def send_async(
+        self, value: Any, *, key: Optional[_KeyLike] = None, headers: Optional[_HeadersLike] = None
+    ) -> Awaitable[None]: ...
+    def receive(self, timeout: Optional[_Seconds] = None) -> Optional[Delivery]:
+        """The next delivery, or None on timeout."""
+    def receive_many(self, max: Optional[int] = None, timeout: Optional[_Seconds] = None) -> list[Delivery]: ...
+    def receive_async(self) -> Awaitable[Delivery]: ...
+    def __iter__(self) -> Iterator[Delivery]: ...
+    def __next__(self) -> Delivery: ...
+    def __aiter__(self) -> AsyncIterator[Delivery]: ...
+    def __anext__(self) -> Awaitable[Delivery]: ...
+    def close(self) -> None: ...
+    def snapshot(self) -> dict[str, Any]: ...
+    def __len__(self) -> int: ...
+    def _repr_html_(self) -> str: ...
+
+@final
+class Delivery:
+    """A message delivered to one consumer until settled."""
+
+    @property
+    def value(self) -> Any: ...
+    @property
+    def key(self) -> Union[str, bytes, None]: ...
+    @property
+    def headers(self) -> list[tuple[str, bytes]]: ...
+    def header(self, name: str) -> Optional[bytes]: ...
+    @property
+    def attempt(self) -> int: ...
+    @property
+    def partition(self) -> Optional[int]: ...
+    @property
+    def offset(self) -> Optional[int]: ...
+    @property
+    def enqueued_at(self) -> int: ...
+    @property
+    def settled(self) -> bool: ...
+    def ack(self) -> None: ...
+    def nack(self, delay: Optional[_Seconds] = None) -> None: ...
+    def reject(self) -> None: ...
+    def __enter__(self) -> Delivery: ...
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
+
+@final
+class Pending:
+    """An operation an ``await`` is waiting for (internal)."""
+
+    def poll(self, event_loop: asyncio.AbstractEventLoop, fut: asyncio.Future[None]) -> tuple[bool, Any]: ...
+    def cancel(self) -> None: ...
+
+@final
+class Ready:
+    """An awaitable that is ready at once (internal)."""
+
+    def __await__(self) -> Ready: ...
+    def __iter__(self) -> Ready: ...
+    def __next__(self) -> Any: ...
