@@ -63,14 +63,16 @@ def test_evicted_values_are_released():
     sub.seek("earliest")
     sub.poll_many(max=8)
     gc.collect()
-    # retained: 16 per partition; nothing else is kept alive
-    assert Tracked.live <= 2 * 16 + 8
+    # retained: 16 per partition, plus up to 64 per partition a reader copied
+    # ahead; nothing else is kept alive
+    bound = 2 * 16 + 2 * 64
+    assert Tracked.live <= bound
     q = bus.queue("q", capacity=8)
     for _ in range(20_000):
         q.send(Tracked())
         q.receive().ack()
     gc.collect()
-    assert Tracked.live <= 2 * 16 + 8 + 8
+    assert Tracked.live <= bound + 8
 
 
 def test_memory_does_not_grow_over_publish_and_evict_cycles():
@@ -83,7 +85,12 @@ def test_memory_does_not_grow_over_publish_and_evict_cycles():
     def cycle():
         for i in range(20_000):
             t.publish({"i": i, "blob": "x" * 100}, key=str(i), headers={"h": "v"})
-        sub.poll_many(max=10_000)
+        while True:
+            try:
+                if not sub.poll_many(max=10_000, timeout=0):
+                    break
+            except ringlet.Lagged:
+                continue
 
     for _ in range(3):
         cycle()
