@@ -76,7 +76,9 @@ def _topic_card(t: Mapping[str, Any]) -> str:
         + "</div>"
     )
     cols = "".join(
-        f'<th title="committed offset and lag">{_e(g["name"])}</th>' for g in groups
+        f'<th title="committed offset and lag"><span style="color:{_COLOURS[i % len(_COLOURS)]}">'
+        f'&#9646;</span> {_e(g["name"])}</th>'
+        for i, g in enumerate(groups)
     )
     rows = []
     for p in t["partitions"]:
