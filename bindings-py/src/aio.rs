@@ -202,7 +202,7 @@ pub struct Ready {
 }
 
 impl Ready {
-    pub(crate) fn new(py: Python<'_>, value: Py<PyAny>) -> PyResult<Py<PyAny>> {
+    pub(crate) fn wrap(py: Python<'_>, value: Py<PyAny>) -> PyResult<Py<PyAny>> {
         Ok(Py::new(
             py,
             Ready {

@@ -45,7 +45,7 @@ pub(crate) fn duration(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Duration>
             type_name(obj)
         )));
     };
-    if !secs.is_finite() || secs < 0.0 || secs > MAX_SECONDS {
+    if !secs.is_finite() || !(0.0..=MAX_SECONDS).contains(&secs) {
         return Err(PyValueError::new_err(format!(
             "{what} must be between 0 and {MAX_SECONDS:e} seconds, not {secs}"
         )));
@@ -282,11 +282,7 @@ pub(crate) fn group_start(obj: &Bound<'_, PyAny>) -> PyResult<Start> {
     }
 }
 
-fn choice<'a, T: Copy>(
-    obj: &Bound<'_, PyAny>,
-    what: &str,
-    options: &[(&'a str, T)],
-) -> PyResult<T> {
+fn choice<T: Copy>(obj: &Bound<'_, PyAny>, what: &str, options: &[(&str, T)]) -> PyResult<T> {
     let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
     let s = obj.cast::<PyString>().map_err(|_| {
         PyTypeError::new_err(format!(

@@ -116,6 +116,10 @@ fn start_name(s: &ringlet::Start) -> String {
     }
 }
 
+/// Assignment changes seen by the core, waiting for the listeners: `(assigned?,
+/// partitions)`.
+type Changes = Arc<Mutex<Vec<(bool, Vec<u32>)>>>;
+
 /// A consumer group: each partition is owned by one member at a time.
 #[pyclass(frozen, module = "ringlet", name = "Group")]
 pub struct GroupPy {
@@ -166,7 +170,7 @@ impl GroupPy {
             }
         }
         let mut m = py.detach(|| self.g.join()).map_err(err)?;
-        let events: Arc<Mutex<Vec<(bool, Vec<u32>)>>> = Arc::default();
+        let events: Changes = Arc::default();
         if on_assign.is_some() {
             let e = events.clone();
             m.on_assign(move |ps| e.lock().push((true, ps.to_vec())));
@@ -281,7 +285,7 @@ impl Reader for MemberState {
 #[pyclass(frozen, module = "ringlet", name = "Member")]
 pub struct MemberPy {
     state: Mutex<MemberState>,
-    events: Arc<Mutex<Vec<(bool, Vec<u32>)>>>,
+    events: Changes,
     on_assign: Option<Py<PyAny>>,
     on_revoke: Option<Py<PyAny>>,
     id: u64,
@@ -450,7 +454,7 @@ impl MemberPy {
                 Ok(r) => {
                     me.after_read(py, std::slice::from_ref(&r))?;
                     let rec = Py::new(py, RecordPy::new(py, r)?)?.into_any();
-                    return Ready::new(py, rec);
+                    return Ready::wrap(py, rec);
                 }
                 Err(TryRecvError::Lagged { .. }) => continue,
                 Err(TryRecvError::Empty) => break,
@@ -755,7 +759,7 @@ impl ShareMemberPy {
             return Err(stop_async());
         };
         match m.try_receive() {
-            Ok(d) => Ready::new(py, Py::new(py, DeliveryPy::new(py, d))?.into_any()),
+            Ok(d) => Ready::wrap(py, Py::new(py, DeliveryPy::new(py, d))?.into_any()),
             Err(ringlet::TryReceiveError::Closed) => Err(stop_async()),
             Err(ringlet::TryReceiveError::Empty) => awaitable_or_stop(py, Self::receive_op(&m)),
         }

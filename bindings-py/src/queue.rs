@@ -279,7 +279,7 @@ impl QueuePy {
 
     fn __anext__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         match self.q.try_receive() {
-            Ok(d) => Ready::new(py, Py::new(py, DeliveryPy::new(py, d))?.into_any()),
+            Ok(d) => Ready::wrap(py, Py::new(py, DeliveryPy::new(py, d))?.into_any()),
             Err(TryReceiveError::Closed) => Err(stop_async()),
             Err(TryReceiveError::Empty) => awaitable_or_stop(py, self.receive_op()),
         }

@@ -447,7 +447,14 @@ impl TopicPy {
         headers: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let m = convert::message(value, key, headers)?;
-        let fut = self.values()?.publish_message_async(m);
+        let t = self.values()?;
+        // Room now: ready at once, no coroutine.
+        let m = match t.try_publish_message(m) {
+            Ok(r) => return Ready::wrap(py, Py::new(py, Receipt::from(r))?.into_any()),
+            Err(ringlet::PublishError::Full(m)) => m,
+            Err(e) => return Err(err(e)),
+        };
+        let fut = t.publish_message_async(m);
         awaitable(py, crate::queue::FutureOp::new(fut, published))
     }
 
@@ -765,7 +772,7 @@ impl SubscriptionPy {
             match locked(py, &me.inner, |s| s.try_recv()) {
                 Ok(r) => {
                     let rec = Py::new(py, RecordPy::new(py, r)?)?.into_any();
-                    return Ready::new(py, rec);
+                    return Ready::wrap(py, rec);
                 }
                 Err(TryRecvError::Lagged { .. }) if skip => continue,
                 Err(TryRecvError::Empty) => break,

@@ -1,0 +1,174 @@
+"""Python benchmark: Ringlet against queue.Queue, collections.deque and
+asyncio.Queue, measured in the same run. Prints events/s and ratios.
+
+Run with nothing else on the machine: ``make bench``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import queue
+import threading
+import time
+
+import ringlet
+
+N = 200_000
+BATCH = 256
+
+
+def best(f, runs=3):
+    return max(f() for _ in range(runs))
+
+
+def two_threads(produce, consume):
+    t0 = time.perf_counter()
+    c = threading.Thread(target=consume)
+    c.start()
+    produce()
+    c.join()
+    return N / (time.perf_counter() - t0)
+
+
+def queue_queue():
+    q: queue.Queue = queue.Queue(maxsize=1024)
+
+    def produce():
+        for i in range(N):
+            q.put(i)
+
+    def consume():
+        for _ in range(N):
+            q.get()
+
+    return two_threads(produce, consume)
+
+
+def deque_single():
+    d: collections.deque = collections.deque()
+    t0 = time.perf_counter()
+    for i in range(N):
+        d.append(i)
+        d.popleft()
+    return N / (time.perf_counter() - t0)
+
+
+def ringlet_per_event():
+    t = ringlet.Bus().topic("b", capacity=1024, on_full="block")
+    sub = t.subscribe()
+
+    def produce():
+        for i in range(N):
+            t.publish(i)
+
+    def consume():
+        poll = sub.poll
+        for _ in range(N):
+            poll()
+
+    return two_threads(produce, consume)
+
+
+def ringlet_batched():
+    t = ringlet.Bus().topic("b", capacity=4096, on_full="block")
+    sub = t.subscribe()
+    chunk = list(range(BATCH))
+
+    def produce():
+        for _ in range(N // BATCH):
+            t.publish_many(chunk)
+
+    def consume():
+        got = 0
+        while got < (N // BATCH) * BATCH:
+            got += len(sub.poll_many(max=4096))
+
+    return two_threads(produce, consume)
+
+
+def ringlet_queue_per_event():
+    q = ringlet.Bus().queue("q", capacity=1024)
+
+    def produce():
+        for i in range(N):
+            q.send(i)
+
+    def consume():
+        for _ in range(N):
+            q.receive().ack()
+
+    return two_threads(produce, consume)
+
+
+def asyncio_queue():
+    async def main():
+        q: asyncio.Queue = asyncio.Queue(maxsize=1024)
+
+        async def produce():
+            for i in range(N):
+                await q.put(i)
+
+        async def consume():
+            for _ in range(N):
+                await q.get()
+
+        t0 = time.perf_counter()
+        await asyncio.gather(produce(), consume())
+        return N / (time.perf_counter() - t0)
+
+    return asyncio.run(main())
+
+
+def ringlet_async():
+    async def main():
+        t = ringlet.Bus().topic("a", capacity=1024, on_full="block")
+        sub = t.subscribe()
+
+        async def produce():
+            for i in range(N):
+                await t.publish_async(i)
+
+        async def consume():
+            n = 0
+            async for _ in sub:
+                n += 1
+                if n == N:
+                    break
+
+        t0 = time.perf_counter()
+        await asyncio.gather(produce(), consume())
+        return N / (time.perf_counter() - t0)
+
+    return asyncio.run(main())
+
+
+def main():
+    rows = {
+        "queue.Queue (2 threads)": best(queue_queue),
+        "deque (1 thread)": best(deque_single),
+        "asyncio.Queue": best(asyncio_queue),
+        "ringlet topic, per event (2 threads)": best(ringlet_per_event),
+        "ringlet topic, batched (2 threads)": best(ringlet_batched),
+        "ringlet queue send+receive+ack (2 threads)": best(ringlet_queue_per_event),
+        "ringlet async: publish_async + async for": best(ringlet_async),
+    }
+    for name, rate in rows.items():
+        print(f"{name:45} {rate / 1e6:7.2f} M events/s")
+    qq, dq, aq = rows["queue.Queue (2 threads)"], rows["deque (1 thread)"], rows["asyncio.Queue"]
+    checks = [
+        ("per event vs queue.Queue", rows["ringlet topic, per event (2 threads)"] / qq, 5),
+        ("batched vs queue.Queue", rows["ringlet topic, batched (2 threads)"] / qq, 20),
+        ("async vs asyncio.Queue", rows["ringlet async: publish_async + async for"] / aq, 2),
+        ("per event vs deque", rows["ringlet topic, per event (2 threads)"] / dq, None),
+        ("batched vs deque", rows["ringlet topic, batched (2 threads)"] / dq, None),
+        ("queue per event vs queue.Queue", rows["ringlet queue send+receive+ack (2 threads)"] / qq, None),
+    ]
+    print()
+    for name, ratio, target in checks:
+        verdict = "" if target is None else (f"target >= {target}x: " + ("met" if ratio >= target else "MISSED"))
+        print(f"{name:42} {ratio:6.2f}x  {verdict}")
+
+
+if __name__ == "__main__":
+    main()
