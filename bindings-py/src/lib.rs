@@ -7,6 +7,32 @@
 //! is what is read. Blocking calls release the GIL and wake every 50 ms to check
 //! signals, so Ctrl-C interrupts them. asyncio waiters are woken by one binding
 //! thread, never while the core holds a lock.
+//!
+//! # Decisions where the contract was silent
+//!
+//! - `poll(timeout=None)` / `receive(timeout=None)` wait as long as it takes
+//!   (Ctrl-C interrupts); `timeout=0` never waits. `None` is returned on timeout.
+//! - `await sub.next()` behaves like `poll`: it raises `Lagged` once per gap and
+//!   `Closed` at the end; `async for` and `for` count gaps in `skipped` and end at
+//!   the close.
+//! - A publish or send that waited for room in vain (its `timeout` passed) raises
+//!   `Full`, the state it gave up on. On a `reject` topic an explicit `timeout`
+//!   waits, as the core's `publish_timeout` does.
+//! - `len(queue)` is the number of messages ready now (the core's `len`); in-flight
+//!   and delayed ones are in `queue.figures`. `len(topic)` is the records retained.
+//! - Headers go in as a dict or `(name, value)` pairs (values `str`, stored as
+//!   UTF-8, or bytes) and come back as a list of `(name, bytes)` pairs in order;
+//!   `record.header(name)` gives the last value of a name.
+//! - Rebalance listeners run in the member's own call, after the core part and
+//!   with no lock held, so they may call the member (`seek`, `commit`). A listener
+//!   that raises makes that call raise; records the call had read are put back (the
+//!   member seeks to them), so nothing is lost.
+//! - The journal (`bus.journal`, or `bus.get_topic("__journal")`) is read-only:
+//!   publishing to it or opening a group on it raises `TypeMismatch`; its records'
+//!   values are plain dicts.
+//! - A share group's `max_deliveries` is an int; leaving it out keeps what exists
+//!   (or the default 5). Unlimited deliveries are for queues only.
+//! - A `Delivery` garbage-collected unsettled is nacked, as dropping one in Rust.
 
 // Python classes describe themselves with `__repr__`.
 #![allow(missing_debug_implementations)]
