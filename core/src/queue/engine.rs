@@ -1082,6 +1082,7 @@ mod loom_tests {
                     assert!(redelivered);
                     assert_eq!((again[0].value, again[0].attempt), (7, 2));
                 }
+                Err(e) => panic!("a single ack cannot fail with {e:?}"),
             }
             let f = q.figures();
             assert_eq!(f.acked + f.in_flight, 1);
