@@ -276,9 +276,6 @@ impl Reader for MemberState {
             m.cancel_poll();
         }
     }
-    fn stops_at_gaps(&self) -> bool {
-        false
-    }
 }
 
 /// A member of a consumer group: reads the partitions it owns.
@@ -436,7 +433,7 @@ impl MemberPy {
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<RecordPy>> {
         self.prepare(py)?;
-        let r = reader::iter_next(py, &self.state)?;
+        let r = reader::iter_next(py, &self.state, true)?;
         self.after_read(py, r.as_slice())?;
         r.map(|r| RecordPy::new(py, r)).transpose()
     }

@@ -14,7 +14,7 @@
 //!   (Ctrl-C interrupts); `timeout=0` never waits. `None` is returned on timeout.
 //! - `await sub.next()` behaves like `poll`: it raises `Lagged` once per gap and
 //!   `Closed` at the end; `async for` and `for` count gaps in `skipped` and end at
-//!   the close.
+//!   the close (with `on_lag="error"` they raise `Lagged` at a gap instead).
 //! - A publish or send that waited for room in vain (its `timeout` passed) raises
 //!   `Full`, the state it gave up on. On a `reject` topic an explicit `timeout`
 //!   waits, as the core's `publish_timeout` does.

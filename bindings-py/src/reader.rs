@@ -63,8 +63,6 @@ pub(crate) trait Reader: Send {
         -> Result<Vec<Raw>, RecvTimeoutError>;
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Raw, RecvError>>;
     fn cancel_poll(&mut self);
-    /// Iteration ends at a gap instead of counting it (`on_lag="error"`).
-    fn stops_at_gaps(&self) -> bool;
 }
 
 /// One record: `Ok(None)` on timeout. Gaps raise `Lagged` once, or are skipped
@@ -124,11 +122,15 @@ pub(crate) fn read_many<R: Reader>(
     )
 }
 
-/// The next record of an iteration: `None` at the end (closed, or a gap with
-/// `on_lag="error"`, which raises `Lagged` once first).
-pub(crate) fn iter_next<R: Reader>(py: Python<'_>, m: &Mutex<R>) -> PyResult<Option<Raw>> {
-    let skip = !m.lock().stops_at_gaps();
-    match read_one(py, m, None, skip) {
+/// The next record of an iteration: `None` once closed and drained. Gaps are
+/// counted (skipped) when `skip_gaps`, else raised as `Lagged`
+/// (`on_lag="error"`).
+pub(crate) fn iter_next<R: Reader>(
+    py: Python<'_>,
+    m: &Mutex<R>,
+    skip_gaps: bool,
+) -> PyResult<Option<Raw>> {
+    match read_one(py, m, None, skip_gaps) {
         Ok(r) => Ok(r),
         Err(e) if e.is_instance_of::<crate::errors::Closed>(py) => Ok(None),
         Err(e) => Err(e),

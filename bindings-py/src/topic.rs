@@ -629,9 +629,6 @@ impl<T: Clone + Send + Sync + 'static> Reader for SubState<T> {
     fn cancel_poll(&mut self) {
         self.sub.cancel_poll();
     }
-    fn stops_at_gaps(&self) -> bool {
-        false
-    }
 }
 
 impl<T: Clone + Send + Sync + 'static> SubOps for SubState<T> {
@@ -674,9 +671,6 @@ impl Reader for Box<dyn SubOps> {
     }
     fn cancel_poll(&mut self) {
         (**self).cancel_poll()
-    }
-    fn stops_at_gaps(&self) -> bool {
-        (**self).stops_at_gaps()
     }
 }
 
@@ -754,7 +748,7 @@ impl SubscriptionPy {
     }
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<RecordPy>> {
-        match reader::iter_next(py, &self.inner)? {
+        match reader::iter_next(py, &self.inner, self.on_lag != OnLag::Error)? {
             Some(r) => Ok(Some(RecordPy::new(py, r)?)),
             None => Ok(None),
         }

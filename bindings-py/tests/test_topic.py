@@ -92,6 +92,19 @@ def test_on_lag_latest_and_error(bus):
     assert [r.value for r in err] == [4]
 
 
+def test_iteration_with_on_lag_error_raises_at_a_gap(bus):
+    t = bus.topic("lag3", capacity=2)
+    sub = t.subscribe(start="earliest", on_lag="error")
+    for i in range(5):
+        t.publish(i)
+    t.close()
+    with pytest.raises(ringlet.Lagged) as e:
+        list(sub)
+    assert e.value.skipped == 3
+    sub.seek("earliest")
+    assert [r.value for r in sub] == [3, 4]
+
+
 def test_start_positions(bus, clock):
     t = bus.topic("starts", partitions=2)
     for i in range(4):
