@@ -17,7 +17,7 @@ use crate::errors::{closed, err, stop_async, Closed};
 use crate::queue::{
     deliveries, receive_many_with, receive_with, to_delivery, DeliveryPy, FutureOp,
 };
-use crate::reader::{self, locked, NextRecord, Reader};
+use crate::reader::{self, locked, NextRecord, PollRecord, Reader};
 use crate::records::{raw_value, Raw, RecordPy};
 
 pub(crate) fn open_group(
@@ -361,19 +361,16 @@ impl MemberPy {
         slf: &Py<Self>,
         py: Python<'_>,
         skip_gaps: bool,
-    ) -> NextRecord<impl FnMut(Python<'_>, &std::task::Waker) -> Poll<Result<Raw, RecvError>> + Send>
-    {
+    ) -> NextRecord<impl FnMut(Python<'_>, &std::task::Waker) -> PollRecord + Send> {
         let me = slf.clone_ref(py);
         let again = slf.clone_ref(py);
         NextRecord {
             poll: move |py: Python<'_>, waker: &std::task::Waker| {
                 let m = me.get();
-                if m.prepare(py).is_err() {
-                    // A listener raised: it is raised again by the next call.
-                }
-                locked(py, &m.state, |s| {
+                m.prepare(py)?;
+                Ok(locked(py, &m.state, |s| {
                     s.poll_recv(&mut Context::from_waker(waker))
-                })
+                }))
             },
             skip_gaps,
             cancel: Box::new(move |py| locked(py, &again.get().state, |s| s.cancel_poll())),

@@ -137,9 +137,12 @@ pub(crate) fn iter_next<R: Reader>(
     }
 }
 
+/// One poll of a reader for `NextRecord`.
+pub(crate) type PollRecord = PyResult<Poll<Result<Raw, RecvError>>>;
+
 /// `await reader.next()` and `async for`: one record, `Closed` at the end.
 pub(crate) struct NextRecord<F> {
-    /// Locks the reader and polls it.
+    /// Locks the reader and polls it (an error: a rebalance listener raised).
     pub(crate) poll: F,
     pub(crate) skip_gaps: bool,
     pub(crate) cancel: Box<dyn FnMut(Python<'_>) + Send>,
@@ -147,11 +150,15 @@ pub(crate) struct NextRecord<F> {
 
 impl<F> PendingOp for NextRecord<F>
 where
-    F: FnMut(Python<'_>, &Waker) -> Poll<Result<Raw, RecvError>> + Send,
+    F: FnMut(Python<'_>, &Waker) -> PollRecord + Send,
 {
     fn poll(&mut self, py: Python<'_>, waker: &Waker) -> Poll<PyResult<Py<PyAny>>> {
         loop {
-            return match (self.poll)(py, waker) {
+            let polled = match (self.poll)(py, waker) {
+                Ok(p) => p,
+                Err(e) => return Poll::Ready(Err(e)),
+            };
+            return match polled {
                 Poll::Pending => Poll::Pending,
                 Poll::Ready(Err(RecvError::Lagged { .. })) if self.skip_gaps => continue,
                 Poll::Ready(Err(e)) => Poll::Ready(Err(err(e))),

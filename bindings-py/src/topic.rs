@@ -18,7 +18,7 @@ use crate::convert::{self, Value};
 use crate::errors::{err, stop_async, TypeMismatch};
 use crate::group::{GroupPy, ShareGroupPy};
 use crate::queue::QueuePy;
-use crate::reader::{self, locked, wait_for, NextRecord, Reader};
+use crate::reader::{self, locked, wait_for, NextRecord, PollRecord, Reader};
 use crate::records::{raw_event, raw_value, Raw, Receipt, RecordPy};
 
 fn published(
@@ -687,15 +687,14 @@ impl SubscriptionPy {
         slf: &Py<Self>,
         py: Python<'_>,
         skip_gaps: bool,
-    ) -> NextRecord<impl FnMut(Python<'_>, &std::task::Waker) -> Poll<Result<Raw, RecvError>> + Send>
-    {
+    ) -> NextRecord<impl FnMut(Python<'_>, &std::task::Waker) -> PollRecord + Send> {
         let me = slf.clone_ref(py);
         let again = slf.clone_ref(py);
         NextRecord {
             poll: move |py: Python<'_>, waker: &std::task::Waker| {
-                locked(py, &me.get().inner, |s| {
+                Ok(locked(py, &me.get().inner, |s| {
                     s.poll_recv(&mut Context::from_waker(waker))
-                })
+                }))
             },
             skip_gaps,
             cancel: Box::new(move |py| locked(py, &again.get().inner, |s| s.cancel_poll())),

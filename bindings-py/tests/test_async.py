@@ -123,3 +123,22 @@ def test_member_async_for_ends_at_leave_or_close():
         return [r.value async for r in m]
 
     assert run(main()) == [1]
+
+
+def test_a_raising_listener_surfaces_from_await_and_loses_nothing():
+    bus = ringlet.Bus()
+    t = bus.topic("l", partitions=2)
+    g = t.group("g", start="earliest")
+    m = g.join(on_revoke=lambda ps: 1 / 0)
+    m.assignment()
+    other = g.join()  # m loses a partition: its listener raises at m's next call
+
+    async def main():
+        t.publish("a", partition=0)
+        t.publish("b", partition=1)
+        with pytest.raises(ZeroDivisionError):
+            await asyncio.wait_for(m.next(), 2)
+        return (await asyncio.wait_for(m.next(), 2)).partition
+
+    assert run(main()) in m.assignment()
+    assert sorted(m.assignment() + other.assignment()) == [0, 1]
