@@ -225,6 +225,11 @@ pub(crate) fn headers_to_py(py: Python<'_>, h: &Headers) -> PyResult<Py<PyList>>
     Ok(PyList::new(py, items)?.unbind())
 }
 
+/// The last header of that name as `bytes`, or `None`.
+pub(crate) fn header_to_py(py: Python<'_>, h: &Headers, name: &str) -> Option<Py<PyAny>> {
+    h.get(name).map(|v| PyBytes::new(py, v).into_any().unbind())
+}
+
 /// A message from a value and the optional keyword arguments.
 pub(crate) fn message(
     value: &Bound<'_, PyAny>,

@@ -284,6 +284,14 @@ impl IntoPyErr for SettleError {
     }
 }
 
+/// The end of an iteration: `Closed` becomes `None`.
+pub(crate) fn none_if_closed<T>(py: Python<'_>, r: PyResult<Option<T>>) -> PyResult<Option<T>> {
+    match r {
+        Err(e) if e.is_instance_of::<Closed>(py) => Ok(None),
+        r => r,
+    }
+}
+
 /// `StopIteration(value)`: how an awaitable that is ready at once returns.
 pub(crate) fn stop_iteration(value: Py<PyAny>) -> PyErr {
     PyStopIteration::new_err((value,))

@@ -13,7 +13,7 @@ use ringlet::{GroupConfig, RecvError, RecvTimeoutError, ShareGroupConfig, TryRec
 
 use crate::aio::{awaitable, awaitable_or_stop, Ready};
 use crate::convert::{self, Value};
-use crate::errors::{closed, err, stop_async, Closed};
+use crate::errors::{closed, err, none_if_closed, stop_async};
 use crate::queue::{
     deliveries, receive_many_with, receive_with, to_delivery, DeliveryPy, FutureOp,
 };
@@ -721,7 +721,7 @@ impl ShareMemberPy {
             max,
             timeout,
             |n| m.try_receive_batch(n),
-            |d| m.receive_timeout(d),
+            |n, d| m.receive_batch_timeout(n, d),
         )?;
         deliveries(py, v)
     }
@@ -737,11 +737,7 @@ impl ShareMemberPy {
     }
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<DeliveryPy>> {
-        match self.receive(py, None) {
-            Ok(d) => Ok(d),
-            Err(e) if e.is_instance_of::<Closed>(py) => Ok(None),
-            Err(e) => Err(e),
-        }
+        none_if_closed(py, self.receive(py, None))
     }
 
     fn __aiter__(slf: Py<Self>) -> Py<Self> {

@@ -16,7 +16,7 @@ use ringlet::{
 
 use crate::aio::{awaitable, awaitable_or_stop, PendingOp, Ready};
 use crate::convert::{self, Value};
-use crate::errors::{err, stop_async, Closed};
+use crate::errors::{err, none_if_closed, stop_async};
 use crate::reader::wait_for;
 
 /// Awaits a core future (owned, `Unpin`), converting its output with `conv`.
@@ -250,7 +250,7 @@ impl QueuePy {
             max,
             timeout,
             |n| self.q.try_receive_batch(n),
-            |d| self.q.receive_timeout(d),
+            |n, d| self.q.receive_batch_timeout(n, d),
         )?;
         deliveries(py, v)
     }
@@ -266,11 +266,7 @@ impl QueuePy {
 
     /// Deliveries until the queue is closed and drained.
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<DeliveryPy>> {
-        match self.receive(py, None) {
-            Ok(d) => Ok(d),
-            Err(e) if e.is_instance_of::<Closed>(py) => Ok(None),
-            Err(e) => Err(e),
-        }
+        none_if_closed(py, self.receive(py, None))
     }
 
     fn __aiter__(slf: Py<Self>) -> Py<Self> {
@@ -395,11 +391,11 @@ pub(crate) fn receive_many_with<F, W>(
     max: usize,
     timeout: Option<Duration>,
     try_batch: F,
-    receive_timeout: W,
+    batch_timeout: W,
 ) -> PyResult<Vec<Delivery<Value>>>
 where
-    F: Fn(usize) -> Result<Vec<Delivery<Value>>, TryReceiveError>,
-    W: Fn(Duration) -> Result<Delivery<Value>, ReceiveTimeoutError> + Send + Sync,
+    F: FnOnce(usize) -> Result<Vec<Delivery<Value>>, TryReceiveError>,
+    W: Fn(usize, Duration) -> Result<Vec<Delivery<Value>>, ReceiveTimeoutError> + Send + Sync,
 {
     if max == 0 {
         return Ok(Vec::new());
@@ -412,19 +408,12 @@ where
     if timeout.is_some_and(|t| t.is_zero()) {
         return Ok(Vec::new());
     }
-    let Some(first) = wait_for(py, timeout, |d| match receive_timeout(d) {
-        Ok(d) => Ok(Some(d)),
+    Ok(wait_for(py, timeout, |d| match batch_timeout(max, d) {
+        Ok(v) => Ok(Some(v)),
         Err(ReceiveTimeoutError::Timeout) => Ok(None),
         Err(e) => Err(err(e)),
     })?
-    else {
-        return Ok(Vec::new());
-    };
-    let mut v = vec![first];
-    if max > 1 {
-        v.extend(try_batch(max - 1).unwrap_or_default());
-    }
-    Ok(v)
+    .unwrap_or_default())
 }
 
 pub(crate) fn deliveries(py: Python<'_>, v: Vec<Delivery<Value>>) -> PyResult<Py<PyList>> {
@@ -488,11 +477,7 @@ impl DeliveryPy {
 
     /// The last header of that name, or `None`.
     fn header(&self, py: Python<'_>, name: &str) -> Option<Py<PyAny>> {
-        self.headers
-            .iter()
-            .rev()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| pyo3::types::PyBytes::new(py, v).into_any().unbind())
+        convert::header_to_py(py, &self.headers, name)
     }
 
     /// 1 on the first delivery, then 2, 3, …

@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use ringlet::{RecvError, RecvTimeoutError, TryRecvError};
 
 use crate::aio::PendingOp;
-use crate::errors::err;
+use crate::errors::{err, none_if_closed};
 use crate::records::{Raw, RecordPy};
 
 /// How often a blocked call wakes to check for signals (Ctrl-C).
@@ -130,11 +130,7 @@ pub(crate) fn iter_next<R: Reader>(
     m: &Mutex<R>,
     skip_gaps: bool,
 ) -> PyResult<Option<Raw>> {
-    match read_one(py, m, None, skip_gaps) {
-        Ok(r) => Ok(r),
-        Err(e) if e.is_instance_of::<crate::errors::Closed>(py) => Ok(None),
-        Err(e) => Err(e),
-    }
+    none_if_closed(py, read_one(py, m, None, skip_gaps))
 }
 
 /// One poll of a reader for `NextRecord`.

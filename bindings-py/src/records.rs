@@ -151,11 +151,7 @@ impl RecordPy {
 
     /// The last header of that name, or `None`.
     fn header(&self, py: Python<'_>, name: &str) -> Option<Py<PyAny>> {
-        self.headers
-            .iter()
-            .rev()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| pyo3::types::PyBytes::new(py, v).into_any().unbind())
+        crate::convert::header_to_py(py, &self.headers, name)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {

@@ -636,13 +636,36 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
     ///
     /// `Closed`.
     pub fn receive_batch(&self, max: usize) -> Result<Vec<Delivery<T>>, ReceiveError> {
+        self.take_batch(max.max(1), Wait::Until(None))
+            .map_err(nothing_to_receive)
+    }
+
+    /// Waits up to `timeout` (real time) for a delivery, then takes up to `max`.
+    ///
+    /// # Errors
+    ///
+    /// `Timeout`; `Closed` once the topic is closed and everything fetched was
+    /// delivered.
+    pub fn receive_batch_timeout(
+        &self,
+        max: usize,
+        timeout: Duration,
+    ) -> Result<Vec<Delivery<T>>, ReceiveTimeoutError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        self.take_batch(max, Wait::Until(Instant::now().checked_add(timeout)))
+            .map_err(|n| match n {
+                Nothing::Closed => ReceiveTimeoutError::Closed,
+                _ => ReceiveTimeoutError::Timeout,
+            })
+    }
+
+    fn take_batch(&self, max: usize, wait: Wait) -> Result<Vec<Delivery<T>>, Nothing> {
         let mut out = Vec::new();
         let q = self.inner.queue.clone();
         self.inner
-            .take(max.max(1), Wait::Until(None), &mut |t| {
-                out.push(Delivery::new(q.clone(), t))
-            })
-            .map_err(nothing_to_receive)?;
+            .take(max, wait, &mut |t| out.push(Delivery::new(q.clone(), t)))?;
         Ok(out)
     }
 

@@ -726,14 +726,46 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
         if max == 0 {
             return Ok(Vec::new());
         }
-        let mut v = Vec::with_capacity(max.min(64));
-        match self
-            .inner
-            .take(max, Wait::Until(None), |t| v.push(self.wrap(t)))
-        {
-            Ok(_) => Ok(v),
-            Err(_) => Err(ReceiveError::Closed),
+        self.take_batch(max, Wait::Until(None))
+            .map_err(|_| ReceiveError::Closed)
+    }
+
+    /// Waits up to `timeout` (real time) for a message, then takes up to `max` of
+    /// those ready.
+    ///
+    /// # Errors
+    ///
+    /// `Timeout`; `Closed` once the queue is closed and nothing is ready.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let bus = ringlet::Bus::new();
+    /// let q = bus.queue::<u32>("jobs", Default::default())?;
+    /// q.send_batch(0..3).unwrap();
+    /// assert_eq!(q.receive_batch_timeout(2, Duration::from_millis(5)).unwrap().len(), 2);
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn receive_batch_timeout(
+        &self,
+        max: usize,
+        timeout: Duration,
+    ) -> Result<Vec<Delivery<T>>, ReceiveTimeoutError> {
+        if max == 0 {
+            return Ok(Vec::new());
         }
+        let until = Wait::Until(Instant::now().checked_add(timeout));
+        self.take_batch(max, until).map_err(|n| match n {
+            Nothing::Closed => ReceiveTimeoutError::Closed,
+            _ => ReceiveTimeoutError::Timeout,
+        })
+    }
+
+    fn take_batch(&self, max: usize, wait: Wait) -> Result<Vec<Delivery<T>>, Nothing> {
+        let mut v = Vec::with_capacity(max.min(64));
+        self.inner.take(max, wait, |t| v.push(self.wrap(t)))?;
+        Ok(v)
     }
 
     /// Takes up to `max` messages that are ready now into flight.
