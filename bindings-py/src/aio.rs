@@ -2,7 +2,7 @@
 //! one binding thread so a waker never takes the GIL while the core may hold a
 //! lock; and awaitables that are ready at once.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Once, OnceLock};
 use std::task::{Poll, Wake, Waker};
 
 use parking_lot::{Condvar, Mutex};
@@ -35,19 +35,21 @@ struct Wakeups {
 }
 
 static WAKEUPS: OnceLock<Wakeups> = OnceLock::new();
+static WAKER_THREAD: Once = Once::new();
 
 impl Wakeups {
     fn get() -> &'static Wakeups {
-        WAKEUPS.get_or_init(|| {
+        let w = WAKEUPS.get_or_init(|| Wakeups {
+            queue: Mutex::new(Vec::new()),
+            ready: Condvar::new(),
+        });
+        WAKER_THREAD.call_once(|| {
             std::thread::Builder::new()
                 .name("ringlet-asyncio-waker".into())
-                .spawn(run_wakeups)
+                .spawn(move || run_wakeups(w))
                 .expect("spawning the asyncio waker thread");
-            Wakeups {
-                queue: Mutex::new(Vec::new()),
-                ready: Condvar::new(),
-            }
-        })
+        });
+        w
     }
 
     /// Takes no GIL and no core lock: safe from any thread, any context.
@@ -63,13 +65,7 @@ impl Wakeups {
 static WAKE_FN: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// The waker thread: resolves each woken future on its own event loop.
-fn run_wakeups() {
-    let w = loop {
-        if let Some(w) = WAKEUPS.get() {
-            break w;
-        }
-        std::thread::yield_now();
-    };
+fn run_wakeups(w: &'static Wakeups) {
     loop {
         let batch = {
             let mut q = w.queue.lock();

@@ -592,17 +592,13 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
         self.id
     }
 
-    fn take_one(&self, wait: Wait) -> Result<Delivery<T>, Nothing> {
-        take_one(&self.inner, wait)
-    }
-
     /// Blocks until a record is delivered to this member.
     ///
     /// # Errors
     ///
     /// `Closed` once the topic is closed and everything fetched was delivered.
     pub fn receive(&self) -> Result<Delivery<T>, ReceiveError> {
-        self.take_one(Wait::Until(None)).map_err(nothing_to_receive)
+        take_one(&self.inner, Wait::Until(None)).map_err(nothing_to_receive)
     }
 
     /// A delivery if one is ready now.
@@ -611,7 +607,7 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
     ///
     /// `Empty`; `Closed`.
     pub fn try_receive(&self) -> Result<Delivery<T>, TryReceiveError> {
-        self.take_one(Wait::Never).map_err(|n| match n {
+        take_one(&self.inner, Wait::Never).map_err(|n| match n {
             Nothing::Closed => TryReceiveError::Closed,
             _ => TryReceiveError::Empty,
         })
@@ -623,11 +619,14 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
     ///
     /// `Timeout`; `Closed`.
     pub fn receive_timeout(&self, timeout: Duration) -> Result<Delivery<T>, ReceiveTimeoutError> {
-        self.take_one(Wait::Until(Instant::now().checked_add(timeout)))
-            .map_err(|n| match n {
-                Nothing::Closed => ReceiveTimeoutError::Closed,
-                _ => ReceiveTimeoutError::Timeout,
-            })
+        take_one(
+            &self.inner,
+            Wait::Until(Instant::now().checked_add(timeout)),
+        )
+        .map_err(|n| match n {
+            Nothing::Closed => ReceiveTimeoutError::Closed,
+            _ => ReceiveTimeoutError::Timeout,
+        })
     }
 
     /// Blocks until at least one delivery is ready, then takes up to `max`.
