@@ -208,6 +208,36 @@ impl Bus {
         self.inner.timer.clock()
     }
 
+    /// The earliest bus-clock time (ms) at which something waits to be woken: a
+    /// delayed message, a visibility timeout or a session timeout with a waiter, a
+    /// reader waiting for a record to expire. `None` when nothing waits.
+    ///
+    /// For embedders without threads (the browser): on native the system clock's
+    /// timer thread fires these, and a [`ManualClock`](crate::ManualClock) fires
+    /// them in `advance`; where no thread can be started, arm one timer for this
+    /// deadline and call [`Bus::fire_due`] when it expires.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(ringlet::Bus::new().next_deadline(), None);
+    /// ```
+    pub fn next_deadline(&self) -> Option<i64> {
+        self.inner.timer.next_deadline()
+    }
+
+    /// Wakes everything whose deadline the bus clock has reached (see
+    /// [`Bus::next_deadline`]); does nothing when nothing is due.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// ringlet::Bus::new().fire_due();
+    /// ```
+    pub fn fire_due(&self) {
+        self.inner.timer.fire_due();
+    }
+
     /// The bus clock's time in ms.
     ///
     /// # Examples

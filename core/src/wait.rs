@@ -214,6 +214,25 @@ impl BusTimer {
         }
     }
 
+    /// The earliest registered deadline, whichever the clock.
+    pub(crate) fn next_deadline(&self) -> Option<i64> {
+        match (&self.clock, &self.system) {
+            (Clock::Manual(m), _) => m.timers().next_deadline(),
+            (_, Some(s)) => s.timers.next_deadline(),
+            _ => None,
+        }
+    }
+
+    /// Wakes every registered deadline the clock has reached.
+    pub(crate) fn fire_due(&self) {
+        let now = self.clock.now_ms();
+        match (&self.clock, &self.system) {
+            (Clock::Manual(m), _) => m.timers().fire_due(now),
+            (_, Some(s)) => s.timers.fire_due(now),
+            _ => {}
+        }
+    }
+
     /// Forgets `waiter`'s deadline.
     pub(crate) fn cancel(&self, waiter: u64) {
         match (&self.clock, &self.system) {
@@ -236,6 +255,11 @@ impl Drop for BusTimer {
 
 impl SystemTimer {
     fn ensure_thread(self: &Arc<Self>) {
+        // The browser has no threads: the embedder fires deadlines
+        // (`Bus::next_deadline` / `Bus::fire_due`).
+        if cfg!(all(target_arch = "wasm32", target_os = "unknown")) {
+            return;
+        }
         if self.started.swap(true, Ordering::AcqRel) {
             return;
         }

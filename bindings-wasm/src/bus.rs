@@ -1,0 +1,355 @@
+//! `Bus` and the one `setTimeout` that fires the bus's deadlines on the system clock.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll};
+
+use ringlet::journal::{Event, JOURNAL_TOPIC};
+use ringlet::{Error, ManualClock, OnLag, Start, TopicConfig};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::*;
+
+use crate::args::{self, absent, get, option_object};
+use crate::errors::{err, named};
+use crate::queue::Queue;
+use crate::records::plain;
+use crate::topic::{Subscription, Topic, TopicKind};
+use crate::Value;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(f: &js_sys::Function, ms: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
+}
+
+/// Fires the bus's deadlines on the system clock: one `setTimeout`, armed for the
+/// earliest deadline whenever a call may have added one. A manual clock needs none
+/// (`advance` fires them).
+pub(crate) struct Timer {
+    bus: ringlet::Bus,
+    manual: bool,
+    state: RefCell<Armed>,
+}
+
+#[derive(Default)]
+struct Armed {
+    at: Option<(i64, JsValue)>,
+    fire: Option<Closure<dyn FnMut()>>,
+}
+
+impl Timer {
+    fn new(bus: ringlet::Bus, manual: bool) -> Rc<Self> {
+        let t = Rc::new(Timer {
+            bus,
+            manual,
+            state: RefCell::default(),
+        });
+        if !manual {
+            let weak: Weak<Timer> = Rc::downgrade(&t);
+            let fire = Closure::<dyn FnMut()>::new(move || {
+                if let Some(t) = weak.upgrade() {
+                    t.fired();
+                }
+            });
+            if let Ok(mut s) = t.state.try_borrow_mut() {
+                s.fire = Some(fire);
+            }
+        }
+        t
+    }
+
+    /// Arms the timeout for the bus's next deadline if it is earlier than the armed
+    /// one. Cheap when nothing changed.
+    pub(crate) fn rearm(&self) {
+        if self.manual {
+            return;
+        }
+        let Some(next) = self.bus.next_deadline() else {
+            return;
+        };
+        let Ok(mut s) = self.state.try_borrow_mut() else {
+            return;
+        };
+        if matches!(&s.at, Some((at, _)) if *at <= next) {
+            return;
+        }
+        if let Some((_, id)) = s.at.take() {
+            clear_timeout(&id);
+        }
+        let Some(fire) = &s.fire else { return };
+        let delay = (next - self.bus.now_ms()).max(0) as f64;
+        let id = set_timeout(fire.as_ref().unchecked_ref(), delay);
+        s.at = Some((next, id));
+    }
+
+    fn fired(&self) {
+        if let Ok(mut s) = self.state.try_borrow_mut() {
+            s.at = None;
+        }
+        self.bus.fire_due();
+        self.rearm();
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        if let Some((_, id)) = self.state.get_mut().at.take() {
+            clear_timeout(&id);
+        }
+    }
+}
+
+/// A future that re-arms the bus timer after each poll (a poll may have registered
+/// a deadline).
+pub(crate) struct Rearming<F> {
+    pub(crate) fut: F,
+    pub(crate) timer: Rc<Timer>,
+}
+
+impl<F: Future + Unpin> Future for Rearming<F> {
+    type Output = F::Output;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let r = Pin::new(&mut self.fut).poll(cx);
+        self.timer.rearm();
+        r
+    }
+}
+
+/// The registry of topics and queues, with its clock and (optionally) its journal.
+///
+/// `new Bus()` runs on the system clock; `new Bus({ clock: "manual", startMs: 0 })`
+/// on a clock moved by `advance(ms)`; `journal: n` keeps the newest `n` events.
+#[wasm_bindgen]
+pub struct Bus {
+    bus: ringlet::Bus,
+    clock: Option<ManualClock>,
+    timer: Rc<Timer>,
+}
+
+impl Bus {
+    fn open_topic(&self, name: &str) -> Result<Option<TopicKind>, JsValue> {
+        match self.bus.get_topic::<Value>(name) {
+            Ok(t) => Ok(Some(TopicKind::Values(t))),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(Error::TypeMismatch { .. }) if name == JOURNAL_TOPIC => self
+                .bus
+                .get_topic::<Event>(name)
+                .map(|t| Some(TopicKind::Journal(t)))
+                .map_err(err),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    fn wrap(&self, kind: TopicKind) -> Topic {
+        Topic::new(kind, self.timer.clone())
+    }
+}
+
+#[wasm_bindgen]
+impl Bus {
+    /// A new bus. Options: `clock` (`"system"`, the default, or `"manual"`),
+    /// `startMs` (a manual clock's start, default 0), `journal` (capacity of the
+    /// journal; off when left out).
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        options: Option<crate::types::BusOptions>,
+    ) -> Result<Bus, JsValue> {
+        let options_ = options.map(JsValue::from).unwrap_or_default();
+        let o = option_object(&options_, "Bus", &["clock", "startMs", "journal"])?;
+        let clock = get(&o, "clock");
+        let manual = if absent(&clock) {
+            false
+        } else {
+            args::choice(&clock, "clock", &[("system", false), ("manual", true)])?
+        };
+        let start = get(&o, "startMs");
+        if !absent(&start) && !manual {
+            return Err(crate::errors::type_error(
+                "startMs needs clock: \"manual\"",
+            ));
+        }
+        let mut b = ringlet::Bus::builder();
+        let clock = if manual {
+            let c = if absent(&start) {
+                ManualClock::new()
+            } else {
+                ManualClock::starting_at(args::timestamp(&start, "startMs")?)
+            };
+            b = b.clock(c.clone());
+            Some(c)
+        } else {
+            None
+        };
+        if let Some(n) = args::opt_usize(&get(&o, "journal"), "journal")? {
+            b = b.journal(n);
+        }
+        let bus = b.build();
+        let timer = Timer::new(bus.clone(), manual);
+        Ok(Bus { bus, clock, timer })
+    }
+
+    /// The bus clock's time, ms since the epoch (or since the manual clock's zero).
+    #[wasm_bindgen(getter)]
+    pub fn now(&self) -> f64 {
+        self.bus.now_ms() as f64
+    }
+
+    /// `"manual"` or `"system"`.
+    #[wasm_bindgen(getter, unchecked_return_type = "\"manual\" | \"system\"")]
+    pub fn clock(&self) -> String {
+        if self.clock.is_some() { "manual" } else { "system" }.into()
+    }
+
+    /// Moves a manual clock forward by `ms` and fires every transition that falls
+    /// due, in deadline order (`ConfigError` on the system clock).
+    pub fn advance(&self, #[wasm_bindgen(unchecked_param_type = "number")] ms: JsValue) -> Result<(), JsValue> {
+        let d = args::ms(&ms, "ms")?;
+        match &self.clock {
+            Some(c) => {
+                c.advance(d);
+                Ok(())
+            }
+            None => Err(named(
+                "ConfigError",
+                "this bus runs on the system clock: create it with new Bus({ clock: \"manual\" })",
+                &[],
+            )),
+        }
+    }
+
+    /// The topic of that name, created if it does not exist. Options left out
+    /// accept what exists (or take the defaults); a conflicting option throws
+    /// `ConfigError`.
+    pub fn topic(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        options: Option<crate::types::TopicOptions>,
+    ) -> Result<Topic, JsValue> {
+        let options_ = options.map(JsValue::from).unwrap_or_default();
+        let name = args::string(&name, "name")?;
+        let o = option_object(
+            &options_,
+            "topic",
+            &["partitions", "capacity", "maxAgeMs", "onFull"],
+        )?;
+        let existing = match self.bus.get_topic::<Value>(&name) {
+            Ok(t) => Some(t.config().clone()),
+            Err(Error::NotFound { .. }) => None,
+            Err(e) => return Err(err(e)),
+        };
+        let mut c: TopicConfig = existing.unwrap_or_default();
+        if let Some(n) = args::opt_u32(&get(&o, "partitions"), "partitions")? {
+            c.partitions = n;
+        }
+        if let Some(n) = args::opt_usize(&get(&o, "capacity"), "capacity")? {
+            c.capacity = n;
+        }
+        if let Some(d) = args::opt_ms(&get(&o, "maxAgeMs"), "maxAgeMs")? {
+            c.max_age = Some(d);
+        }
+        let f = get(&o, "onFull");
+        if !absent(&f) {
+            c.on_full = args::on_full(&f)?;
+        }
+        let t = self.bus.topic::<Value>(&name, c).map_err(err)?;
+        Ok(self.wrap(TopicKind::Values(t)))
+    }
+
+    /// The queue of that name, created if it does not exist. Options left out
+    /// accept what exists (or take the defaults); a conflicting option throws
+    /// `ConfigError`.
+    #[wasm_bindgen(unchecked_return_type = "Queue")]
+    pub fn queue(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        options: Option<crate::types::QueueOptions>,
+    ) -> Result<Queue, JsValue> {
+        let options_ = options.map(JsValue::from).unwrap_or_default();
+        let name = args::string(&name, "name")?;
+        crate::queue::open(&self.bus, &name, &options_, self.timer.clone())
+    }
+
+    /// An existing topic (`NotFound` otherwise), whatever its configuration.
+    /// `"__journal"` is the journal.
+    #[wasm_bindgen(js_name = getTopic)]
+    pub fn get_topic(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+    ) -> Result<Topic, JsValue> {
+        let name = args::string(&name, "name")?;
+        match self.open_topic(&name)? {
+            Some(k) => Ok(self.wrap(k)),
+            None => Err(err(Error::NotFound { name })),
+        }
+    }
+
+    /// An existing queue (`NotFound` otherwise), whatever its configuration.
+    #[wasm_bindgen(js_name = getQueue, unchecked_return_type = "Queue")]
+    pub fn get_queue(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let name = args::string(&name, "name")?;
+        let q = self.bus.get_queue::<Value>(&name).map_err(err)?;
+        Ok(crate::iterable(Queue::new(q, self.timer.clone())))
+    }
+
+    /// Removes a topic or queue (closing it).
+    pub fn delete(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+    ) -> Result<(), JsValue> {
+        let name = args::string(&name, "name")?;
+        self.bus.delete(&name).map_err(err)
+    }
+
+    /// The names of topics and queues, sorted.
+    pub fn names(&self) -> Vec<String> {
+        self.bus.names()
+    }
+
+    /// Everything, as a plain object (the documented snapshot shape; offsets are
+    /// numbers).
+    #[wasm_bindgen(unchecked_return_type = "Snapshot")]
+    pub fn snapshot(&self) -> JsValue {
+        plain(&self.bus.snapshot())
+    }
+
+    /// A subscription to the journal (`start`, default `"earliest"`), or `undefined`
+    /// when the bus keeps no journal. Its records' values are plain event objects.
+    #[wasm_bindgen(unchecked_return_type = "Subscription | undefined")]
+    pub fn journal(
+        &self,
+        options: Option<crate::types::SubscribeOptions>,
+    ) -> Result<JsValue, JsValue> {
+        let options_ = options.map(JsValue::from).unwrap_or_default();
+        let o = option_object(&options_, "journal", &["start", "onLag"])?;
+        let Some(kind) = self.open_topic(JOURNAL_TOPIC)? else {
+            return Ok(JsValue::UNDEFINED);
+        };
+        let s = get(&o, "start");
+        let start = if absent(&s) {
+            Start::Earliest
+        } else {
+            args::start(&s)?
+        };
+        let l = get(&o, "onLag");
+        let on_lag = if absent(&l) {
+            OnLag::Earliest
+        } else {
+            args::on_lag(&l)?
+        };
+        let sub = Subscription::open(&kind, start, on_lag, self.timer.clone())?;
+        Ok(sub)
+    }
+
+    /// The earliest bus-clock time (ms) something waits for, or `undefined`.
+    #[wasm_bindgen(getter, js_name = nextDeadline)]
+    pub fn next_deadline(&self) -> Option<f64> {
+        self.bus.next_deadline().map(|d| d as f64)
+    }
+}

@@ -1,0 +1,762 @@
+//! Consumer groups (`Group`, `Member`) and share groups (`ShareGroup`,
+//! `ShareMember`).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::task::Poll;
+
+use js_sys::{Array, Function, Promise};
+use ringlet::{GroupConfig, Record, RecvError, ShareGroupConfig, Start, TryRecvError};
+use serde_json::json;
+use wasm_bindgen::prelude::*;
+
+use crate::args::{self, absent, get, option_object};
+use crate::bus::{Rearming, Timer};
+use crate::errors::{busy, closed, err, type_error};
+use crate::queue::{delivery_js, Delivery};
+use crate::records::{numbers, plain, record_js};
+use crate::{iterable, Local, Serial, Value};
+
+fn start_name(s: &Start) -> serde_json::Value {
+    match s {
+        Start::Earliest => json!("earliest"),
+        Start::Latest => json!("latest"),
+        Start::Timestamp(t) => json!({ "timestamp": t }),
+        Start::Offset(o) => json!(o),
+        Start::Offsets(v) => json!(v),
+    }
+}
+
+/// A group's `start`: `"earliest"`, `"latest"` or a timestamp.
+fn group_start(v: &JsValue) -> Result<Option<Start>, JsValue> {
+    if absent(v) {
+        return Ok(None);
+    }
+    match args::start(v)? {
+        s @ (Start::Earliest | Start::Latest | Start::Timestamp(_)) => Ok(Some(s)),
+        _ => Err(type_error(
+            "a group's start must be \"earliest\", \"latest\", a Date or { timestamp }",
+        )),
+    }
+}
+
+/// A consumer group: each partition is owned by one member at a time.
+#[wasm_bindgen]
+pub struct Group {
+    g: ringlet::Group<Value>,
+    topic: String,
+    timer: Rc<Timer>,
+}
+
+impl Group {
+    pub(crate) fn open(
+        topic: &ringlet::Topic<Value>,
+        name: &str,
+        opts: &JsValue,
+        timer: Rc<Timer>,
+    ) -> Result<Group, JsValue> {
+        let o = option_object(opts, "group", &["start", "autoCommit", "sessionTimeoutMs"])?;
+        let start = group_start(&get(&o, "start"))?;
+        let ac = get(&o, "autoCommit");
+        let auto_commit = if absent(&ac) {
+            None
+        } else {
+            Some(ac.as_bool().ok_or_else(|| {
+                type_error(format!(
+                    "autoCommit must be a boolean, not {}",
+                    args::type_name(&ac)
+                ))
+            })?)
+        };
+        let session = args::opt_ms(&get(&o, "sessionTimeoutMs"), "sessionTimeoutMs")?;
+        let g = if start.is_none() && auto_commit.is_none() && session.is_none() {
+            topic.group(name)
+        } else {
+            let mut c: GroupConfig = topic.group_config(name).unwrap_or_default();
+            if let Some(s) = start {
+                c.start = s;
+            }
+            if let Some(a) = auto_commit {
+                c.auto_commit = a;
+            }
+            if let Some(d) = session {
+                c.session_timeout = d;
+            }
+            topic.group_with(name, c)
+        }
+        .map_err(err)?;
+        Ok(Group {
+            g,
+            topic: topic.name().to_owned(),
+            timer,
+        })
+    }
+}
+
+#[wasm_bindgen]
+impl Group {
+    /// Its name.
+    #[wasm_bindgen(getter)]
+    pub fn name(&self) -> String {
+        self.g.name().to_owned()
+    }
+
+    /// Its topic's name.
+    #[wasm_bindgen(getter)]
+    pub fn topic(&self) -> String {
+        self.topic.clone()
+    }
+
+    /// Its configuration (`start`, `autoCommit`, `sessionTimeoutMs`).
+    #[wasm_bindgen(unchecked_return_type = "GroupConfig")]
+    pub fn config(&self) -> JsValue {
+        let c = self.g.config();
+        plain(&json!({
+            "start": start_name(&c.start),
+            "autoCommit": c.auto_commit,
+            "sessionTimeoutMs": c.session_timeout.as_millis() as u64,
+        }))
+    }
+
+    /// Joins the group: a new member (the partitions move at its first read).
+    /// Options: `onAssign(partitions)`, `onRevoke(partitions)`, called after the
+    /// engine's part of the member's call that noticed the change.
+    #[wasm_bindgen(unchecked_return_type = "Member")]
+    pub fn join(
+        &self,
+        options: Option<crate::types::JoinOptions>,
+    ) -> Result<JsValue, JsValue> {
+        let options_ = options.map(JsValue::from).unwrap_or_default();
+        let o = option_object(&options_, "join", &["onAssign", "onRevoke"])?;
+        let on_assign = args::opt_function(&get(&o, "onAssign"), "onAssign")?;
+        let on_revoke = args::opt_function(&get(&o, "onRevoke"), "onRevoke")?;
+        let mut m = self.g.join().map_err(err)?;
+        let events: Rc<RefCell<Vec<(bool, Vec<u32>)>>> = Rc::default();
+        if on_assign.is_some() {
+            let ev = Local(events.clone());
+            m.on_assign(move |p| {
+                if let Ok(mut e) = ev.get().try_borrow_mut() {
+                    e.push((true, p.to_vec()));
+                }
+            });
+        }
+        if on_revoke.is_some() {
+            let ev = Local(events.clone());
+            m.on_revoke(move |p| {
+                if let Ok(mut e) = ev.get().try_borrow_mut() {
+                    e.push((false, p.to_vec()));
+                }
+            });
+        }
+        self.timer.rearm();
+        Ok(iterable(Member {
+            id: m.id(),
+            inner: Rc::new(RefCell::new(Some(m))),
+            events,
+            on_assign,
+            on_revoke,
+            serial: Serial::default(),
+            timer: self.timer.clone(),
+        }))
+    }
+
+    /// The committed offset of each partition (`null` where none).
+    #[wasm_bindgen(unchecked_return_type = "(number | null)[]")]
+    pub fn committed(&self) -> JsValue {
+        self.g
+            .committed()
+            .into_iter()
+            .map(|o| o.map_or(JsValue::NULL, |o| JsValue::from_f64(o as f64)))
+            .collect::<Array>()
+            .into()
+    }
+
+    /// Records not yet committed, per partition.
+    #[wasm_bindgen(unchecked_return_type = "number[]")]
+    pub fn lag(&self) -> JsValue {
+        numbers(self.g.lag().into_iter().map(|l| l as f64))
+    }
+
+    /// The members and their partitions: `[{ id, partitions }]`.
+    #[wasm_bindgen(unchecked_return_type = "{ id: number; partitions: number[] }[]")]
+    pub fn members(&self) -> JsValue {
+        let v: Vec<_> = self
+            .g
+            .members()
+            .into_iter()
+            .map(|(id, p)| json!({ "id": id, "partitions": p }))
+            .collect();
+        plain(&v)
+    }
+
+    /// This group as a plain object.
+    #[wasm_bindgen(unchecked_return_type = "GroupSnapshot")]
+    pub fn snapshot(&self) -> JsValue {
+        plain(&self.g.snapshot())
+    }
+}
+
+type Events = Rc<RefCell<Vec<(bool, Vec<u32>)>>>;
+
+/// A member of a consumer group: reads the partitions it owns.
+#[wasm_bindgen]
+pub struct Member {
+    id: u64,
+    inner: Rc<RefCell<Option<ringlet::Member<Value>>>>,
+    events: Events,
+    on_assign: Option<Function>,
+    on_revoke: Option<Function>,
+    serial: Serial,
+    timer: Rc<Timer>,
+}
+
+/// Calls the listeners for what the last engine call noticed (no borrow held);
+/// the first exception is returned.
+fn fire(events: &Events, on_assign: &Option<Function>, on_revoke: &Option<Function>) -> Result<(), JsValue> {
+    let evs = match events.try_borrow_mut() {
+        Ok(mut e) => std::mem::take(&mut *e),
+        Err(_) => return Ok(()),
+    };
+    let mut first = Ok(());
+    for (assigned, parts) in evs {
+        let f = if assigned { on_assign } else { on_revoke };
+        if let Some(f) = f {
+            let arr = numbers(parts.into_iter().map(f64::from));
+            if let Err(e) = f.call1(&JsValue::UNDEFINED, &arr) {
+                if first.is_ok() {
+                    first = Err(e);
+                }
+            }
+        }
+    }
+    first
+}
+
+/// Puts back what a call read when its listener threw: seeks each partition to its
+/// first record in `read`.
+fn put_back(inner: &RefCell<Option<ringlet::Member<Value>>>, read: &[(u32, u64)]) {
+    if let Ok(mut g) = inner.try_borrow_mut() {
+        if let Some(m) = g.as_mut() {
+            let mut firsts: Vec<(u32, u64)> = Vec::new();
+            for &(p, o) in read {
+                match firsts.iter_mut().find(|(q, _)| *q == p) {
+                    Some(f) => f.1 = f.1.min(o),
+                    None => firsts.push((p, o)),
+                }
+            }
+            for (p, o) in firsts {
+                let _ = m.seek(p, o);
+            }
+        }
+    }
+}
+
+impl Member {
+    fn with<R>(
+        &self,
+        f: impl FnOnce(&mut ringlet::Member<Value>) -> R,
+    ) -> Result<R, JsValue> {
+        let mut g = self.inner.try_borrow_mut().map_err(|_| busy("the member"))?;
+        let m = g.as_mut().ok_or_else(|| closed("the member"))?;
+        let r = f(m);
+        drop(g);
+        self.timer.rearm();
+        Ok(r)
+    }
+
+    /// Fires listeners after a read of `read`; on an exception puts them back.
+    fn after(&self, read: &[(u32, u64)]) -> Result<(), JsValue> {
+        fire(&self.events, &self.on_assign, &self.on_revoke).inspect_err(|_| {
+            put_back(&self.inner, read);
+        })
+    }
+
+    fn next_promise(&self, skip: bool) -> Promise {
+        if !self.serial.busy() {
+            loop {
+                let r = match self.with(|m| m.try_recv()) {
+                    Ok(r) => r,
+                    Err(e) => return Promise::reject(&e),
+                };
+                let read: Vec<(u32, u64)> = r.iter().map(|r| (r.partition, r.offset)).collect();
+                if let Err(e) = self.after(&read) {
+                    return Promise::reject(&e);
+                }
+                match r {
+                    Ok(r) => return Promise::resolve(&record_js(r)),
+                    Err(TryRecvError::Lagged { .. }) if skip => continue,
+                    Err(TryRecvError::Closed) if skip => {
+                        return Promise::resolve(&JsValue::UNDEFINED)
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(e) => return Promise::reject(&err(e)),
+                }
+            }
+        }
+        let inner = self.inner.clone();
+        let events = self.events.clone();
+        let (on_assign, on_revoke) = (self.on_assign.clone(), self.on_revoke.clone());
+        let slot = self.serial.waker_slot();
+        let fut = Rearming {
+            fut: std::future::poll_fn(move |cx| loop {
+                let r: Poll<Result<Record<Value>, RecvError>> = {
+                    let Ok(mut g) = inner.try_borrow_mut() else {
+                        return Poll::Ready(Err(busy("the member")));
+                    };
+                    let Some(m) = g.as_mut() else {
+                        return Poll::Ready(if skip {
+                            Ok(JsValue::UNDEFINED)
+                        } else {
+                            Err(closed("the member"))
+                        });
+                    };
+                    m.poll_recv(cx)
+                };
+                let read: Vec<(u32, u64)> = match &r {
+                    Poll::Ready(Ok(r)) => vec![(r.partition, r.offset)],
+                    _ => vec![],
+                };
+                if let Err(e) = fire(&events, &on_assign, &on_revoke) {
+                    put_back(&inner, &read);
+                    return Poll::Ready(Err(e));
+                }
+                match r {
+                    Poll::Pending => {
+                        *slot.borrow_mut() = Some(cx.waker().clone());
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(Ok(r)) => return Poll::Ready(Ok(record_js(r))),
+                    Poll::Ready(Err(RecvError::Lagged { .. })) if skip => continue,
+                    Poll::Ready(Err(RecvError::Closed)) if skip => {
+                        return Poll::Ready(Ok(JsValue::UNDEFINED))
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(err(e))),
+                }
+            }),
+            timer: self.timer.clone(),
+        };
+        self.serial.run(fut)
+    }
+}
+
+#[wasm_bindgen]
+impl Member {
+    /// Its id in the group (from 1).
+    #[wasm_bindgen(getter)]
+    pub fn id(&self) -> f64 {
+        self.id as f64
+    }
+
+    /// The next record of an owned partition, or `undefined` when none is ready.
+    /// Never waits. Throws `Lagged` at a gap, `Closed` after `leave()`.
+    #[wasm_bindgen(unchecked_return_type = "RingletRecord | undefined")]
+    pub fn poll(&self) -> Result<JsValue, JsValue> {
+        let r = self.with(|m| m.try_recv())?;
+        let read: Vec<(u32, u64)> = r.iter().map(|r| (r.partition, r.offset)).collect();
+        self.after(&read)?;
+        match r {
+            Ok(r) => Ok(record_js(r)),
+            Err(TryRecvError::Empty) => Ok(JsValue::UNDEFINED),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    /// Up to `max` (default 1024) ready records, possibly none.
+    #[wasm_bindgen(js_name = pollMany, unchecked_return_type = "RingletRecord[]")]
+    pub fn poll_many(
+        &self,
+        max_opt: Option<crate::types::Num>,
+    ) -> Result<JsValue, JsValue> {
+        let max = max_opt.map(JsValue::from).unwrap_or_default();
+        let max = args::batch_max(&max)?;
+        let r = self.with(|m| m.try_recv_batch(max))?;
+        let read: Vec<(u32, u64)> = match &r {
+            Ok(v) => v.iter().map(|r| (r.partition, r.offset)).collect(),
+            Err(_) => vec![],
+        };
+        self.after(&read)?;
+        match r {
+            Ok(v) => Ok(v.into_iter().map(record_js).collect::<Array>().into()),
+            Err(TryRecvError::Empty) => Ok(Array::new().into()),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    /// Resolves to the next record; rejects with `Lagged` at a gap, `Closed` after
+    /// `leave()`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<RingletRecord>")]
+    pub fn next(&self) -> Promise {
+        self.next_promise(false)
+    }
+
+    /// The step behind `for await` (gaps counted in `skipped`; `undefined` at the end).
+    #[wasm_bindgen(js_name = iterNext, unchecked_return_type = "Promise<RingletRecord | undefined>")]
+    pub fn iter_next(&self) -> Promise {
+        self.next_promise(true)
+    }
+
+    /// Commits the positions read so far, or the given `[[partition, offset], …]`.
+    /// Throws `NotOwner` for a partition it does not own.
+    pub fn commit(
+        &self,
+        offsets_opt: Option<crate::types::OffsetPairs>,
+    ) -> Result<(), JsValue> {
+        let offsets = offsets_opt.map(JsValue::from).unwrap_or_default();
+        let offsets = if absent(&offsets) {
+            None
+        } else {
+            match args::start(&offsets) {
+                Ok(Start::Offsets(v)) if Array::is_array(&offsets) => Some(v),
+                Err(e) if Array::is_array(&offsets) => return Err(e),
+                _ => {
+                    return Err(type_error(
+                        "commit takes [[partition, offset], …] (or nothing)",
+                    ))
+                }
+            }
+        };
+        let r = self.with(|m| match &offsets {
+            None => m.commit(),
+            Some(v) => m.commit_offsets(v),
+        })?;
+        self.after(&[])?;
+        r.map_err(err)
+    }
+
+    /// Moves the position in an owned partition.
+    pub fn seek(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] partition: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] offset: JsValue,
+    ) -> Result<(), JsValue> {
+        let p = args::u32_arg(&partition, "partition")?;
+        let o = args::u64_arg(&offset, "offset")?;
+        let r = self.with(|m| m.seek(p, o))?;
+        self.after(&[])?;
+        r.map_err(err)
+    }
+
+    /// The partitions it owns now, ascending.
+    #[wasm_bindgen(unchecked_return_type = "number[]")]
+    pub fn assignment(&self) -> Result<JsValue, JsValue> {
+        let v = self.with(|m| m.assignment())?;
+        self.after(&[])?;
+        Ok(numbers(v.into_iter().map(f64::from)))
+    }
+
+    /// `[[partition, position], …]` for the owned partitions.
+    #[wasm_bindgen(unchecked_return_type = "[number, number][]")]
+    pub fn positions(&self) -> Result<JsValue, JsValue> {
+        let v = self.with(|m| m.positions())?;
+        self.after(&[])?;
+        Ok(v.into_iter()
+            .map(|(p, o)| JsValue::from(numbers([f64::from(p), o as f64])))
+            .collect::<Array>()
+            .into())
+    }
+
+    /// Takes these partitions by hand (manual assignment).
+    pub fn assign(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number[]")] partitions: JsValue,
+    ) -> Result<(), JsValue> {
+        let p = args::partitions(&partitions)?;
+        self.with(|m| m.assign(&p))?.map_err(err)
+    }
+
+    /// Stops reading these owned partitions until `resume`.
+    pub fn pause(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number[]")] partitions: JsValue,
+    ) -> Result<(), JsValue> {
+        let p = args::partitions(&partitions)?;
+        self.with(|m| m.pause(&p))?.map_err(err)
+    }
+
+    /// Reads these partitions again.
+    pub fn resume(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number[]")] partitions: JsValue,
+    ) -> Result<(), JsValue> {
+        let p = args::partitions(&partitions)?;
+        self.with(|m| m.resume(&p))?.map_err(err)
+    }
+
+    /// The paused partitions.
+    #[wasm_bindgen(unchecked_return_type = "number[]")]
+    pub fn paused(&self) -> Result<JsValue, JsValue> {
+        self.with(|m| numbers(m.paused().into_iter().map(f64::from)))
+    }
+
+    /// The next offset of each partition of the topic.
+    #[wasm_bindgen(js_name = endOffsets, unchecked_return_type = "number[]")]
+    pub fn end_offsets(&self) -> Result<JsValue, JsValue> {
+        self.with(|m| numbers(m.end_offsets().into_iter().map(|o| o as f64)))
+    }
+
+    /// Records skipped over gaps so far.
+    #[wasm_bindgen(getter)]
+    pub fn skipped(&self) -> Result<f64, JsValue> {
+        self.with(|m| m.skipped() as f64)
+    }
+
+    /// Whether it left.
+    #[wasm_bindgen(getter, js_name = isClosed)]
+    pub fn is_closed(&self) -> bool {
+        matches!(self.inner.try_borrow(), Ok(g) if g.is_none())
+    }
+
+    /// Leaves the group (committing first when the group auto-commits); its
+    /// partitions go to the other members. A pending `next()` rejects with
+    /// `Closed`. Leaving twice does nothing.
+    pub fn leave(&self) -> Result<(), JsValue> {
+        let m = self
+            .inner
+            .try_borrow_mut()
+            .map_err(|_| busy("the member"))?
+            .take();
+        if let Some(m) = m {
+            m.leave();
+        }
+        self.timer.rearm();
+        self.serial.wake();
+        Ok(())
+    }
+
+    /// The same as `leave()`.
+    pub fn close(&self) -> Result<(), JsValue> {
+        self.leave()
+    }
+}
+
+/// A share group: a queue view of a topic (records delivered one member at a time,
+/// acked one by one).
+#[wasm_bindgen]
+pub struct ShareGroup {
+    g: ringlet::ShareGroup<Value>,
+    topic: String,
+    timer: Rc<Timer>,
+}
+
+impl ShareGroup {
+    pub(crate) fn open(
+        topic: &ringlet::Topic<Value>,
+        name: &str,
+        opts: &JsValue,
+        timer: Rc<Timer>,
+    ) -> Result<ShareGroup, JsValue> {
+        let o = option_object(
+            opts,
+            "share group",
+            &["start", "visibilityTimeoutMs", "maxDeliveries", "maxInFlight", "deadLetter"],
+        )?;
+        let start = group_start(&get(&o, "start"))?;
+        let vt = args::opt_ms(&get(&o, "visibilityTimeoutMs"), "visibilityTimeoutMs")?;
+        let md = args::opt_u32(&get(&o, "maxDeliveries"), "maxDeliveries")?;
+        let mif = args::opt_usize(&get(&o, "maxInFlight"), "maxInFlight")?;
+        let dl = get(&o, "deadLetter");
+        let dl = if absent(&dl) {
+            None
+        } else {
+            Some(args::string(&dl, "deadLetter")?)
+        };
+        let given = start.is_some() || vt.is_some() || md.is_some() || mif.is_some() || dl.is_some();
+        let g = if !given {
+            topic.share_group(name)
+        } else {
+            let mut c: ShareGroupConfig = topic.share_group_config(name).unwrap_or_default();
+            if let Some(s) = start {
+                c.start = s;
+            }
+            if let Some(d) = vt {
+                c.visibility_timeout = d;
+            }
+            if let Some(n) = md {
+                c.max_deliveries = Some(n);
+            }
+            if let Some(n) = mif {
+                c.max_in_flight = n;
+            }
+            if let Some(d) = dl {
+                c.dead_letter = Some(d);
+            }
+            topic.share_group_with(name, c)
+        }
+        .map_err(err)?;
+        Ok(ShareGroup {
+            g,
+            topic: topic.name().to_owned(),
+            timer,
+        })
+    }
+}
+
+#[wasm_bindgen]
+impl ShareGroup {
+    /// Its name.
+    #[wasm_bindgen(getter)]
+    pub fn name(&self) -> String {
+        self.g.name().to_owned()
+    }
+
+    /// Its topic's name.
+    #[wasm_bindgen(getter)]
+    pub fn topic(&self) -> String {
+        self.topic.clone()
+    }
+
+    /// Its configuration.
+    #[wasm_bindgen(unchecked_return_type = "ShareGroupConfig")]
+    pub fn config(&self) -> JsValue {
+        let c = self.g.config();
+        plain(&json!({
+            "start": start_name(&c.start),
+            "visibilityTimeoutMs": c.visibility_timeout.as_millis() as u64,
+            "maxDeliveries": c.max_deliveries,
+            "maxInFlight": c.max_in_flight,
+            "deadLetter": c.dead_letter,
+        }))
+    }
+
+    /// Joins: a new member that receives deliveries.
+    #[wasm_bindgen(unchecked_return_type = "ShareMember")]
+    pub fn join(&self) -> Result<JsValue, JsValue> {
+        let m = self.g.join().map_err(err)?;
+        Ok(iterable(ShareMember {
+            id: m.id(),
+            inner: RefCell::new(Some(m)),
+            serial: Serial::default(),
+            timer: self.timer.clone(),
+        }))
+    }
+
+    /// This share group as a plain object.
+    #[wasm_bindgen(unchecked_return_type = "ShareGroupSnapshot")]
+    pub fn snapshot(&self) -> JsValue {
+        plain(&self.g.snapshot())
+    }
+}
+
+/// A member of a share group.
+#[wasm_bindgen]
+pub struct ShareMember {
+    id: u64,
+    inner: RefCell<Option<ringlet::ShareMember<Value>>>,
+    serial: Serial,
+    timer: Rc<Timer>,
+}
+
+impl ShareMember {
+    fn with<R>(
+        &self,
+        f: impl FnOnce(&ringlet::ShareMember<Value>) -> R,
+    ) -> Result<R, JsValue> {
+        let g = self.inner.try_borrow().map_err(|_| busy("the share member"))?;
+        let m = g.as_ref().ok_or_else(|| closed("the share member"))?;
+        let r = f(m);
+        drop(g);
+        self.timer.rearm();
+        Ok(r)
+    }
+
+    fn receive_promise(&self, end_ok: bool) -> Promise {
+        if !self.serial.busy() {
+            match self.with(|m| m.try_receive()) {
+                Err(e) => return Promise::reject(&e),
+                Ok(Ok(d)) => return Promise::resolve(&JsValue::from(delivery_js(d, &self.timer))),
+                Ok(Err(ringlet::TryReceiveError::Closed)) if end_ok => {
+                    return Promise::resolve(&JsValue::UNDEFINED)
+                }
+                Ok(Err(ringlet::TryReceiveError::Empty)) => {}
+                Ok(Err(e)) => return Promise::reject(&err(e)),
+            }
+        }
+        let fut = match self.with(|m| m.receive_async()) {
+            Ok(f) => f,
+            Err(e) => return Promise::reject(&e),
+        };
+        let timer = self.timer.clone();
+        let fut = Rearming {
+            fut,
+            timer: timer.clone(),
+        };
+        self.serial.run(async move {
+            match fut.await {
+                Ok(d) => Ok(Delivery::from_core(d, timer).into()),
+                Err(_) if end_ok => Ok(JsValue::UNDEFINED),
+                Err(e) => Err(err(e)),
+            }
+        })
+    }
+}
+
+#[wasm_bindgen]
+impl ShareMember {
+    /// Its id in the share group.
+    #[wasm_bindgen(getter)]
+    pub fn id(&self) -> f64 {
+        self.id as f64
+    }
+
+    /// The next delivery, or `undefined` when none is ready. Never waits.
+    #[wasm_bindgen(js_name = tryReceive)]
+    pub fn try_receive(&self) -> Result<Option<Delivery>, JsValue> {
+        match self.with(|m| m.try_receive())? {
+            Ok(d) => Ok(Some(delivery_js(d, &self.timer))),
+            Err(ringlet::TryReceiveError::Empty) => Ok(None),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    /// Resolves to the next delivery (waiting for one); rejects with `Closed`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Delivery>")]
+    pub fn receive(&self) -> Promise {
+        self.receive_promise(false)
+    }
+
+    /// Up to `max` (default 1024) ready deliveries, possibly none.
+    #[wasm_bindgen(js_name = receiveMany)]
+    pub fn receive_many(
+        &self,
+        max_opt: Option<crate::types::Num>,
+    ) -> Result<Vec<Delivery>, JsValue> {
+        let max = max_opt.map(JsValue::from).unwrap_or_default();
+        let max = args::batch_max(&max)?;
+        match self.with(|m| m.try_receive_batch(max))? {
+            Ok(v) => Ok(v.into_iter().map(|d| delivery_js(d, &self.timer)).collect()),
+            Err(ringlet::TryReceiveError::Empty) => Ok(vec![]),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    /// The step behind `for await` (`undefined` once the topic is closed and drained).
+    #[wasm_bindgen(js_name = iterNext, unchecked_return_type = "Promise<Delivery | undefined>")]
+    pub fn iter_next(&self) -> Promise {
+        self.receive_promise(true)
+    }
+
+    /// Whether it left.
+    #[wasm_bindgen(getter, js_name = isClosed)]
+    pub fn is_closed(&self) -> bool {
+        matches!(self.inner.try_borrow(), Ok(g) if g.is_none())
+    }
+
+    /// Leaves the share group; its unsettled deliveries become ready for others.
+    pub fn leave(&self) -> Result<(), JsValue> {
+        let m = self
+            .inner
+            .try_borrow_mut()
+            .map_err(|_| busy("the share member"))?
+            .take();
+        if let Some(m) = m {
+            m.leave();
+        }
+        self.timer.rearm();
+        Ok(())
+    }
+
+    /// The same as `leave()`.
+    pub fn close(&self) -> Result<(), JsValue> {
+        self.leave()
+    }
+}

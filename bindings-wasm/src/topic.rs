@@ -1,0 +1,514 @@
+//! `Topic` and `Subscription`.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::task::Poll;
+
+use js_sys::{Array, Promise};
+use ringlet::journal::Event;
+use ringlet::{Message, OnFull, OnLag, RecvError, Start, TryRecvError};
+use wasm_bindgen::prelude::*;
+
+use crate::args::{self, absent, get, option_object};
+use crate::bus::{Rearming, Timer};
+use crate::errors::{busy, err, named, type_error};
+use crate::group::{Group, ShareGroup};
+use crate::records::{event_record_js, numbers, plain, receipt_js, record_js};
+use crate::{iterable, Serial, Value};
+
+pub(crate) enum TopicKind {
+    Values(ringlet::Topic<Value>),
+    Journal(ringlet::Topic<Event>),
+}
+
+macro_rules! each {
+    ($kind:expr, $t:ident => $e:expr) => {
+        match $kind {
+            TopicKind::Values($t) => $e,
+            TopicKind::Journal($t) => $e,
+        }
+    };
+}
+
+/// A message from `publish`'s arguments.
+fn message(value: JsValue, opts: &JsValue, with_place: bool) -> Result<Message<Value>, JsValue> {
+    let mut m = Message::new(Value::new(value));
+    if absent(opts) {
+        return Ok(m);
+    }
+    let known: &[&str] = if with_place {
+        &["key", "headers", "partition", "timestamp"]
+    } else {
+        &["key", "headers"]
+    };
+    let o = option_object(opts, "publish", known)?;
+    let k = get(&o, "key");
+    if !absent(&k) {
+        m = m.key(args::key(&k)?);
+    }
+    let h = get(&o, "headers");
+    if !absent(&h) {
+        m = m.headers(args::headers(&h)?);
+    }
+    if with_place {
+        if let Some(p) = args::opt_u32(&get(&o, "partition"), "partition")? {
+            m = m.partition(p);
+        }
+        let ts = get(&o, "timestamp");
+        if !absent(&ts) {
+            m = m.timestamp(args::timestamp(&ts, "timestamp")?);
+        }
+    }
+    Ok(m)
+}
+
+/// A named, partitioned, replayable topic.
+#[wasm_bindgen]
+pub struct Topic {
+    kind: TopicKind,
+    timer: Rc<Timer>,
+}
+
+impl Topic {
+    pub(crate) fn new(kind: TopicKind, timer: Rc<Timer>) -> Self {
+        Topic { kind, timer }
+    }
+
+    fn values(&self) -> Result<&ringlet::Topic<Value>, JsValue> {
+        match &self.kind {
+            TopicKind::Values(t) => Ok(t),
+            TopicKind::Journal(_) => Err(named(
+                "TypeMismatch",
+                "the journal is written by the bus: it can only be read (subscribe)",
+                &[],
+            )),
+        }
+    }
+}
+
+fn full_wait_hint(e: ringlet::PublishError<Message<Value>>, on_full: OnFull) -> JsValue {
+    if matches!(e, ringlet::PublishError::Full(_)) && on_full == OnFull::Block {
+        return named(
+            "Full",
+            "the partition is full: publishAsync waits for room",
+            &[],
+        );
+    }
+    err(e)
+}
+
+#[wasm_bindgen]
+impl Topic {
+    /// Its name.
+    #[wasm_bindgen(getter)]
+    pub fn name(&self) -> String {
+        each!(&self.kind, t => t.name().to_owned())
+    }
+
+    /// Its number of partitions.
+    #[wasm_bindgen(getter)]
+    pub fn partitions(&self) -> u32 {
+        each!(&self.kind, t => t.partitions())
+    }
+
+    /// Its configuration (`partitions`, `capacity`, `max_age_ms`, `on_full`).
+    #[wasm_bindgen(unchecked_return_type = "TopicConfig")]
+    pub fn config(&self) -> JsValue {
+        each!(&self.kind, t => plain(&t.snapshot().config))
+    }
+
+    /// Whether it is closed.
+    #[wasm_bindgen(getter, js_name = isClosed)]
+    pub fn is_closed(&self) -> bool {
+        each!(&self.kind, t => t.is_closed())
+    }
+
+    /// Closes it: publishing throws `Closed`; readers drain what is retained, then
+    /// get `Closed` (iteration ends).
+    pub fn close(&self) {
+        each!(&self.kind, t => t.close())
+    }
+
+    /// Records retained, over all partitions.
+    #[wasm_bindgen(getter)]
+    pub fn length(&self) -> f64 {
+        each!(&self.kind, t => t.end_offsets()
+            .iter()
+            .zip(t.earliest_offsets())
+            .map(|(e, s)| e.saturating_sub(s) as f64)
+            .sum())
+    }
+
+    /// The next offset of each partition.
+    #[wasm_bindgen(js_name = endOffsets, unchecked_return_type = "number[]")]
+    pub fn end_offsets(&self) -> JsValue {
+        each!(&self.kind, t => numbers(t.end_offsets().into_iter().map(|o| o as f64)))
+    }
+
+    /// The oldest retained offset of each partition.
+    #[wasm_bindgen(js_name = earliestOffsets, unchecked_return_type = "number[]")]
+    pub fn earliest_offsets(&self) -> JsValue {
+        each!(&self.kind, t => numbers(t.earliest_offsets().into_iter().map(|o| o as f64)))
+    }
+
+    /// Per partition, the first offset whose timestamp is at or after `timestamp`
+    /// (ms or a `Date`), or `null`.
+    #[wasm_bindgen(js_name = offsetsForTimes, unchecked_return_type = "(number | null)[]")]
+    pub fn offsets_for_times(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number | Date")] timestamp: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let ms = args::timestamp(&timestamp, "timestamp")?;
+        let v = each!(&self.kind, t => t.offsets_for_times(ms));
+        Ok(v.into_iter()
+            .map(|o| o.map_or(JsValue::NULL, |o| JsValue::from_f64(o as f64)))
+            .collect::<Array>()
+            .into())
+    }
+
+    /// Publishes `value` (held by reference) with optional `key`, `headers`,
+    /// `partition` and `timestamp`; returns `{ partition, offset }`. Never waits: a
+    /// full `block`, `reject` or `keep` partition throws `Full`.
+    #[wasm_bindgen(unchecked_return_type = "Receipt")]
+    pub fn publish(
+        &self,
+        value: JsValue,
+        options: Option<crate::types::PublishOptions>,
+    ) -> Result<JsValue, JsValue> {
+        let options_ = options.map(JsValue::from).unwrap_or_default();
+        let t = self.values()?;
+        let r = if absent(&options_) {
+            t.try_publish(Value::new(value))
+                .map_err(|e| full_wait_hint(e.map(Message::new), t.config().on_full))?
+        } else {
+            let m = message(value, &options_, true)?;
+            t.try_publish_message(m)
+                .map_err(|e| full_wait_hint(e, t.config().on_full))?
+        };
+        Ok(receipt_js(r))
+    }
+
+    /// Publishes every value of an array (or iterable); returns how many. Never
+    /// waits: at a full partition it throws `Full` with `published` (how many went
+    /// in before).
+    #[wasm_bindgen(js_name = publishMany)]
+    pub fn publish_many(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Iterable<any>")] values: JsValue,
+    ) -> Result<usize, JsValue> {
+        let t = self.values()?;
+        let vals: Vec<Value> = args::items(&values, "values")?
+            .into_iter()
+            .map(Value::new)
+            .collect();
+        let total = vals.len();
+        let partial = |e: JsValue, n: usize| {
+            let _ = js_sys::Reflect::set(&e, &"published".into(), &(n as f64).into());
+            e
+        };
+        if t.config().on_full == OnFull::Block {
+            for (n, v) in vals.into_iter().enumerate() {
+                if let Err(e) = t.try_publish(v) {
+                    return Err(partial(full_wait_hint(e.map(Message::new), OnFull::Block), n));
+                }
+            }
+            return Ok(total);
+        }
+        t.publish_batch(vals).map_err(|e| {
+            let rest = match &e {
+                ringlet::PublishError::Full(r)
+                | ringlet::PublishError::Closed(r)
+                | ringlet::PublishError::OutOfRange(r) => r.len(),
+            };
+            partial(err(e), total - rest)
+        })
+    }
+
+    /// Publishes, waiting for room on a `block` topic; resolves to the receipt.
+    #[wasm_bindgen(js_name = publishAsync, unchecked_return_type = "Promise<Receipt>")]
+    pub fn publish_async(
+        &self,
+        value: JsValue,
+        options: Option<crate::types::PublishOptions>,
+    ) -> Result<Promise, JsValue> {
+        let options_ = options.map(JsValue::from).unwrap_or_default();
+        let t = self.values()?;
+        let m = message(value, &options_, true)?;
+        let m = match t.try_publish_message(m) {
+            Ok(r) => return Ok(Promise::resolve(&receipt_js(r))),
+            Err(ringlet::PublishError::Full(m)) if t.config().on_full == OnFull::Block => m,
+            Err(e) => return Ok(Promise::reject(&err(e))),
+        };
+        let fut = Rearming {
+            fut: t.publish_message_async(m),
+            timer: self.timer.clone(),
+        };
+        Ok(wasm_bindgen_futures::future_to_promise(async move {
+            fut.await.map(receipt_js).map_err(err)
+        }))
+    }
+
+    /// A new reader over all partitions. Options: `start` (`"latest"` by default,
+    /// `"earliest"`, an offset, a `Date`, `{ timestamp }`, `[[partition, offset]…]`),
+    /// `onLag` (`"earliest"`, `"latest"`, `"error"`).
+    #[wasm_bindgen(unchecked_return_type = "Subscription")]
+    pub fn subscribe(
+        &self,
+        options: Option<crate::types::SubscribeOptions>,
+    ) -> Result<JsValue, JsValue> {
+        let options_ = options.map(JsValue::from).unwrap_or_default();
+        let o = option_object(&options_, "subscribe", &["start", "onLag"])?;
+        let s = get(&o, "start");
+        let start = if absent(&s) {
+            Start::Latest
+        } else {
+            args::start(&s)?
+        };
+        let l = get(&o, "onLag");
+        let on_lag = if absent(&l) {
+            OnLag::Earliest
+        } else {
+            args::on_lag(&l)?
+        };
+        Subscription::open(&self.kind, start, on_lag, self.timer.clone())
+    }
+
+    /// The consumer group of that name. Options (left out: accept what exists):
+    /// `start` (`"latest"`, `"earliest"`, a `Date`), `autoCommit`,
+    /// `sessionTimeoutMs`.
+    pub fn group(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        options: Option<crate::types::GroupOptions>,
+    ) -> Result<Group, JsValue> {
+        let options_ = options.map(JsValue::from).unwrap_or_default();
+        let name = args::string(&name, "name")?;
+        Group::open(self.values()?, &name, &options_, self.timer.clone())
+    }
+
+    /// The share group of that name (a queue view of the topic). Options (left
+    /// out: accept what exists): `start`, `visibilityTimeoutMs`, `maxDeliveries`,
+    /// `maxInFlight`, `deadLetter`.
+    #[wasm_bindgen(js_name = shareGroup)]
+    pub fn share_group(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        options: Option<crate::types::ShareGroupOptions>,
+    ) -> Result<ShareGroup, JsValue> {
+        let options_ = options.map(JsValue::from).unwrap_or_default();
+        let name = args::string(&name, "name")?;
+        ShareGroup::open(self.values()?, &name, &options_, self.timer.clone())
+    }
+
+    /// This topic as a plain object (partitions, subscriptions, groups).
+    #[wasm_bindgen(unchecked_return_type = "TopicSnapshot")]
+    pub fn snapshot(&self) -> JsValue {
+        each!(&self.kind, t => plain(&t.snapshot()))
+    }
+}
+
+pub(crate) enum SubKind {
+    Values(ringlet::Subscription<Value>),
+    Journal(ringlet::Subscription<Event>),
+}
+
+macro_rules! each_sub {
+    ($kind:expr, $s:ident => $e:expr) => {
+        match $kind {
+            SubKind::Values($s) => $e,
+            SubKind::Journal($s) => $e,
+        }
+    };
+}
+
+impl SubKind {
+    fn try_next(&mut self) -> Result<JsValue, TryRecvError> {
+        match self {
+            SubKind::Values(s) => s.try_recv().map(record_js),
+            SubKind::Journal(s) => s.try_recv().map(event_record_js),
+        }
+    }
+
+    fn poll_next(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Result<JsValue, RecvError>> {
+        match self {
+            SubKind::Values(s) => s.poll_recv(cx).map(|r| r.map(record_js)),
+            SubKind::Journal(s) => s.poll_recv(cx).map(|r| r.map(event_record_js)),
+        }
+    }
+
+    fn try_batch(&mut self, max: usize) -> Result<Vec<JsValue>, TryRecvError> {
+        match self {
+            SubKind::Values(s) => s
+                .try_recv_batch(max)
+                .map(|v| v.into_iter().map(record_js).collect()),
+            SubKind::Journal(s) => s
+                .try_recv_batch(max)
+                .map(|v| v.into_iter().map(event_record_js).collect()),
+        }
+    }
+}
+
+/// An independent reader over all partitions of a topic.
+#[wasm_bindgen]
+pub struct Subscription {
+    inner: Rc<RefCell<SubKind>>,
+    on_lag: OnLag,
+    serial: Serial,
+    timer: Rc<Timer>,
+}
+
+impl Subscription {
+    pub(crate) fn open(
+        kind: &TopicKind,
+        start: Start,
+        on_lag: OnLag,
+        timer: Rc<Timer>,
+    ) -> Result<JsValue, JsValue> {
+        let inner = match kind {
+            TopicKind::Values(t) => SubKind::Values(t.subscribe_with(start, on_lag).map_err(err)?),
+            TopicKind::Journal(t) => {
+                SubKind::Journal(t.subscribe_with(start, on_lag).map_err(err)?)
+            }
+        };
+        Ok(iterable(Subscription {
+            inner: Rc::new(RefCell::new(inner)),
+            on_lag,
+            serial: Serial::default(),
+            timer,
+        }))
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut SubKind) -> R) -> Result<R, JsValue> {
+        let mut s = self
+            .inner
+            .try_borrow_mut()
+            .map_err(|_| busy("the subscription"))?;
+        Ok(f(&mut s))
+    }
+
+    /// The next record as a Promise; with `skip`, gaps are counted (not thrown) and
+    /// the end of the topic resolves to `undefined`.
+    fn next_promise(&self, skip: bool) -> Promise {
+        let skip = skip && self.on_lag != OnLag::Error;
+        if !self.serial.busy() {
+            // Ready now: no task.
+            loop {
+                match self.with(|s| s.try_next()) {
+                    Err(e) => return Promise::reject(&e),
+                    Ok(Ok(r)) => return Promise::resolve(&r),
+                    Ok(Err(TryRecvError::Lagged { .. })) if skip => continue,
+                    Ok(Err(TryRecvError::Closed)) if skip => {
+                        return Promise::resolve(&JsValue::UNDEFINED)
+                    }
+                    Ok(Err(TryRecvError::Empty)) => break,
+                    Ok(Err(e)) => return Promise::reject(&err(e)),
+                }
+            }
+        }
+        let inner = self.inner.clone();
+        let slot = self.serial.waker_slot();
+        let fut = Rearming {
+            fut: std::future::poll_fn(move |cx| loop {
+                let Ok(mut s) = inner.try_borrow_mut() else {
+                    return Poll::Ready(Err(busy("the subscription")));
+                };
+                match s.poll_next(cx) {
+                    Poll::Pending => {
+                        *slot.borrow_mut() = Some(cx.waker().clone());
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(Ok(r)) => return Poll::Ready(Ok(r)),
+                    Poll::Ready(Err(RecvError::Lagged { .. })) if skip => continue,
+                    Poll::Ready(Err(RecvError::Closed)) if skip => {
+                        return Poll::Ready(Ok(JsValue::UNDEFINED))
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(err(e))),
+                }
+            }),
+            timer: self.timer.clone(),
+        };
+        self.serial.run(fut)
+    }
+}
+
+#[wasm_bindgen]
+impl Subscription {
+    /// The next record, or `undefined` when none is ready. Never waits. Throws
+    /// `Lagged` once at a gap, `Closed` once the topic is closed and drained.
+    #[wasm_bindgen(unchecked_return_type = "RingletRecord | undefined")]
+    pub fn poll(&self) -> Result<JsValue, JsValue> {
+        match self.with(|s| s.try_next())? {
+            Ok(r) => Ok(r),
+            Err(TryRecvError::Empty) => Ok(JsValue::UNDEFINED),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    /// Up to `max` (default 1024) ready records, possibly none. A gap after the
+    /// first record is reported by the next read.
+    #[wasm_bindgen(js_name = pollMany, unchecked_return_type = "RingletRecord[]")]
+    pub fn poll_many(
+        &self,
+        max_opt: Option<crate::types::Num>,
+    ) -> Result<JsValue, JsValue> {
+        let max = max_opt.map(JsValue::from).unwrap_or_default();
+        let max = args::batch_max(&max)?;
+        match self.with(|s| s.try_batch(max))? {
+            Ok(v) => Ok(v.into_iter().collect::<Array>().into()),
+            Err(TryRecvError::Empty) => Ok(Array::new().into()),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    /// Resolves to the next record (waiting for one); rejects with `Lagged` at a gap
+    /// and `Closed` at the end.
+    #[wasm_bindgen(unchecked_return_type = "Promise<RingletRecord>")]
+    pub fn next(&self) -> Promise {
+        self.next_promise(false)
+    }
+
+    /// The step behind `for await`: the next record, or `undefined` at the end;
+    /// gaps are counted in `skipped` (unless `onLag: "error"`).
+    #[wasm_bindgen(js_name = iterNext, unchecked_return_type = "Promise<RingletRecord | undefined>")]
+    pub fn iter_next(&self) -> Promise {
+        self.next_promise(true)
+    }
+
+    /// Records skipped over gaps so far.
+    #[wasm_bindgen(getter)]
+    pub fn skipped(&self) -> Result<f64, JsValue> {
+        self.with(|s| each_sub!(s, s => s.skipped() as f64))
+    }
+
+    /// The next offset this reader will read in each partition.
+    #[wasm_bindgen(unchecked_return_type = "number[]")]
+    pub fn positions(&self) -> Result<JsValue, JsValue> {
+        self.with(|s| each_sub!(s, s => numbers(s.positions().into_iter().map(|o| o as f64))))
+    }
+
+    /// Records retained but not read yet, over all partitions.
+    #[wasm_bindgen(getter)]
+    pub fn lag(&self) -> Result<f64, JsValue> {
+        self.with(|s| each_sub!(s, s => s.lag() as f64))
+    }
+
+    /// Moves the reader (`start` as in `subscribe`).
+    pub fn seek(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Start")] start: JsValue,
+    ) -> Result<(), JsValue> {
+        if absent(&start) {
+            return Err(type_error("seek needs a start"));
+        }
+        let start = args::start(&start)?;
+        self.with(|s| each_sub!(s, s => s.seek(start)))?.map_err(err)
+    }
+
+    /// Stops reading (stops gating a `block` topic); reads then throw `Closed` and
+    /// a pending `next()` rejects.
+    pub fn close(&self) -> Result<(), JsValue> {
+        self.with(|s| each_sub!(s, s => { s.cancel_poll(); s.close() }))?;
+        self.serial.wake();
+        Ok(())
+    }
+}

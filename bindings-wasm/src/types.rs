@@ -1,0 +1,110 @@
+//! TypeScript types of the options and results (checked by `tsc` on a typed usage
+//! file); the values themselves are checked at run time in [`crate::args`].
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(typescript_type = "BusOptions")]
+    pub type BusOptions;
+    #[wasm_bindgen(typescript_type = "GroupOptions")]
+    pub type GroupOptions;
+    #[wasm_bindgen(typescript_type = "JoinOptions")]
+    pub type JoinOptions;
+    #[wasm_bindgen(typescript_type = "number")]
+    pub type Num;
+    #[wasm_bindgen(typescript_type = "[number, number][]")]
+    pub type OffsetPairs;
+    #[wasm_bindgen(typescript_type = "PublishOptions")]
+    pub type PublishOptions;
+    #[wasm_bindgen(typescript_type = "QueueOptions")]
+    pub type QueueOptions;
+    #[wasm_bindgen(typescript_type = "SendAsyncOptions")]
+    pub type SendAsyncOptions;
+    #[wasm_bindgen(typescript_type = "SendOptions")]
+    pub type SendOptions;
+    #[wasm_bindgen(typescript_type = "ShareGroupOptions")]
+    pub type ShareGroupOptions;
+    #[wasm_bindgen(typescript_type = "SubscribeOptions")]
+    pub type SubscribeOptions;
+    #[wasm_bindgen(typescript_type = "TopicOptions")]
+    pub type TopicOptions;
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = r#"
+/** Where a reader starts: the oldest record, the end, an offset (in every partition),
+ * a time (a Date or ms since the epoch), or an offset per partition. */
+export type Start = "earliest" | "latest" | number | Date | { timestamp: number | Date } | [number, number][];
+export type OnFull = "overwrite" | "block" | "reject" | "keep";
+export type OnLag = "earliest" | "latest" | "error";
+/** A key: text or bytes (partitioning hashes the UTF-8 bytes of text). */
+export type Key = string | Uint8Array;
+/** Headers: an object of name → value or [name, value] pairs; values are text (UTF-8) or bytes. */
+export type HeadersInit = Record<string, string | Uint8Array> | [string, string | Uint8Array][];
+
+export interface BusOptions { clock?: "system" | "manual"; startMs?: number | Date; journal?: number }
+export interface TopicOptions { partitions?: number; capacity?: number; maxAgeMs?: number; onFull?: OnFull }
+export interface QueueOptions { capacity?: number; visibilityTimeoutMs?: number; maxDeliveries?: number; deadLetter?: string }
+export interface PublishOptions { key?: Key; headers?: HeadersInit; partition?: number; timestamp?: number | Date }
+export interface SendOptions { key?: Key; headers?: HeadersInit; delayMs?: number }
+export interface SendAsyncOptions { key?: Key; headers?: HeadersInit }
+export interface SubscribeOptions { start?: Start; onLag?: OnLag }
+export interface GroupOptions { start?: "earliest" | "latest" | Date | { timestamp: number | Date }; autoCommit?: boolean; sessionTimeoutMs?: number }
+export interface ShareGroupOptions { start?: "earliest" | "latest" | Date | { timestamp: number | Date }; visibilityTimeoutMs?: number; maxDeliveries?: number; maxInFlight?: number; deadLetter?: string }
+export interface JoinOptions { onAssign?: (partitions: number[]) => void; onRevoke?: (partitions: number[]) => void }
+
+/** Where a record went. */
+export interface Receipt { partition: number; offset: number }
+/** A record read from a topic. `value` is the very value that was published. */
+export interface RingletRecord<T = any> {
+  partition: number;
+  offset: number;
+  /** ms since the epoch (bus clock). */
+  timestamp: number;
+  key: string | Uint8Array | undefined;
+  headers: [string, Uint8Array][];
+  value: T;
+}
+
+export interface TopicConfig { partitions: number; capacity: number; max_age_ms: number | null; on_full: OnFull }
+export interface QueueConfig { capacity: number; visibility_timeout_ms: number; max_deliveries: number | null; dead_letter: string | null }
+export interface GroupConfig { start: unknown; autoCommit: boolean; sessionTimeoutMs: number }
+export interface ShareGroupConfig { start: unknown; visibilityTimeoutMs: number; maxDeliveries: number | null; maxInFlight: number; deadLetter: string | null }
+export interface QueueFigures {
+  ready: number; in_flight: number; delayed: number; sent: number; acked: number; nacked: number;
+  redelivered: number; expired: number; dead_lettered: number; dropped: number; dead_letter_overflow: number;
+}
+export interface PartitionSnapshot { partition: number; earliest: number; latest: number; retained: number }
+export interface GroupSnapshot {
+  name: string;
+  members: { id: number; partitions: number[] }[];
+  partitions: { partition: number; committed: number | null; lag: number }[];
+  [more: string]: unknown;
+}
+export interface ShareGroupSnapshot { name: string; [more: string]: unknown }
+export interface TopicSnapshot {
+  name: string;
+  closed: boolean;
+  config: TopicConfig;
+  partitions: PartitionSnapshot[];
+  subscriptions: { id: number; positions: number[]; lag: number }[];
+  groups: GroupSnapshot[];
+  share_groups: ShareGroupSnapshot[];
+}
+export interface QueueSnapshot { name: string; closed: boolean; config: QueueConfig; figures: QueueFigures; [more: string]: unknown }
+/** `bus.snapshot()`: everything on the bus (the documented, stable shape). */
+export interface Snapshot { time_ms: number; topics: TopicSnapshot[]; queues: QueueSnapshot[] }
+/** A journal event (the value of a journal record). */
+export interface JournalEvent {
+  kind: "append" | "evict" | "expire" | "deliver" | "redeliver" | "ack" | "nack" | "dead_letter" | "commit" | "join" | "leave" | "rebalance";
+  topic?: string; queue?: string; group?: string; member?: number; partition?: number; offset?: number;
+  message?: number; attempt?: number; reason?: string; outcome?: string;
+  assignment?: { member: number; partitions: number[] }[];
+}
+
+export interface Subscription { [Symbol.asyncIterator](): AsyncIterator<RingletRecord> }
+export interface Member { [Symbol.asyncIterator](): AsyncIterator<RingletRecord> }
+export interface ShareMember { [Symbol.asyncIterator](): AsyncIterator<Delivery> }
+export interface Queue { [Symbol.asyncIterator](): AsyncIterator<Delivery> }
+"#;
