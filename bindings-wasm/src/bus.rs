@@ -267,10 +267,10 @@ impl Bus {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
         options: Option<crate::types::QueueOptions>,
-    ) -> Result<Queue, JsValue> {
+    ) -> Result<JsValue, JsValue> {
         let options_ = options.map(JsValue::from).unwrap_or_default();
         let name = args::string(&name, "name")?;
-        crate::queue::open(&self.bus, &name, &options_, self.timer.clone())
+        crate::queue::open(&self.bus, &name, &options_, self.timer.clone()).map(crate::iterable)
     }
 
     /// An existing topic (`NotFound` otherwise), whatever its configuration.

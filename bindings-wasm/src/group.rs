@@ -272,6 +272,9 @@ impl Member {
     }
 
     fn next_promise(&self, skip: bool) -> Promise {
+        if skip && self.is_closed() {
+            return Promise::resolve(&JsValue::UNDEFINED);
+        }
         if !self.serial.busy() {
             loop {
                 let r = match self.with(|m| m.try_recv()) {
