@@ -22,6 +22,7 @@ test("the engine holds at most capacity values over many publish/evict cycles", 
   assert.equal(held, mid);
   assert.ok(held <= 4 * 64, `held ${held}`);
   sub.close();
+  sub.free();
   t.close();
   bus.delete("churn");
   t.free();
