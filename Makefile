@@ -21,9 +21,14 @@ define stage
 	@start=$$(date +%s); echo "==> $(1)"; $(2); echo "<== $(1): $$(( $$(date +%s) - start )) s"
 endef
 
-.PHONY: demo tour test setup-rust setup setup-py fmt clippy doc unit stress loom miri wasm bench-build smoke bench python py-build py-test py-stubs py-notebooks
+JS_DIR := bindings-wasm
+WASM_TEST := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner $(CARGO) test -q -p ringlet-wasm --target wasm32-unknown-unknown --release
 
-demo: setup-rust tour
+.PHONY: demo tour test setup-rust setup setup-py setup-js js js-build js-node js-types js-wasm-test js-e2e playground fmt clippy doc unit stress loom miri wasm bench-build smoke bench python py-build py-test py-stubs py-notebooks
+
+# The tour in the terminal, then the playground served on 127.0.0.1 (Ctrl-C stops it).
+demo: setup-rust tour setup-js js-build
+	node $(JS_DIR)/serve.mjs $${PORT:-8080}
 
 tour: setup-rust
 	$(CARGO) run --release -q -p ringlet-examples --bin tour
@@ -37,7 +42,16 @@ setup-py:
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PY) -c "import maturin, pytest, hypothesis, mypy, nbclient, nbformat, ipykernel, matplotlib, psutil" 2>/dev/null || $(PY) -m pip install -q $(PY_PACKAGES)
 
-setup: setup-rust setup-py
+# JS: the wasm target, the wasm-bindgen CLI matching the pinned crate, Debian's
+# Chromium + chromedriver, and the npm dev tools (playwright-core, typescript, rxjs).
+setup-js: setup-rust
+	@command -v node >/dev/null || { echo "Node.js 20 is required"; exit 1; }
+	@rustup target list --installed | grep -q '^wasm32-unknown-unknown$$' || rustup target add wasm32-unknown-unknown
+	@wasm-bindgen --version 2>/dev/null | grep -q ' 0.2.129$$' || $(CARGO) install wasm-bindgen-cli --version 0.2.129 --locked
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
+	@test -d $(JS_DIR)/node_modules/playwright-core -a -d $(JS_DIR)/node_modules/typescript -a -d $(JS_DIR)/node_modules/rxjs || (cd $(JS_DIR) && npm ci --no-audit --no-fund)
+
+setup: setup-rust setup-py setup-js
 	@rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 	@rustup target list --installed | grep -q '^wasm32-unknown-unknown$$' || rustup target add wasm32-unknown-unknown
@@ -49,7 +63,7 @@ setup: setup-rust setup-py
 
 test: setup
 	@total=$$(date +%s)
-	$(MAKE) --no-print-directory fmt clippy doc unit stress loom miri wasm bench-build smoke python
+	$(MAKE) --no-print-directory fmt clippy doc unit stress loom miri wasm bench-build smoke python js
 	echo "==> all checks passed in $$(( $$(date +%s) - total )) s"
 
 fmt:
@@ -75,6 +89,27 @@ miri:
 
 wasm:
 	$(call stage,wasm32 build of the core,$(CARGO) build -p ringlet --target wasm32-unknown-unknown --release -q)
+	$(call stage,clippy (wasm32),$(CARGO) clippy -q -p ringlet-wasm --target wasm32-unknown-unknown --all-targets -- -D warnings)
+
+# JS: build the package, then the Node suites, the types, wasm-bindgen-test in Node
+# and headless Chrome, and the playground end to end in Chromium.
+js: js-build js-node js-types js-wasm-test js-e2e
+
+js-build: setup-js
+	$(call stage,JS package (wasm-bindgen web + node),$(JS_DIR)/build.sh && echo "wasm: $$(wc -c <$(JS_DIR)/pkg/web/ringlet_wasm_bg.wasm) bytes, $$(gzip -9c $(JS_DIR)/pkg/web/ringlet_wasm_bg.wasm | wc -c) gzipped")
+
+js-node:
+	$(call stage,node --test,node --expose-gc --test $(JS_DIR)/tests/js/)
+
+js-types:
+	$(call stage,tsc --noEmit on a typed usage file,$(JS_DIR)/node_modules/.bin/tsc -p $(JS_DIR)/tests/ts)
+
+js-wasm-test:
+	$(call stage,wasm-bindgen-test (Node),$(WASM_TEST) --test node)
+	$(call stage,wasm-bindgen-test (headless Chrome),CHROMEDRIVER=/usr/bin/chromedriver $(WASM_TEST) --test browser)
+
+js-e2e:
+	$(call stage,playground end to end (Chromium),node --test $(JS_DIR)/tests/e2e/)
 
 bench-build:
 	$(call stage,benchmarks compile,$(CARGO) bench --workspace --no-run -q)
@@ -107,3 +142,5 @@ bench: setup-rust setup-py
 	$(CARGO) run --release -q -p ringlet-benches --bin ratios
 	$(MAKE) --no-print-directory py-build
 	$(PY) bindings-py/bench/bench.py
+	$(MAKE) --no-print-directory js-build
+	node $(JS_DIR)/bench/bench.mjs

@@ -75,10 +75,14 @@ pub fn whole(v: &JsValue, name: &str, max: f64) -> Result<f64, JsValue> {
         )));
     };
     if !n.is_finite() || n.fract() != 0.0 {
-        return Err(range_error(format!("{name} must be a whole number, not {n}")));
+        return Err(range_error(format!(
+            "{name} must be a whole number, not {n}"
+        )));
     }
     if n < 0.0 || n > max {
-        return Err(range_error(format!("{name} must be between 0 and {max}, not {n}")));
+        return Err(range_error(format!(
+            "{name} must be between 0 and {max}, not {n}"
+        )));
     }
     Ok(n)
 }
@@ -165,9 +169,8 @@ pub fn timestamp(v: &JsValue, name: &str) -> Result<i64, JsValue> {
 
 /// A string.
 pub fn string(v: &JsValue, name: &str) -> Result<String, JsValue> {
-    v.as_string().ok_or_else(|| {
-        type_error(format!("{name} must be a string, not {}", type_name(v)))
-    })
+    v.as_string()
+        .ok_or_else(|| type_error(format!("{name} must be a string, not {}", type_name(v))))
 }
 
 /// Bytes from a `Uint8Array`, or a string's UTF-8.
@@ -285,7 +288,12 @@ pub fn choice<T: Copy>(v: &JsValue, name: &str, options: &[(&str, T)]) -> Result
         .iter()
         .find(|(n, _)| *n == s)
         .map(|(_, t)| *t)
-        .ok_or_else(|| type_error(format!("{name} must be one of {}, not {s:?}", names.join(", "))))
+        .ok_or_else(|| {
+            type_error(format!(
+                "{name} must be one of {}, not {s:?}",
+                names.join(", ")
+            ))
+        })
 }
 
 /// `onFull`.

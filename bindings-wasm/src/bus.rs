@@ -155,9 +155,7 @@ impl Bus {
     /// `startMs` (a manual clock's start, default 0), `journal` (capacity of the
     /// journal; off when left out).
     #[wasm_bindgen(constructor)]
-    pub fn new(
-        options: Option<crate::types::BusOptions>,
-    ) -> Result<Bus, JsValue> {
+    pub fn new(options: Option<crate::types::BusOptions>) -> Result<Bus, JsValue> {
         let options_ = options.map(JsValue::from).unwrap_or_default();
         let o = option_object(&options_, "Bus", &["clock", "startMs", "journal"])?;
         let clock = get(&o, "clock");
@@ -168,9 +166,7 @@ impl Bus {
         };
         let start = get(&o, "startMs");
         if !absent(&start) && !manual {
-            return Err(crate::errors::type_error(
-                "startMs needs clock: \"manual\"",
-            ));
+            return Err(crate::errors::type_error("startMs needs clock: \"manual\""));
         }
         let mut b = ringlet::Bus::builder();
         let clock = if manual {
@@ -201,12 +197,20 @@ impl Bus {
     /// `"manual"` or `"system"`.
     #[wasm_bindgen(getter, unchecked_return_type = "\"manual\" | \"system\"")]
     pub fn clock(&self) -> String {
-        if self.clock.is_some() { "manual" } else { "system" }.into()
+        if self.clock.is_some() {
+            "manual"
+        } else {
+            "system"
+        }
+        .into()
     }
 
     /// Moves a manual clock forward by `ms` and fires every transition that falls
     /// due, in deadline order (`ConfigError` on the system clock).
-    pub fn advance(&self, #[wasm_bindgen(unchecked_param_type = "number")] ms: JsValue) -> Result<(), JsValue> {
+    pub fn advance(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] ms: JsValue,
+    ) -> Result<(), JsValue> {
         let d = args::ms(&ms, "ms")?;
         match &self.clock {
             Some(c) => {

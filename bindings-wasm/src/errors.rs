@@ -57,7 +57,9 @@ pub fn lagged(partition: u32, skipped: u64) -> JsValue {
 pub fn busy(what: &str) -> JsValue {
     named(
         "Busy",
-        &format!("{what} is in use by a call that has not returned (re-entrant call from a listener?)"),
+        &format!(
+            "{what} is in use by a call that has not returned (re-entrant call from a listener?)"
+        ),
         &[],
     )
 }

@@ -122,16 +122,13 @@ impl Group {
     /// Options: `onAssign(partitions)`, `onRevoke(partitions)`, called after the
     /// engine's part of the member's call that noticed the change.
     #[wasm_bindgen(unchecked_return_type = "Member")]
-    pub fn join(
-        &self,
-        options: Option<crate::types::JoinOptions>,
-    ) -> Result<JsValue, JsValue> {
+    pub fn join(&self, options: Option<crate::types::JoinOptions>) -> Result<JsValue, JsValue> {
         let options_ = options.map(JsValue::from).unwrap_or_default();
         let o = option_object(&options_, "join", &["onAssign", "onRevoke"])?;
         let on_assign = args::opt_function(&get(&o, "onAssign"), "onAssign")?;
         let on_revoke = args::opt_function(&get(&o, "onRevoke"), "onRevoke")?;
         let mut m = self.g.join().map_err(err)?;
-        let events: Rc<RefCell<Vec<(bool, Vec<u32>)>>> = Rc::default();
+        let events: Events = Rc::default();
         if on_assign.is_some() {
             let ev = Local(events.clone());
             m.on_assign(move |p| {
@@ -212,7 +209,11 @@ pub struct Member {
 
 /// Calls the listeners for what the last engine call noticed (no borrow held);
 /// the first exception is returned.
-fn fire(events: &Events, on_assign: &Option<Function>, on_revoke: &Option<Function>) -> Result<(), JsValue> {
+fn fire(
+    events: &Events,
+    on_assign: &Option<Function>,
+    on_revoke: &Option<Function>,
+) -> Result<(), JsValue> {
     let evs = match events.try_borrow_mut() {
         Ok(mut e) => std::mem::take(&mut *e),
         Err(_) => return Ok(()),
@@ -252,11 +253,11 @@ fn put_back(inner: &RefCell<Option<ringlet::Member<Value>>>, read: &[(u32, u64)]
 }
 
 impl Member {
-    fn with<R>(
-        &self,
-        f: impl FnOnce(&mut ringlet::Member<Value>) -> R,
-    ) -> Result<R, JsValue> {
-        let mut g = self.inner.try_borrow_mut().map_err(|_| busy("the member"))?;
+    fn with<R>(&self, f: impl FnOnce(&mut ringlet::Member<Value>) -> R) -> Result<R, JsValue> {
+        let mut g = self
+            .inner
+            .try_borrow_mut()
+            .map_err(|_| busy("the member"))?;
         let m = g.as_mut().ok_or_else(|| closed("the member"))?;
         let r = f(m);
         drop(g);
@@ -366,10 +367,7 @@ impl Member {
 
     /// Up to `max` (default 1024) ready records, possibly none.
     #[wasm_bindgen(js_name = pollMany, unchecked_return_type = "RingletRecord[]")]
-    pub fn poll_many(
-        &self,
-        max_opt: Option<crate::types::Num>,
-    ) -> Result<JsValue, JsValue> {
+    pub fn poll_many(&self, max_opt: Option<crate::types::Num>) -> Result<JsValue, JsValue> {
         let max = max_opt.map(JsValue::from).unwrap_or_default();
         let max = args::batch_max(&max)?;
         let r = self.with(|m| m.try_recv_batch(max))?;
@@ -400,10 +398,7 @@ impl Member {
 
     /// Commits the positions read so far, or the given `[[partition, offset], …]`.
     /// Throws `NotOwner` for a partition it does not own.
-    pub fn commit(
-        &self,
-        offsets_opt: Option<crate::types::OffsetPairs>,
-    ) -> Result<(), JsValue> {
+    pub fn commit(&self, offsets_opt: Option<crate::types::OffsetPairs>) -> Result<(), JsValue> {
         let offsets = offsets_opt.map(JsValue::from).unwrap_or_default();
         let offsets = if absent(&offsets) {
             None
@@ -453,7 +448,7 @@ impl Member {
         let v = self.with(|m| m.positions())?;
         self.after(&[])?;
         Ok(v.into_iter()
-            .map(|(p, o)| JsValue::from(numbers([f64::from(p), o as f64])))
+            .map(|(p, o)| numbers([f64::from(p), o as f64]))
             .collect::<Array>()
             .into())
     }
@@ -551,7 +546,13 @@ impl ShareGroup {
         let o = option_object(
             opts,
             "share group",
-            &["start", "visibilityTimeoutMs", "maxDeliveries", "maxInFlight", "deadLetter"],
+            &[
+                "start",
+                "visibilityTimeoutMs",
+                "maxDeliveries",
+                "maxInFlight",
+                "deadLetter",
+            ],
         )?;
         let start = group_start(&get(&o, "start"))?;
         let vt = args::opt_ms(&get(&o, "visibilityTimeoutMs"), "visibilityTimeoutMs")?;
@@ -563,7 +564,8 @@ impl ShareGroup {
         } else {
             Some(args::string(&dl, "deadLetter")?)
         };
-        let given = start.is_some() || vt.is_some() || md.is_some() || mif.is_some() || dl.is_some();
+        let given =
+            start.is_some() || vt.is_some() || md.is_some() || mif.is_some() || dl.is_some();
         let g = if !given {
             topic.share_group(name)
         } else {
@@ -650,11 +652,11 @@ pub struct ShareMember {
 }
 
 impl ShareMember {
-    fn with<R>(
-        &self,
-        f: impl FnOnce(&ringlet::ShareMember<Value>) -> R,
-    ) -> Result<R, JsValue> {
-        let g = self.inner.try_borrow().map_err(|_| busy("the share member"))?;
+    fn with<R>(&self, f: impl FnOnce(&ringlet::ShareMember<Value>) -> R) -> Result<R, JsValue> {
+        let g = self
+            .inner
+            .try_borrow()
+            .map_err(|_| busy("the share member"))?;
         let m = g.as_ref().ok_or_else(|| closed("the share member"))?;
         let r = f(m);
         drop(g);

@@ -3,7 +3,7 @@
 //! The `ringlet` package for the browser and Node: the whole engine of the
 //! [`ringlet`] crate, compiled to WebAssembly, with camelCase names, Promises and
 //! generated TypeScript types. The bindings are thin: each method checks and converts
-//! its arguments, calls the core and maps errors in one place ([`errors`]).
+//! its arguments, calls the core and maps errors in one place (the `errors` module).
 //!
 //! ```js
 //! import init, { Bus } from "ringlet";          // Node: import { Bus } from "ringlet"

@@ -11,7 +11,7 @@ use crate::args::{self, absent, get, option_object};
 use crate::bus::{Rearming, Timer};
 use crate::errors::{err, named};
 use crate::records::{headers_js, key_js, plain};
-use crate::{Value};
+use crate::Value;
 
 pub(crate) fn open(
     bus: &ringlet::Bus,
@@ -22,7 +22,12 @@ pub(crate) fn open(
     let o = option_object(
         opts,
         "queue",
-        &["capacity", "visibilityTimeoutMs", "maxDeliveries", "deadLetter"],
+        &[
+            "capacity",
+            "visibilityTimeoutMs",
+            "maxDeliveries",
+            "deadLetter",
+        ],
     )?;
     let mut c = match bus.get_queue::<Value>(name) {
         Ok(q) => q.config().clone(),
@@ -360,10 +365,7 @@ impl Delivery {
 
     /// Not done: the message is ready again at once (or after `delayMs`), to the
     /// head of the queue; after `maxDeliveries` it goes to the dead letter.
-    pub fn nack(
-        &self,
-        delay_ms_opt: Option<crate::types::Num>,
-    ) -> Result<(), JsValue> {
+    pub fn nack(&self, delay_ms_opt: Option<crate::types::Num>) -> Result<(), JsValue> {
         let delay_ms = delay_ms_opt.map(JsValue::from).unwrap_or_default();
         if absent(&delay_ms) {
             return self.settled(self.d.nack());

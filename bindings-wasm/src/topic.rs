@@ -209,7 +209,10 @@ impl Topic {
         if t.config().on_full == OnFull::Block {
             for (n, v) in vals.into_iter().enumerate() {
                 if let Err(e) = t.try_publish(v) {
-                    return Err(partial(full_wait_hint(e.map(Message::new), OnFull::Block), n));
+                    return Err(partial(
+                        full_wait_hint(e.map(Message::new), OnFull::Block),
+                        n,
+                    ));
                 }
             }
             return Ok(total);
@@ -447,10 +450,7 @@ impl Subscription {
     /// Up to `max` (default 1024) ready records, possibly none. A gap after the
     /// first record is reported by the next read.
     #[wasm_bindgen(js_name = pollMany, unchecked_return_type = "RingletRecord[]")]
-    pub fn poll_many(
-        &self,
-        max_opt: Option<crate::types::Num>,
-    ) -> Result<JsValue, JsValue> {
+    pub fn poll_many(&self, max_opt: Option<crate::types::Num>) -> Result<JsValue, JsValue> {
         let max = max_opt.map(JsValue::from).unwrap_or_default();
         let max = args::batch_max(&max)?;
         match self.with(|s| s.try_batch(max))? {
@@ -501,7 +501,8 @@ impl Subscription {
             return Err(type_error("seek needs a start"));
         }
         let start = args::start(&start)?;
-        self.with(|s| each_sub!(s, s => s.seek(start)))?.map_err(err)
+        self.with(|s| each_sub!(s, s => s.seek(start)))?
+            .map_err(err)
     }
 
     /// Stops reading (stops gating a `block` topic); reads then throw `Closed` and

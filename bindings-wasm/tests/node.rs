@@ -1,3 +1,5 @@
 //! wasm-bindgen-test of the core in Node.
-#![cfg(target_arch = "wasm32")]
-include!("core_cases.rs");
+#[cfg(target_arch = "wasm32")]
+mod cases {
+    include!("cases/core.rs");
+}

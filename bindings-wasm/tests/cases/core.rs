@@ -78,7 +78,8 @@ async fn delayed_message_fires_through_the_binding_timer() {
     use wasm_bindgen::{JsCast, JsValue};
     let bus = ringlet_wasm::Bus::new(None).unwrap();
     let q: JsValue = bus.queue("d".into(), None).unwrap();
-    let method = |name: &str| -> Function { Reflect::get(&q, &name.into()).unwrap().unchecked_into() };
+    let method =
+        |name: &str| -> Function { Reflect::get(&q, &name.into()).unwrap().unchecked_into() };
     let opts = Object::new();
     Reflect::set(&opts, &"delayMs".into(), &20.into()).unwrap();
     let t0 = js_sys::Date::now();

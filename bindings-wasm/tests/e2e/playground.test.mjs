@@ -1,0 +1,187 @@
+// End to end: the playground in headless Chromium (Debian's, driven by
+// playwright-core), served on 127.0.0.1. Every lesson is clicked through and what the
+// page shows is checked against the engine running in the page.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { serve } from "../../serve.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const shots = join(here, "..", "out");
+mkdirSync(shots, { recursive: true });
+let server, ctx, page, base;
+const errors = [];
+
+before(async () => {
+  server = await serve(0);
+  base = `http://127.0.0.1:${server.address().port}/www/index.html`;
+  ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "ringlet-e2e-")), {
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    viewport: { width: 1400, height: 900 },
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  page = await ctx.newPage();
+  page.setDefaultTimeout(10_000);
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+});
+
+after(async () => {
+  await ctx?.close();
+  server?.close();
+});
+
+async function open(lesson) {
+  await page.goto(`${base}#${lesson}`);
+  await page.waitForFunction((l) => window.playground?.lesson === l, lesson);
+}
+const click = (label) => page.getByRole("button", { name: label, exact: true }).click();
+const text = (testid) => page.getByTestId(testid).innerText();
+const shot = (name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+
+test("event stream: offsets after N produces, eviction and the reader's lag come from the engine", async () => {
+  await open("stream");
+  for (let i = 0; i < 10; i++) await click("Produce a click");
+  const drawn = await page.locator(".part[data-partition='0']").evaluate((el) => ({ earliest: +el.dataset.earliest, latest: +el.dataset.latest }));
+  const engine = await page.evaluate(() => window.playground.bus.snapshot().topics.find((t) => t.name === "clicks").partitions[0]);
+  assert.deepEqual(drawn, { earliest: engine.earliest, latest: engine.latest });
+  assert.deepEqual(drawn, { earliest: 2, latest: 10 }); // capacity 8
+  assert.equal(await page.locator(".cell.evicted").count(), 2);
+  await click("Reader: read one");
+  assert.match(await page.locator(".log").innerText(), /Lagged: lagged: 2 records/);
+  await click("Reader: read one");
+  assert.match(await page.locator(".log").innerText(), /read offset 2: pay/);
+  assert.equal(await text("lag"), "7");
+  assert.match(await text("journal"), /evict clicks/);
+  await shot("1-stream");
+});
+
+test("broker: a key lands on the same partition every time; readers keep their own positions", async () => {
+  await open("broker");
+  await click("Order from customer-a");
+  const first = await text("landed");
+  const p = first.match(/partition (\d)/)[1];
+  await click("Order from customer-a");
+  assert.match(await text("landed"), new RegExp(`customer-a → partition ${p}, offset 1`));
+  for (let i = 0; i < 3; i++) await click("Order without a key");
+  await click("billing reads all");
+  assert.equal(await text("billing-lag"), "0");
+  assert.equal(await text("analytics-lag"), "5");
+  await shot("2-broker");
+});
+
+test("queue: competing workers, a crash redelivered after the visibility timeout, poison to the dead letter", async () => {
+  await open("queue");
+  await click("Send a job");
+  await click("Send a job");
+  await click("Send a poison job");
+  await click("Every idle worker takes one");
+  const fig = async (k) => Number(await page.locator(`[data-figure='${k}'] b`).innerText());
+  assert.equal(await fig("in_flight"), 3);
+  await click("ana crashes holding her job");
+  await click("Workers ack (poison: nack)");
+  assert.equal(await fig("acked"), 1);
+  assert.equal(await fig("nacked"), 1);
+  assert.equal(await fig("ready"), 1); // the poison job, back at once
+  await page.getByTestId("step5").click(); // ana's job: visibility timeout passed
+  assert.equal(await fig("expired"), 1);
+  assert.equal(await fig("ready"), 2);
+  for (let i = 0; i < 2; i++) {
+    await click("Every idle worker takes one");
+    await click("Workers ack (poison: nack)");
+  }
+  assert.match(await text("dead"), /poison-3/);
+  assert.equal(await fig("dead_lettered"), 1);
+  assert.equal(await fig("redelivered"), 3);
+  assert.match(await text("journal"), /dead_letter jobs/);
+  await shot("3-queue");
+});
+
+test("consumer groups: removing a member rebalances and the partitions resume from committed offsets", async () => {
+  await open("groups");
+  await click("Add a member");
+  await click("Add a member");
+  await click("Produce 4 payments");
+  await click("Members read 2 and commit");
+  const owners = async () => page.locator("[data-testid='owners'] tr[data-p]").evaluateAll((rows) => rows.map((r) => [r.children[1].innerText, r.children[2].innerText]));
+  const before = await owners();
+  assert.deepEqual(new Set(before.map((o) => o[0])), new Set(["m1", "m2"]));
+  const engine = await page.evaluate(() => window.playground.state.g.members().map((m) => m.partitions.length));
+  assert.deepEqual(engine, [2, 2]);
+  await click("Remove the last member");
+  const after = await owners();
+  assert.deepEqual(after.map((o) => o[0]), ["m1", "m1", "m1", "m1"]);
+  assert.deepEqual(after.map((o) => o[1]), before.map((o) => o[1])); // committed offsets kept
+  assert.equal(await text("members"), "m1");
+  assert.match(await text("journal"), /rebalance payments group billing/);
+  await click("Auditors each take one");
+  assert.match(await page.locator(".card .log").innerText(), /auditor 1: P\d@\d/);
+  await shot("4-groups");
+});
+
+test("event sourcing: the balance is rebuilt by replaying every event", async () => {
+  await open("sourcing");
+  for (const b of ["Deposit 10", "Deposit 10", "Withdraw 5", "Deposit 10"]) await click(b);
+  await click("Rebuild by replay");
+  assert.equal(await text("balance"), "25");
+  await shot("5-sourcing");
+});
+
+test("CQRS: the read model lags the stream until the projection reads", async () => {
+  await open("cqrs");
+  await click("Command: place order");
+  await click("Command: place order");
+  assert.equal(await text("cqrs-lag"), "0"); // render ticks the projection
+  const model = await page.getByTestId("readmodel").innerText();
+  assert.match(model, /2\s+0\s+0/);
+  await click("Command: pay oldest placed");
+  await click("Command: ship oldest paid");
+  assert.match(await page.getByTestId("readmodel").innerText(), /1\s+0\s+1/);
+  await shot("6-cqrs");
+});
+
+test("REST vs events: with the service down the call is lost, the event waits and is processed on return", async () => {
+  await open("rest");
+  await click("Shipping: down / up");
+  assert.equal(await text("service"), "down");
+  await click("Place order via REST");
+  await click("Place order via event");
+  await click("Place order via event");
+  assert.match(await text("rest"), /503, lost/);
+  assert.equal(await text("waiting"), "2");
+  assert.equal(await text("shipped"), "—");
+  await click("Shipping: down / up");
+  assert.equal(await text("waiting"), "0");
+  assert.match(await text("shipped"), /e2\s*e3/);
+  await shot("7-rest");
+});
+
+test("time controls step the manual clock; the tour's Next walks every lesson; phone width works", async () => {
+  await open("stream");
+  await page.getByTestId("step").click();
+  assert.equal(await text("now"), "1.0");
+  assert.equal(await page.evaluate(() => window.playground.bus.now), 1000);
+  await page.getByTestId("play").click();
+  await page.waitForFunction(() => window.playground.bus.now > 1200);
+  await page.getByTestId("play").click();
+  const seen = [];
+  for (let i = 0; i < 7; i++) {
+    seen.push(await page.evaluate(() => window.playground.lesson));
+    await page.getByTestId("next").click();
+  }
+  assert.deepEqual(seen, ["stream", "broker", "queue", "groups", "sourcing", "cqrs", "rest"]);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await open("groups");
+  await click("Add a member");
+  await click("Produce 4 payments");
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px at phone width`);
+  await shot("8-phone");
+  await page.setViewportSize({ width: 1400, height: 900 });
+  assert.deepEqual(errors, []);
+});
