@@ -22,7 +22,7 @@ define stage
 endef
 
 JS_DIR := bindings-wasm
-WASM_TEST := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner $(CARGO) test -q -p ringlet-wasm --target wasm32-unknown-unknown --release
+WASM_TEST := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner $(CARGO) test -p ringlet-wasm --target wasm32-unknown-unknown --release
 
 .PHONY: demo tour test setup-rust setup setup-py setup-js js js-build js-node js-types js-wasm-test js-e2e playground fmt clippy doc unit stress loom miri wasm bench-build smoke bench python py-build py-test py-stubs py-notebooks
 
