@@ -96,7 +96,7 @@ wasm:
 js: js-build js-node js-types js-wasm-test js-e2e
 
 js-build: setup-js
-	$(call stage,JS package (wasm-bindgen web + node),$(JS_DIR)/build.sh && echo "wasm: $$(wc -c <$(JS_DIR)/pkg/web/ringlet_wasm_bg.wasm) bytes, $$(gzip -9c $(JS_DIR)/pkg/web/ringlet_wasm_bg.wasm | wc -c) gzipped")
+	$(call stage,JS package (wasm-bindgen web + node),$(JS_DIR)/build.sh && echo "wasm: $$(wc -c <$(JS_DIR)/pkg/web/ringlet_wasm_bg.wasm) bytes and $$(gzip -9c $(JS_DIR)/pkg/web/ringlet_wasm_bg.wasm | wc -c) gzipped")
 
 js-node:
 	$(call stage,node --test,node --expose-gc --test $(JS_DIR)/tests/js/)
