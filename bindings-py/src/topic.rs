@@ -554,13 +554,7 @@ impl TopicPy {
 
     /// Records retained, over all partitions.
     fn __len__(&self) -> usize {
-        each!(&self.kind, t => {
-            t.end_offsets()
-                .iter()
-                .zip(t.earliest_offsets())
-                .map(|(e, s)| (e - s.min(*e)) as usize)
-                .sum()
-        })
+        each!(&self.kind, t => t.len())
     }
 
     fn __repr__(&self) -> String {

@@ -250,18 +250,7 @@ pub fn start(v: &JsValue) -> Result<Start, JsValue> {
         return Ok(Start::Timestamp(timestamp(v, "start")?));
     }
     if Array::is_array(v) {
-        let mut out = Vec::new();
-        for pair in Array::from(v).iter() {
-            if !Array::is_array(&pair) || Array::from(&pair).length() != 2 {
-                return Err(type_error(WHAT));
-            }
-            let pair = Array::from(&pair);
-            out.push((
-                u32_arg(&pair.get(0), "partition")?,
-                u64_arg(&pair.get(1), "offset")?,
-            ));
-        }
-        return Ok(Start::Offsets(out));
+        return offset_pairs(v, WHAT).map(Start::Offsets);
     }
     if v.is_object() && !v.is_function() {
         let o = option_object(v, "start", &["timestamp"])?;
@@ -272,6 +261,26 @@ pub fn start(v: &JsValue) -> Result<Start, JsValue> {
         return Ok(Start::Timestamp(timestamp(&t, "start timestamp")?));
     }
     Err(type_error(format!("{WHAT}, not {}", type_name(v))))
+}
+
+/// `[[partition, offset], …]`; anything else is a `TypeError` saying `what`.
+pub fn offset_pairs(v: &JsValue, what: &str) -> Result<Vec<(u32, u64)>, JsValue> {
+    if !Array::is_array(v) {
+        return Err(type_error(format!("{what}, not {}", type_name(v))));
+    }
+    Array::from(v)
+        .iter()
+        .map(|pair| {
+            if !Array::is_array(&pair) || Array::from(&pair).length() != 2 {
+                return Err(type_error(what));
+            }
+            let pair = Array::from(&pair);
+            Ok((
+                u32_arg(&pair.get(0), "partition")?,
+                u64_arg(&pair.get(1), "offset")?,
+            ))
+        })
+        .collect()
 }
 
 /// One of several names.

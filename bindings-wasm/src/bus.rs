@@ -43,23 +43,21 @@ struct Armed {
 
 impl Timer {
     fn new(bus: ringlet::Bus, manual: bool) -> Rc<Self> {
-        let t = Rc::new(Timer {
-            bus,
-            manual,
-            state: RefCell::default(),
-        });
-        if !manual {
-            let weak: Weak<Timer> = Rc::downgrade(&t);
-            let fire = Closure::<dyn FnMut()>::new(move || {
-                if let Some(t) = weak.upgrade() {
-                    t.fired();
-                }
+        Rc::new_cyclic(|weak: &Weak<Timer>| {
+            let weak = weak.clone();
+            let fire = (!manual).then(|| {
+                Closure::<dyn FnMut()>::new(move || {
+                    if let Some(t) = weak.upgrade() {
+                        t.fired();
+                    }
+                })
             });
-            if let Ok(mut s) = t.state.try_borrow_mut() {
-                s.fire = Some(fire);
+            Timer {
+                bus,
+                manual,
+                state: RefCell::new(Armed { at: None, fire }),
             }
-        }
-        t
+        })
     }
 
     /// Arms the timeout for the bus's next deadline if it is earlier than the armed

@@ -265,10 +265,10 @@ impl Member {
         Ok(r)
     }
 
-    /// Fires listeners after a read of `read`; on an exception puts them back.
-    fn after(&self, read: &[(u32, u64)]) -> Result<(), JsValue> {
+    /// Fires listeners after a read; on an exception puts back what `read` lists.
+    fn after(&self, read: impl FnOnce() -> Vec<(u32, u64)>) -> Result<(), JsValue> {
         fire(&self.events, &self.on_assign, &self.on_revoke).inspect_err(|_| {
-            put_back(&self.inner, read);
+            put_back(&self.inner, &read());
         })
     }
 
@@ -282,8 +282,7 @@ impl Member {
                     Ok(r) => r,
                     Err(e) => return Promise::reject(&e),
                 };
-                let read: Vec<(u32, u64)> = r.iter().map(|r| (r.partition, r.offset)).collect();
-                if let Err(e) = self.after(&read) {
+                if let Err(e) = self.after(|| r.iter().map(|r| (r.partition, r.offset)).collect()) {
                     return Promise::reject(&e);
                 }
                 match r {
@@ -316,12 +315,10 @@ impl Member {
                     };
                     m.poll_recv(cx)
                 };
-                let read: Vec<(u32, u64)> = match &r {
-                    Poll::Ready(Ok(r)) => vec![(r.partition, r.offset)],
-                    _ => vec![],
-                };
                 if let Err(e) = fire(&events, &on_assign, &on_revoke) {
-                    put_back(&inner, &read);
+                    if let Poll::Ready(Ok(r)) = &r {
+                        put_back(&inner, &[(r.partition, r.offset)]);
+                    }
                     return Poll::Ready(Err(e));
                 }
                 match r {
@@ -356,8 +353,7 @@ impl Member {
     #[wasm_bindgen(unchecked_return_type = "RingletRecord | undefined")]
     pub fn poll(&self) -> Result<JsValue, JsValue> {
         let r = self.with(|m| m.try_recv())?;
-        let read: Vec<(u32, u64)> = r.iter().map(|r| (r.partition, r.offset)).collect();
-        self.after(&read)?;
+        self.after(|| r.iter().map(|r| (r.partition, r.offset)).collect())?;
         match r {
             Ok(r) => Ok(record_js(r)),
             Err(TryRecvError::Empty) => Ok(JsValue::UNDEFINED),
@@ -371,11 +367,10 @@ impl Member {
         let max = max_opt.map(JsValue::from).unwrap_or_default();
         let max = args::batch_max(&max)?;
         let r = self.with(|m| m.try_recv_batch(max))?;
-        let read: Vec<(u32, u64)> = match &r {
+        self.after(|| match &r {
             Ok(v) => v.iter().map(|r| (r.partition, r.offset)).collect(),
             Err(_) => vec![],
-        };
-        self.after(&read)?;
+        })?;
         match r {
             Ok(v) => Ok(v.into_iter().map(record_js).collect::<Array>().into()),
             Err(TryRecvError::Empty) => Ok(Array::new().into()),
@@ -403,21 +398,16 @@ impl Member {
         let offsets = if absent(&offsets) {
             None
         } else {
-            match args::start(&offsets) {
-                Ok(Start::Offsets(v)) if Array::is_array(&offsets) => Some(v),
-                Err(e) if Array::is_array(&offsets) => return Err(e),
-                _ => {
-                    return Err(type_error(
-                        "commit takes [[partition, offset], …] (or nothing)",
-                    ))
-                }
-            }
+            Some(args::offset_pairs(
+                &offsets,
+                "commit takes [[partition, offset], …] (or nothing)",
+            )?)
         };
         let r = self.with(|m| match &offsets {
             None => m.commit(),
             Some(v) => m.commit_offsets(v),
         })?;
-        self.after(&[])?;
+        self.after(Vec::new)?;
         r.map_err(err)
     }
 
@@ -430,7 +420,7 @@ impl Member {
         let p = args::u32_arg(&partition, "partition")?;
         let o = args::u64_arg(&offset, "offset")?;
         let r = self.with(|m| m.seek(p, o))?;
-        self.after(&[])?;
+        self.after(Vec::new)?;
         r.map_err(err)
     }
 
@@ -438,7 +428,7 @@ impl Member {
     #[wasm_bindgen(unchecked_return_type = "number[]")]
     pub fn assignment(&self) -> Result<JsValue, JsValue> {
         let v = self.with(|m| m.assignment())?;
-        self.after(&[])?;
+        self.after(Vec::new)?;
         Ok(numbers(v.into_iter().map(f64::from)))
     }
 
@@ -446,7 +436,7 @@ impl Member {
     #[wasm_bindgen(unchecked_return_type = "[number, number][]")]
     pub fn positions(&self) -> Result<JsValue, JsValue> {
         let v = self.with(|m| m.positions())?;
-        self.after(&[])?;
+        self.after(Vec::new)?;
         Ok(v.into_iter()
             .map(|(p, o)| numbers([f64::from(p), o as f64]))
             .collect::<Array>()

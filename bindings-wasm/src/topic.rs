@@ -132,11 +132,7 @@ impl Topic {
     /// Records retained, over all partitions.
     #[wasm_bindgen(getter)]
     pub fn length(&self) -> f64 {
-        each!(&self.kind, t => t.end_offsets()
-            .iter()
-            .zip(t.earliest_offsets())
-            .map(|(e, s)| e.saturating_sub(s) as f64)
-            .sum())
+        each!(&self.kind, t => t.len() as f64)
     }
 
     /// The next offset of each partition.

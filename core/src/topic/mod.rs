@@ -431,6 +431,33 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
             .collect()
     }
 
+    /// Records retained now, over all partitions (what a reader from the earliest
+    /// offsets would get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::TopicConfig;
+    /// let bus = ringlet::Bus::new();
+    /// let t = bus.topic::<u8>("t", TopicConfig::default().partitions(2).capacity(2))?;
+    /// assert!(t.is_empty());
+    /// for i in 0..5 { t.publish(i).unwrap(); }
+    /// assert_eq!(t.len(), 4);
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn len(&self) -> usize {
+        self.end_offsets()
+            .iter()
+            .zip(self.earliest_offsets())
+            .map(|(e, s)| e.saturating_sub(s) as usize)
+            .sum()
+    }
+
+    /// Whether no record is retained.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Bytes of storage the topic's partitions allocated (all rings, their slots and
     /// segment words), for memory accounting.
     ///
