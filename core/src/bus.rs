@@ -2,7 +2,7 @@
 
 use std::any::{type_name, Any, TypeId};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 
@@ -11,6 +11,7 @@ use crate::journal::{Event, Journal, JOURNAL_TOPIC};
 use crate::name;
 use crate::queue::{DeadLetterFn, Queue, QueueConfig};
 use crate::snapshot::{QueueSnapshot, Snapshot, TopicSnapshot};
+use crate::streams::{StreamError, TopoInner, Topology};
 use crate::topic::{DeadLetterResolver, Topic, TopicConfig, MAX_CAPACITY};
 use crate::wait::BusTimer;
 use crate::Error;
@@ -37,13 +38,17 @@ use crate::Error;
 /// ```
 #[derive(Clone)]
 pub struct Bus {
-    inner: Arc<BusInner>,
+    pub(crate) inner: Arc<BusInner>,
 }
 
-struct BusInner {
+pub(crate) struct BusInner {
     timer: Arc<BusTimer>,
     registry: Mutex<HashMap<Arc<str>, Registered>>,
     journal: Option<Arc<Journal>>,
+    /// The default topology ([`Bus::topology`]).
+    pub(crate) topology: Mutex<Option<Topology>>,
+    /// Every topology made on this bus, for [`Bus::run_until_idle`].
+    topologies: Mutex<Vec<Weak<TopoInner>>>,
 }
 
 struct Registered {
@@ -167,6 +172,8 @@ impl BusBuilder {
                 timer,
                 registry: Mutex::new(registry),
                 journal,
+                topology: Mutex::new(None),
+                topologies: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -294,6 +301,7 @@ impl Bus {
             self.inner.journal.clone(),
             Some(resolver),
         )?;
+        let _ = topic.inner.bus.set(Arc::downgrade(&self.inner));
         let (closer, shot) = (topic.clone(), topic.clone());
         register::<T>(
             &mut reg,
@@ -303,6 +311,139 @@ impl Bus {
             move || closer.close(),
             move || Item::Topic(shot.inner.snapshot()),
         );
+        Ok(topic)
+    }
+
+    /// The bus's default stream-processing topology (named `streams`), which
+    /// [`Topic::stream`] adds to. It lives as long as the bus (or until closed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let bus = ringlet::Bus::new();
+    /// assert_eq!(bus.topology().name(), "streams");
+    /// ```
+    pub fn topology(&self) -> Topology {
+        let mut d = self.inner.topology.lock();
+        if let Some(t) = &*d {
+            return t.clone();
+        }
+        let t = self
+            .topology_named("streams")
+            .expect("\"streams\" is a valid name");
+        *d = Some(t.clone());
+        t
+    }
+
+    /// The live topology named `name` (Kafka's `application.id`: its consumer
+    /// groups and changelog topics are named after it), made if there is none.
+    /// The bus keeps it only while a handle, stream or table refers to it.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidName`.
+    pub fn topology_named(&self, name: &str) -> Result<Topology, Error> {
+        let mut all = self.inner.topologies.lock();
+        all.retain(|w| w.strong_count() > 0);
+        for w in all.iter() {
+            if let Some(inner) = w.upgrade() {
+                let t = Topology { inner };
+                if t.name() == name && !t.is_closed() {
+                    return Ok(t);
+                }
+            }
+        }
+        let t = Topology::new(self, name)?;
+        all.push(Arc::downgrade(&t.inner));
+        Ok(t)
+    }
+
+    fn live_topologies(&self) -> Vec<Topology> {
+        let all = self.inner.topologies.lock();
+        all.iter()
+            .filter_map(Weak::upgrade)
+            .map(|inner| Topology { inner })
+            .filter(|t| !t.is_closed())
+            .collect()
+    }
+
+    /// Steps every topology of the bus once ([`Topology::step`]), in the order they
+    /// were made. Returns how many records were read.
+    ///
+    /// # Errors
+    ///
+    /// The first [`StreamError`] (the topologies after it are not stepped).
+    pub fn step(&self) -> Result<usize, StreamError> {
+        let mut n = 0;
+        for t in self.live_topologies() {
+            n += t.step()?;
+        }
+        Ok(n)
+    }
+
+    /// Steps every topology until none reads anything: processes everything
+    /// pending, including what the topologies write to topics they read.
+    /// Deterministic under a [`ManualClock`](crate::ManualClock).
+    ///
+    /// # Errors
+    ///
+    /// As [`Bus::step`].
+    pub fn run_until_idle(&self) -> Result<usize, StreamError> {
+        let mut total = 0;
+        loop {
+            let n = self.step()?;
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n;
+        }
+    }
+
+    /// Opens (or creates) the compacted topic `name` whose `None` values are
+    /// tombstones: publishing `None` with a key deletes that key. The config is made
+    /// compacted if it is not.
+    ///
+    /// # Errors
+    ///
+    /// As [`Bus::topic`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::{Bus, Message, Start, TopicConfig};
+    /// let bus = Bus::new();
+    /// let users = bus.compacted_topic::<String>("users", TopicConfig::default())?;
+    /// users.publish_message(Message::new(Some("Ada".to_string())).key("u1")).unwrap();
+    /// users.publish_message(Message::new(Some("Bob".to_string())).key("u2")).unwrap();
+    /// users.publish_message(Message::new(None).key("u1")).unwrap(); // delete u1
+    /// let mut sub = users.subscribe(Start::Earliest)?;
+    /// let got: Vec<_> = sub.try_recv_batch(10).unwrap().into_iter().map(|r| r.value).collect();
+    /// assert_eq!(got, vec![Some("Bob".to_string()), None]); // the tombstone is retained for a while
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn compacted_topic<T: Clone + Send + Sync + 'static>(
+        &self,
+        name: &str,
+        config: TopicConfig,
+    ) -> Result<Topic<Option<T>>, Error> {
+        self.topic_with_tombstones(name, config, Option::is_none)
+    }
+
+    /// Opens (or creates) the compacted topic `name`, with `is_tombstone` telling
+    /// which values delete their key (the bindings' `None`/`null`). The predicate
+    /// is fixed by the first call that gives one.
+    ///
+    /// # Errors
+    ///
+    /// As [`Bus::topic`].
+    pub fn topic_with_tombstones<T: Clone + Send + Sync + 'static>(
+        &self,
+        name: &str,
+        config: TopicConfig,
+        is_tombstone: fn(&T) -> bool,
+    ) -> Result<Topic<T>, Error> {
+        let topic = self.topic::<T>(name, config.compacted(true))?;
+        let _ = topic.inner.tombstone.set(is_tombstone);
         Ok(topic)
     }
 

@@ -145,6 +145,8 @@ handing_back! {
         Closed => "the topic is closed",
         /// The message names a partition the topic does not have.
         OutOfRange => "no such partition",
+        /// The topic is compacted and the record has no key.
+        NoKey => "a compacted topic's records need a key",
     }
 }
 
@@ -159,6 +161,8 @@ handing_back! {
         Closed => "the topic is closed",
         /// The message names a partition the topic does not have.
         OutOfRange => "no such partition",
+        /// The topic is compacted and the record has no key.
+        NoKey => "a compacted topic's records need a key",
     }
 }
 
@@ -168,6 +172,7 @@ impl<M> From<PublishError<M>> for PublishTimeoutError<M> {
             PublishError::Full(m) => PublishTimeoutError::Full(m),
             PublishError::Closed(m) => PublishTimeoutError::Closed(m),
             PublishError::OutOfRange(m) => PublishTimeoutError::OutOfRange(m),
+            PublishError::NoKey(m) => PublishTimeoutError::NoKey(m),
         }
     }
 }

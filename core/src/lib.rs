@@ -226,6 +226,7 @@ mod name;
 pub mod queue;
 mod record;
 pub mod snapshot;
+pub mod streams;
 mod sync;
 mod topic;
 mod wait;
@@ -248,6 +249,7 @@ pub use queue::{
 };
 pub use record::{Headers, Key, Message, Receipt, Record};
 pub use snapshot::Snapshot;
+pub use streams::{OnError, Stream, StreamError, Table, Topology};
 pub use topic::BATCH;
 pub use topic::{
     Iter, OnFull, OnLag, PublishFuture, RecvFuture, Start, Subscription, Topic, TopicConfig,

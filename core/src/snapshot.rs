@@ -7,7 +7,7 @@
 //!   "time_ms": 0,                                   // bus clock
 //!   "topics": [{                                    // by name
 //!     "name": "orders", "closed": false,
-//!     "config": {"partitions": 2, "capacity": 1024, "on_full": "overwrite", "max_age_ms": null},
+//!     "config": {"partitions": 2, "capacity": 1024, "on_full": "overwrite", "max_age_ms": null, "compacted": false},
 //!     "partitions": [{"partition": 0, "earliest": 0, "latest": 3, "retained": 3}, …],
 //!     "subscriptions": [{"id": 7, "positions": [3, 0], "lag": 2}],
 //!     "groups": [{
@@ -95,6 +95,7 @@ pub struct TopicConfigSnapshot {
     pub capacity: usize,
     pub on_full: OnFull,
     pub max_age_ms: Option<i64>,
+    pub compacted: bool,
 }
 
 impl From<&TopicConfig> for TopicConfigSnapshot {
@@ -104,6 +105,7 @@ impl From<&TopicConfig> for TopicConfigSnapshot {
             capacity: c.capacity,
             on_full: c.on_full,
             max_age_ms: c.max_age.map(duration_ms),
+            compacted: c.compacted,
         }
     }
 }
@@ -229,12 +231,12 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
         let partitions = (0..self.config.partitions)
             .map(|p| {
                 let earliest = self.floor(p);
-                let latest = self.parts[p as usize].ring.end();
+                let latest = self.parts[p as usize].end();
                 PartitionSnapshot {
                     partition: p,
                     earliest: earliest.min(latest),
                     latest,
-                    retained: latest.saturating_sub(earliest),
+                    retained: self.parts[p as usize].lag_from(earliest),
                 }
             })
             .collect::<Vec<_>>();
@@ -250,7 +252,8 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
                 let lag = positions
                     .iter()
                     .zip(&partitions)
-                    .map(|(pos, p)| p.latest.saturating_sub(*pos))
+                    .zip(self.parts.iter())
+                    .map(|((pos, _), part)| part.lag_from(*pos))
                     .sum();
                 SubscriptionSnapshot {
                     id: *id,

@@ -216,7 +216,7 @@ fn the_snapshot_json_shape_is_stable() {
       "time_ms": 1000,
       "topics": [{
         "name": "orders", "closed": false,
-        "config": {"partitions": 2, "capacity": 4, "on_full": "overwrite", "max_age_ms": null},
+        "config": {"partitions": 2, "capacity": 4, "on_full": "overwrite", "max_age_ms": null, "compacted": false},
         "partitions": [
           {"partition": 0, "earliest": 0, "latest": 2, "retained": 2},
           {"partition": 1, "earliest": 0, "latest": 0, "retained": 0}

@@ -63,6 +63,8 @@ pub use share::{
 /// What a group needs of its topic, whatever the topic's value type.
 pub(crate) trait TopicOps: Send + Sync {
     fn end(&self, p: u32) -> u64;
+    /// Records a reader at `pos` in `p` has yet to read.
+    fn lag_from(&self, p: u32, pos: u64) -> u64;
     /// The oldest readable offset of `p`.
     fn floor(&self, p: u32) -> u64;
     /// Where a reader starting at `start` begins in `p`.
@@ -689,7 +691,8 @@ impl GroupInner {
                         committed: s.committed[i],
                         position: s.position[i],
                         end,
-                        lag: s.position[i].map_or(0, |o| end.saturating_sub(o)),
+                        lag: s.position[i]
+                            .map_or(0, |o| topic.as_ref().map_or(0, |t| t.lag_from(p, o))),
                     }
                 })
                 .collect(),

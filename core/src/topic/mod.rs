@@ -1,5 +1,6 @@
 //! Topics: named, partitioned, replayable logs held in bounded rings.
 
+mod compact;
 mod ring;
 mod subscription;
 
@@ -22,6 +23,7 @@ use crate::sync::{AtomicU64, Mutex, Spin};
 use crate::wait::{thread_waker, BusTimer, Notifier};
 use crate::Error;
 
+use compact::Compacted;
 use ring::{Read, Refused, Ring};
 pub(crate) use subscription::resolve;
 pub use subscription::{Iter, OnLag, RecvFuture, Start, Subscription, BATCH};
@@ -81,6 +83,9 @@ pub struct TopicConfig {
     pub max_age: Option<Duration>,
     /// What a full partition does.
     pub on_full: OnFull,
+    /// Kafka's `cleanup.policy=compact`: retain the latest record per key.
+    #[serde(default)]
+    pub compacted: bool,
 }
 
 impl Default for TopicConfig {
@@ -90,6 +95,7 @@ impl Default for TopicConfig {
             capacity: 1024,
             max_age: None,
             on_full: OnFull::Overwrite,
+            compacted: false,
         }
     }
 }
@@ -123,6 +129,42 @@ impl TopicConfig {
         self
     }
 
+    /// Makes the topic compacted (Kafka's `cleanup.policy=compact`): every record
+    /// needs a key, and each partition retains only the latest record per key;
+    /// `capacity` bounds the records (so the keys) per partition. Offsets keep
+    /// increasing but are no longer contiguous, and records removed by compaction
+    /// are not lag. A tombstone removes its key: open the topic with
+    /// [`Bus::compacted_topic`](crate::Bus::compacted_topic) (value type
+    /// `Option<T>`, `None` is a tombstone) or
+    /// [`Bus::topic_with_tombstones`](crate::Bus::topic_with_tombstones).
+    /// Tombstones stay retained as their key's latest record (readers reading along
+    /// learn of the deletion) and are dropped first when room is needed.
+    ///
+    /// With a new key and no room: `Overwrite` (default) evicts the partition's
+    /// oldest record, reported to readers that had not read it as `Lagged`; `Keep`
+    /// refuses with `Full`. `Block` and `Reject`, and `max_age`, are not available
+    /// on compacted topics (`ConfigError`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::{Bus, Message, Start, TopicConfig};
+    /// let bus = Bus::new();
+    /// let prices = bus.topic::<u32>("prices", TopicConfig::default().compacted(true))?;
+    /// for (k, v) in [("apple", 1), ("pear", 2), ("apple", 3)] {
+    ///     prices.publish_message(Message::new(v).key(k)).unwrap();
+    /// }
+    /// let mut sub = prices.subscribe(Start::Earliest)?;
+    /// let got: Vec<_> = sub.try_recv_batch(10).unwrap().into_iter().map(|r| (r.offset, r.value)).collect();
+    /// assert_eq!(got, vec![(1, 2), (2, 3)]); // apple@0 was compacted away
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    #[must_use]
+    pub fn compacted(mut self, on: bool) -> Self {
+        self.compacted = on;
+        self
+    }
+
     pub(crate) fn validate(&self, name: &str) -> Result<(), Error> {
         let bad = |reason: String| {
             Err(Error::ConfigError {
@@ -147,6 +189,12 @@ impl TopicConfig {
                 return bad("max_age must be at least 1 ms".into());
             }
         }
+        if self.compacted && self.max_age.is_some() {
+            return bad("a compacted topic has no max_age".into());
+        }
+        if self.compacted && matches!(self.on_full, OnFull::Block | OnFull::Reject) {
+            return bad("a compacted topic's on_full is overwrite or keep".into());
+        }
         Ok(())
     }
 }
@@ -166,6 +214,8 @@ pub(crate) struct Cursor {
 
 pub(crate) struct Partition<T> {
     pub(crate) ring: Ring<Entry<T>>,
+    /// The storage of a compacted topic's partition (its `ring` is then unused).
+    pub(crate) compact: Option<Compacted<T>>,
     /// Offsets below this are expired (max_age).
     expired: CachePadded<AtomicU64>,
     /// A lower bound on every gating reader's position (u64::MAX: none).
@@ -176,6 +226,71 @@ pub(crate) struct Partition<T> {
 }
 
 impl<T> Partition<T> {
+    /// The end offset (the offset the next record gets).
+    #[inline]
+    pub(crate) fn end(&self) -> u64 {
+        match &self.compact {
+            None => self.ring.end(),
+            Some(c) => c.end(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn end_and_closed(&self) -> (u64, bool) {
+        match &self.compact {
+            None => self.ring.end_and_closed(),
+            Some(c) => c.end_and_closed(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn end_and_closed_seqcst(&self) -> (u64, bool) {
+        match &self.compact {
+            None => self.ring.end_and_closed_seqcst(),
+            Some(c) => c.end_and_closed(),
+        }
+    }
+
+    /// The oldest offset still stored (before expiry).
+    pub(crate) fn start(&self) -> u64 {
+        match &self.compact {
+            None => self.ring.start(),
+            Some(c) => c.start(),
+        }
+    }
+
+    fn close(&self) {
+        match &self.compact {
+            None => {
+                self.ring.close();
+            }
+            Some(c) => c.close(),
+        }
+    }
+
+    /// Records a reader at `pos` has yet to read (compacted ones not counted).
+    pub(crate) fn lag_from(&self, pos: u64) -> u64 {
+        match &self.compact {
+            None => self.ring.end().saturating_sub(pos),
+            Some(c) => c.count_from(pos),
+        }
+    }
+
+    /// Reads as [`Ring::read`] does.
+    #[inline]
+    pub(crate) fn read(
+        &self,
+        from: u64,
+        max: usize,
+        floor: u64,
+        f: impl FnMut(u64, i64, &Entry<T>),
+    ) -> Read {
+        match &self.compact {
+            None => self.ring.read(from, max, floor, f),
+            Some(c) => c.read(from, max, f),
+        }
+    }
+
     /// Recomputes the gate bound from the registered cursors.
     #[cold]
     fn rescan_gate(&self) -> u64 {
@@ -216,6 +331,10 @@ pub(crate) struct TopicInner<T> {
     pub(crate) groups: Mutex<crate::group::Groups>,
     /// Live subscriptions, for snapshots: id and one cursor per partition.
     pub(crate) readers: Mutex<Vec<(u64, Vec<Arc<Cursor>>)>>,
+    /// Which values are tombstones (compacted topics opened with tombstones).
+    pub(crate) tombstone: std::sync::OnceLock<fn(&T) -> bool>,
+    /// The bus it belongs to (for streams).
+    pub(crate) bus: std::sync::OnceLock<std::sync::Weak<crate::bus::BusInner>>,
 }
 
 /// A handle to a topic: publish to it, subscribe to it. Cheap to clone; `Send + Sync`.
@@ -287,7 +406,7 @@ impl<T> std::fmt::Debug for Topic<T> {
                     .inner
                     .parts
                     .iter()
-                    .map(|p| p.ring.end())
+                    .map(Partition::end)
                     .collect::<Vec<_>>(),
             )
             .finish()
@@ -300,6 +419,7 @@ fn without_timeout<M>(e: PublishTimeoutError<M>) -> PublishError<M> {
         PublishTimeoutError::Timeout(m) | PublishTimeoutError::Full(m) => PublishError::Full(m),
         PublishTimeoutError::Closed(m) => PublishError::Closed(m),
         PublishTimeoutError::OutOfRange(m) => PublishError::OutOfRange(m),
+        PublishTimeoutError::NoKey(m) => PublishError::NoKey(m),
     }
 }
 
@@ -326,8 +446,12 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
                 reason: "not enough memory for the partitions".into(),
             })?;
         for _ in 0..config.partitions {
+            let storage = if config.compacted { 1 } else { config.capacity };
             parts.push(Partition {
-                ring: Ring::try_new(config.capacity).ok_or_else(|| Error::ConfigError {
+                compact: config
+                    .compacted
+                    .then(|| Compacted::new(config.capacity, config.on_full)),
+                ring: Ring::try_new(storage).ok_or_else(|| Error::ConfigError {
                     name: name.to_string(),
                     reason: format!("not enough memory for capacity {}", config.capacity),
                 })?,
@@ -352,6 +476,8 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
                 dead_letters,
                 groups: Mutex::new(crate::group::Groups::default()),
                 readers: Mutex::new(Vec::new()),
+                tombstone: std::sync::OnceLock::new(),
+                bus: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -410,7 +536,7 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
     /// # Ok::<(), ringlet::Error>(())
     /// ```
     pub fn end_offsets(&self) -> Vec<u64> {
-        self.inner.parts.iter().map(|p| p.ring.end()).collect()
+        self.inner.parts.iter().map(Partition::end).collect()
     }
 
     /// The oldest readable offset of each partition (after eviction and expiry).
@@ -446,6 +572,9 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
     /// # Ok::<(), ringlet::Error>(())
     /// ```
     pub fn len(&self) -> usize {
+        if self.inner.config.compacted {
+            return self.inner.parts.iter().map(|p| p.lag_from(0) as usize).sum();
+        }
         self.end_offsets()
             .iter()
             .zip(self.earliest_offsets())
@@ -477,7 +606,11 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
                 .inner
                 .parts
                 .iter()
-                .map(|p| p.ring.allocated_bytes() + std::mem::size_of::<Partition<T>>())
+                .map(|p| {
+                    p.ring.allocated_bytes()
+                        + p.compact.as_ref().map_or(0, Compacted::allocated_bytes)
+                        + std::mem::size_of::<Partition<T>>()
+                })
                 .sum::<usize>()
     }
 
@@ -493,7 +626,7 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
     /// # Ok::<(), ringlet::Error>(())
     /// ```
     pub fn is_closed(&self) -> bool {
-        self.inner.parts[0].ring.end_and_closed().1
+        self.inner.parts[0].end_and_closed().1
     }
 
     /// Closes the topic: publishes fail with `Closed` from now on; readers drain what
@@ -743,7 +876,7 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
     ) -> Result<usize, PublishError<Vec<T>>> {
         let wait = self.policy_wait();
         let inner = &self.inner;
-        if inner.config.partitions > 1 {
+        if inner.config.partitions > 1 || inner.config.compacted {
             let mut it = values.into_iter();
             let mut n = 0;
             while let Some(v) = it.next() {
@@ -848,7 +981,11 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
 
 impl<T: Clone + Send + Sync + 'static> crate::group::TopicOps for TopicInner<T> {
     fn end(&self, p: u32) -> u64 {
-        self.parts[p as usize].ring.end()
+        self.parts[p as usize].end()
+    }
+
+    fn lag_from(&self, p: u32, pos: u64) -> u64 {
+        self.parts[p as usize].lag_from(pos)
     }
 
     fn floor(&self, p: u32) -> u64 {
@@ -861,8 +998,8 @@ impl<T: Clone + Send + Sync + 'static> crate::group::TopicOps for TopicInner<T> 
             Start::Timestamp(_) => subscription::resolve(self, start)
                 .ok()
                 .and_then(|v| v.get(p as usize).copied())
-                .unwrap_or_else(|| self.parts[p as usize].ring.end()),
-            _ => self.parts[p as usize].ring.end(),
+                .unwrap_or_else(|| self.parts[p as usize].end()),
+            _ => self.parts[p as usize].end(),
         }
     }
 
@@ -897,7 +1034,7 @@ impl<T: Clone + Send + Sync + 'static> crate::group::TopicOps for TopicInner<T> 
 impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
     pub(crate) fn close(&self) {
         for p in self.parts.iter() {
-            p.ring.close();
+            p.close();
             p.room.notify();
         }
         self.closed.store(true, Ordering::SeqCst);
@@ -910,7 +1047,7 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
         if self.max_age_ms.is_some() {
             self.expire(p);
         }
-        part.ring.start().max(part.expired.load(Ordering::Acquire))
+        part.start().max(part.expired.load(Ordering::Acquire))
     }
 
     /// Advances partition `p`'s expiry boundary to now; returns when the next
@@ -1001,6 +1138,9 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
         let Some(p) = self.pick_partition(entry.key.as_ref(), partition) else {
             return Err(PublishError::OutOfRange(entry));
         };
+        if self.config.compacted && entry.key.is_none() {
+            return Err(PublishError::NoKey(entry));
+        }
         let mut entry = Some(entry);
         let clock = self.timer.clock();
         let r = self.claim_wait(p, 1, wait, &mut || {
@@ -1073,6 +1213,9 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
         next: &mut dyn FnMut() -> (i64, Entry<T>),
     ) -> Result<u64, Refused> {
         let part = &self.parts[p as usize];
+        if let Some(c) = &part.compact {
+            return self.append_compacted(p, c, k, next);
+        }
         if self.max_age_ms.is_some() && !matches!(self.config.on_full, OnFull::Overwrite) {
             self.expire(p);
         }
@@ -1092,6 +1235,30 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
             self.data.notify();
             if let Some(j) = &self.journal {
                 self.journal_claim(j, p, offset, k);
+            }
+        }
+        r
+    }
+
+    /// Appends `k` records to compacted partition `p`.
+    #[cold]
+    fn append_compacted(
+        &self,
+        p: u32,
+        c: &Compacted<T>,
+        k: u64,
+        next: &mut dyn FnMut() -> (i64, Entry<T>),
+    ) -> Result<u64, Refused> {
+        let tomb = self.tombstone.get().copied().unwrap_or(|_| false);
+        let mut evicted = Vec::new();
+        let r = c.append(k, next, &tomb, |o| evicted.push(o));
+        if let Ok(offset) = r {
+            self.data.notify();
+            if let Some(j) = &self.journal {
+                for o in evicted {
+                    j.emit(Event::topic(EventKind::Evict, &self.name, p, o));
+                }
+                self.journal_range(j, p, EventKind::Append, offset, offset + k);
             }
         }
         r

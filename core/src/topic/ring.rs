@@ -84,6 +84,9 @@ pub(crate) enum Read {
     Empty,
     /// The cursor's record is gone; `oldest` is the oldest offset still readable.
     Evicted { oldest: u64 },
+    /// (Compacted partitions) `skipped` records at or after the cursor were evicted
+    /// for room; reading resumes at `resume`.
+    Dropped { skipped: u64, resume: u64 },
 }
 
 /// A partition's storage. See the module docs for the protocol.

@@ -345,7 +345,7 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
         self.positions()
             .iter()
             .zip(self.topic.parts.iter())
-            .map(|(pos, part)| part.ring.end().saturating_sub(*pos))
+            .map(|(pos, part)| part.lag_from(*pos))
             .sum()
     }
 
@@ -762,7 +762,7 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
         let result = loop {
             let pr = &mut self.parts[p];
             let from = pr.next;
-            let read = part.ring.read(from, BATCH, floor, |offset, timestamp, e| {
+            let read = part.read(from, BATCH, floor, |offset, timestamp, e| {
                 pr.buf.push_back(Record {
                     partition,
                     offset,
@@ -784,9 +784,23 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
                 Read::Evicted { oldest } => {
                     let to = match self.on_lag {
                         OnLag::Earliest | OnLag::Error => oldest,
-                        OnLag::Latest => part.ring.end().max(oldest),
+                        OnLag::Latest => part.end().max(oldest),
                     };
                     let skipped = to - from;
+                    self.skipped += skipped;
+                    if self.on_lag == OnLag::Error {
+                        self.failed = Some((partition, skipped));
+                    } else {
+                        pr.next = to;
+                    }
+                    break Fill::Lag(partition, skipped);
+                }
+                Read::Dropped { resume, .. } if pr.fresh_earliest => pr.next = resume,
+                Read::Dropped { skipped, resume } => {
+                    let to = match self.on_lag {
+                        OnLag::Earliest | OnLag::Error => resume,
+                        OnLag::Latest => part.end().max(resume),
+                    };
                     self.skipped += skipped;
                     if self.on_lag == OnLag::Error {
                         self.failed = Some((partition, skipped));
@@ -833,7 +847,7 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
             .iter()
             .zip(self.topic.parts.iter())
             .all(|(pr, part)| {
-                let (end, closed) = part.ring.end_and_closed();
+                let (end, closed) = part.end_and_closed();
                 !pr.active || (closed && pr.buf.is_empty() && pr.next >= end)
             })
     }
@@ -849,7 +863,7 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
                 if !pr.active {
                     return false;
                 }
-                let (end, closed) = part.ring.end_and_closed_seqcst();
+                let (end, closed) = part.end_and_closed_seqcst();
                 closed || pr.next < end
             })
             || self.topic.closed.load(Ordering::SeqCst)
@@ -955,7 +969,7 @@ pub(crate) fn resolve<T: Clone + Send + Sync + 'static>(
     (0..n)
         .map(|p| {
             let part = &topic.parts[p as usize];
-            let end = part.ring.end();
+            let end = part.end();
             match start {
                 Start::Earliest => Ok(topic.floor(p)),
                 Start::Latest => Ok(end),
@@ -987,7 +1001,7 @@ pub(crate) fn resolve<T: Clone + Send + Sync + 'static>(
                     let mut at = topic.floor(p);
                     loop {
                         let mut found = None;
-                        let r = part.ring.read(at, BATCH, 0, |o, t, _| {
+                        let r = part.read(at, BATCH, 0, |o, t, _| {
                             if found.is_none() && t >= *ts {
                                 found = Some(o);
                             }
@@ -996,6 +1010,7 @@ pub(crate) fn resolve<T: Clone + Send + Sync + 'static>(
                             (Some(o), _) => return Ok(o),
                             (None, Read::Got(k)) if k > 0 => at += k as u64,
                             (None, Read::Evicted { oldest }) => at = oldest,
+                            (None, Read::Dropped { resume, .. }) => at = resume,
                             _ => return Ok(end.max(at)),
                         }
                     }

@@ -1,0 +1,148 @@
+//! Event-time windows: tumbling, hopping and session, with a grace period.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::duration_ms;
+
+/// A window of event time in ms: `[start, end)` for tumbling and hopping windows;
+/// for a session, `start` and `end` are its first and last record's timestamps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Window {
+    /// The first ms in the window.
+    pub start: i64,
+    /// The end (exclusive for time windows, the last record's time for sessions).
+    pub end: i64,
+}
+
+/// A windowed aggregate: the window and the value in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Windowed<V> {
+    /// The window.
+    pub window: Window,
+    /// The aggregate for the record's key in that window.
+    pub value: V,
+}
+
+/// How records are grouped into windows by their timestamps (event time).
+///
+/// Windows close by *stream time* — the largest record timestamp the aggregation
+/// has seen — not by the wall clock: a time window accepts records until stream
+/// time reaches `end + grace`; after that a record for it is late and dropped
+/// (counted in [`WindowedTable::dropped_late`](super::WindowedTable::dropped_late)).
+/// A session accepts a record while the session it would make ends at or after
+/// `stream time − grace` (Kafka's rule). Grace is 0 unless set. Windows are kept
+/// until stream time passes `end + grace + retention` (retention default one day,
+/// Kafka's), then removed from the table and its changelog.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use ringlet::streams::{Window, Windows};
+/// let w = Windows::hopping(Duration::from_secs(60), Duration::from_secs(30)).grace(Duration::from_secs(5));
+/// assert_eq!(w.windows_for(70_000), vec![Window { start: 30_000, end: 90_000 }, Window { start: 60_000, end: 120_000 }]);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Windows {
+    pub(crate) kind: WindowKind,
+    pub(crate) grace_ms: i64,
+    pub(crate) retention_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WindowKind {
+    Time { size: i64, advance: i64 },
+    Session { gap: i64 },
+}
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+impl Windows {
+    /// Fixed-size, non-overlapping windows aligned to the epoch.
+    pub fn tumbling(size: Duration) -> Self {
+        let size = duration_ms(size).max(1);
+        Self::time(size, size)
+    }
+
+    /// Fixed-size windows starting every `advance` (overlapping when `advance <
+    /// size`): a record belongs to every window that contains it.
+    pub fn hopping(size: Duration, advance: Duration) -> Self {
+        let size = duration_ms(size).max(1);
+        Self::time(size, duration_ms(advance).clamp(1, size))
+    }
+
+    fn time(size: i64, advance: i64) -> Self {
+        Windows {
+            kind: WindowKind::Time { size, advance },
+            grace_ms: 0,
+            retention_ms: DAY_MS,
+        }
+    }
+
+    /// Sessions: records of a key closer than `gap` to each other fall in one
+    /// session; a record that bridges two sessions merges them.
+    pub fn session(gap: Duration) -> Self {
+        Windows {
+            kind: WindowKind::Session {
+                gap: duration_ms(gap).max(1),
+            },
+            grace_ms: 0,
+            retention_ms: DAY_MS,
+        }
+    }
+
+    /// How long after a window ends (by stream time) late records are still
+    /// accepted.
+    #[must_use]
+    pub fn grace(mut self, d: Duration) -> Self {
+        self.grace_ms = duration_ms(d);
+        self
+    }
+
+    /// How long closed windows stay in the table (default one day).
+    #[must_use]
+    pub fn retention(mut self, d: Duration) -> Self {
+        self.retention_ms = duration_ms(d);
+        self
+    }
+
+    /// Whether these are session windows.
+    pub fn is_session(&self) -> bool {
+        matches!(self.kind, WindowKind::Session { .. })
+    }
+
+    /// The time windows a record at `ts` belongs to, oldest first (none for
+    /// session windows).
+    pub fn windows_for(&self, ts: i64) -> Vec<Window> {
+        let WindowKind::Time { size, advance } = self.kind else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut start = ts - ts.rem_euclid(advance);
+        while start > ts.saturating_sub(size) {
+            out.push(Window {
+                start,
+                end: start.saturating_add(size),
+            });
+            start = start.saturating_sub(advance);
+        }
+        out.reverse();
+        out
+    }
+
+    pub(crate) fn describe(&self) -> String {
+        match self.kind {
+            WindowKind::Time { size, advance } if size == advance => {
+                format!("tumbling {size} ms, grace {} ms", self.grace_ms)
+            }
+            WindowKind::Time { size, advance } => {
+                format!("hopping {size} ms every {advance} ms, grace {} ms", self.grace_ms)
+            }
+            WindowKind::Session { gap } => {
+                format!("session gap {gap} ms, grace {} ms", self.grace_ms)
+            }
+        }
+    }
+}
