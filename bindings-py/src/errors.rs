@@ -207,6 +207,7 @@ impl<M> IntoPyErr for PublishError<M> {
             PublishError::Full(_) => Full::new_err(msg),
             PublishError::Closed(_) => Closed::new_err(msg),
             PublishError::OutOfRange(_) => OutOfRange::new_err(msg),
+            PublishError::NoKey(_) => pyo3::exceptions::PyValueError::new_err(msg),
         }
     }
 }
@@ -219,6 +220,7 @@ impl<M> IntoPyErr for PublishTimeoutError<M> {
             PublishTimeoutError::Timeout(_) | PublishTimeoutError::Full(_) => Full::new_err(msg),
             PublishTimeoutError::Closed(_) => Closed::new_err(msg),
             PublishTimeoutError::OutOfRange(_) => OutOfRange::new_err(msg),
+            PublishTimeoutError::NoKey(_) => pyo3::exceptions::PyValueError::new_err(msg),
         }
     }
 }

@@ -121,6 +121,7 @@ impl<M> IntoJs for PublishError<M> {
             PublishError::Full(_) => named("Full", &msg, &[]),
             PublishError::Closed(_) => named("Closed", &msg, &[]),
             PublishError::OutOfRange(_) => named("OutOfRange", &msg, &[]),
+            PublishError::NoKey(_) => type_error(&msg),
         }
     }
 }

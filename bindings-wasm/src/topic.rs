@@ -217,7 +217,8 @@ impl Topic {
             let rest = match &e {
                 ringlet::PublishError::Full(r)
                 | ringlet::PublishError::Closed(r)
-                | ringlet::PublishError::OutOfRange(r) => r.len(),
+                | ringlet::PublishError::OutOfRange(r)
+                | ringlet::PublishError::NoKey(r) => r.len(),
             };
             partial(err(e), total - rest)
         })

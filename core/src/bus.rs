@@ -49,6 +49,8 @@ pub(crate) struct BusInner {
     pub(crate) topology: Mutex<Option<Topology>>,
     /// Every topology made on this bus, for [`Bus::run_until_idle`].
     topologies: Mutex<Vec<Weak<TopoInner>>>,
+    /// Event stores by name.
+    pub(crate) stores: Mutex<HashMap<String, Box<dyn Any + Send + Sync>>>,
 }
 
 struct Registered {
@@ -174,6 +176,7 @@ impl BusBuilder {
                 journal,
                 topology: Mutex::new(None),
                 topologies: Mutex::new(Vec::new()),
+                stores: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -373,6 +376,7 @@ impl Bus {
     /// # Errors
     ///
     /// The first [`StreamError`] (the topologies after it are not stepped).
+    #[allow(clippy::result_large_err)]
     pub fn step(&self) -> Result<usize, StreamError> {
         let mut n = 0;
         for t in self.live_topologies() {
@@ -388,6 +392,7 @@ impl Bus {
     /// # Errors
     ///
     /// As [`Bus::step`].
+    #[allow(clippy::result_large_err)]
     pub fn run_until_idle(&self) -> Result<usize, StreamError> {
         let mut total = 0;
         loop {

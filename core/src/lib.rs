@@ -219,6 +219,7 @@
 mod bus;
 mod clock;
 mod error;
+pub mod eventstore;
 mod group;
 pub mod journal;
 mod murmur2;
@@ -238,6 +239,7 @@ pub use error::{
     RecvTimeoutError, SendError, SendTimeoutError, SettleError, TryReceiveError, TryRecvError,
     TrySendError,
 };
+pub use eventstore::{Aggregate, Aggregates, AppendError, EventStore, ExecuteError};
 pub use group::{
     Group, GroupConfig, GroupPartitionSnapshot, GroupSnapshot, Member, MemberRecvFuture,
     MemberSnapshot, ShareGroup, ShareGroupConfig, ShareGroupSnapshot, ShareMember,

@@ -280,10 +280,20 @@ impl fmt::Display for Description {
             writeln!(f, "   Sub-topology: {sub}")?;
             for n in self.nodes.iter().filter(|n| n.subtopology == sub) {
                 match n.kind {
-                    "source" => writeln!(f, "    Source: {} (topics: [{}])", n.name, n.topics.join(", "))?,
+                    "source" => writeln!(
+                        f,
+                        "    Source: {} (topics: [{}])",
+                        n.name,
+                        n.topics.join(", ")
+                    )?,
                     "sink" => writeln!(f, "    Sink: {} (topic: {})", n.name, n.topics.join(", "))?,
                     _ => {
-                        write!(f, "    Processor: {} (stores: [{}])", n.name, n.stores.join(", "))?;
+                        write!(
+                            f,
+                            "    Processor: {} (stores: [{}])",
+                            n.name,
+                            n.stores.join(", ")
+                        )?;
                         if let Some(d) = &n.detail {
                             write!(f, " ({d})")?;
                         }

@@ -60,6 +60,8 @@
 //! the record the same way; outputs of that record published before it may be
 //! published again when it is retried (at-least-once).
 
+#![allow(clippy::result_large_err, clippy::type_complexity)]
+
 mod describe;
 mod table;
 mod window;
@@ -856,7 +858,8 @@ impl<T: Clone + Send + Sync + 'static> Stream<T> {
     /// Names the processor that produces this stream (for `describe` and errors).
     #[must_use]
     pub fn named(self, name: &str) -> Self {
-        self.topo.with_node(self.node, |n| n.name = name.to_string());
+        self.topo
+            .with_node(self.node, |n| n.name = name.to_string());
         self
     }
 
@@ -937,12 +940,16 @@ impl<T: Clone + Send + Sync + 'static> Stream<T> {
         &self,
         mut f: impl FnMut(&Record<T>) -> Result<Vec<U>, BoxError> + Send + 'static,
     ) -> Stream<U> {
-        self.derive("KSTREAM-FLATMAPVALUES", "flat_map", move |ctx, node, rec, out| {
-            for v in ctx.call(node, || f(rec))? {
-                out.emit(ctx, &with_value(rec, v))?;
-            }
-            Ok(())
-        })
+        self.derive(
+            "KSTREAM-FLATMAPVALUES",
+            "flat_map",
+            move |ctx, node, rec, out| {
+                for v in ctx.call(node, || f(rec))? {
+                    out.emit(ctx, &with_value(rec, v))?;
+                }
+                Ok(())
+            },
+        )
     }
 
     /// A new key for each record (Kafka's `selectKey`).
@@ -960,21 +967,22 @@ impl<T: Clone + Send + Sync + 'static> Stream<T> {
         &self,
         mut f: impl FnMut(&Record<T>) -> Result<Option<Key>, BoxError> + Send + 'static,
     ) -> Stream<T> {
-        self.derive("KSTREAM-KEY-SELECT", "key_by", move |ctx, node, rec, out| {
-            let key = ctx.call(node, || f(rec))?;
-            let mut r = rec.clone();
-            r.key = key;
-            out.emit(ctx, &r)
-        })
+        self.derive(
+            "KSTREAM-KEY-SELECT",
+            "key_by",
+            move |ctx, node, rec, out| {
+                let key = ctx.call(node, || f(rec))?;
+                let mut r = rec.clone();
+                r.key = key;
+                out.emit(ctx, &r)
+            },
+        )
     }
 
     /// Splits the stream: each record goes to the first branch whose predicate is
     /// true (records matching none are dropped), as Kafka's `branch`.
     #[must_use]
-    pub fn branch(
-        &self,
-        preds: Vec<Box<dyn FnMut(&Record<T>) -> bool + Send>>,
-    ) -> Vec<Stream<T>> {
+    pub fn branch(&self, preds: Vec<Box<dyn FnMut(&Record<T>) -> bool + Send>>) -> Vec<Stream<T>> {
         self.try_branch(
             preds
                 .into_iter()
@@ -997,9 +1005,12 @@ impl<T: Clone + Send + Sync + 'static> Stream<T> {
             .add_node("KSTREAM-BRANCH", Kind::Processor, "branch", vec![self.node]);
         let outs: Vec<(usize, Out<T>)> = (0..preds.len())
             .map(|_| {
-                let child =
-                    self.topo
-                        .add_node("KSTREAM-BRANCHCHILD", Kind::Processor, "branch", vec![node]);
+                let child = self.topo.add_node(
+                    "KSTREAM-BRANCHCHILD",
+                    Kind::Processor,
+                    "branch",
+                    vec![node],
+                );
                 (child, Out::new())
             })
             .collect();
@@ -1081,10 +1092,16 @@ impl<T: Clone + Send + Sync + 'static> Stream<T> {
     }
 
     /// [`Stream::for_each`] with a fallible callback.
-    pub fn try_for_each(&self, mut f: impl FnMut(&Record<T>) -> Result<(), BoxError> + Send + 'static) {
-        let node = self
-            .topo
-            .add_node("KSTREAM-FOREACH", Kind::Processor, "for_each", vec![self.node]);
+    pub fn try_for_each(
+        &self,
+        mut f: impl FnMut(&Record<T>) -> Result<(), BoxError> + Send + 'static,
+    ) {
+        let node = self.topo.add_node(
+            "KSTREAM-FOREACH",
+            Kind::Processor,
+            "for_each",
+            vec![self.node],
+        );
         self.out
             .add(Box::new(move |ctx, rec| ctx.call(node, || f(rec))));
     }
@@ -1109,10 +1126,13 @@ impl<T: Clone + Send + Sync + 'static> Stream<T> {
             ctx.outputs.push((
                 node,
                 Box::new(move || {
-                    topic.try_publish_message(msg).map(|_| ()).map_err(|e| Cause::Output {
-                        target: topic.name().to_string(),
-                        reason: e.to_string(),
-                    })
+                    topic
+                        .try_publish_message(msg)
+                        .map(|_| ())
+                        .map_err(|e| Cause::Output {
+                            target: topic.name().to_string(),
+                            reason: e.to_string(),
+                        })
                 }),
             ));
             Ok(())
@@ -1177,7 +1197,12 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
     ///
     /// `Closed` when the bus is gone; the consumer group's errors.
     pub fn stream(&self) -> Result<Stream<T>, Error> {
-        let bus = self.inner.bus.get().and_then(Weak::upgrade).ok_or(Error::Closed)?;
+        let bus = self
+            .inner
+            .bus
+            .get()
+            .and_then(Weak::upgrade)
+            .ok_or(Error::Closed)?;
         Bus { inner: bus }.topology().stream(self)
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
-use super::window::{WindowKind, Window, Windowed, Windows};
+use super::window::{Window, WindowKind, Windowed, Windows};
 use super::{with_value, BoxError, Cause, Ctx, Kind, Out, Staged, Stream, Topology};
 use crate::record::{Key, Message, Record};
 use crate::{Error, OnFull, Start, Topic, TopicConfig};
@@ -57,7 +57,9 @@ fn changelog<V: Clone + Send + Sync + 'static>(
 ) -> Result<Topic<Option<V>>, Error> {
     topo.bus()?.compacted_topic::<V>(
         &format!("{}-{store}-changelog", topo.name()),
-        TopicConfig::default().capacity(capacity).on_full(OnFull::Keep),
+        TopicConfig::default()
+            .capacity(capacity)
+            .on_full(OnFull::Keep),
     )
 }
 
@@ -124,7 +126,10 @@ impl<T: Clone + Send + Sync + 'static> GroupedStream<T> {
     /// # Errors
     ///
     /// As [`GroupedStream::count`].
-    pub fn reduce(self, mut f: impl FnMut(&T, &T) -> T + Send + 'static) -> Result<Table<T>, Error> {
+    pub fn reduce(
+        self,
+        mut f: impl FnMut(&T, &T) -> T + Send + 'static,
+    ) -> Result<Table<T>, Error> {
         self.try_reduce(move |a, b| Ok(f(a, b)))
     }
 
@@ -193,7 +198,11 @@ impl<T: Clone + Send + Sync + 'static> GroupedStream<T> {
         let node_id = topo.inner.graph.lock().len();
         let store = store_name(&topo, node_id, store)?;
         let table = TableInner::<A>::open(&topo, &store, capacity)?;
-        let prefix = if op == "reduce" { "KSTREAM-REDUCE" } else { "KSTREAM-AGGREGATE" };
+        let prefix = if op == "reduce" {
+            "KSTREAM-REDUCE"
+        } else {
+            "KSTREAM-AGGREGATE"
+        };
         let node = topo.add_node(prefix, Kind::Processor, op, vec![stream.node]);
         topo.with_node(node, |n| n.stores.push(store.clone()));
         let out = Out::new();
@@ -327,7 +336,9 @@ impl<V> Clone for Table<V> {
 
 impl<V> fmt::Debug for Table<V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Table").field("name", &self.inner.name).finish_non_exhaustive()
+        f.debug_struct("Table")
+            .field("name", &self.inner.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -341,7 +352,11 @@ impl<V: Clone + Send + Sync + 'static> Table<V> {
     /// the same key).
     pub fn get(&self, key: impl Into<Key>) -> Option<V> {
         let key = key.into();
-        self.inner.state.read().get(key.as_bytes()).map(|(_, v)| v.clone())
+        self.inner
+            .state
+            .read()
+            .get(key.as_bytes())
+            .map(|(_, v)| v.clone())
     }
 
     /// Every key and value, ordered by key bytes.
@@ -369,9 +384,12 @@ impl<V: Clone + Send + Sync + 'static> Table<V> {
     /// The stream of the table's updates: each new aggregate, with the key and
     /// timestamp of the record that made it (Kafka's `toStream`).
     pub fn to_stream(&self) -> Stream<V> {
-        let node = self
-            .topo
-            .add_node("KTABLE-TOSTREAM", Kind::Processor, "to_stream", vec![self.node]);
+        let node = self.topo.add_node(
+            "KTABLE-TOSTREAM",
+            Kind::Processor,
+            "to_stream",
+            vec![self.node],
+        );
         let out = Out::new();
         let down = out.clone();
         self.out.add(Box::new(move |ctx, rec| down.emit(ctx, rec)));
@@ -391,7 +409,9 @@ pub struct WindowedGrouped<T> {
 
 impl<T> fmt::Debug for WindowedGrouped<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WindowedGrouped").field("windows", &self.windows).finish_non_exhaustive()
+        f.debug_struct("WindowedGrouped")
+            .field("windows", &self.windows)
+            .finish_non_exhaustive()
     }
 }
 
@@ -416,7 +436,10 @@ impl<T: Clone + Send + Sync + 'static> WindowedGrouped<T> {
     /// # Errors
     ///
     /// As [`GroupedStream::count`].
-    pub fn reduce(self, f: impl FnMut(&T, &T) -> T + Send + 'static) -> Result<WindowedTable<T>, Error> {
+    pub fn reduce(
+        self,
+        f: impl FnMut(&T, &T) -> T + Send + 'static,
+    ) -> Result<WindowedTable<T>, Error> {
         let f = Arc::new(Mutex::new(f));
         let g = f.clone();
         self.windowed_node(
@@ -689,7 +712,13 @@ impl<V: Clone + Send + Sync + 'static> WindowedInner<V> {
         self.state.read().windows.get(k).cloned()
     }
 
-    fn stage(&self, pending: &mut WPending<V>, k: WKey, v: Option<(Key, Window, V)>, ts: i64) -> Result<(), Cause> {
+    fn stage(
+        &self,
+        pending: &mut WPending<V>,
+        k: WKey,
+        v: Option<(Key, Window, V)>,
+        ts: i64,
+    ) -> Result<(), Cause> {
         if v.is_some() && self.current(pending, &k).is_none() {
             let state = self.state.read();
             let mut live: i64 = state.windows.len() as i64;
@@ -735,8 +764,13 @@ impl<V: Clone + Send + Sync + 'static> WindowedInner<V> {
             let k = (key.as_bytes().to_vec(), w.start);
             let prev = self.current(&pending, &k).map(|(_, _, v)| v);
             let new = ctx.call(node, || step(prev.as_ref(), rec))?;
-            self.stage(&mut pending, k, Some((key.clone(), w, new.clone())), rec.timestamp)
-                .map_err(|c| ctx.fail(node, c))?;
+            self.stage(
+                &mut pending,
+                k,
+                Some((key.clone(), w, new.clone())),
+                rec.timestamp,
+            )
+            .map_err(|c| ctx.fail(node, c))?;
             updates.push((w, new));
         }
         Ok(updates)
@@ -775,7 +809,9 @@ impl<V: Clone + Send + Sync + 'static> WindowedInner<V> {
         }
         let near: Vec<(i64, Window, V)> = sessions
             .into_iter()
-            .filter(|(_, (w, _))| w.start.saturating_sub(gap) <= ts && ts <= w.end.saturating_add(gap))
+            .filter(|(_, (w, _))| {
+                w.start.saturating_sub(gap) <= ts && ts <= w.end.saturating_add(gap)
+            })
             .map(|(s, (w, v))| (s, w, v))
             .collect();
         let mut window = Window { start: ts, end: ts };
@@ -799,8 +835,13 @@ impl<V: Clone + Send + Sync + 'static> WindowedInner<V> {
             self.stage(&mut pending, (kb.clone(), *s), None, ts)
                 .map_err(|c| ctx.fail(node, c))?;
         }
-        self.stage(&mut pending, (kb, window.start), Some((key.clone(), window, new.clone())), ts)
-            .map_err(|c| ctx.fail(node, c))?;
+        self.stage(
+            &mut pending,
+            (kb, window.start),
+            Some((key.clone(), window, new.clone())),
+            ts,
+        )
+        .map_err(|c| ctx.fail(node, c))?;
         Ok(vec![(window, new)])
     }
 
@@ -835,7 +876,15 @@ impl<V: Clone + Send + Sync + 'static> Staged for WindowedInner<V> {
             let k = (kb, start);
             match v {
                 Some((key, window, value)) => {
-                    self.log(&key, start, Some(Windowed { window, value: value.clone() }), ts)?;
+                    self.log(
+                        &key,
+                        start,
+                        Some(Windowed {
+                            window,
+                            value: value.clone(),
+                        }),
+                        ts,
+                    )?;
                     state.insert(k, (key, window, value));
                 }
                 None => {
@@ -851,7 +900,10 @@ impl<V: Clone + Send + Sync + 'static> Staged for WindowedInner<V> {
         if let Some(st) = stream_time {
             self.stream_time.fetch_max(st, Ordering::AcqRel);
             // Retention: forget windows closed for longer than `retention`.
-            let keep = self.windows.grace_ms.saturating_add(self.windows.retention_ms);
+            let keep = self
+                .windows
+                .grace_ms
+                .saturating_add(self.windows.retention_ms);
             while let Some((end, kb, start)) = state.by_end.first().cloned() {
                 if end.saturating_add(keep) > st {
                     break;
@@ -897,7 +949,9 @@ impl<V> Clone for WindowedTable<V> {
 
 impl<V> fmt::Debug for WindowedTable<V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WindowedTable").field("name", &self.inner.name).finish_non_exhaustive()
+        f.debug_struct("WindowedTable")
+            .field("name", &self.inner.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -969,9 +1023,12 @@ impl<V: Clone + Send + Sync + 'static> WindowedTable<V> {
 
     /// The stream of updates: each new aggregate with its window.
     pub fn to_stream(&self) -> Stream<Windowed<V>> {
-        let node = self
-            .topo
-            .add_node("KTABLE-TOSTREAM", Kind::Processor, "to_stream", vec![self.node]);
+        let node = self.topo.add_node(
+            "KTABLE-TOSTREAM",
+            Kind::Processor,
+            "to_stream",
+            vec![self.node],
+        );
         let out = Out::new();
         let down = out.clone();
         self.out.add(Box::new(move |ctx, rec| down.emit(ctx, rec)));

@@ -138,7 +138,10 @@ impl Windows {
                 format!("tumbling {size} ms, grace {} ms", self.grace_ms)
             }
             WindowKind::Time { size, advance } => {
-                format!("hopping {size} ms every {advance} ms, grace {} ms", self.grace_ms)
+                format!(
+                    "hopping {size} ms every {advance} ms, grace {} ms",
+                    self.grace_ms
+                )
             }
             WindowKind::Session { gap } => {
                 format!("session gap {gap} ms, grace {} ms", self.grace_ms)

@@ -51,7 +51,9 @@ struct Appended {
 
 impl<T> std::fmt::Debug for Compacted<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Compacted").field("cap", &self.cap).finish_non_exhaustive()
+        f.debug_struct("Compacted")
+            .field("cap", &self.cap)
+            .finish_non_exhaustive()
     }
 }
 
@@ -103,40 +105,28 @@ impl<T> Compacted<T> {
             + l.keys.keys().map(|k| k.len() + 40).sum::<usize>()
     }
 
-    /// Appends `k` records made by `next`, each with the key and whether it is a
-    /// tombstone from `describe`. Returns the first offset and the evictions; a
-    /// refused append takes nothing.
+    /// Appends one record; a refused one comes back whole. Returns its offset and
+    /// the offset of the record evicted for room, if any.
     pub(crate) fn append(
         &self,
-        k: u64,
-        next: &mut dyn FnMut() -> (i64, Entry<T>),
-        is_tombstone: &dyn Fn(&T) -> bool,
-        mut on_evict: impl FnMut(u64),
-    ) -> Result<u64, Refused> {
+        ts: i64,
+        entry: Entry<T>,
+        tomb: bool,
+    ) -> Result<(u64, Option<u64>), (Refused, Entry<T>)> {
         let mut l = self.log.lock();
         if l.closed {
-            return Err(Refused::Closed);
+            return Err((Refused::Closed, entry));
         }
-        let first = l.end;
-        for _ in 0..k {
-            let (ts, entry) = next();
-            let key = entry
-                .key
-                .as_ref()
-                .map(|k| k.as_bytes().to_vec())
-                .unwrap_or_default();
-            let tomb = is_tombstone(&entry.value);
-            let a = l.append(self.cap, self.on_full, key, ts, entry, tomb);
-            match a {
-                Ok(Appended { evicted, .. }) => {
-                    if let Some(e) = evicted {
-                        on_evict(e);
-                    }
-                }
-                Err(r) => return Err(r),
-            }
+        let key = entry
+            .key
+            .as_ref()
+            .map(|k| k.as_bytes().to_vec())
+            .unwrap_or_default();
+        let offset = l.end;
+        match l.append(self.cap, self.on_full, key, ts, entry, tomb) {
+            Ok(Appended { evicted }) => Ok((offset, evicted)),
+            Err(e) => Err((Refused::Full, e)),
         }
-        Ok(first)
     }
 
     /// Reads up to `max` retained records from offset `from` on, as the ring does;
@@ -178,7 +168,7 @@ impl<T> Log<T> {
         ts: i64,
         entry: Entry<T>,
         tomb: bool,
-    ) -> Result<Appended, Refused> {
+    ) -> Result<Appended, Entry<T>> {
         let offset = self.end;
         let mut evicted = None;
         if let Some(old) = self.keys.get(&key).copied() {
@@ -194,7 +184,7 @@ impl<T> Log<T> {
                     evicted = Some(o);
                 }
             } else {
-                return Err(Refused::Full);
+                return Err(entry);
             }
         }
         self.records.insert(offset, (ts, entry));
@@ -250,8 +240,10 @@ mod tests {
     }
 
     fn put(c: &Compacted<Option<u32>>, k: &str, v: Option<u32>) -> Result<u64, Refused> {
-        let mut e = Some(entry(k, v));
-        c.append(1, &mut || e.take().unwrap(), &|v| v.is_none(), |_| {})
+        let (ts, e) = entry(k, v);
+        c.append(ts, e, v.is_none())
+            .map(|(o, _)| o)
+            .map_err(|(r, _)| r)
     }
 
     fn all(c: &Compacted<Option<u32>>, from: u64) -> (Read, Vec<(u64, Option<u32>)>) {
@@ -267,7 +259,10 @@ mod tests {
         put(&c, "b", Some(2)).unwrap();
         put(&c, "a", Some(3)).unwrap();
         assert_eq!(all(&c, 0).1, vec![(1, Some(2)), (2, Some(3))]);
-        assert_eq!((c.start(), c.end(), c.count_from(0), c.count_from(2)), (1, 3, 2, 1));
+        assert_eq!(
+            (c.start(), c.end(), c.count_from(0), c.count_from(2)),
+            (1, 3, 2, 1)
+        );
     }
 
     #[test]
@@ -297,7 +292,13 @@ mod tests {
                 resume: 2
             }
         );
-        assert_eq!(all(&c, 1).0, Read::Dropped { skipped: 1, resume: 2 });
+        assert_eq!(
+            all(&c, 1).0,
+            Read::Dropped {
+                skipped: 1,
+                resume: 2
+            }
+        );
         assert_eq!(all(&c, 2).1, vec![(2, Some(3)), (3, Some(4))]);
     }
 }

@@ -573,7 +573,12 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
     /// ```
     pub fn len(&self) -> usize {
         if self.inner.config.compacted {
-            return self.inner.parts.iter().map(|p| p.lag_from(0) as usize).sum();
+            return self
+                .inner
+                .parts
+                .iter()
+                .map(|p| p.lag_from(0) as usize)
+                .sum();
         }
         self.end_offsets()
             .iter()
@@ -1141,6 +1146,19 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
         if self.config.compacted && entry.key.is_none() {
             return Err(PublishError::NoKey(entry));
         }
+        if let Some(c) = &self.parts[p as usize].compact {
+            let ts = timestamp.unwrap_or_else(|| self.timer.clock().now_ms());
+            return self
+                .append_compacted(p, c, ts, entry)
+                .map(|offset| Receipt {
+                    partition: p,
+                    offset,
+                })
+                .map_err(|(r, e)| match r {
+                    Refused::Full => PublishError::Full(e),
+                    Refused::Closed => PublishError::Closed(e),
+                });
+        }
         let mut entry = Some(entry);
         let clock = self.timer.clock();
         let r = self.claim_wait(p, 1, wait, &mut || {
@@ -1202,6 +1220,53 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
             })
     }
 
+    /// Appends `msgs` (keys and headers kept, bus-clock timestamps) to partition
+    /// `p` as one claim: all of them or none. `Err(true)` when there is no room,
+    /// `Err(false)` when closed. Returns the first offset.
+    pub(crate) fn append_all(
+        &self,
+        p: u32,
+        msgs: Vec<Message<T>>,
+    ) -> Result<u64, (bool, Vec<Message<T>>)> {
+        let k = msgs.len() as u64;
+        let mut src = msgs.into_iter();
+        let clock = self.timer.clock();
+        let r = self.claim_wait(p, k, Wait::Never, &mut || {
+            let m = src.next().expect("k messages");
+            (
+                clock.now_ms(),
+                Entry {
+                    key: m.key,
+                    headers: m.headers,
+                    value: m.value,
+                },
+            )
+        });
+        match r {
+            Ok(o) => Ok(o),
+            Err(refused) => Err((matches!(refused, Refused::Full), src.collect())),
+        }
+    }
+
+    /// The record at `offset` of partition `p`, if it is retained.
+    pub(crate) fn read_at(&self, p: u32, offset: u64) -> Option<crate::Record<T>> {
+        let part = self.parts.get(p as usize)?;
+        let mut got = None;
+        part.read(offset, 1, self.floor(p), |o, ts, e| {
+            if o == offset {
+                got = Some(crate::Record {
+                    partition: p,
+                    offset: o,
+                    timestamp: ts,
+                    key: e.key.clone(),
+                    headers: e.headers.clone(),
+                    value: e.value.clone(),
+                });
+            }
+        });
+        got
+    }
+
     /// Claims `k` records on partition `p`, waiting for room as `wait` allows, and
     /// wakes readers once they are published.
     #[inline]
@@ -1214,7 +1279,15 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
     ) -> Result<u64, Refused> {
         let part = &self.parts[p as usize];
         if let Some(c) = &part.compact {
-            return self.append_compacted(p, c, k, next);
+            // Single records go through `publish_entry`; batches are published
+            // one by one on compacted topics.
+            let mut first = None;
+            for _ in 0..k {
+                let (ts, entry) = next();
+                let o = self.append_compacted(p, c, ts, entry).map_err(|(r, _)| r)?;
+                first.get_or_insert(o);
+            }
+            return first.ok_or(Refused::Full);
         }
         if self.max_age_ms.is_some() && !matches!(self.config.on_full, OnFull::Overwrite) {
             self.expire(p);
@@ -1240,28 +1313,25 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
         r
     }
 
-    /// Appends `k` records to compacted partition `p`.
+    /// Appends one record to compacted partition `p`.
     #[cold]
     fn append_compacted(
         &self,
         p: u32,
         c: &Compacted<T>,
-        k: u64,
-        next: &mut dyn FnMut() -> (i64, Entry<T>),
-    ) -> Result<u64, Refused> {
-        let tomb = self.tombstone.get().copied().unwrap_or(|_| false);
-        let mut evicted = Vec::new();
-        let r = c.append(k, next, &tomb, |o| evicted.push(o));
-        if let Ok(offset) = r {
-            self.data.notify();
-            if let Some(j) = &self.journal {
-                for o in evicted {
-                    j.emit(Event::topic(EventKind::Evict, &self.name, p, o));
-                }
-                self.journal_range(j, p, EventKind::Append, offset, offset + k);
+        ts: i64,
+        entry: Entry<T>,
+    ) -> Result<u64, (Refused, Entry<T>)> {
+        let tomb = self.tombstone.get().is_some_and(|f| f(&entry.value));
+        let (offset, evicted) = c.append(ts, entry, tomb)?;
+        self.data.notify();
+        if let Some(j) = &self.journal {
+            if let Some(o) = evicted {
+                j.emit(Event::topic(EventKind::Evict, &self.name, p, o));
             }
+            j.emit(Event::topic(EventKind::Append, &self.name, p, offset));
         }
-        r
+        Ok(offset)
     }
 
     /// Journals a claim of `k` records at `offset` of partition `p`, and what it
