@@ -47,6 +47,7 @@ mod group;
 mod queue;
 mod reader;
 mod records;
+mod streams;
 mod topic;
 
 static DISPLAY: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
@@ -79,5 +80,6 @@ fn _ringlet(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<group::ShareMemberPy>()?;
     m.add_class::<aio::Pending>()?;
     m.add_class::<aio::Ready>()?;
+    streams::register(m)?;
     Ok(())
 }

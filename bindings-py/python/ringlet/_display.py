@@ -245,3 +245,19 @@ def share_group_html(share: Mapping[str, Any]) -> str:
         f'{_CSS}<div class="ringlet"><div class="card">{head}'
         f'{_figures(share["figures"])}{table}</div></div>'
     )
+
+
+def table_html(args: tuple[str, Mapping[Any, Any]]) -> str:
+    """A table's keys and values (the first 50)."""
+    name, data = args
+    items = list(data.items())
+    rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in items[:50])
+    more = f'<div class="sub">… and {len(items) - 50} more</div>' if len(items) > 50 else ""
+    head = (
+        f'<div class="head"><span class="badge b-group">table</span>'
+        f'<span class="name">{_e(name)}</span>{_chips([str(len(items)) + " key(s)"])}</div>'
+    )
+    return (
+        f'{_CSS}<div class="ringlet"><div class="card">{head}'
+        f"<table><tr><th>key</th><th>value</th></tr>{rows}</table>{more}</div></div>"
+    )

@@ -525,7 +525,12 @@ impl Topology {
         &self.inner.name
     }
 
-    pub(crate) fn bus(&self) -> Result<Bus, Error> {
+    /// The bus the topology belongs to.
+    ///
+    /// # Errors
+    ///
+    /// `Closed` when the bus is gone.
+    pub fn bus(&self) -> Result<Bus, Error> {
         self.inner
             .bus
             .upgrade()
