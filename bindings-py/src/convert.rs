@@ -26,6 +26,11 @@ impl Value {
     pub(crate) fn get(&self, py: Python<'_>) -> Py<PyAny> {
         self.0.clone_ref(py)
     }
+
+    /// Whether it is `None` (a tombstone on a compacted topic).
+    pub(crate) fn is_none(&self, py: Python<'_>) -> bool {
+        self.0.is_none(py)
+    }
 }
 
 /// Longest duration accepted (about 31 years): larger values are surely mistakes.

@@ -3,6 +3,8 @@
 //! comes back from `run_until_idle()`/`step()` as `ringlet.StreamError` (its
 //! `__cause__` the exception, `.record` the record it was called with).
 
+#![allow(clippy::result_large_err)]
+
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -11,8 +13,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use ringlet::eventstore::{AppendError, ExecuteError};
 use ringlet::streams::{
-    BoxError, Cause, Description, GroupedStream, Stream, Table, WindowedGrouped, WindowedTable,
-    Windowed, Windows,
+    BoxError, Cause, Description, GroupedStream, Stream, Table, Windowed, WindowedGrouped,
+    WindowedTable, Windows,
 };
 use ringlet::{Aggregate, Aggregates, EventStore, Key, OnError, Record, StreamError, Topology};
 
@@ -56,7 +58,8 @@ fn call<R>(
     conv: impl FnOnce(&Bound<'_, PyAny>) -> PyResult<R>,
 ) -> Result<R, BoxError> {
     Python::attach(|py| {
-        let r = Py::new(py, RecordPy::new(py, raw_value(rec.clone()))?).map_err(|e| fail(e, None))?;
+        let r =
+            Py::new(py, RecordPy::new(py, raw_value(rec.clone()))?).map_err(|e| fail(e, None))?;
         let arg = r.clone_ref(py).into_any();
         f.bind(py)
             .call1((r,))
@@ -98,7 +101,9 @@ pub(crate) fn stream_err(e: StreamError) -> PyErr {
         let _ = v.setattr("key", e.key.as_ref().map(|k| convert::key_to_py(py, k)));
         let mut record = None;
         if let Cause::Callback(c) = &e.cause {
-            if let Some(p) = (&**c as &(dyn std::error::Error + 'static)).downcast_ref::<PyCallbackError>() {
+            if let Some(p) =
+                (&**c as &(dyn std::error::Error + 'static)).downcast_ref::<PyCallbackError>()
+            {
                 exc.set_cause(py, Some(p.err.clone_ref(py)));
                 record = p.record.as_ref().map(|r| r.clone_ref(py));
             }
@@ -141,20 +146,26 @@ impl StreamPy {
     /// Keeps the records for which `pred(record)` is true.
     fn filter(&self, pred: &Bound<'_, PyAny>) -> PyResult<StreamPy> {
         let f = callable(pred, "pred")?;
-        Ok(StreamPy::new(self.stream.try_filter(move |r| call(&f, r, truthy))))
+        Ok(StreamPy::new(
+            self.stream.try_filter(move |r| call(&f, r, truthy)),
+        ))
     }
 
     /// `f(record)` becomes the record's value (key and timestamp kept).
     fn map(&self, f: &Bound<'_, PyAny>) -> PyResult<StreamPy> {
         let f = callable(f, "f")?;
-        Ok(StreamPy::new(self.stream.try_map(move |r| call(&f, r, to_value))))
+        Ok(StreamPy::new(
+            self.stream.try_map(move |r| call(&f, r, to_value)),
+        ))
     }
 
     /// `f(record)` returns an iterable: one record per item, same key.
     fn flat_map(&self, f: &Bound<'_, PyAny>) -> PyResult<StreamPy> {
         let f = callable(f, "f")?;
         Ok(StreamPy::new(self.stream.try_flat_map(move |r| {
-            call(&f, r, |out| out.try_iter()?.map(|i| i.map(|o| Value::new(&o))).collect())
+            call(&f, r, |out| {
+                out.try_iter()?.map(|i| i.map(|o| Value::new(&o))).collect()
+            })
         })))
     }
 
@@ -162,7 +173,13 @@ impl StreamPy {
     fn key_by(&self, f: &Bound<'_, PyAny>) -> PyResult<StreamPy> {
         let f = callable(f, "f")?;
         Ok(StreamPy::new(self.stream.try_key_by(move |r| {
-            call(&f, r, |out| if out.is_none() { Ok(None) } else { convert::key(out).map(Some) })
+            call(&f, r, |out| {
+                if out.is_none() {
+                    Ok(None)
+                } else {
+                    convert::key(out).map(Some)
+                }
+            })
         })))
     }
 
@@ -181,18 +198,28 @@ impl StreamPy {
                     as Box<dyn FnMut(&Record<Value>) -> Result<bool, BoxError> + Send>
             })
             .collect();
-        Ok(self.stream.try_branch(boxed).into_iter().map(StreamPy::new).collect())
+        Ok(self
+            .stream
+            .try_branch(boxed)
+            .into_iter()
+            .map(StreamPy::new)
+            .collect())
     }
 
     /// The records of both streams (of one topology).
     fn merge(&self, other: &StreamPy) -> PyResult<StreamPy> {
-        self.stream.merge(&other.stream).map(StreamPy::new).map_err(err)
+        self.stream
+            .merge(&other.stream)
+            .map(StreamPy::new)
+            .map_err(err)
     }
 
     /// Calls `f(record)` and passes the record on.
     fn peek(&self, f: &Bound<'_, PyAny>) -> PyResult<StreamPy> {
         let f = callable(f, "f")?;
-        Ok(StreamPy::new(self.stream.try_peek(move |r| call(&f, r, |_| Ok(())))))
+        Ok(StreamPy::new(
+            self.stream.try_peek(move |r| call(&f, r, |_| Ok(()))),
+        ))
     }
 
     /// Calls `f(record)` for each record (the end of this branch).
@@ -228,7 +255,11 @@ impl StreamPy {
 
     /// Groups by key for `count`, `reduce`, `aggregate` or `window`.
     #[pyo3(signature = (*, store = None, capacity = None))]
-    fn group_by_key(&self, store: Option<&str>, capacity: Option<&Bound<'_, PyAny>>) -> PyResult<GroupedPy> {
+    fn group_by_key(
+        &self,
+        store: Option<&str>,
+        capacity: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<GroupedPy> {
         grouped(&self.stream, store, capacity)?;
         Ok(GroupedPy {
             stream: self.stream.clone(),
@@ -269,25 +300,36 @@ impl StreamPy {
 impl StreamPy {
     fn joined(&self, table: &TablePy, f: &Bound<'_, PyAny>, left: bool) -> PyResult<StreamPy> {
         let f = callable(f, "f")?;
-        let run = move |r: &Record<Value>, v: Option<Py<PyAny>>| -> Result<Option<Value>, BoxError> {
-            if v.is_none() && !left {
-                return Ok(None);
-            }
-            Python::attach(|py| {
-                let rec = Py::new(py, RecordPy::new(py, raw_value(r.clone()))?).map_err(|e| fail(e, None))?;
-                let arg = rec.clone_ref(py).into_any();
-                f.bind(py)
-                    .call1((rec, v))
-                    .map(|o| Some(Value::new(&o)))
-                    .map_err(|e| fail(e, Some(arg)))
-            })
-        };
+        let run =
+            move |r: &Record<Value>, v: Option<Py<PyAny>>| -> Result<Option<Value>, BoxError> {
+                if v.is_none() && !left {
+                    return Ok(None);
+                }
+                Python::attach(|py| {
+                    let rec = Py::new(py, RecordPy::new(py, raw_value(r.clone()))?)
+                        .map_err(|e| fail(e, None))?;
+                    let arg = rec.clone_ref(py).into_any();
+                    f.bind(py)
+                        .call1((rec, v))
+                        .map(|o| Some(Value::new(&o)))
+                        .map_err(|e| fail(e, Some(arg)))
+                })
+            };
         let s = match &table.table {
-            TableKind::Values(t) => self
-                .stream
-                .try_join(t, move |r, v| run(r, v.map(|v| Python::attach(|py| v.get(py))))),
+            TableKind::Values(t) => self.stream.try_join(t, move |r, v| {
+                run(r, v.map(|v| Python::attach(|py| v.get(py))))
+            }),
             TableKind::Counts(t) => self.stream.try_join(t, move |r, v| {
-                run(r, v.map(|n| Python::attach(|py| n.into_pyobject(py).map(|o| o.into_any().unbind()).unwrap_or_else(|e| match e {}))))
+                run(
+                    r,
+                    v.map(|n| {
+                        Python::attach(|py| {
+                            n.into_pyobject(py)
+                                .map(|o| o.into_any().unbind())
+                                .unwrap_or_else(|e| match e {})
+                        })
+                    }),
+                )
             }),
         };
         Ok(StreamPy::new(s))
@@ -334,7 +376,8 @@ fn init_value(init: &Py<PyAny>) -> Result<Value, BoxError> {
 /// `f(aggregate, record)` → the new aggregate.
 fn fold(f: &Py<PyAny>, acc: &Value, rec: &Record<Value>) -> Result<Value, BoxError> {
     Python::attach(|py| {
-        let r = Py::new(py, RecordPy::new(py, raw_value(rec.clone()))?).map_err(|e| fail(e, None))?;
+        let r =
+            Py::new(py, RecordPy::new(py, raw_value(rec.clone()))?).map_err(|e| fail(e, None))?;
         let arg = r.clone_ref(py).into_any();
         f.bind(py)
             .call1((acc.get(py), r))
@@ -365,7 +408,10 @@ impl GroupedPy {
     /// `f(aggregate, value)` per key, starting from the first value.
     fn reduce(&self, f: &Bound<'_, PyAny>) -> PyResult<TablePy> {
         let f = callable(f, "f")?;
-        let t = self.grouped().try_reduce(move |a, b| combine(&f, a, b)).map_err(err)?;
+        let t = self
+            .grouped()
+            .try_reduce(move |a, b| combine(&f, a, b))
+            .map_err(err)?;
         Ok(TablePy {
             table: TableKind::Values(t),
         })
@@ -373,7 +419,11 @@ impl GroupedPy {
 
     /// `aggregator(aggregate, record)` per key, starting from `initializer` (called
     /// if callable). Return new values: aggregates are shared, not copied.
-    fn aggregate(&self, initializer: &Bound<'_, PyAny>, aggregator: &Bound<'_, PyAny>) -> PyResult<TablePy> {
+    fn aggregate(
+        &self,
+        initializer: &Bound<'_, PyAny>,
+        aggregator: &Bound<'_, PyAny>,
+    ) -> PyResult<TablePy> {
         let init = initial(initializer);
         let f = callable(aggregator, "aggregator")?;
         let t = self
@@ -400,10 +450,13 @@ impl GroupedPy {
         let mut w = match (tumbling, hopping, session) {
             (Some(t), None, None) => Windows::tumbling(convert::duration(t, "tumbling")?),
             (None, Some(h), None) => {
-                let (size, advance): (Bound<'_, PyAny>, Bound<'_, PyAny>) = h.extract().map_err(|_| {
-                    PyTypeError::new_err("hopping must be a (size, advance) pair")
-                })?;
-                Windows::hopping(convert::duration(&size, "size")?, convert::duration(&advance, "advance")?)
+                let (size, advance): (Bound<'_, PyAny>, Bound<'_, PyAny>) = h
+                    .extract()
+                    .map_err(|_| PyTypeError::new_err("hopping must be a (size, advance) pair"))?;
+                Windows::hopping(
+                    convert::duration(&size, "size")?,
+                    convert::duration(&advance, "advance")?,
+                )
             }
             (None, None, Some(g)) => Windows::session(convert::duration(g, "session")?),
             _ => {
@@ -460,7 +513,10 @@ impl WindowedGroupedPy {
     /// `f(aggregate, value)` per key and window (sessions merge with `f` too).
     fn reduce(&self, f: &Bound<'_, PyAny>) -> PyResult<WindowedTablePy> {
         let f = callable(f, "f")?;
-        let t = self.grouped().try_reduce(move |a, b| combine(&f, a, b)).map_err(err)?;
+        let t = self
+            .grouped()
+            .try_reduce(move |a, b| combine(&f, a, b))
+            .map_err(err)?;
         Ok(WindowedTablePy {
             table: WKind::Values(t),
         })
@@ -477,13 +533,10 @@ impl WindowedGroupedPy {
     ) -> PyResult<WindowedTablePy> {
         let init = initial(initializer);
         let f = callable(aggregator, "aggregator")?;
-        let merge = merge
-            .map(|m| callable(m, "merge"))
-            .transpose()?
-            .map(|m| {
-                Box::new(move |a: &Value, b: &Value| combine(&m, a, b))
-                    as Box<dyn FnMut(&Value, &Value) -> Result<Value, BoxError> + Send>
-            });
+        let merge = merge.map(|m| callable(m, "merge")).transpose()?.map(|m| {
+            Box::new(move |a: &Value, b: &Value| combine(&m, a, b))
+                as Box<dyn FnMut(&Value, &Value) -> Result<Value, BoxError> + Send>
+        });
         let t = self
             .grouped()
             .try_aggregate(move || init_value(&init), move |a, r| fold(&f, a, r), merge)
@@ -523,11 +576,19 @@ impl TablePy {
 
     /// The value for `key` (`str` or `bytes`), or `default`.
     #[pyo3(signature = (key, default = None))]
-    fn get(&self, py: Python<'_>, key: &Bound<'_, PyAny>, default: Option<Py<PyAny>>) -> PyResult<Option<Py<PyAny>>> {
+    fn get(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        default: Option<Py<PyAny>>,
+    ) -> PyResult<Option<Py<PyAny>>> {
         let k = convert::key(key)?;
         Ok(match &self.table {
             TableKind::Values(t) => t.get(k).map(|v| v.get(py)),
-            TableKind::Counts(t) => t.get(k).map(|n| n.into_pyobject(py).map(|o| o.into_any().unbind())).transpose()?,
+            TableKind::Counts(t) => t
+                .get(k)
+                .map(|n| n.into_pyobject(py).map(|o| o.into_any().unbind()))
+                .transpose()?,
         }
         .or(default))
     }
@@ -554,7 +615,9 @@ impl TablePy {
             TableKind::Values(t) => t
                 .entries()
                 .iter()
-                .map(|(k, v)| PyTuple::new(py, [py_key(py, k), v.get(py)]).map(|t| t.into_any().unbind()))
+                .map(|(k, v)| {
+                    PyTuple::new(py, [py_key(py, k), v.get(py)]).map(|t| t.into_any().unbind())
+                })
                 .collect::<PyResult<_>>()?,
             TableKind::Counts(t) => t
                 .entries()
@@ -582,7 +645,11 @@ impl TablePy {
     fn to_stream(&self) -> StreamPy {
         StreamPy::new(match &self.table {
             TableKind::Values(t) => t.to_stream(),
-            TableKind::Counts(t) => t.to_stream().map(|r| Python::attach(|py| Value::new(&r.value.into_pyobject(py).expect("ints convert").into_any()))),
+            TableKind::Counts(t) => t.to_stream().map(|r| {
+                Python::attach(|py| {
+                    Value::new(&r.value.into_pyobject(py).expect("ints convert").into_any())
+                })
+            }),
         })
     }
 
@@ -628,7 +695,15 @@ where
         .entries()
         .iter()
         .map(|(k, w, v)| {
-            let t = PyTuple::new(py, [py_key(py, k), w.start.into_pyobject(py)?.into_any().unbind(), w.end.into_pyobject(py)?.into_any().unbind(), conv(v)?])?;
+            let t = PyTuple::new(
+                py,
+                [
+                    py_key(py, k),
+                    w.start.into_pyobject(py)?.into_any().unbind(),
+                    w.end.into_pyobject(py)?.into_any().unbind(),
+                    conv(v)?,
+                ],
+            )?;
             Ok(t.into_any().unbind())
         })
         .collect::<PyResult<Vec<_>>>()?;
@@ -638,11 +713,19 @@ where
 #[pymethods]
 impl WindowedTablePy {
     /// The value for `key` in the window starting at `start` (ms), or `None`.
-    fn get(&self, py: Python<'_>, key: &Bound<'_, PyAny>, start: i64) -> PyResult<Option<Py<PyAny>>> {
+    fn get(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        start: i64,
+    ) -> PyResult<Option<Py<PyAny>>> {
         let k = convert::key(key)?;
         Ok(match &self.table {
             WKind::Values(t) => t.get(k, start).map(|v| v.get(py)),
-            WKind::Counts(t) => t.get(k, start).map(|n| n.into_pyobject(py).map(|o| o.into_any().unbind())).transpose()?,
+            WKind::Counts(t) => t
+                .get(k, start)
+                .map(|n| n.into_pyobject(py).map(|o| o.into_any().unbind()))
+                .transpose()?,
         })
     }
 
@@ -653,12 +736,20 @@ impl WindowedTablePy {
             WKind::Values(t) => t
                 .fetch(k)
                 .into_iter()
-                .map(|(w, v)| (w.start, w.end, v.get(py)).into_pyobject(py).map(|o| o.into_any().unbind()))
+                .map(|(w, v)| {
+                    (w.start, w.end, v.get(py))
+                        .into_pyobject(py)
+                        .map(|o| o.into_any().unbind())
+                })
                 .collect::<PyResult<_>>()?,
             WKind::Counts(t) => t
                 .fetch(k)
                 .into_iter()
-                .map(|(w, v)| (w.start, w.end, v).into_pyobject(py).map(|o| o.into_any().unbind()))
+                .map(|(w, v)| {
+                    (w.start, w.end, v)
+                        .into_pyobject(py)
+                        .map(|o| o.into_any().unbind())
+                })
                 .collect::<PyResult<_>>()?,
         };
         Ok(PyList::new(py, rows)?.unbind())
@@ -668,7 +759,9 @@ impl WindowedTablePy {
     fn items(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
         match &self.table {
             WKind::Values(t) => windowed_items(py, t, |v| Ok(v.get(py))),
-            WKind::Counts(t) => windowed_items(py, t, |v| Ok(v.into_pyobject(py)?.into_any().unbind())),
+            WKind::Counts(t) => {
+                windowed_items(py, t, |v| Ok(v.into_pyobject(py)?.into_any().unbind()))
+            }
         }
     }
 
@@ -709,10 +802,17 @@ impl WindowedTablePy {
             })
         }
         StreamPy::new(match &self.table {
-            WKind::Values(t) => t.to_stream().map(|r| dict(&r.value, |py| r.value.value.get(py))),
+            WKind::Values(t) => t
+                .to_stream()
+                .map(|r| dict(&r.value, |py| r.value.value.get(py))),
             WKind::Counts(t) => t.to_stream().map(|r| {
                 let n = r.value.value;
-                dict(&r.value, move |py| n.into_pyobject(py).expect("ints convert").into_any().unbind())
+                dict(&r.value, move |py| {
+                    n.into_pyobject(py)
+                        .expect("ints convert")
+                        .into_any()
+                        .unbind()
+                })
             }),
         })
     }
@@ -782,7 +882,9 @@ impl TopologyPy {
     /// A stream of `topic` in this topology, from the earliest offsets.
     fn stream(&self, py: Python<'_>, topic: &TopicPy) -> PyResult<StreamPy> {
         let t = topic.values()?.clone();
-        py.detach(|| self.topo.stream(&t)).map(StreamPy::new).map_err(err)
+        py.detach(|| self.topo.stream(&t))
+            .map(StreamPy::new)
+            .map_err(err)
     }
 
     /// Processes what is pending (a batch per source); returns records read.
@@ -930,7 +1032,13 @@ impl EventStorePy {
     /// (0 for a new aggregate) raises `VersionConflict` when it is stale. Returns
     /// the new version.
     #[pyo3(signature = (id, events, expected_version = None))]
-    fn append(&self, py: Python<'_>, id: &str, events: &Bound<'_, PyAny>, expected_version: Option<u64>) -> PyResult<u64> {
+    fn append(
+        &self,
+        py: Python<'_>,
+        id: &str,
+        events: &Bound<'_, PyAny>,
+        expected_version: Option<u64>,
+    ) -> PyResult<u64> {
         let evs = events
             .try_iter()?
             .map(|e| e.map(|o| Value::new(&o)))
@@ -973,7 +1081,11 @@ impl EventStorePy {
     }
 
     fn __repr__(&self) -> String {
-        format!("EventStore({:?}, {} aggregates)", self.store.topic().name(), self.store.ids().len())
+        format!(
+            "EventStore({:?}, {} aggregates)",
+            self.store.topic().name(),
+            self.store.ids().len()
+        )
     }
 }
 
@@ -1024,7 +1136,10 @@ impl Aggregate for PyAggregate {
             return Err(ConfigError::new_err("the aggregate factory failed"));
         };
         Python::attach(|py| {
-            let out = obj.get(py).bind(py).call_method1("handle", (command.get(py),))?;
+            let out = obj
+                .get(py)
+                .bind(py)
+                .call_method1("handle", (command.get(py),))?;
             if out.is_none() {
                 return Ok(Vec::new());
             }
@@ -1054,7 +1169,12 @@ impl AggregatesPy {
 
     /// Handles `command` on aggregate `id` and appends its events (retrying on a
     /// version conflict). Returns `(events, version)`; raises what `handle` raised.
-    fn execute(&self, py: Python<'_>, id: &str, command: &Bound<'_, PyAny>) -> PyResult<(Py<PyList>, u64)> {
+    fn execute(
+        &self,
+        py: Python<'_>,
+        id: &str,
+        command: &Bound<'_, PyAny>,
+    ) -> PyResult<(Py<PyList>, u64)> {
         let cmd = Value::new(command);
         match py.detach(|| self.aggs.execute(id, cmd)) {
             Ok((evs, v)) => Ok((PyList::new(py, evs.iter().map(|e| e.get(py)))?.unbind(), v)),

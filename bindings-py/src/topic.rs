@@ -82,8 +82,12 @@ fn topic_config(
     capacity: Option<&Bound<'_, PyAny>>,
     max_age: Option<&Bound<'_, PyAny>>,
     on_full: Option<&Bound<'_, PyAny>>,
+    compacted: Option<bool>,
 ) -> PyResult<TopicConfig> {
     let mut c = existing.cloned().unwrap_or_default();
+    if let Some(on) = compacted {
+        c.compacted = on;
+    }
     if let Some(n) = convert::opt_count::<u32>(partitions, "partitions")? {
         c.partitions = n;
     }
@@ -139,7 +143,10 @@ impl BusPy {
     /// The topic of that name, created if it does not exist. Options left out
     /// accept what exists (or take the defaults); a conflicting option raises
     /// `ConfigError`.
-    #[pyo3(signature = (name, *, partitions = None, capacity = None, max_age = None, on_full = None))]
+    /// `compacted=True` keeps the latest record per key; publishing `None` with a
+    /// key deletes the key (a tombstone).
+    #[pyo3(signature = (name, *, partitions = None, capacity = None, max_age = None, on_full = None, compacted = None))]
+    #[allow(clippy::too_many_arguments)]
     fn topic(
         &self,
         name: &str,
@@ -147,14 +154,28 @@ impl BusPy {
         capacity: Option<&Bound<'_, PyAny>>,
         max_age: Option<&Bound<'_, PyAny>>,
         on_full: Option<&Bound<'_, PyAny>>,
+        compacted: Option<bool>,
     ) -> PyResult<TopicPy> {
         let existing = match self.bus.get_topic::<Value>(name) {
             Ok(t) => Some(t.config().clone()),
             Err(Error::NotFound { .. }) => None,
             Err(e) => return Err(err(e)),
         };
-        let c = topic_config(existing.as_ref(), partitions, capacity, max_age, on_full)?;
-        let t = self.bus.topic::<Value>(name, c).map_err(err)?;
+        let c = topic_config(
+            existing.as_ref(),
+            partitions,
+            capacity,
+            max_age,
+            on_full,
+            compacted,
+        )?;
+        let t = if c.compacted {
+            self.bus
+                .topic_with_tombstones::<Value>(name, c, |v| Python::attach(|py| v.is_none(py)))
+        } else {
+            self.bus.topic::<Value>(name, c)
+        }
+        .map_err(err)?;
         Ok(self.wrap(TopicKind::Values(t)))
     }
 

@@ -13,14 +13,17 @@ from typing import Any, Literal, Optional, Union, final
 
 __version__: str
 __all__ = [
+    "Aggregates",
     "AlreadySettled",
     "Bus",
     "Closed",
     "ConfigError",
     "Delivery",
+    "EventStore",
     "Expired",
     "Full",
     "Group",
+    "GroupedStream",
     "InvalidName",
     "Lagged",
     "ManualClock",
@@ -36,11 +39,19 @@ __all__ = [
     "RingletError",
     "ShareGroup",
     "ShareMember",
+    "Stream",
+    "StreamError",
+    "StreamThread",
     "Subscription",
+    "Table",
     "Timeout",
     "Topic",
+    "Topology",
+    "TopologyDescription",
     "TypeMismatch",
     "VersionConflict",
+    "WindowedGroupedStream",
+    "WindowedTable",
     "__version__",
 ]
 
@@ -91,6 +102,21 @@ class OutOfRange(RingletError):
 class VersionConflict(RingletError):
     """An append expected another version."""
 
+    id: str
+    expected: int
+    actual: int
+
+class StreamError(RingletError):
+    """A record failed in a topology; ``__cause__`` is the callback's exception."""
+
+    node: str
+    topology: str
+    topic: str
+    partition: int
+    offset: int
+    key: Union[str, bytes, None]
+    record: Optional[Record]
+
 class TypeMismatch(RingletError):
     """The name holds another kind of object."""
 
@@ -127,6 +153,7 @@ class Bus:
         capacity: Optional[int] = None,
         max_age: Optional[_Seconds] = None,
         on_full: Optional[_OnFull] = None,
+        compacted: Optional[bool] = None,
     ) -> Topic:
         """The topic of that name, created if missing; options left out accept what exists."""
     def queue(
@@ -163,6 +190,16 @@ class Bus:
     def __contains__(self, name: str, /) -> bool: ...
     def __len__(self) -> int: ...
     def _repr_html_(self) -> str: ...
+    def topology(self, name: Optional[str] = None) -> Topology:
+        """The default topology, or the live one named ``name``."""
+    def run_until_idle(self) -> int:
+        """Steps every topology until nothing is pending; returns records read."""
+    def step(self) -> int:
+        """Steps every topology once; returns records read."""
+    def event_store(
+        self, name: str, *, partitions: Optional[int] = None, capacity: Optional[int] = None
+    ) -> EventStore:
+        """The event store ``name`` (a keep topic keyed by aggregate id)."""
 
 @final
 class Receipt:
@@ -199,6 +236,9 @@ class Record:
 @final
 class Topic:
     """A named, partitioned, replayable topic."""
+
+    def stream(self) -> Stream:
+        """A stream of this topic in the bus's default topology."""
 
     @property
     def name(self) -> str: ...
@@ -482,3 +522,142 @@ class Ready:
     def __await__(self) -> Ready: ...
     def __iter__(self) -> Ready: ...
     def __next__(self) -> Any: ...
+
+
+_Callback = Callable[[Record], Any]
+
+@final
+class Stream:
+    """A stream of records in a topology."""
+
+    def filter(self, pred: Callable[[Record], object]) -> Stream: ...
+    def map(self, f: _Callback) -> Stream: ...
+    def flat_map(self, f: Callable[[Record], Iterable[Any]]) -> Stream: ...
+    def key_by(self, f: Callable[[Record], Union[str, bytes, None]]) -> Stream: ...
+    def branch(self, *preds: Callable[[Record], object]) -> list[Stream]: ...
+    def merge(self, other: Stream) -> Stream: ...
+    def peek(self, f: _Callback) -> Stream: ...
+    def for_each(self, f: _Callback) -> None: ...
+    def to(self, topic: Union[Topic, str]) -> None: ...
+    def group_by_key(self, *, store: Optional[str] = None, capacity: Optional[int] = None) -> GroupedStream: ...
+    def join(self, table: Table, f: Callable[[Record, Any], Any]) -> Stream: ...
+    def left_join(self, table: Table, f: Callable[[Record, Any], Any]) -> Stream: ...
+    def named(self, name: str) -> Stream: ...
+    @property
+    def topology(self) -> Topology: ...
+
+@final
+class GroupedStream:
+    """A stream grouped by key."""
+
+    def count(self) -> Table: ...
+    def reduce(self, f: Callable[[Any, Any], Any]) -> Table: ...
+    def aggregate(self, initializer: Any, aggregator: Callable[[Any, Record], Any]) -> Table: ...
+    def window(
+        self,
+        *,
+        tumbling: Optional[_Seconds] = None,
+        hopping: Optional[tuple[_Seconds, _Seconds]] = None,
+        session: Optional[_Seconds] = None,
+        grace: Optional[_Seconds] = None,
+        retention: Optional[_Seconds] = None,
+    ) -> WindowedGroupedStream: ...
+
+@final
+class WindowedGroupedStream:
+    """A grouped stream with windows."""
+
+    def count(self) -> WindowedTable: ...
+    def reduce(self, f: Callable[[Any, Any], Any]) -> WindowedTable: ...
+    def aggregate(
+        self,
+        initializer: Any,
+        aggregator: Callable[[Any, Record], Any],
+        merge: Optional[Callable[[Any, Any], Any]] = None,
+    ) -> WindowedTable: ...
+
+@final
+class Table:
+    """A table kept by an aggregation."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def changelog(self) -> str: ...
+    def get(self, key: _KeyLike, default: Any = None) -> Any: ...
+    def __getitem__(self, key: _KeyLike, /) -> Any: ...
+    def __contains__(self, key: _KeyLike, /) -> bool: ...
+    def __len__(self) -> int: ...
+    def items(self) -> list[tuple[Union[str, bytes], Any]]: ...
+    def to_dict(self) -> dict[Union[str, bytes], Any]: ...
+    def to_stream(self) -> Stream: ...
+    def _repr_html_(self) -> str: ...
+
+@final
+class WindowedTable:
+    """A table of windowed aggregates."""
+
+    def get(self, key: _KeyLike, start: int) -> Any: ...
+    def fetch(self, key: _KeyLike) -> list[tuple[int, int, Any]]: ...
+    def items(self) -> list[tuple[Union[str, bytes], int, int, Any]]: ...
+    @property
+    def dropped_late(self) -> int: ...
+    @property
+    def stream_time(self) -> Optional[int]: ...
+    def __len__(self) -> int: ...
+    def to_stream(self) -> Stream: ...
+
+@final
+class TopologyDescription:
+    """A topology's graph: ``str()`` is Kafka's text."""
+
+    @property
+    def mermaid(self) -> str: ...
+    @property
+    def svg(self) -> str: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def _repr_svg_(self) -> str: ...
+
+@final
+class Topology:
+    """A graph of stream processors and tables."""
+
+    @property
+    def name(self) -> str: ...
+    def stream(self, topic: Topic) -> Stream: ...
+    def step(self) -> int: ...
+    def run_until_idle(self) -> int: ...
+    def spawn(self) -> StreamThread: ...
+    def on_error(self, policy: Literal["stop", "skip"]) -> None: ...
+    @property
+    def errors(self) -> list[StreamError]: ...
+    def describe(self) -> TopologyDescription: ...
+    def close(self) -> None: ...
+    def _repr_svg_(self) -> str: ...
+
+@final
+class StreamThread:
+    """A topology running on its own thread."""
+
+    def stop(self) -> None: ...
+    @property
+    def finished(self) -> bool: ...
+
+@final
+class EventStore:
+    """Events per aggregate id, with optimistic concurrency."""
+
+    def append(self, id: str, events: Iterable[Any], expected_version: Optional[int] = None) -> int: ...
+    def load(self, id: str) -> list[Any]: ...
+    def version(self, id: str) -> int: ...
+    def ids(self) -> list[str]: ...
+    @property
+    def topic(self) -> Topic: ...
+    def aggregates(self, factory: Callable[[], Any]) -> Aggregates: ...
+
+@final
+class Aggregates:
+    """Aggregates of one kind over an event store."""
+
+    def load(self, id: str) -> tuple[Any, int]: ...
+    def execute(self, id: str, command: Any) -> tuple[list[Any], int]: ...
