@@ -77,6 +77,12 @@
 //!   queue's [`Delivery`] (with `partition()` and `offset()`), acked, nacked,
 //!   redelivered after the visibility timeout and dead-lettered after
 //!   `max_deliveries`, at most `max_in_flight` at a time.
+//! * [`streams`]: Kafka Streams' ideas in process — [`Stream`] operators,
+//!   [`Table`]s from aggregations (windowed too), joins, a [`Topology`] that
+//!   describes itself and runs cooperatively (`bus.run_until_idle()`) or on a
+//!   thread; compacted topics for changelogs. [`eventstore`]: an event store
+//!   with optimistic concurrency, [`Aggregate`]s and snapshots; CQRS read models
+//!   are tables.
 //! * [`Bus::snapshot`] describes everything as serializable data (see
 //!   [`snapshot`]); the opt-in [`journal`] records every transition as an event in
 //!   the `__journal` topic.
@@ -211,6 +217,35 @@
 //!   `ringlet.dead_letter.source` header and the journal's queue name).
 //! * Snapshots and the journal give durations in ms; a topic partition's `latest`
 //!   is its end offset (the offset the next record gets).
+//! * Compacted topics: `on_full` is `Overwrite` (a new key beyond `capacity`
+//!   evicts the partition's oldest record, reported to readers that had not read
+//!   it as `Lagged` — exact while a reader is fewer than `capacity` evictions
+//!   behind, a lower bound beyond) or `Keep` (a new key is refused with `Full`);
+//!   `Block`, `Reject` and `max_age` are `ConfigError`s. A record without a key is
+//!   refused with `PublishError::NoKey`. Tombstones are retained as their key's
+//!   latest record (so readers reading along see the deletion) and are the first
+//!   records dropped when room is needed. Which values are tombstones is given
+//!   when the topic is opened ([`Bus::compacted_topic`] for `Option<T>`,
+//!   [`Bus::topic_with_tombstones`]). A compacted partition is a map behind one
+//!   lock, not a ring: compaction is off the plain topics' hot path.
+//! * Streams: a topology (Kafka's application) is named; `topic.stream()` uses
+//!   the bus's default one, `streams`. Its sources read through consumer groups
+//!   of that name, from the earliest offsets; one source per topic per
+//!   topology. A record's outputs and table updates are applied only after it has
+//!   gone through the whole graph (see [`streams`]), so a failing callback leaves
+//!   no partial table state; outputs published before a failing output of the same
+//!   record may be published again when it is retried. Records without a key are
+//!   dropped by aggregations and joins (as in Kafka). Windows close by stream time
+//!   (the largest timestamp the aggregation has seen); grace is 0 unless set,
+//!   retention one day; a session's window is its first and last record's
+//!   timestamps. Changelog topics are `<topology>-<store>-changelog`, compacted,
+//!   `keep`, with the table's capacity (65 536 keys by default): a record that
+//!   would add a key beyond it fails. A step called from inside one of its own
+//!   callbacks does nothing.
+//! * Event stores: [`Bus::event_store`] makes its topic `keep` whatever `on_full`
+//!   was given; one store per name on a bus, so optimistic concurrency holds for
+//!   every handle. [`Aggregates::execute`] retries a `VersionConflict` 3 times by
+//!   default; snapshots live in the compacted topic `<store>.snapshots`.
 
 #![deny(missing_docs, missing_debug_implementations)]
 #![deny(unsafe_code)]

@@ -687,6 +687,7 @@ mod loom_tests {
                         cur = oldest;
                     }
                     Read::Empty => {}
+                    Read::Dropped { .. } => unreachable!("rings never report Dropped"),
                 }
             }
             t.join().unwrap();
