@@ -67,7 +67,7 @@ export interface RingletRecord<T = any> {
   value: T;
 }
 
-export interface TopicConfig { partitions: number; capacity: number; max_age_ms: number | null; on_full: OnFull }
+export interface TopicConfig { partitions: number; capacity: number; max_age_ms: number | null; on_full: OnFull; compacted: boolean }
 export interface QueueConfig { capacity: number; visibility_timeout_ms: number; max_deliveries: number | null; dead_letter: string | null }
 export interface GroupConfig { start: unknown; autoCommit: boolean; sessionTimeoutMs: number }
 export interface ShareGroupConfig { start: unknown; visibilityTimeoutMs: number; maxDeliveries: number | null; maxInFlight: number; deadLetter: string | null }

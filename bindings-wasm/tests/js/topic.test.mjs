@@ -22,7 +22,7 @@ test("publish returns receipts and readers get the very values, in order", () =>
   assert.equal(t.length, 2);
   assert.deepEqual(t.endOffsets(), [2]);
   assert.deepEqual(t.earliestOffsets(), [0]);
-  assert.deepEqual(t.config(), { partitions: 1, capacity: 16, max_age_ms: null, on_full: "overwrite" });
+  assert.deepEqual(t.config(), { partitions: 1, capacity: 16, max_age_ms: null, on_full: "overwrite", compacted: false });
 });
 
 test("keys: same key same partition (Kafka's murmur2), text and bytes keys come back as given", () => {
