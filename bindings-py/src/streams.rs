@@ -51,21 +51,35 @@ fn fail(err: PyErr, record: Option<Py<PyAny>>) -> BoxError {
     Box::new(PyCallbackError { err, record })
 }
 
-/// `f(record)` with the GIL, converting the result with `conv`.
-fn call<R>(
-    f: &Py<PyAny>,
+/// Runs `f(py, record)` with the GIL and the record as a Python `Record`; an
+/// exception fails the record, carrying it.
+fn with_record<R>(
     rec: &Record<Value>,
-    conv: impl FnOnce(&Bound<'_, PyAny>) -> PyResult<R>,
+    f: impl FnOnce(Python<'_>, Py<RecordPy>) -> PyResult<R>,
 ) -> Result<R, BoxError> {
     Python::attach(|py| {
         let r =
             Py::new(py, RecordPy::new(py, raw_value(rec.clone()))?).map_err(|e| fail(e, None))?;
         let arg = r.clone_ref(py).into_any();
-        f.bind(py)
-            .call1((r,))
-            .and_then(|out| conv(&out))
-            .map_err(|e| fail(e, Some(arg)))
+        f(py, r).map_err(|e| fail(e, Some(arg)))
     })
+}
+
+/// `f(record)`, converting the result with `conv`.
+fn call<R>(
+    f: &Py<PyAny>,
+    rec: &Record<Value>,
+    conv: impl FnOnce(&Bound<'_, PyAny>) -> PyResult<R>,
+) -> Result<R, BoxError> {
+    with_record(rec, |py, r| conv(&f.bind(py).call1((r,))?))
+}
+
+/// A Python int.
+fn int(py: Python<'_>, n: u64) -> Py<PyAny> {
+    n.into_pyobject(py)
+        .unwrap_or_else(|e| match e {})
+        .into_any()
+        .unbind()
 }
 
 fn to_value(o: &Bound<'_, PyAny>) -> PyResult<Value> {
@@ -124,21 +138,6 @@ impl StreamPy {
     pub(crate) fn new(stream: Stream<Value>) -> Self {
         StreamPy { stream }
     }
-}
-
-fn grouped(
-    s: &Stream<Value>,
-    store: Option<&str>,
-    capacity: Option<&Bound<'_, PyAny>>,
-) -> PyResult<GroupedStream<Value>> {
-    let mut g = s.group_by_key();
-    if let Some(name) = store {
-        g = g.store(name);
-    }
-    if let Some(n) = convert::opt_count::<usize>(capacity, "capacity")? {
-        g = g.capacity(n);
-    }
-    Ok(g)
 }
 
 #[pymethods]
@@ -260,7 +259,6 @@ impl StreamPy {
         store: Option<&str>,
         capacity: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<GroupedPy> {
-        grouped(&self.stream, store, capacity)?;
         Ok(GroupedPy {
             stream: self.stream.clone(),
             store: store.map(str::to_string),
@@ -305,14 +303,8 @@ impl StreamPy {
                 if v.is_none() && !left {
                     return Ok(None);
                 }
-                Python::attach(|py| {
-                    let rec = Py::new(py, RecordPy::new(py, raw_value(r.clone()))?)
-                        .map_err(|e| fail(e, None))?;
-                    let arg = rec.clone_ref(py).into_any();
-                    f.bind(py)
-                        .call1((rec, v))
-                        .map(|o| Some(Value::new(&o)))
-                        .map_err(|e| fail(e, Some(arg)))
+                with_record(r, |py, rec| {
+                    Ok(Some(Value::new(&f.bind(py).call1((rec, v))?)))
                 })
             };
         let s = match &table.table {
@@ -320,16 +312,7 @@ impl StreamPy {
                 run(r, v.map(|v| Python::attach(|py| v.get(py))))
             }),
             TableKind::Counts(t) => self.stream.try_join(t, move |r, v| {
-                run(
-                    r,
-                    v.map(|n| {
-                        Python::attach(|py| {
-                            n.into_pyobject(py)
-                                .map(|o| o.into_any().unbind())
-                                .unwrap_or_else(|e| match e {})
-                        })
-                    }),
-                )
+                run(r, v.map(|n| Python::attach(|py| int(py, *n))))
             }),
         };
         Ok(StreamPy::new(s))
@@ -375,14 +358,8 @@ fn init_value(init: &Py<PyAny>) -> Result<Value, BoxError> {
 
 /// `f(aggregate, record)` → the new aggregate.
 fn fold(f: &Py<PyAny>, acc: &Value, rec: &Record<Value>) -> Result<Value, BoxError> {
-    Python::attach(|py| {
-        let r =
-            Py::new(py, RecordPy::new(py, raw_value(rec.clone()))?).map_err(|e| fail(e, None))?;
-        let arg = r.clone_ref(py).into_any();
-        f.bind(py)
-            .call1((acc.get(py), r))
-            .map(|o| Value::new(&o))
-            .map_err(|e| fail(e, Some(arg)))
+    with_record(rec, |py, r| {
+        Ok(Value::new(&f.bind(py).call1((acc.get(py), r))?))
     })
 }
 
@@ -585,10 +562,7 @@ impl TablePy {
         let k = convert::key(key)?;
         Ok(match &self.table {
             TableKind::Values(t) => t.get(k).map(|v| v.get(py)),
-            TableKind::Counts(t) => t
-                .get(k)
-                .map(|n| n.into_pyobject(py).map(|o| o.into_any().unbind()))
-                .transpose()?,
+            TableKind::Counts(t) => t.get(k).map(|n| int(py, n)),
         }
         .or(default))
     }
@@ -623,8 +597,7 @@ impl TablePy {
                 .entries()
                 .iter()
                 .map(|(k, v)| {
-                    let n = v.into_pyobject(py)?.into_any().unbind();
-                    PyTuple::new(py, [py_key(py, k), n]).map(|t| t.into_any().unbind())
+                    PyTuple::new(py, [py_key(py, k), int(py, *v)]).map(|t| t.into_any().unbind())
                 })
                 .collect::<PyResult<_>>()?,
         };
@@ -645,11 +618,9 @@ impl TablePy {
     fn to_stream(&self) -> StreamPy {
         StreamPy::new(match &self.table {
             TableKind::Values(t) => t.to_stream(),
-            TableKind::Counts(t) => t.to_stream().map(|r| {
-                Python::attach(|py| {
-                    Value::new(&r.value.into_pyobject(py).expect("ints convert").into_any())
-                })
-            }),
+            TableKind::Counts(t) => t
+                .to_stream()
+                .map(|r| Python::attach(|py| Value::new(int(py, r.value).bind(py)))),
         })
     }
 
@@ -686,7 +657,7 @@ pub struct WindowedTablePy {
 fn windowed_items<V>(
     py: Python<'_>,
     t: &WindowedTable<V>,
-    conv: impl Fn(&V) -> PyResult<Py<PyAny>>,
+    conv: impl Fn(&V) -> Py<PyAny>,
 ) -> PyResult<Py<PyList>>
 where
     V: Clone + Send + Sync + 'static,
@@ -701,7 +672,7 @@ where
                     py_key(py, k),
                     w.start.into_pyobject(py)?.into_any().unbind(),
                     w.end.into_pyobject(py)?.into_any().unbind(),
-                    conv(v)?,
+                    conv(v),
                 ],
             )?;
             Ok(t.into_any().unbind())
@@ -722,35 +693,31 @@ impl WindowedTablePy {
         let k = convert::key(key)?;
         Ok(match &self.table {
             WKind::Values(t) => t.get(k, start).map(|v| v.get(py)),
-            WKind::Counts(t) => t
-                .get(k, start)
-                .map(|n| n.into_pyobject(py).map(|o| o.into_any().unbind()))
-                .transpose()?,
+            WKind::Counts(t) => t.get(k, start).map(|n| int(py, n)),
         })
     }
 
     /// `key`'s windows: `(start, end, value)` tuples, oldest first.
     fn fetch(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyList>> {
         let k = convert::key(key)?;
-        let rows: Vec<Py<PyAny>> = match &self.table {
-            WKind::Values(t) => t
-                .fetch(k)
+        fn rows<V: Clone + Send + Sync + 'static>(
+            py: Python<'_>,
+            t: &WindowedTable<V>,
+            k: Key,
+            conv: impl Fn(V) -> Py<PyAny>,
+        ) -> PyResult<Vec<Py<PyAny>>> {
+            t.fetch(k)
                 .into_iter()
                 .map(|(w, v)| {
-                    (w.start, w.end, v.get(py))
+                    (w.start, w.end, conv(v))
                         .into_pyobject(py)
                         .map(|o| o.into_any().unbind())
                 })
-                .collect::<PyResult<_>>()?,
-            WKind::Counts(t) => t
-                .fetch(k)
-                .into_iter()
-                .map(|(w, v)| {
-                    (w.start, w.end, v)
-                        .into_pyobject(py)
-                        .map(|o| o.into_any().unbind())
-                })
-                .collect::<PyResult<_>>()?,
+                .collect()
+        }
+        let rows = match &self.table {
+            WKind::Values(t) => rows(py, t, k, |v| v.get(py))?,
+            WKind::Counts(t) => rows(py, t, k, |n| int(py, n))?,
         };
         Ok(PyList::new(py, rows)?.unbind())
     }
@@ -758,10 +725,8 @@ impl WindowedTablePy {
     /// `(key, start, end, value)` tuples, by key then start.
     fn items(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
         match &self.table {
-            WKind::Values(t) => windowed_items(py, t, |v| Ok(v.get(py))),
-            WKind::Counts(t) => {
-                windowed_items(py, t, |v| Ok(v.into_pyobject(py)?.into_any().unbind()))
-            }
+            WKind::Values(t) => windowed_items(py, t, |v| v.get(py)),
+            WKind::Counts(t) => windowed_items(py, t, |n| int(py, *n)),
         }
     }
 
@@ -807,12 +772,7 @@ impl WindowedTablePy {
                 .map(|r| dict(&r.value, |py| r.value.value.get(py))),
             WKind::Counts(t) => t.to_stream().map(|r| {
                 let n = r.value.value;
-                dict(&r.value, move |py| {
-                    n.into_pyobject(py)
-                        .expect("ints convert")
-                        .into_any()
-                        .unbind()
-                })
+                dict(&r.value, move |py| int(py, n))
             }),
         })
     }

@@ -68,7 +68,7 @@ use parking_lot::Mutex;
 
 use crate::murmur2::partition_for_key;
 use crate::record::{Key, Message, Record};
-use crate::{Bus, Error, OnFull, Start, Topic, TopicConfig};
+use crate::{Bus, Error, OnFull, Topic, TopicConfig};
 
 /// The header holding an event's version.
 pub const VERSION_HEADER: &str = "ringlet.version";
@@ -180,15 +180,9 @@ impl<E: Clone + Send + Sync + 'static> EventStore<E> {
     /// already holds.
     pub(crate) fn open(topic: Topic<E>) -> Result<Self, Error> {
         let mut index: HashMap<String, Vec<u64>> = HashMap::new();
-        let mut sub = topic.subscribe(Start::Earliest)?;
-        while let Ok(batch) = sub.try_recv_batch(crate::BATCH) {
-            if batch.is_empty() {
-                break;
-            }
-            for r in batch {
-                if let Some(id) = r.key.as_ref().map(key_id) {
-                    index.entry(id).or_default().push(r.offset);
-                }
+        for r in topic.retained()? {
+            if let Some(id) = r.key.as_ref().map(key_id) {
+                index.entry(id).or_default().push(r.offset);
             }
         }
         Ok(EventStore {
@@ -501,15 +495,9 @@ impl<A: Aggregate> Aggregates<A> {
             TopicConfig::default().capacity(crate::MAX_CAPACITY.min(1 << 20)),
         )?;
         let mut latest = HashMap::new();
-        let mut sub = topic.subscribe(Start::Earliest)?;
-        while let Ok(batch) = sub.try_recv_batch(crate::BATCH) {
-            if batch.is_empty() {
-                break;
-            }
-            for r in batch {
-                if let (Some(k), Some(v)) = (r.key.as_ref(), r.value) {
-                    latest.insert(key_id(k), v);
-                }
+        for r in topic.retained()? {
+            if let (Some(k), Some(v)) = (r.key.as_ref(), r.value) {
+                latest.insert(key_id(k), v);
             }
         }
         self.snapshots = Some(Snapshots {

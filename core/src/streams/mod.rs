@@ -280,6 +280,15 @@ impl<T> Out<T> {
         self.0.lock().push(op);
     }
 
+    /// Makes `down` fed with every record of this node.
+    pub(crate) fn forward(&self, down: &Out<T>)
+    where
+        T: 'static,
+    {
+        let down = down.clone();
+        self.add(Box::new(move |ctx, rec| down.emit(ctx, rec)));
+    }
+
     /// Hands `rec` to every processor fed by this node.
     #[inline]
     pub(crate) fn emit(&self, ctx: &mut Ctx, rec: &Record<T>) -> Result<(), Failure> {
@@ -854,6 +863,26 @@ fn with_value<T, U>(rec: &Record<T>, value: U) -> Record<U> {
     }
 }
 
+impl<T: 'static> Stream<T> {
+    /// A new node, fed with every record of `from`, as a stream.
+    pub(crate) fn forwarded(
+        topo: &Topology,
+        from: &Out<T>,
+        prefix: &str,
+        op: &'static str,
+        parents: Vec<usize>,
+    ) -> Self {
+        let node = topo.add_node(prefix, Kind::Processor, op, parents);
+        let out = Out::new();
+        from.forward(&out);
+        Stream {
+            topo: topo.clone(),
+            node,
+            out,
+        }
+    }
+}
+
 impl<T: Clone + Send + Sync + 'static> Stream<T> {
     /// The topology this stream belongs to.
     pub fn topology(&self) -> &Topology {
@@ -1057,8 +1086,7 @@ impl<T: Clone + Send + Sync + 'static> Stream<T> {
         );
         let out = Out::new();
         for s in [self, other] {
-            let down = out.clone();
-            s.out.add(Box::new(move |ctx, rec| down.emit(ctx, rec)));
+            s.out.forward(&out);
         }
         Ok(Stream {
             topo: self.topo.clone(),

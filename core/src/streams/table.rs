@@ -11,7 +11,7 @@ use parking_lot::{Mutex, RwLock};
 use super::window::{Window, WindowKind, Windowed, Windows};
 use super::{with_value, BoxError, Cause, Ctx, Kind, Out, Staged, Stream, Topology};
 use crate::record::{Key, Message, Record};
-use crate::{Error, OnFull, Start, Topic, TopicConfig};
+use crate::{Error, OnFull, Topic, TopicConfig};
 
 /// Default number of keys a table holds (its changelog's capacity).
 pub const DEFAULT_TABLE_CAPACITY: usize = 65_536;
@@ -32,7 +32,16 @@ impl<T> fmt::Debug for GroupedStream<T> {
     }
 }
 
-fn store_name(topo: &Topology, node: usize, given: Option<String>) -> Result<String, Error> {
+/// Checks a new table's capacity and names its store (by default after the node
+/// about to be added).
+fn store_name(topo: &Topology, given: Option<String>, capacity: usize) -> Result<String, Error> {
+    if capacity == 0 || capacity > crate::MAX_CAPACITY {
+        return Err(Error::ConfigError {
+            name: topo.name().to_string(),
+            reason: format!("a table's capacity must be 1 to {}", crate::MAX_CAPACITY),
+        });
+    }
+    let node = topo.inner.graph.lock().len();
     let name = given.unwrap_or_else(|| format!("KSTREAM-AGGREGATE-STATE-STORE-{node:010}"));
     let taken = topo
         .inner
@@ -61,19 +70,6 @@ fn changelog<V: Clone + Send + Sync + 'static>(
             .capacity(capacity)
             .on_full(OnFull::Keep),
     )
-}
-
-/// Everything a compacted topic retains, oldest first.
-fn replay<V: Clone + Send + Sync + 'static>(t: &Topic<V>) -> Result<Vec<Record<V>>, Error> {
-    let mut sub = t.subscribe(Start::Earliest)?;
-    let mut out = Vec::new();
-    while let Ok(batch) = sub.try_recv_batch(crate::BATCH) {
-        if batch.is_empty() {
-            break;
-        }
-        out.extend(batch);
-    }
-    Ok(out)
 }
 
 impl<T: Clone + Send + Sync + 'static> GroupedStream<T> {
@@ -189,14 +185,7 @@ impl<T: Clone + Send + Sync + 'static> GroupedStream<T> {
             capacity,
         } = self;
         let topo = stream.topo.clone();
-        if capacity == 0 || capacity > crate::MAX_CAPACITY {
-            return Err(Error::ConfigError {
-                name: topo.name().to_string(),
-                reason: format!("a table's capacity must be 1 to {}", crate::MAX_CAPACITY),
-            });
-        }
-        let node_id = topo.inner.graph.lock().len();
-        let store = store_name(&topo, node_id, store)?;
+        let store = store_name(&topo, store, capacity)?;
         let table = TableInner::<A>::open(&topo, &store, capacity)?;
         let prefix = if op == "reduce" {
             "KSTREAM-REDUCE"
@@ -240,7 +229,7 @@ impl<V: Clone + Send + Sync + 'static> TableInner<V> {
     fn open(topo: &Topology, store: &str, capacity: usize) -> Result<Arc<Self>, Error> {
         let changelog = changelog::<V>(topo, store, capacity)?;
         let mut state = HashMap::new();
-        for rec in replay(&changelog)? {
+        for rec in changelog.retained()? {
             let Some(key) = rec.key else { continue };
             match rec.value {
                 Some(v) => {
@@ -384,20 +373,13 @@ impl<V: Clone + Send + Sync + 'static> Table<V> {
     /// The stream of the table's updates: each new aggregate, with the key and
     /// timestamp of the record that made it (Kafka's `toStream`).
     pub fn to_stream(&self) -> Stream<V> {
-        let node = self.topo.add_node(
+        Stream::forwarded(
+            &self.topo,
+            &self.out,
             "KTABLE-TOSTREAM",
-            Kind::Processor,
             "to_stream",
             vec![self.node],
-        );
-        let out = Out::new();
-        let down = out.clone();
-        self.out.add(Box::new(move |ctx, rec| down.emit(ctx, rec)));
-        Stream {
-            topo: self.topo.clone(),
-            node,
-            out,
-        }
+        )
     }
 }
 
@@ -438,18 +420,9 @@ impl<T: Clone + Send + Sync + 'static> WindowedGrouped<T> {
     /// As [`GroupedStream::count`].
     pub fn reduce(
         self,
-        f: impl FnMut(&T, &T) -> T + Send + 'static,
+        mut f: impl FnMut(&T, &T) -> T + Send + 'static,
     ) -> Result<WindowedTable<T>, Error> {
-        let f = Arc::new(Mutex::new(f));
-        let g = f.clone();
-        self.windowed_node(
-            "reduce",
-            move |prev, rec| match prev {
-                None => Ok(rec.value.clone()),
-                Some(a) => Ok((f.lock())(a, &rec.value)),
-            },
-            Some(Box::new(move |a: &T, b: &T| Ok((g.lock())(a, b)))),
-        )
+        self.try_reduce(move |a, b| Ok(f(a, b)))
     }
 
     /// [`WindowedGrouped::reduce`] with a fallible callback.
@@ -547,14 +520,7 @@ impl<T: Clone + Send + Sync + 'static> WindowedGrouped<T> {
             capacity,
         } = grouped;
         let topo = stream.topo.clone();
-        if capacity == 0 || capacity > crate::MAX_CAPACITY {
-            return Err(Error::ConfigError {
-                name: topo.name().to_string(),
-                reason: format!("a table's capacity must be 1 to {}", crate::MAX_CAPACITY),
-            });
-        }
-        let node_id = topo.inner.graph.lock().len();
-        let store = store_name(&topo, node_id, store)?;
+        let store = store_name(&topo, store, capacity)?;
         let table = WindowedInner::<A>::open(&topo, &store, capacity, windows)?;
         let prefix = match windows.kind {
             WindowKind::Session { .. } => "KSTREAM-SESSION-AGGREGATE",
@@ -668,7 +634,7 @@ impl<V: Clone + Send + Sync + 'static> WindowedInner<V> {
             by_end: BTreeSet::new(),
         };
         let mut stream_time = i64::MIN;
-        for rec in replay(&changelog)? {
+        for rec in changelog.retained()? {
             let Some((key, start)) = rec.key.as_ref().and_then(decode) else {
                 continue;
             };
@@ -1023,19 +989,12 @@ impl<V: Clone + Send + Sync + 'static> WindowedTable<V> {
 
     /// The stream of updates: each new aggregate with its window.
     pub fn to_stream(&self) -> Stream<Windowed<V>> {
-        let node = self.topo.add_node(
+        Stream::forwarded(
+            &self.topo,
+            &self.out,
             "KTABLE-TOSTREAM",
-            Kind::Processor,
             "to_stream",
             vec![self.node],
-        );
-        let out = Out::new();
-        let down = out.clone();
-        self.out.add(Box::new(move |ctx, rec| down.emit(ctx, rec)));
-        Stream {
-            topo: self.topo.clone(),
-            node,
-            out,
-        }
+        )
     }
 }

@@ -572,18 +572,11 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
     /// # Ok::<(), ringlet::Error>(())
     /// ```
     pub fn len(&self) -> usize {
-        if self.inner.config.compacted {
-            return self
-                .inner
-                .parts
-                .iter()
-                .map(|p| p.lag_from(0) as usize)
-                .sum();
-        }
-        self.end_offsets()
+        self.inner
+            .parts
             .iter()
             .zip(self.earliest_offsets())
-            .map(|(e, s)| e.saturating_sub(s) as usize)
+            .map(|(p, from)| p.lag_from(from) as usize)
             .sum()
     }
 
@@ -935,6 +928,20 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
         }
     }
 
+    /// Every record retained now, partition by partition, oldest first (what a
+    /// reader from the earliest offsets gets before anything new is published).
+    pub(crate) fn retained(&self) -> Result<Vec<crate::Record<T>>, Error> {
+        let mut sub = self.subscribe(Start::Earliest)?;
+        let mut out = Vec::new();
+        while let Ok(batch) = sub.try_recv_batch(BATCH) {
+            if batch.is_empty() {
+                break;
+            }
+            out.extend(batch);
+        }
+        Ok(out)
+    }
+
     /// Subscribes from `start`, reading gaps as [`OnLag::Earliest`].
     ///
     /// # Errors
@@ -1143,10 +1150,10 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
         let Some(p) = self.pick_partition(entry.key.as_ref(), partition) else {
             return Err(PublishError::OutOfRange(entry));
         };
-        if self.config.compacted && entry.key.is_none() {
-            return Err(PublishError::NoKey(entry));
-        }
         if let Some(c) = &self.parts[p as usize].compact {
+            if entry.key.is_none() {
+                return Err(PublishError::NoKey(entry));
+            }
             let ts = timestamp.unwrap_or_else(|| self.timer.clock().now_ms());
             return self
                 .append_compacted(p, c, ts, entry)
@@ -1278,17 +1285,8 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
         next: &mut dyn FnMut() -> (i64, Entry<T>),
     ) -> Result<u64, Refused> {
         let part = &self.parts[p as usize];
-        if let Some(c) = &part.compact {
-            // Single records go through `publish_entry`; batches are published
-            // one by one on compacted topics.
-            let mut first = None;
-            for _ in 0..k {
-                let (ts, entry) = next();
-                let o = self.append_compacted(p, c, ts, entry).map_err(|(r, _)| r)?;
-                first.get_or_insert(o);
-            }
-            return first.ok_or(Refused::Full);
-        }
+        // Compacted partitions take records one by one in `publish_entry`.
+        debug_assert!(part.compact.is_none(), "claims are for rings");
         if self.max_age_ms.is_some() && !matches!(self.config.on_full, OnFull::Overwrite) {
             self.expire(p);
         }
