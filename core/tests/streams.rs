@@ -862,3 +862,58 @@ fn runs_are_deterministic_under_a_manual_clock() {
     assert!(!a.0.is_empty());
     assert_eq!(a, b);
 }
+
+#[test]
+fn callbacks_may_call_back_into_their_topology() {
+    let bus = bus();
+    let input = topic::<u32>(&bus, "reentrant-in");
+    let topo = bus.topology();
+    let src = input.stream().unwrap();
+    let counted = src.group_by_key().count().unwrap();
+    let late = Arc::new(AtomicU64::new(0));
+    let seen = Arc::new(AtomicU64::new(0));
+    let (t, s, b, i) = (topo.clone(), src.clone(), bus.clone(), input.clone());
+    let (late2, seen2) = (late.clone(), seen.clone());
+    src.for_each(move |r| {
+        seen2.fetch_add(1, Ordering::SeqCst);
+        // Stepping again from inside is a no-op; errors and queries do not block.
+        assert_eq!(b.run_until_idle().unwrap(), 0);
+        assert!(t.errors().is_empty());
+        let _ = counted.get("k");
+        // A running topology gains no sources.
+        assert!(matches!(
+            t.stream(&i),
+            Err(ringlet::Error::ConfigError { .. })
+        ));
+        match r.value {
+            // Operators added from inside join before the next record.
+            1 => {
+                let l = late2.clone();
+                s.for_each(move |_| {
+                    l.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+            // Closing from inside: this record completes, the rest waits.
+            3 => t.close(),
+            _ => {}
+        }
+    });
+    for v in 1..=5 {
+        send(&input, "k", v, i64::from(v));
+    }
+    assert_eq!(bus.run_until_idle().unwrap(), 3);
+    assert_eq!(seen.load(Ordering::SeqCst), 3);
+    assert_eq!(late.load(Ordering::SeqCst), 2);
+    assert!(topo.is_closed());
+    assert_eq!(bus.run_until_idle().unwrap(), 0);
+    // The records after the close are read by the topology built again.
+    let again = bus.topology();
+    let n = Arc::new(AtomicU64::new(0));
+    let n2 = n.clone();
+    input.stream().unwrap().for_each(move |_| {
+        n2.fetch_add(1, Ordering::SeqCst);
+    });
+    bus.run_until_idle().unwrap();
+    assert_eq!(n.load(Ordering::SeqCst), 2);
+    assert_eq!(again.name(), "streams");
+}

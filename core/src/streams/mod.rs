@@ -263,7 +263,15 @@ impl Ctx {
 type Op<T> = Box<dyn FnMut(&mut Ctx, &Record<T>) -> Result<(), Failure> + Send>;
 
 /// The processors fed by one node.
-pub(crate) struct Out<T>(Arc<Mutex<Vec<Op<T>>>>);
+pub(crate) struct Out<T>(Arc<OutInner<T>>);
+
+pub(crate) struct OutInner<T> {
+    ops: Mutex<Vec<Op<T>>>,
+    /// Processors added while `ops` was in use (by a callback of this node's
+    /// downstream, or another thread): they join before the next record.
+    late: Mutex<Vec<Op<T>>>,
+    has_late: AtomicBool,
+}
 
 impl<T> Clone for Out<T> {
     fn clone(&self) -> Self {
@@ -273,11 +281,21 @@ impl<T> Clone for Out<T> {
 
 impl<T> Out<T> {
     fn new() -> Self {
-        Out(Arc::new(Mutex::new(Vec::new())))
+        Out(Arc::new(OutInner {
+            ops: Mutex::new(Vec::new()),
+            late: Mutex::new(Vec::new()),
+            has_late: AtomicBool::new(false),
+        }))
     }
 
     pub(crate) fn add(&self, op: Op<T>) {
-        self.0.lock().push(op);
+        match self.0.ops.try_lock() {
+            Some(mut ops) => ops.push(op),
+            None => {
+                self.0.late.lock().push(op);
+                self.0.has_late.store(true, Ordering::Release);
+            }
+        }
     }
 
     /// Makes `down` fed with every record of this node.
@@ -292,7 +310,11 @@ impl<T> Out<T> {
     /// Hands `rec` to every processor fed by this node.
     #[inline]
     pub(crate) fn emit(&self, ctx: &mut Ctx, rec: &Record<T>) -> Result<(), Failure> {
-        for op in self.0.lock().iter_mut() {
+        let mut ops = self.0.ops.lock();
+        if self.0.has_late.swap(false, Ordering::AcqRel) {
+            ops.append(&mut self.0.late.lock());
+        }
+        for op in ops.iter_mut() {
             op(ctx, rec)?;
         }
         Ok(())
@@ -326,6 +348,7 @@ trait Pump: Send {
         max: usize,
         on_error: OnError,
         errors: &mut Vec<StreamError>,
+        closed: &AtomicBool,
         topology: &str,
         names: &dyn Fn(usize) -> String,
     ) -> Result<usize, StreamError>;
@@ -388,13 +411,14 @@ impl<T: Clone + Send + Sync + 'static> Pump for Source<T> {
         max: usize,
         on_error: OnError,
         errors: &mut Vec<StreamError>,
+        closed: &AtomicBool,
         topology: &str,
         names: &dyn Fn(usize) -> String,
     ) -> Result<usize, StreamError> {
         let mut ctx = Ctx::new();
         let mut n = 0;
         let result = loop {
-            if n == max {
+            if n == max || closed.load(Ordering::Acquire) {
                 break Ok(n);
             }
             let rec = match self.member.try_recv() {
@@ -452,7 +476,6 @@ impl<T: Clone + Send + Sync + 'static> Pump for Source<T> {
 
 struct Runner {
     sources: Vec<Box<dyn Pump>>,
-    errors: Vec<StreamError>,
 }
 
 pub(crate) struct TopoInner {
@@ -460,6 +483,8 @@ pub(crate) struct TopoInner {
     bus: Weak<BusInner>,
     graph: Mutex<Vec<NodeInfo>>,
     runner: Mutex<Runner>,
+    /// Errors of skipped records (not under `runner`: a callback may read them).
+    errors: Mutex<Vec<StreamError>>,
     on_error: Mutex<OnError>,
     closed: AtomicBool,
     /// Source node per topic name (one source per topic).
@@ -515,8 +540,8 @@ impl Topology {
                 graph: Mutex::new(Vec::new()),
                 runner: Mutex::new(Runner {
                     sources: Vec::new(),
-                    errors: Vec::new(),
                 }),
+                errors: Mutex::new(Vec::new()),
                 on_error: Mutex::new(OnError::Stop),
                 closed: AtomicBool::new(false),
                 sources: Mutex::new(Vec::new()),
@@ -545,6 +570,13 @@ impl Topology {
             .upgrade()
             .map(|inner| Bus { inner })
             .ok_or(Error::Closed)
+    }
+
+    /// Whether this thread is inside [`Topology::step`] of this topology (in one
+    /// of its callbacks).
+    fn in_step(&self) -> bool {
+        let id = Arc::as_ptr(&self.inner) as usize;
+        RUNNING.with(|r| r.borrow().contains(&id))
     }
 
     pub(crate) fn add_node(
@@ -588,13 +620,21 @@ impl Topology {
     ///
     /// # Errors
     ///
-    /// `Closed` once the topology is closed; the consumer group's errors.
+    /// `Closed` once the topology is closed; `ConfigError` from inside one of the
+    /// topology's own callbacks (a running topology gains no sources); the
+    /// consumer group's errors.
     pub fn stream<T: Clone + Send + Sync + 'static>(
         &self,
         topic: &Topic<T>,
     ) -> Result<Stream<T>, Error> {
         if self.inner.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
+        }
+        if self.in_step() {
+            return Err(Error::ConfigError {
+                name: self.inner.name.clone(),
+                reason: "a topology cannot gain a source from inside its own callbacks".into(),
+            });
         }
         let mut sources = self.inner.sources.lock();
         if let Some((_, s)) = sources.iter().find(|(n, _)| n == topic.name()) {
@@ -644,7 +684,7 @@ impl Topology {
     /// Errors of records skipped under [`OnError::Skip`], oldest first (the last
     /// 100).
     pub fn errors(&self) -> Vec<StreamError> {
-        self.inner.runner.lock().errors.clone()
+        self.inner.errors.lock().clone()
     }
 
     /// Processes what is pending: up to a batch of records from each source, in
@@ -669,17 +709,43 @@ impl Topology {
         let _done = Done(id);
         let on_error = *self.inner.on_error.lock();
         let mut runner = self.inner.runner.lock();
-        let Runner { sources, errors } = &mut *runner;
         let names = |id: usize| self.node_name(id);
         let mut n = 0;
-        for s in sources.iter_mut() {
-            n += s.pump(STEP_BATCH, on_error, errors, &self.inner.name, &names)?;
+        let mut skipped = Vec::new();
+        let mut result = Ok(());
+        for s in runner.sources.iter_mut() {
+            if self.is_closed() {
+                break;
+            }
+            match s.pump(
+                STEP_BATCH,
+                on_error,
+                &mut skipped,
+                &self.inner.closed,
+                &self.inner.name,
+                &names,
+            ) {
+                Ok(k) => n += k,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
         }
-        if errors.len() > 100 {
-            let extra = errors.len() - 100;
-            errors.drain(..extra);
+        if self.is_closed() {
+            // Closed by one of its own callbacks: the sources leave now.
+            runner.sources.clear();
         }
-        Ok(n)
+        drop(runner);
+        if !skipped.is_empty() {
+            let mut errors = self.inner.errors.lock();
+            errors.extend(skipped);
+            if errors.len() > 100 {
+                let extra = errors.len() - 100;
+                errors.drain(..extra);
+            }
+        }
+        result.map(|()| n)
     }
 
     /// Steps until a step reads nothing. Returns how many records were read.
@@ -711,10 +777,15 @@ impl Topology {
     /// Closes the topology: its sources leave their consumer groups (committed
     /// offsets stay, so a topology built again with this name resumes there) and
     /// steps do nothing. Tables keep their state and changelogs.
+    ///
+    /// Called from inside one of its own callbacks, the record being processed
+    /// completes (its updates and offset are committed) and the sources leave
+    /// when the step ends.
     pub fn close(&self) {
         self.inner.closed.store(true, Ordering::Release);
-        let mut runner = self.inner.runner.lock();
-        runner.sources.clear();
+        if !self.in_step() {
+            self.inner.runner.lock().sources.clear();
+        }
         self.inner.sources.lock().clear();
         if let Some(bus) = self.inner.bus.upgrade() {
             let me = Arc::as_ptr(&self.inner);
