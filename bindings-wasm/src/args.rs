@@ -365,10 +365,7 @@ pub fn opt_function(v: &JsValue, name: &str) -> Result<Option<js_sys::Function>,
     if absent(v) {
         return Ok(None);
     }
-    v.dyn_ref::<js_sys::Function>()
-        .cloned()
-        .map(Some)
-        .ok_or_else(|| type_error(format!("{name} must be a function, not {}", type_name(v))))
+    function(v, name).map(Some)
 }
 
 /// `max` for batch reads: a whole number ≥ 1.
@@ -381,4 +378,21 @@ pub fn batch_max(v: &JsValue) -> Result<usize, JsValue> {
         return Err(range_error("max must be at least 1"));
     }
     Ok(n)
+}
+
+/// A boolean, or nothing.
+pub fn opt_bool(v: &JsValue, name: &str) -> Result<Option<bool>, JsValue> {
+    if absent(v) {
+        return Ok(None);
+    }
+    v.as_bool()
+        .map(Some)
+        .ok_or_else(|| type_error(format!("{name} must be a boolean, not {}", type_name(v))))
+}
+
+/// A function.
+pub fn function(v: &JsValue, name: &str) -> Result<js_sys::Function, JsValue> {
+    v.dyn_ref::<js_sys::Function>()
+        .cloned()
+        .ok_or_else(|| type_error(format!("{name} must be a function, not {}", type_name(v))))
 }

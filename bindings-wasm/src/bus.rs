@@ -123,9 +123,9 @@ impl<F: Future + Unpin> Future for Rearming<F> {
 /// on a clock moved by `advance(ms)`; `journal: n` keeps the newest `n` events.
 #[wasm_bindgen]
 pub struct Bus {
-    bus: ringlet::Bus,
+    pub(crate) bus: ringlet::Bus,
     clock: Option<ManualClock>,
-    timer: Rc<Timer>,
+    pub(crate) timer: Rc<Timer>,
 }
 
 impl Bus {
@@ -225,7 +225,8 @@ impl Bus {
 
     /// The topic of that name, created if it does not exist. Options left out
     /// accept what exists (or take the defaults); a conflicting option throws
-    /// `ConfigError`.
+    /// `ConfigError`. `compacted: true` keeps the latest record per key;
+    /// publishing `null` with a key deletes the key (a tombstone).
     pub fn topic(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
@@ -236,7 +237,7 @@ impl Bus {
         let o = option_object(
             &options_,
             "topic",
-            &["partitions", "capacity", "maxAgeMs", "onFull"],
+            &["partitions", "capacity", "maxAgeMs", "onFull", "compacted"],
         )?;
         let existing = match self.bus.get_topic::<Value>(&name) {
             Ok(t) => Some(t.config().clone()),
@@ -257,7 +258,16 @@ impl Bus {
         if !absent(&f) {
             c.on_full = args::on_full(&f)?;
         }
-        let t = self.bus.topic::<Value>(&name, c).map_err(err)?;
+        if let Some(on) = args::opt_bool(&get(&o, "compacted"), "compacted")? {
+            c.compacted = on;
+        }
+        let t = if c.compacted {
+            self.bus
+                .topic_with_tombstones::<Value>(&name, c, |v| v.js().is_null())
+        } else {
+            self.bus.topic::<Value>(&name, c)
+        }
+        .map_err(err)?;
         Ok(self.wrap(TopicKind::Values(t)))
     }
 

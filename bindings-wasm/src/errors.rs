@@ -2,16 +2,23 @@
 //!
 //! Every engine error is an `Error` whose `name` is stable: `Full`, `Closed`,
 //! `Lagged` (with `partition` and `skipped`), `Expired`, `AlreadySettled`, `Timeout`,
-//! `NotOwner` / `OutOfRange` (with `partition`), `VersionConflict`, `TypeMismatch`,
-//! `ConfigError`, `NotFound`, `InvalidName`, and `Busy` for a re-entrant call.
+//! `NotOwner` / `OutOfRange` (with `partition`), `VersionConflict` (with `id`,
+//! `expected`, `actual`), `TypeMismatch`, `ConfigError`, `NotFound`, `InvalidName`,
+//! `StreamError` (with the failing record and the thrown value as `cause`), and
+//! `Busy` for a re-entrant call.
 //! Wrong argument types are `TypeError`s; numbers out of range are `RangeError`s.
 
 use js_sys::Reflect;
+use ringlet::eventstore::AppendError;
+use ringlet::streams::Cause;
 use ringlet::{
-    Error, PublishError, ReceiveError, RecvError, SendError, SettleError, TryReceiveError,
-    TryRecvError, TrySendError,
+    Error, PublishError, ReceiveError, RecvError, SendError, SettleError, StreamError,
+    TryReceiveError, TryRecvError, TrySendError,
 };
 use wasm_bindgen::prelude::*;
+
+use crate::records::key_js;
+use crate::Local;
 
 /// An `Error` with `name` and extra numeric fields.
 pub fn named(name: &str, msg: &str, fields: &[(&str, f64)]) -> JsValue {
@@ -164,6 +171,110 @@ impl IntoJs for SettleError {
             SettleError::Expired => named("Expired", &msg, &[]),
             SettleError::AlreadySettled => named("AlreadySettled", &msg, &[]),
             _ => named("RingletError", &msg, &[]),
+        }
+    }
+}
+
+fn set(o: &JsValue, k: &str, v: &JsValue) {
+    // Setting a property on a fresh plain `Error` cannot fail.
+    let _ = Reflect::set(o, &JsValue::from_str(k), v);
+}
+
+/// What a JS callback threw, with the record it was called with.
+pub(crate) struct JsCallbackError {
+    thrown: Local<JsValue>,
+    record: Option<Local<JsValue>>,
+    message: String,
+}
+
+impl JsCallbackError {
+    pub(crate) fn new(thrown: JsValue, record: Option<JsValue>) -> Self {
+        let message = match thrown.dyn_ref::<js_sys::Error>() {
+            Some(e) => String::from(e.to_string()),
+            None => thrown
+                .as_string()
+                .or_else(|| {
+                    js_sys::JSON::stringify(&thrown)
+                        .ok()
+                        .and_then(|s| s.as_string())
+                })
+                .unwrap_or_else(|| format!("a thrown {}", crate::args::type_name(&thrown))),
+        };
+        JsCallbackError {
+            thrown: Local(thrown),
+            record: record.map(Local),
+            message,
+        }
+    }
+}
+
+impl std::fmt::Debug for JsCallbackError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "JsCallbackError({:?})", self.message)
+    }
+}
+
+impl std::fmt::Display for JsCallbackError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for JsCallbackError {}
+
+/// `StreamError` with `topology`, `node`, `topic`, `partition`, `offset`, `key`,
+/// `record` (what the callback got, when a callback threw) and `cause` (what it
+/// threw).
+impl IntoJs for StreamError {
+    fn into_js(self) -> JsValue {
+        let e = named(
+            "StreamError",
+            &self.to_string(),
+            &[
+                ("partition", f64::from(self.partition)),
+                ("offset", self.offset as f64),
+            ],
+        );
+        set(&e, "topology", &JsValue::from_str(&self.topology));
+        set(&e, "node", &JsValue::from_str(&self.node));
+        set(&e, "topic", &JsValue::from_str(&self.topic));
+        set(&e, "key", &key_js(self.key.as_ref()));
+        let mut record = JsValue::UNDEFINED;
+        if let Cause::Callback(c) = &self.cause {
+            if let Some(cb) =
+                (&**c as &(dyn std::error::Error + 'static)).downcast_ref::<JsCallbackError>()
+            {
+                set(&e, "cause", cb.thrown.get());
+                if let Some(r) = &cb.record {
+                    record = r.get().clone();
+                }
+            }
+        }
+        set(&e, "record", &record);
+        e
+    }
+}
+
+impl<E> IntoJs for AppendError<E> {
+    fn into_js(self) -> JsValue {
+        let msg = self.to_string();
+        match self {
+            AppendError::VersionConflict {
+                id,
+                expected,
+                actual,
+                ..
+            } => {
+                let e = named(
+                    "VersionConflict",
+                    &msg,
+                    &[("expected", expected as f64), ("actual", actual as f64)],
+                );
+                set(&e, "id", &JsValue::from_str(&id));
+                e
+            }
+            AppendError::Full(_) => named("Full", &msg, &[]),
+            AppendError::Closed(_) => named("Closed", &msg, &[]),
         }
     }
 }

@@ -57,17 +57,7 @@ impl Group {
     ) -> Result<Group, JsValue> {
         let o = option_object(opts, "group", &["start", "autoCommit", "sessionTimeoutMs"])?;
         let start = group_start(&get(&o, "start"))?;
-        let ac = get(&o, "autoCommit");
-        let auto_commit = if absent(&ac) {
-            None
-        } else {
-            Some(ac.as_bool().ok_or_else(|| {
-                type_error(format!(
-                    "autoCommit must be a boolean, not {}",
-                    args::type_name(&ac)
-                ))
-            })?)
-        };
+        let auto_commit = args::opt_bool(&get(&o, "autoCommit"), "autoCommit")?;
         let session = args::opt_ms(&get(&o, "sessionTimeoutMs"), "sessionTimeoutMs")?;
         let g = if start.is_none() && auto_commit.is_none() && session.is_none() {
             topic.group(name)

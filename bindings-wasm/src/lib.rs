@@ -78,6 +78,7 @@ mod bus;
 mod group;
 mod queue;
 mod records;
+mod streams;
 mod topic;
 mod types;
 
@@ -89,6 +90,10 @@ use wasm_bindgen::prelude::*;
 pub use bus::Bus;
 pub use group::{Group, Member, ShareGroup, ShareMember};
 pub use queue::{Delivery, Queue};
+pub use streams::{
+    Aggregates, EventStore, GroupedStream, Stream, Table, Topology, TopologyDescription,
+    WindowedGroupedStream, WindowedTable,
+};
 pub use topic::{Subscription, Topic};
 
 /// A JS value held by the engine (by reference: cloning shares it).

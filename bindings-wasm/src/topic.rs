@@ -74,7 +74,7 @@ impl Topic {
         Topic { kind, timer }
     }
 
-    fn values(&self) -> Result<&ringlet::Topic<Value>, JsValue> {
+    pub(crate) fn values(&self) -> Result<&ringlet::Topic<Value>, JsValue> {
         match &self.kind {
             TopicKind::Values(t) => Ok(t),
             TopicKind::Journal(_) => Err(named(

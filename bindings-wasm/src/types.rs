@@ -7,6 +7,12 @@ use wasm_bindgen::prelude::*;
 extern "C" {
     #[wasm_bindgen(typescript_type = "BusOptions")]
     pub type BusOptions;
+    #[wasm_bindgen(typescript_type = "EventStoreOptions")]
+    pub type EventStoreOptions;
+    #[wasm_bindgen(typescript_type = "GroupByKeyOptions")]
+    pub type GroupByKeyOptions;
+    #[wasm_bindgen(typescript_type = "WindowOptions")]
+    pub type WindowOptions;
     #[wasm_bindgen(typescript_type = "GroupOptions")]
     pub type GroupOptions;
     #[wasm_bindgen(typescript_type = "JoinOptions")]
@@ -15,6 +21,10 @@ extern "C" {
     pub type Num;
     #[wasm_bindgen(typescript_type = "[number, number][]")]
     pub type OffsetPairs;
+    #[wasm_bindgen(typescript_type = "string")]
+    pub type Str;
+    #[wasm_bindgen(typescript_type = "(a: any, b: any) => unknown")]
+    pub type Merge;
     #[wasm_bindgen(typescript_type = "PublishOptions")]
     pub type PublishOptions;
     #[wasm_bindgen(typescript_type = "QueueOptions")]
@@ -44,7 +54,8 @@ export type Key = string | Uint8Array;
 export type HeadersInit = Record<string, string | Uint8Array> | [string, string | Uint8Array][];
 
 export interface BusOptions { clock?: "system" | "manual"; startMs?: number | Date; journal?: number }
-export interface TopicOptions { partitions?: number; capacity?: number; maxAgeMs?: number; onFull?: OnFull }
+/** `compacted: true` keeps the latest record per key; publishing `null` with a key deletes it. */
+export interface TopicOptions { partitions?: number; capacity?: number; maxAgeMs?: number; onFull?: OnFull; compacted?: boolean }
 export interface QueueOptions { capacity?: number; visibilityTimeoutMs?: number; maxDeliveries?: number; deadLetter?: string }
 export interface PublishOptions { key?: Key; headers?: HeadersInit; partition?: number; timestamp?: number | Date }
 export interface SendOptions { key?: Key; headers?: HeadersInit; delayMs?: number }
@@ -107,4 +118,36 @@ export interface Subscription { [Symbol.asyncIterator](): AsyncIterator<RingletR
 export interface Member { [Symbol.asyncIterator](): AsyncIterator<RingletRecord> }
 export interface ShareMember { [Symbol.asyncIterator](): AsyncIterator<Delivery> }
 export interface Queue { [Symbol.asyncIterator](): AsyncIterator<Delivery> }
+
+export interface GroupByKeyOptions { store?: string; capacity?: number }
+/** Exactly one of `tumblingMs`, `hoppingMs` (with `advanceMs`) or `sessionGapMs`. */
+export interface WindowOptions {
+  tumblingMs?: number; hoppingMs?: number; advanceMs?: number; sessionGapMs?: number;
+  /** How late (ms after a window's end, by stream time) a record may still count. Default 0. */
+  graceMs?: number;
+  /** How long closed windows stay queryable. Default a day. */
+  retentionMs?: number;
+}
+export interface EventStoreOptions { partitions?: number; capacity?: number }
+export interface Stream {
+  /** Splits the stream: a record goes to the first predicate that is truthy (or is dropped). */
+  branch(...preds: ((record: RingletRecord) => unknown)[]): Stream[];
+}
+/** A window's aggregate. */
+export interface WindowedValue<T = any> { start: number; end: number; value: T }
+export interface WindowedEntry<T = any> { key: Key; start: number; end: number; value: T }
+/** A record that failed in a topology (thrown by `runUntilIdle()`/`step()`). */
+export interface StreamError extends Error {
+  name: "StreamError"; topology: string; node: string; topic: string;
+  partition: number; offset: number; key: Key | undefined;
+  /** The record the throwing function got. */
+  record: RingletRecord | undefined;
+  /** What the function threw. */
+  cause: unknown;
+}
+/** What `eventStore.aggregates(factory)`'s factory makes. */
+export interface AggregateObject<E = any, C = any> {
+  apply(event: E): void;
+  handle(command: C): Iterable<E> | null | undefined;
+}
 "#;

@@ -1,5 +1,9 @@
 // A typed use of the package: `tsc --noEmit` must accept it (and reject misuse).
-import init, { Bus, Delivery, Receipt, RingletRecord, Snapshot, JournalEvent, liveValues } from "ringlet";
+import init, {
+  Bus, Delivery, Receipt, RingletRecord, Snapshot, JournalEvent, liveValues,
+  Stream, Table, WindowedTable, WindowedValue, WindowedEntry, Topology, TopologyDescription, StreamError,
+  EventStore, Aggregates,
+} from "ringlet";
 
 export async function main(): Promise<number> {
   await init();
@@ -40,4 +44,40 @@ export async function main(): Promise<number> {
   // @ts-expect-error: onFull is a closed set
   bus.topic("y", { onFull: "sometimes" });
   return receipt.offset + (rec?.offset ?? 0) + many.length + next.offset + attempt + latest + (ev ? 1 : 0) + liveValues();
+}
+
+// Stream processing, event sourcing and CQRS.
+export function streams(): number {
+  const bus = new Bus({ clock: "manual" });
+  const clicks = bus.topic("clicks", { partitions: 2 });
+  const users = bus.topic("users", { compacted: true });
+  users.publish(null, { key: "u1" });
+  const s: Stream = clicks.stream();
+  const [big, small]: Stream[] = s.branch((r: RingletRecord) => r.value > 3, () => true);
+  big.merge(small).map((r) => r.value * 2).filter((r) => r.value > 0).keyBy((r) => `k${r.value}`).to("out");
+  s.flatMap((r) => [r.value, r.value]).peek(() => undefined).forEach(() => undefined);
+  const counts: Table = s.groupByKey().count();
+  const n: number | undefined = counts.get("u1");
+  const names: Table = users.stream().groupByKey({ store: "names" }).reduce((_a, b) => b);
+  s.join(names, (r, name) => `${name}:${r.value}`).leftJoin(counts, (_r, c) => c).to(bus.topic("joined"));
+  const perMinute: WindowedTable = s.groupByKey({ store: "per-minute" }).window({ tumblingMs: 60000, graceMs: 5000 }).count();
+  const sessions = s.groupByKey({ store: "sessions" }).window({ sessionGapMs: 1800000 })
+    .aggregate(() => [], (acc, r) => [...acc, r.value], (a, b) => [...a, ...b]);
+  const w: WindowedValue[] = perMinute.fetch("u1");
+  const e: WindowedEntry[] = sessions.entries();
+  const processed: number = bus.runUntilIdle() + bus.step();
+  const topo: Topology = bus.topology();
+  topo.onError("skip");
+  const errs: StreamError[] = topo.errors;
+  const d: TopologyDescription = topo.describe();
+  const text: string = d.toString() + d.mermaid + d.svg;
+  const store: EventStore = bus.eventStore("orders-es", { partitions: 2 });
+  const version: number = store.append("o1", [{ type: "placed" }], 0);
+  const aggs: Aggregates = store.aggregates(() => ({ apply(_ev: unknown) {}, handle: (_c: unknown) => [{ type: "paid" }] }));
+  const { events, version: v2 } = aggs.execute("o1", { pay: true });
+  // @ts-expect-error: window durations are numbers
+  s.groupByKey().window({ tumblingMs: "1m" });
+  // @ts-expect-error: onError is a closed set
+  topo.onError("ignore");
+  return (n ?? 0) + w.length + e.length + processed + errs.length + text.length + version + events.length + v2 + store.ids().length;
 }

@@ -1,0 +1,1131 @@
+//! Stream processing, tables, event stores and aggregates for JS: the core's
+//! streams with JS functions. A function that throws fails its record, which comes
+//! back from `runUntilIdle()`/`step()` as a `StreamError` (its `cause` the thrown
+//! value, `record` the record the function got).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Array, Function};
+use ringlet::eventstore::ExecuteError;
+use ringlet::streams::{
+    BoxError, Description, GroupedStream as CoreGrouped, Stream as CoreStream, Table as CoreTable,
+    Windowed, WindowedGrouped as CoreWindowedGrouped, WindowedTable as CoreWindowedTable, Windows,
+};
+use ringlet::{Aggregate, Key, OnError, Record};
+use wasm_bindgen::prelude::*;
+
+use crate::args::{self, absent, get, option_object};
+use crate::bus::{Bus, Timer};
+use crate::errors::{err, type_error, JsCallbackError};
+use crate::records::{key_js, plain, record_js};
+use crate::topic::{Topic, TopicKind};
+use crate::{Local, Value};
+
+#[wasm_bindgen(inline_js = r#"
+export function installBranch(obj) {
+  const proto = Object.getPrototypeOf(obj);
+  if (Object.prototype.hasOwnProperty.call(proto, "branch")) return;
+  proto.branch = function (...preds) { return this.branchAll(preds); };
+}
+export function windowed(start, end, value) { return { start, end, value }; }
+export function windowedEntry(key, start, end, value) { return { key, start, end, value }; }
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = installBranch)]
+    fn install_branch(obj: &JsValue);
+    fn windowed(start: f64, end: f64, value: JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = windowedEntry)]
+    fn windowed_entry(key: JsValue, start: f64, end: f64, value: JsValue) -> JsValue;
+}
+
+type Callback = Local<Function>;
+
+fn callback(v: &JsValue, what: &str) -> Result<Callback, JsValue> {
+    args::function(v, what).map(Local)
+}
+
+fn fail(thrown: JsValue, record: Option<JsValue>) -> BoxError {
+    Box::new(JsCallbackError::new(thrown, record))
+}
+
+/// `f(record)`; a throw fails the record, carrying it.
+fn call(f: &Callback, rec: &Record<Value>) -> Result<JsValue, BoxError> {
+    let r = record_js(rec.clone());
+    f.get()
+        .call1(&JsValue::UNDEFINED, &r)
+        .map_err(|e| fail(e, Some(r)))
+}
+
+/// `f(a, b)`; a throw fails the record (with `record` when there is one).
+fn call2(
+    f: &Callback,
+    a: &JsValue,
+    b: &JsValue,
+    record: Option<JsValue>,
+) -> Result<JsValue, BoxError> {
+    f.get()
+        .call2(&JsValue::UNDEFINED, a, b)
+        .map_err(|e| fail(e, record))
+}
+
+/// A wrong result of a callback: a `TypeError`, carried like a throw.
+fn bad_result(what: String, rec: &Record<Value>) -> BoxError {
+    fail(type_error(what), Some(record_js(rec.clone())))
+}
+
+fn stream(s: CoreStream<Value>) -> JsValue {
+    let v: JsValue = Stream { stream: s }.into();
+    install_branch(&v);
+    v
+}
+
+fn streams(v: Vec<CoreStream<Value>>) -> Array {
+    v.into_iter().map(stream).collect()
+}
+
+fn num(n: u64) -> JsValue {
+    JsValue::from_f64(n as f64)
+}
+
+/// A stream of records in a topology. Operators take functions of a record
+/// (`{ partition, offset, timestamp, key, headers, value }`).
+#[wasm_bindgen]
+pub struct Stream {
+    stream: CoreStream<Value>,
+}
+
+#[wasm_bindgen]
+impl Stream {
+    /// Keeps the records for which `pred(record)` is truthy.
+    #[wasm_bindgen(unchecked_return_type = "Stream")]
+    pub fn filter(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(record: RingletRecord) => unknown")] pred: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let f = callback(&pred, "pred")?;
+        Ok(stream(
+            self.stream
+                .try_filter(move |r| call(&f, r).map(|v| v.is_truthy())),
+        ))
+    }
+
+    /// `f(record)` becomes the record's value (key and timestamp kept).
+    #[wasm_bindgen(unchecked_return_type = "Stream")]
+    pub fn map(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(record: RingletRecord) => unknown")] f: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let f = callback(&f, "f")?;
+        Ok(stream(
+            self.stream.try_map(move |r| call(&f, r).map(Value::new)),
+        ))
+    }
+
+    /// `f(record)` returns an array (or iterable): one record per item, same key.
+    #[wasm_bindgen(js_name = flatMap, unchecked_return_type = "Stream")]
+    pub fn flat_map(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(record: RingletRecord) => Iterable<unknown>")]
+        f: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let f = callback(&f, "f")?;
+        Ok(stream(self.stream.try_flat_map(move |r| {
+            let out = call(&f, r)?;
+            let items = args::items(&out, "flatMap's result")
+                .map_err(|e| fail(e, Some(record_js(r.clone()))))?;
+            Ok(items.into_iter().map(Value::new).collect::<Vec<_>>())
+        })))
+    }
+
+    /// `f(record)` becomes the record's key (a string or `Uint8Array`; `null` or
+    /// `undefined` removes it).
+    #[wasm_bindgen(js_name = keyBy, unchecked_return_type = "Stream")]
+    pub fn key_by(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(record: RingletRecord) => Key | null | undefined")]
+        f: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let f = callback(&f, "f")?;
+        Ok(stream(self.stream.try_key_by(move |r| {
+            let out = call(&f, r)?;
+            if absent(&out) {
+                return Ok(None);
+            }
+            args::key(&out).map(Some).map_err(|_| {
+                bad_result(
+                    format!(
+                        "keyBy's function must return a string, a Uint8Array, null or undefined, not {}",
+                        args::type_name(&out)
+                    ),
+                    r,
+                )
+            })
+        })))
+    }
+
+    /// `branch(...preds)`: splits the stream; a record goes to the first
+    /// predicate that is truthy (or is dropped). One stream per predicate.
+    #[wasm_bindgen(js_name = branchAll, unchecked_return_type = "Stream[]")]
+    pub fn branch_all(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "((record: RingletRecord) => unknown)[]")]
+        preds: JsValue,
+    ) -> Result<Array, JsValue> {
+        let fs = args::items(&preds, "preds")?
+            .iter()
+            .map(|p| callback(p, "each predicate"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let boxed = fs
+            .into_iter()
+            .map(|f| {
+                Box::new(move |r: &Record<Value>| call(&f, r).map(|v| v.is_truthy()))
+                    as Box<dyn FnMut(&Record<Value>) -> Result<bool, BoxError> + Send>
+            })
+            .collect();
+        Ok(streams(self.stream.try_branch(boxed)))
+    }
+
+    /// The records of both streams (of one topology).
+    #[wasm_bindgen(unchecked_return_type = "Stream")]
+    pub fn merge(&self, other: &Stream) -> Result<JsValue, JsValue> {
+        self.stream.merge(&other.stream).map(stream).map_err(err)
+    }
+
+    /// Calls `f(record)` and passes the record on.
+    #[wasm_bindgen(unchecked_return_type = "Stream")]
+    pub fn peek(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(record: RingletRecord) => unknown")] f: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let f = callback(&f, "f")?;
+        Ok(stream(self.stream.try_peek(move |r| call(&f, r).map(drop))))
+    }
+
+    /// Calls `f(record)` for each record (the end of this branch).
+    #[wasm_bindgen(js_name = forEach)]
+    pub fn for_each(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(record: RingletRecord) => unknown")] f: JsValue,
+    ) -> Result<(), JsValue> {
+        let f = callback(&f, "f")?;
+        self.stream.try_for_each(move |r| call(&f, r).map(drop));
+        Ok(())
+    }
+
+    /// Publishes each record to `topic` (a `Topic` or a name; a missing topic is
+    /// created with the defaults).
+    pub fn to(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Topic | string")] topic: JsValue,
+    ) -> Result<(), JsValue> {
+        let name = match topic.as_string() {
+            Some(n) => n,
+            None => js_sys::Reflect::get(&topic, &JsValue::from_str("name"))
+                .ok()
+                .filter(|_| topic.is_object())
+                .and_then(|n| n.as_string())
+                .ok_or_else(|| {
+                    type_error(format!(
+                        "topic must be a Topic or a name, not {}",
+                        args::type_name(&topic)
+                    ))
+                })?,
+        };
+        let bus = self.stream.topology().bus().map_err(err)?;
+        let t = match bus.get_topic::<Value>(&name) {
+            Ok(t) => t,
+            Err(ringlet::Error::NotFound { .. }) => {
+                bus.topic::<Value>(&name, Default::default()).map_err(err)?
+            }
+            Err(e) => return Err(err(e)),
+        };
+        self.stream.to(&t);
+        Ok(())
+    }
+
+    /// Groups by key for `count`, `reduce`, `aggregate` or `window`. Options:
+    /// `store` (the table's name), `capacity` (its most keys).
+    #[wasm_bindgen(js_name = groupByKey)]
+    pub fn group_by_key(
+        &self,
+        options: Option<crate::types::GroupByKeyOptions>,
+    ) -> Result<GroupedStream, JsValue> {
+        let options_ = options.map(JsValue::from).unwrap_or_default();
+        let o = option_object(&options_, "groupByKey", &["store", "capacity"])?;
+        let s = get(&o, "store");
+        let store = if absent(&s) {
+            None
+        } else {
+            Some(args::string(&s, "store")?)
+        };
+        Ok(GroupedStream {
+            stream: self.stream.clone(),
+            store,
+            capacity: args::opt_usize(&get(&o, "capacity"), "capacity")?,
+        })
+    }
+
+    /// Joins each record with `table`'s value for its key: `f(record, value)`
+    /// becomes the value; records whose key the table lacks are dropped.
+    #[wasm_bindgen(unchecked_return_type = "Stream")]
+    pub fn join(
+        &self,
+        table: &Table,
+        #[wasm_bindgen(unchecked_param_type = "(record: RingletRecord, value: any) => unknown")]
+        f: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        self.joined(table, &f, false)
+    }
+
+    /// Like `join`, with `value` `undefined` when the table lacks the key.
+    #[wasm_bindgen(js_name = leftJoin, unchecked_return_type = "Stream")]
+    pub fn left_join(
+        &self,
+        table: &Table,
+        #[wasm_bindgen(unchecked_param_type = "(record: RingletRecord, value: any) => unknown")]
+        f: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        self.joined(table, &f, true)
+    }
+
+    /// Names the processor that produces this stream (in `describe` and errors).
+    #[wasm_bindgen(unchecked_return_type = "Stream")]
+    pub fn named(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let name = args::string(&name, "name")?;
+        Ok(stream(self.stream.clone().named(&name)))
+    }
+
+    /// The topology this stream belongs to.
+    #[wasm_bindgen(getter)]
+    pub fn topology(&self) -> Topology {
+        Topology {
+            topo: self.stream.topology().clone(),
+        }
+    }
+}
+
+impl Stream {
+    fn joined(&self, table: &Table, f: &JsValue, left: bool) -> Result<JsValue, JsValue> {
+        let f = callback(f, "f")?;
+        let run = move |r: &Record<Value>, v: Option<JsValue>| -> Result<Option<Value>, BoxError> {
+            let Some(v) = v.or_else(|| left.then_some(JsValue::UNDEFINED)) else {
+                return Ok(None);
+            };
+            let rec = record_js(r.clone());
+            call2(&f, &rec, &v, Some(rec.clone())).map(|o| Some(Value::new(o)))
+        };
+        Ok(stream(match &table.table {
+            TableKind::Values(t) => self
+                .stream
+                .try_join(t, move |r, v| run(r, v.map(Value::js))),
+            TableKind::Counts(t) => self
+                .stream
+                .try_join(t, move |r, v| run(r, v.map(|n| num(*n)))),
+        }))
+    }
+}
+
+/// A stream grouped by key.
+#[wasm_bindgen]
+pub struct GroupedStream {
+    stream: CoreStream<Value>,
+    store: Option<String>,
+    capacity: Option<usize>,
+}
+
+impl GroupedStream {
+    fn grouped(&self) -> CoreGrouped<Value> {
+        let mut g = self.stream.group_by_key();
+        if let Some(n) = &self.store {
+            g = g.store(n);
+        }
+        if let Some(c) = self.capacity {
+            g = g.capacity(c);
+        }
+        g
+    }
+}
+
+/// An initializer: a function is called, anything else is the initial value.
+fn init_value(init: &Local<JsValue>) -> Result<Value, BoxError> {
+    match init.get().dyn_ref::<Function>() {
+        Some(f) => f
+            .call0(&JsValue::UNDEFINED)
+            .map(Value::new)
+            .map_err(|e| fail(e, None)),
+        None => Ok(Value::new(init.get().clone())),
+    }
+}
+
+/// `f(aggregate, record)` → the new aggregate.
+fn fold(f: &Callback, acc: &Value, rec: &Record<Value>) -> Result<Value, BoxError> {
+    let r = record_js(rec.clone());
+    call2(f, &acc.js(), &r, Some(r.clone())).map(Value::new)
+}
+
+/// `f(a, b)` → a value.
+fn combine(f: &Callback, a: &Value, b: &Value) -> Result<Value, BoxError> {
+    call2(f, &a.js(), &b.js(), None).map(Value::new)
+}
+
+#[wasm_bindgen]
+impl GroupedStream {
+    /// Records per key, in a `Table` of numbers.
+    pub fn count(&self) -> Result<Table, JsValue> {
+        Ok(Table {
+            table: TableKind::Counts(self.grouped().count().map_err(err)?),
+        })
+    }
+
+    /// `f(aggregate, value)` per key, starting from the first value.
+    pub fn reduce(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(aggregate: any, value: any) => unknown")]
+        f: JsValue,
+    ) -> Result<Table, JsValue> {
+        let f = callback(&f, "f")?;
+        let t = self
+            .grouped()
+            .try_reduce(move |a, b| combine(&f, a, b))
+            .map_err(err)?;
+        Ok(Table {
+            table: TableKind::Values(t),
+        })
+    }
+
+    /// `aggregator(aggregate, record)` per key, starting from `initializer`
+    /// (called if a function). Return new values: aggregates are shared, not
+    /// copied.
+    pub fn aggregate(
+        &self,
+        initializer: JsValue,
+        #[wasm_bindgen(
+            unchecked_param_type = "(aggregate: any, record: RingletRecord) => unknown"
+        )]
+        aggregator: JsValue,
+    ) -> Result<Table, JsValue> {
+        let f = callback(&aggregator, "aggregator")?;
+        let init = Local(initializer);
+        let t = self
+            .grouped()
+            .try_aggregate(move || init_value(&init), move |a, r| fold(&f, a, r))
+            .map_err(err)?;
+        Ok(Table {
+            table: TableKind::Values(t),
+        })
+    }
+
+    /// Windows by event time: exactly one of `tumblingMs`, `hoppingMs` (with
+    /// `advanceMs`) or `sessionGapMs`, and optionally `graceMs` (how late a record
+    /// may be, default 0) and `retentionMs` (how long closed windows stay
+    /// queryable, default a day).
+    pub fn window(
+        &self,
+        options: crate::types::WindowOptions,
+    ) -> Result<WindowedGroupedStream, JsValue> {
+        let options_ = JsValue::from(options);
+        let o = option_object(
+            &options_,
+            "window",
+            &[
+                "tumblingMs",
+                "hoppingMs",
+                "advanceMs",
+                "sessionGapMs",
+                "graceMs",
+                "retentionMs",
+            ],
+        )?;
+        let tumbling = args::opt_ms(&get(&o, "tumblingMs"), "tumblingMs")?;
+        let hopping = args::opt_ms(&get(&o, "hoppingMs"), "hoppingMs")?;
+        let advance = args::opt_ms(&get(&o, "advanceMs"), "advanceMs")?;
+        let session = args::opt_ms(&get(&o, "sessionGapMs"), "sessionGapMs")?;
+        let mut w = match (tumbling, hopping, session) {
+            (Some(t), None, None) if advance.is_none() => Windows::tumbling(t),
+            (None, Some(h), None) => Windows::hopping(
+                h,
+                advance.ok_or_else(|| type_error("hoppingMs needs advanceMs"))?,
+            ),
+            (None, None, Some(g)) if advance.is_none() => Windows::session(g),
+            _ => {
+                return Err(type_error(
+                    "window needs exactly one of tumblingMs, hoppingMs (with advanceMs) or sessionGapMs",
+                ))
+            }
+        };
+        if let Some(g) = args::opt_ms(&get(&o, "graceMs"), "graceMs")? {
+            w = w.grace(g);
+        }
+        if let Some(r) = args::opt_ms(&get(&o, "retentionMs"), "retentionMs")? {
+            w = w.retention(r);
+        }
+        Ok(WindowedGroupedStream {
+            grouped: GroupedStream {
+                stream: self.stream.clone(),
+                store: self.store.clone(),
+                capacity: self.capacity,
+            },
+            windows: w,
+        })
+    }
+}
+
+/// A grouped stream with windows.
+#[wasm_bindgen]
+pub struct WindowedGroupedStream {
+    grouped: GroupedStream,
+    windows: Windows,
+}
+
+impl WindowedGroupedStream {
+    fn grouped(&self) -> CoreWindowedGrouped<Value> {
+        self.grouped.grouped().window(self.windows)
+    }
+}
+
+#[wasm_bindgen]
+impl WindowedGroupedStream {
+    /// Records per key and window.
+    pub fn count(&self) -> Result<WindowedTable, JsValue> {
+        Ok(WindowedTable {
+            table: WKind::Counts(self.grouped().count().map_err(err)?),
+        })
+    }
+
+    /// `f(aggregate, value)` per key and window (sessions merge with `f` too).
+    pub fn reduce(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(aggregate: any, value: any) => unknown")]
+        f: JsValue,
+    ) -> Result<WindowedTable, JsValue> {
+        let f = callback(&f, "f")?;
+        let t = self
+            .grouped()
+            .try_reduce(move |a, b| combine(&f, a, b))
+            .map_err(err)?;
+        Ok(WindowedTable {
+            table: WKind::Values(t),
+        })
+    }
+
+    /// `aggregator(aggregate, record)` per key and window from `initializer`;
+    /// session windows need `merge(a, b)` of two sessions' aggregates.
+    pub fn aggregate(
+        &self,
+        initializer: JsValue,
+        #[wasm_bindgen(
+            unchecked_param_type = "(aggregate: any, record: RingletRecord) => unknown"
+        )]
+        aggregator: JsValue,
+        merge: Option<crate::types::Merge>,
+    ) -> Result<WindowedTable, JsValue> {
+        let merge = merge.map(JsValue::from).unwrap_or_default();
+        let f = callback(&aggregator, "aggregator")?;
+        let init = Local(initializer);
+        let merge = args::opt_function(&merge, "merge")?.map(|m| {
+            let m = Local(m);
+            Box::new(move |a: &Value, b: &Value| combine(&m, a, b))
+                as Box<dyn FnMut(&Value, &Value) -> Result<Value, BoxError> + Send>
+        });
+        let t = self
+            .grouped()
+            .try_aggregate(move || init_value(&init), move |a, r| fold(&f, a, r), merge)
+            .map_err(err)?;
+        Ok(WindowedTable {
+            table: WKind::Values(t),
+        })
+    }
+}
+
+enum TableKind {
+    Values(CoreTable<Value>),
+    Counts(CoreTable<u64>),
+}
+
+macro_rules! each_table {
+    ($kind:expr, $t:ident => $e:expr) => {
+        match $kind {
+            TableKind::Values($t) => $e,
+            TableKind::Counts($t) => $e,
+        }
+    };
+}
+
+/// A table kept by an aggregation: `get(key)`, `has(key)`, `size`, `entries()`;
+/// queryable while the topology updates it.
+#[wasm_bindgen]
+pub struct Table {
+    table: TableKind,
+}
+
+#[wasm_bindgen]
+impl Table {
+    /// The table's (store's) name.
+    #[wasm_bindgen(getter)]
+    pub fn name(&self) -> String {
+        each_table!(&self.table, t => t.name().to_string())
+    }
+
+    /// The value for `key` (a string or `Uint8Array`), or `undefined`.
+    pub fn get(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let k = args::key(&key)?;
+        Ok(match &self.table {
+            TableKind::Values(t) => t.get(k).map(|v| v.js()),
+            TableKind::Counts(t) => t.get(k).map(num),
+        }
+        .unwrap_or(JsValue::UNDEFINED))
+    }
+
+    /// Whether the table has `key`.
+    pub fn has(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
+    ) -> Result<bool, JsValue> {
+        let k = args::key(&key)?;
+        Ok(each_table!(&self.table, t => t.get(k).is_some()))
+    }
+
+    /// How many keys it has.
+    #[wasm_bindgen(getter)]
+    pub fn size(&self) -> usize {
+        each_table!(&self.table, t => t.len())
+    }
+
+    /// `[key, value]` pairs, by key.
+    #[wasm_bindgen(unchecked_return_type = "[Key, any][]")]
+    pub fn entries(&self) -> Array {
+        fn pairs<V: Clone + Send + Sync + 'static>(
+            t: &CoreTable<V>,
+            conv: impl Fn(&V) -> JsValue,
+        ) -> Array {
+            t.entries()
+                .iter()
+                .map(|(k, v)| JsValue::from(Array::of2(&key_js(Some(k)), &conv(v))))
+                .collect()
+        }
+        match &self.table {
+            TableKind::Values(t) => pairs(t, Value::js),
+            TableKind::Counts(t) => pairs(t, |n| num(*n)),
+        }
+    }
+
+    /// The stream of the table's updates.
+    #[wasm_bindgen(js_name = toStream, unchecked_return_type = "Stream")]
+    pub fn to_stream(&self) -> JsValue {
+        stream(match &self.table {
+            TableKind::Values(t) => t.to_stream(),
+            TableKind::Counts(t) => t.to_stream().map(|r| Value::new(num(r.value))),
+        })
+    }
+
+    /// The name of the compacted changelog topic.
+    #[wasm_bindgen(getter)]
+    pub fn changelog(&self) -> String {
+        each_table!(&self.table, t => t.changelog().name().to_string())
+    }
+}
+
+enum WKind {
+    Values(CoreWindowedTable<Value>),
+    Counts(CoreWindowedTable<u64>),
+}
+
+macro_rules! each_wtable {
+    ($kind:expr, $t:ident => $e:expr) => {
+        match $kind {
+            WKind::Values($t) => $e,
+            WKind::Counts($t) => $e,
+        }
+    };
+}
+
+/// A table of windowed aggregates: `get(key, start)`, `fetch(key)`, `entries()`.
+#[wasm_bindgen]
+pub struct WindowedTable {
+    table: WKind,
+}
+
+#[wasm_bindgen]
+impl WindowedTable {
+    /// The table's (store's) name.
+    #[wasm_bindgen(getter)]
+    pub fn name(&self) -> String {
+        each_wtable!(&self.table, t => t.name().to_string())
+    }
+
+    /// The value for `key` in the window starting at `start` (ms), or
+    /// `undefined`.
+    pub fn get(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] start: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let k = args::key(&key)?;
+        let start = args::timestamp(&start, "start")?;
+        Ok(match &self.table {
+            WKind::Values(t) => t.get(k, start).map(|v| v.js()),
+            WKind::Counts(t) => t.get(k, start).map(num),
+        }
+        .unwrap_or(JsValue::UNDEFINED))
+    }
+
+    /// `key`'s windows, oldest first: `{ start, end, value }` objects.
+    #[wasm_bindgen(unchecked_return_type = "WindowedValue[]")]
+    pub fn fetch(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
+    ) -> Result<Array, JsValue> {
+        let k = args::key(&key)?;
+        fn rows<V: Clone + Send + Sync + 'static>(
+            t: &CoreWindowedTable<V>,
+            k: Key,
+            conv: impl Fn(V) -> JsValue,
+        ) -> Array {
+            t.fetch(k)
+                .into_iter()
+                .map(|(w, v)| windowed(w.start as f64, w.end as f64, conv(v)))
+                .collect()
+        }
+        Ok(match &self.table {
+            WKind::Values(t) => rows(t, k, |v| v.js()),
+            WKind::Counts(t) => rows(t, k, num),
+        })
+    }
+
+    /// Every window: `{ key, start, end, value }` objects, by key then start.
+    #[wasm_bindgen(unchecked_return_type = "WindowedEntry[]")]
+    pub fn entries(&self) -> Array {
+        fn rows<V: Clone + Send + Sync + 'static>(
+            t: &CoreWindowedTable<V>,
+            conv: impl Fn(&V) -> JsValue,
+        ) -> Array {
+            t.entries()
+                .iter()
+                .map(|(k, w, v)| {
+                    windowed_entry(key_js(Some(k)), w.start as f64, w.end as f64, conv(v))
+                })
+                .collect()
+        }
+        match &self.table {
+            WKind::Values(t) => rows(t, Value::js),
+            WKind::Counts(t) => rows(t, |n| num(*n)),
+        }
+    }
+
+    /// (Record, window) pairs dropped as later than the grace period.
+    #[wasm_bindgen(getter, js_name = droppedLate)]
+    pub fn dropped_late(&self) -> f64 {
+        each_wtable!(&self.table, t => t.dropped_late() as f64)
+    }
+
+    /// The largest record timestamp seen (ms), or `undefined`.
+    #[wasm_bindgen(getter, js_name = streamTime)]
+    pub fn stream_time(&self) -> Option<f64> {
+        each_wtable!(&self.table, t => t.stream_time().map(|t| t as f64))
+    }
+
+    /// How many windows it holds.
+    #[wasm_bindgen(getter)]
+    pub fn size(&self) -> usize {
+        each_wtable!(&self.table, t => t.len())
+    }
+
+    /// The name of the compacted changelog topic.
+    #[wasm_bindgen(getter)]
+    pub fn changelog(&self) -> String {
+        each_wtable!(&self.table, t => t.changelog().name().to_string())
+    }
+
+    /// The stream of updates; each value is `{ start, end, value }`.
+    #[wasm_bindgen(js_name = toStream, unchecked_return_type = "Stream")]
+    pub fn to_stream(&self) -> JsValue {
+        fn value<V>(w: &Windowed<V>, v: JsValue) -> Value {
+            Value::new(windowed(w.window.start as f64, w.window.end as f64, v))
+        }
+        stream(match &self.table {
+            WKind::Values(t) => t.to_stream().map(|r| value(&r.value, r.value.value.js())),
+            WKind::Counts(t) => t.to_stream().map(|r| value(&r.value, num(r.value.value))),
+        })
+    }
+}
+
+/// A description of a topology: `toString()` gives Kafka's text, `mermaid` and
+/// `svg` pictures, `toJSON()` the data.
+#[wasm_bindgen]
+pub struct TopologyDescription {
+    d: Description,
+}
+
+#[wasm_bindgen]
+impl TopologyDescription {
+    /// A Mermaid flowchart.
+    #[wasm_bindgen(getter)]
+    pub fn mermaid(&self) -> String {
+        self.d.to_mermaid()
+    }
+
+    /// An SVG picture.
+    #[wasm_bindgen(getter)]
+    pub fn svg(&self) -> String {
+        self.d.to_svg()
+    }
+
+    /// Kafka Streams' text form.
+    #[wasm_bindgen(js_name = toString)]
+    pub fn to_text(&self) -> String {
+        self.d.to_string()
+    }
+
+    /// Sub-topologies and nodes as plain objects.
+    #[wasm_bindgen(js_name = toJSON)]
+    pub fn to_json(&self) -> JsValue {
+        plain(&self.d)
+    }
+}
+
+/// A graph of stream processors and tables (Kafka Streams' topology), run by
+/// `step()` / `runUntilIdle()` (or `bus.runUntilIdle()`).
+#[wasm_bindgen]
+pub struct Topology {
+    topo: ringlet::Topology,
+}
+
+#[wasm_bindgen]
+impl Topology {
+    /// Its name (its consumer groups' and changelogs' prefix).
+    #[wasm_bindgen(getter)]
+    pub fn name(&self) -> String {
+        self.topo.name().to_string()
+    }
+
+    /// A stream of `topic` in this topology, from the earliest offsets (or where
+    /// a topology of this name committed).
+    #[wasm_bindgen(unchecked_return_type = "Stream")]
+    pub fn stream(&self, topic: &Topic) -> Result<JsValue, JsValue> {
+        let t = topic.values()?;
+        self.topo.stream(t).map(stream).map_err(err)
+    }
+
+    /// Processes what is pending (a batch per source); returns records read.
+    /// Throws `StreamError` for a record that failed under `"stop"`.
+    pub fn step(&self) -> Result<usize, JsValue> {
+        self.topo.step().map_err(err)
+    }
+
+    /// Processes until nothing is pending; returns records read.
+    #[wasm_bindgen(js_name = runUntilIdle)]
+    pub fn run_until_idle(&self) -> Result<usize, JsValue> {
+        self.topo.run_until_idle().map_err(err)
+    }
+
+    /// `"stop"` (default: a failing record stops processing and is read again by
+    /// the next step) or `"skip"` (it is skipped and kept in `errors`).
+    #[wasm_bindgen(js_name = onError)]
+    pub fn on_error(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "\"stop\" | \"skip\"")] policy: JsValue,
+    ) -> Result<(), JsValue> {
+        let p = args::choice(
+            &policy,
+            "policy",
+            &[("stop", OnError::Stop), ("skip", OnError::Skip)],
+        )?;
+        self.topo.on_error(p);
+        Ok(())
+    }
+
+    /// Errors of skipped records (`StreamError`s), oldest first (the last 100).
+    #[wasm_bindgen(getter, unchecked_return_type = "StreamError[]")]
+    pub fn errors(&self) -> Array {
+        self.topo.errors().into_iter().map(err).collect()
+    }
+
+    /// The graph.
+    pub fn describe(&self) -> TopologyDescription {
+        TopologyDescription {
+            d: self.topo.describe(),
+        }
+    }
+
+    /// Stops reading (committed offsets and tables stay; a topology built again
+    /// with this name resumes where this one committed).
+    pub fn close(&self) {
+        self.topo.close();
+    }
+
+    /// Whether it is closed.
+    #[wasm_bindgen(getter, js_name = isClosed)]
+    pub fn is_closed(&self) -> bool {
+        self.topo.is_closed()
+    }
+}
+
+/// An event store: events per aggregate id with optimistic concurrency, on a
+/// topic that refuses appends when full (`onFull: "keep"`).
+#[wasm_bindgen]
+pub struct EventStore {
+    store: ringlet::EventStore<Value>,
+    timer: Rc<Timer>,
+}
+
+#[wasm_bindgen]
+impl EventStore {
+    /// Appends `events` to aggregate `id`, all or none; with `expectedVersion`
+    /// (0 for a new aggregate) throws `VersionConflict` when it is stale. Returns
+    /// the new version.
+    pub fn append(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Iterable<any>")] events: JsValue,
+        expected_version: Option<crate::types::Num>,
+    ) -> Result<f64, JsValue> {
+        let expected_version = expected_version.map(JsValue::from).unwrap_or_default();
+        let id = args::string(&id, "id")?;
+        let evs: Vec<Value> = args::items(&events, "events")?
+            .into_iter()
+            .map(Value::new)
+            .collect();
+        let expected = if absent(&expected_version) {
+            None
+        } else {
+            Some(args::u64_arg(&expected_version, "expectedVersion")?)
+        };
+        self.store
+            .append(&id, evs, expected)
+            .map(|v| v as f64)
+            .map_err(err)
+    }
+
+    /// Aggregate `id`'s events, oldest first.
+    pub fn load(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+    ) -> Result<Array, JsValue> {
+        let id = args::string(&id, "id")?;
+        Ok(self.store.load(&id).iter().map(Value::js).collect())
+    }
+
+    /// Aggregate `id`'s version (its number of events).
+    pub fn version(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+    ) -> Result<f64, JsValue> {
+        let id = args::string(&id, "id")?;
+        Ok(self.store.version(&id) as f64)
+    }
+
+    /// The aggregate ids, sorted.
+    pub fn ids(&self) -> Vec<String> {
+        self.store.ids()
+    }
+
+    /// The store's topic (keyed by aggregate id): stream it for projections.
+    #[wasm_bindgen(getter)]
+    pub fn topic(&self) -> Topic {
+        Topic::new(
+            TopicKind::Values(self.store.topic().clone()),
+            self.timer.clone(),
+        )
+    }
+
+    /// Aggregates over this store: `factory()` makes an empty aggregate with
+    /// `apply(event)` and `handle(command)` (returning the events).
+    pub fn aggregates(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "() => AggregateObject")] factory: JsValue,
+    ) -> Result<Aggregates, JsValue> {
+        let f = callback(&factory, "factory")?;
+        let aggs = ringlet::Aggregates::with_init(&self.store, move || JsAggregate::new(&f));
+        Ok(Aggregates { aggs })
+    }
+}
+
+/// A JS aggregate object; a throw in `apply` is kept and thrown after.
+struct JsAggregate {
+    obj: Value,
+    error: Local<Rc<RefCell<Option<JsValue>>>>,
+}
+
+impl Clone for JsAggregate {
+    fn clone(&self) -> Self {
+        JsAggregate {
+            obj: self.obj.clone(),
+            error: Local(self.error.get().clone()),
+        }
+    }
+}
+
+fn method(obj: &JsValue, name: &str) -> Result<Function, JsValue> {
+    let m = js_sys::Reflect::get(obj, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
+    args::function(&m, &format!("the aggregate's {name}"))
+}
+
+impl JsAggregate {
+    fn new(factory: &Callback) -> Self {
+        let (obj, error) = match factory.get().call0(&JsValue::UNDEFINED) {
+            Ok(o) => (o, None),
+            Err(e) => (JsValue::UNDEFINED, Some(e)),
+        };
+        JsAggregate {
+            obj: Value::new(obj),
+            error: Local(Rc::new(RefCell::new(error))),
+        }
+    }
+}
+
+impl Aggregate for JsAggregate {
+    type Event = Value;
+    type Command = Value;
+    type Error = Local<JsValue>;
+
+    fn apply(&mut self, event: &Value) {
+        if self.error.get().borrow().is_some() {
+            return;
+        }
+        let obj = self.obj.js();
+        if let Err(e) = method(&obj, "apply").and_then(|m| m.call1(&obj, &event.js())) {
+            *self.error.get().borrow_mut() = Some(e);
+        }
+    }
+
+    fn handle(&self, command: Value) -> Result<Vec<Value>, Local<JsValue>> {
+        if let Some(e) = self.error.get().borrow_mut().take() {
+            return Err(Local(e));
+        }
+        let obj = self.obj.js();
+        let out = method(&obj, "handle")
+            .and_then(|m| m.call1(&obj, &command.js()))
+            .map_err(Local)?;
+        if absent(&out) {
+            return Ok(Vec::new());
+        }
+        let evs = args::items(&out, "handle's result").map_err(Local)?;
+        Ok(evs.into_iter().map(Value::new).collect())
+    }
+}
+
+/// Aggregates of one kind over an event store: commands in, events out.
+#[wasm_bindgen]
+pub struct Aggregates {
+    aggs: ringlet::Aggregates<JsAggregate>,
+}
+
+#[wasm_bindgen]
+impl Aggregates {
+    /// `{ state, version }`: the aggregate rebuilt from its events.
+    #[wasm_bindgen(unchecked_return_type = "{ state: any; version: number }")]
+    pub fn load(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let id = args::string(&id, "id")?;
+        let (a, v) = self.aggs.load(&id);
+        if let Some(e) = a.error.get().borrow_mut().take() {
+            return Err(e);
+        }
+        Ok(state_version("state", a.obj.js(), v))
+    }
+
+    /// Handles `command` on aggregate `id` and appends its events (retrying on a
+    /// version conflict). Returns `{ events, version }`; throws what `handle`
+    /// threw.
+    #[wasm_bindgen(unchecked_return_type = "{ events: any[]; version: number }")]
+    pub fn execute(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+        command: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let id = args::string(&id, "id")?;
+        match self.aggs.execute(&id, Value::new(command)) {
+            Ok((evs, v)) => {
+                let arr: Array = evs.iter().map(Value::js).collect();
+                Ok(state_version("events", arr.into(), v))
+            }
+            Err(ExecuteError::Rejected(e)) => Err(e.0),
+            Err(ExecuteError::Store(e)) => Err(err(e)),
+        }
+    }
+}
+
+fn state_version(name: &str, v: JsValue, version: u64) -> JsValue {
+    let o = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&o, &JsValue::from_str(name), &v);
+    let _ = js_sys::Reflect::set(&o, &JsValue::from_str("version"), &num(version));
+    o.into()
+}
+
+#[wasm_bindgen]
+impl Topic {
+    /// A stream of this topic in the bus's default topology, from the earliest
+    /// offsets: `topic.stream().filter(...).map(...).to("out")`.
+    #[wasm_bindgen(unchecked_return_type = "Stream")]
+    pub fn stream(&self) -> Result<JsValue, JsValue> {
+        self.values()?.stream().map(stream).map_err(err)
+    }
+}
+
+#[wasm_bindgen]
+impl Bus {
+    /// The default topology (`name` left out) or the live one named `name`.
+    pub fn topology(&self, name: Option<crate::types::Str>) -> Result<Topology, JsValue> {
+        let name = name.map(JsValue::from).unwrap_or_default();
+        let topo = if absent(&name) {
+            self.bus.topology()
+        } else {
+            let n = args::string(&name, "name")?;
+            self.bus.topology_named(&n).map_err(err)?
+        };
+        Ok(Topology { topo })
+    }
+
+    /// Steps every topology until nothing is pending; returns records read.
+    #[wasm_bindgen(js_name = runUntilIdle)]
+    pub fn run_until_idle(&self) -> Result<usize, JsValue> {
+        let r = self.bus.run_until_idle().map_err(err);
+        self.timer.rearm();
+        r
+    }
+
+    /// Steps every topology once; returns records read.
+    pub fn step(&self) -> Result<usize, JsValue> {
+        let r = self.bus.step().map_err(err);
+        self.timer.rearm();
+        r
+    }
+
+    /// The event store `name` (a `keep` topic keyed by aggregate id). Options:
+    /// `partitions`, `capacity` (per partition).
+    #[wasm_bindgen(js_name = eventStore)]
+    pub fn event_store(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        options: Option<crate::types::EventStoreOptions>,
+    ) -> Result<EventStore, JsValue> {
+        let options_ = options.map(JsValue::from).unwrap_or_default();
+        let name = args::string(&name, "name")?;
+        let o = option_object(&options_, "eventStore", &["partitions", "capacity"])?;
+        let mut c = match self.bus.get_topic::<Value>(&name) {
+            Ok(t) => t.config().clone(),
+            Err(ringlet::Error::NotFound { .. }) => Default::default(),
+            Err(e) => return Err(err(e)),
+        };
+        if let Some(n) = args::opt_u32(&get(&o, "partitions"), "partitions")? {
+            c.partitions = n;
+        }
+        if let Some(n) = args::opt_usize(&get(&o, "capacity"), "capacity")? {
+            c.capacity = n;
+        }
+        let store = self.bus.event_store::<Value>(&name, c).map_err(err)?;
+        Ok(EventStore {
+            store,
+            timer: self.timer.clone(),
+        })
+    }
+}
