@@ -1,0 +1,267 @@
+//! The order service driven over HTTP on 127.0.0.1: commands become events,
+//! workers ship from the fulfilment queue, queries come from the read models.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ringlet_examples::order_service::{serve, Config, Service};
+use serde_json::{json, Value};
+
+/// A running server on an ephemeral port, stopped on drop.
+struct Server {
+    addr: SocketAddr,
+    service: Arc<Service>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(config: Config) -> Server {
+        let service = Service::start(config).unwrap();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let s = service.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                serve(listener, s, async {
+                    let _ = stop_rx.await;
+                })
+                .await
+                .unwrap();
+            });
+        });
+        Server {
+            addr: addr_rx.recv().unwrap(),
+            service,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// One HTTP/1.1 request; returns the status and the JSON body (or a string).
+    fn call(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+        let mut s = TcpStream::connect(self.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let body = body.unwrap_or("");
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        let status: u16 = resp[9..12].parse().unwrap();
+        let text = &resp[resp.find("\r\n\r\n").unwrap() + 4..];
+        let v = serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()));
+        (status, v)
+    }
+
+    fn get(&self, path: &str) -> (u16, Value) {
+        self.call("GET", path, None)
+    }
+
+    fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.call("POST", path, Some(&body.to_string()))
+    }
+
+    /// Polls `GET path` until `ok` holds (the read models are eventually
+    /// consistent).
+    fn until(&self, path: &str, ok: impl Fn(u16, &Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (st, v) = self.get(path);
+            if ok(st, &v) {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "{path}: still {st} {v}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+}
+
+fn order(customer: &str, lines: &[(&str, u32, u64)]) -> Value {
+    let lines: Vec<Value> = lines
+        .iter()
+        .map(|(sku, qty, price)| json!({ "sku": sku, "qty": qty, "price_cents": price }))
+        .collect();
+    json!({ "customer": customer, "lines": lines })
+}
+
+#[test]
+fn orders_flow_from_commands_to_events_to_fulfilment_to_read_models() {
+    let srv = Server::start(Config {
+        workers: 2,
+        ..Config::default()
+    });
+    assert_eq!(srv.get("/health"), (200, Value::String("ok".into())));
+
+    let (st, a) = srv.post(
+        "/orders",
+        &order("ada", &[("tea", 2, 350), ("cake", 1, 400)]),
+    );
+    assert_eq!(st, 201, "{a}");
+    assert_eq!(a["version"], 1);
+    let (_, b) = srv.post("/orders", &order("bob", &[("coffee", 1, 300)]));
+    let (_, c) = srv.post("/orders", &order("ada", &[("tea", 1, 350)]));
+    let ids: Vec<String> = [&a, &b, &c]
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_string())
+        .collect();
+
+    // Workers ship every order; the read model shows it.
+    for id in &ids {
+        let view = srv.until(&format!("/orders/{id}"), |st, v| {
+            st == 200 && v["status"] == "shipped"
+        });
+        assert_eq!(view["version"], 2);
+        assert!(view["shipped_by"].is_u64());
+    }
+    let (st, view) = srv.get(&format!("/orders/{}", ids[0]));
+    assert_eq!(st, 200);
+    assert_eq!(view["customer"], "ada");
+    assert_eq!(view["total_cents"], 1100);
+
+    // The events are the order's history.
+    let (st, evs) = srv.get(&format!("/orders/{}/events", ids[0]));
+    assert_eq!(st, 200);
+    let kinds: Vec<&str> = evs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["placed", "shipped"]);
+
+    // A shipped order cannot be cancelled (the aggregate refuses).
+    let (st, e) = srv.post(
+        &format!("/orders/{}/cancel", ids[0]),
+        &json!({ "reason": "late" }),
+    );
+    assert_eq!(st, 409, "{e}");
+
+    // Customer read model and the per-minute window.
+    let ada = srv.until("/customers/ada", |st, v| st == 200 && v["orders"] == 2);
+    assert_eq!(ada["placed_cents"], 1450);
+    let pm = srv.until("/stats/orders-per-minute", |_, v| {
+        v.as_array().is_some_and(|rows| {
+            rows.iter()
+                .map(|r| r["orders"].as_u64().unwrap())
+                .sum::<u64>()
+                == 3
+        })
+    });
+    assert!(pm[0]["start_ms"].as_i64().unwrap() % 60_000 == 0);
+
+    // Bad requests get clear errors.
+    assert_eq!(srv.get("/orders/o-999999").0, 404);
+    assert_eq!(srv.get("/customers/nobody").0, 404);
+    assert_eq!(srv.call("POST", "/orders", Some("{not json")).0, 400);
+    assert_eq!(srv.post("/orders", &json!({ "customer": "x" })).0, 422);
+    let (st, e) = srv.post("/orders", &order("ada", &[]));
+    assert_eq!(st, 422, "{e}");
+    assert!(e["error"].as_str().unwrap().contains("lines"));
+    assert_eq!(srv.post("/orders/o-999999/cancel", &json!({})).0, 404);
+
+    let (_, stats) = srv.get("/stats");
+    assert_eq!(stats["fulfilment"]["acked"], 3);
+    assert_eq!(stats["topology_errors"], 0);
+}
+
+#[test]
+fn cancelled_orders_are_not_shipped() {
+    // No workers: jobs wait in the queue, so the cancel wins.
+    let srv = Server::start(Config {
+        workers: 0,
+        ..Config::default()
+    });
+    let (_, a) = srv.post("/orders", &order("cy", &[("tea", 1, 350)]));
+    let id = a["id"].as_str().unwrap().to_string();
+    let (st, c) = srv.post(
+        &format!("/orders/{id}/cancel"),
+        &json!({ "reason": "changed my mind" }),
+    );
+    assert_eq!((st, c["version"].clone()), (200, json!(2)));
+    let (st, _) = srv.post(&format!("/orders/{id}/cancel"), &json!({}));
+    assert_eq!(st, 409);
+    srv.until(&format!("/orders/{id}"), |st, v| {
+        st == 200 && v["status"] == "cancelled"
+    });
+    // The fulfilment job is there; shipping it now does nothing.
+    let job = srv.service.fulfilment.try_receive().unwrap();
+    assert_eq!(job.value().order, id);
+    assert_eq!(srv.service.store.version(&id), 2);
+}
+
+#[test]
+fn concurrent_clients_every_order_shipped_exactly_once() {
+    let srv = Arc::new(Server::start(Config {
+        workers: 4,
+        work: Duration::from_millis(1),
+        ..Config::default()
+    }));
+    let clients: Vec<_> = (0..4)
+        .map(|c| {
+            let srv = srv.clone();
+            std::thread::spawn(move || {
+                (0..25)
+                    .map(|i| {
+                        let (st, v) =
+                            srv.post("/orders", &order(&format!("c{c}"), &[("x", 1, 100 + i)]));
+                        assert_eq!(st, 201, "{v}");
+                        v["id"].as_str().unwrap().to_string()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let ids: Vec<String> = clients
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 100);
+    for id in &ids {
+        srv.until(&format!("/orders/{id}"), |st, v| {
+            st == 200 && v["status"] == "shipped"
+        });
+    }
+    for id in &ids {
+        let evs = srv.service.store.load(id);
+        assert_eq!(evs.len(), 2, "{id}: {evs:?}");
+    }
+    for c in 0..4 {
+        let v = srv.until(&format!("/customers/c{c}"), |st, v| {
+            st == 200 && v["orders"] == 25
+        });
+        assert_eq!(v["placed_cents"], (0..25).map(|i| 100 + i).sum::<u64>());
+    }
+    let pm = srv.until("/stats/orders-per-minute", |_, v| {
+        v.as_array().is_some_and(|rows| {
+            rows.iter()
+                .map(|r| r["orders"].as_u64().unwrap())
+                .sum::<u64>()
+                == 100
+        })
+    });
+    assert!(!pm.as_array().unwrap().is_empty());
+}
