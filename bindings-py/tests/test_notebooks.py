@@ -63,3 +63,15 @@ def test_architecture_prototype():
 @pytest.fixture(autouse=True)
 def _kernel_quiet(monkeypatch):
     monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+
+
+def test_clickstream_windows_and_sessions():
+    text, outputs = run("clickstream.ipynb")
+    assert "per-minute counts agree with a batch computation: True" in text
+    assert "sessions agree with a batch computation: True" in text
+    dropped = int(text.split("late clicks dropped by the per-minute window: ")[1].split()[0])
+    assert dropped >= 1, text  # some clicks are later than the 30 s grace
+    assert "late clicks dropped by the session window: 0" in text
+    assert any("image/svg+xml" in o.get("data", {}) for o in outputs)  # describe()
+    assert any("image/png" in o.get("data", {}) for o in outputs)
+    assert (HERE / "out" / "clickstream.png").stat().st_size > 5_000
