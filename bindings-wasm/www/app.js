@@ -193,6 +193,42 @@ const lessons = [
     },
   },
   {
+    id: "processing", title: "Stream processing", sub: "filter, map, count, windows",
+    text: "A topology reads a stream and keeps tables up to date as events arrive: here page views are filtered (health checks dropped), mapped to their page, and counted per page — in total and per 10-second window of event time. A window accepts records up to 2 s late (its grace); later ones are dropped and counted. A record whose processing throws is reported with the record itself, and skipped.",
+    setup() {
+      const t = bus.topic("page-views", { partitions: 2, capacity: 32 });
+      const topo = bus.topology("analytics");
+      topo.onError("skip");
+      const pages = topo.stream(t)
+        .filter((r) => r.value.page !== "/health").named("drop-health-checks")
+        .map((r) => { if (typeof r.value.page !== "string") throw new TypeError("a view without a page"); return r.value.page; }).named("page")
+        .keyBy((r) => r.value).named("by-page");
+      const total = pages.groupByKey({ store: "views-by-page" }).count();
+      const windows = pages.groupByKey({ store: "views-per-10s" }).window({ tumblingMs: 10000, graceMs: 2000 }).count();
+      return { t, topo, total, windows, v: viewer(t, (r) => ({ text: String(r.value.page ?? "?").slice(0, 5), cls: r.value.page === "/health" ? "" : "k-a" })), svg: topo.describe().svg };
+    },
+    actions: {
+      home: ["View /home", (s) => s.t.publish({ page: "/home" })],
+      cart: ["View /cart", (s) => s.t.publish({ page: "/cart" })],
+      health: ["Health check", (s) => s.t.publish({ page: "/health" })],
+      late: ["Late view (15 s ago)", (s) => s.t.publish({ page: "/home" }, { timestamp: Math.max(0, bus.now - 15000) })],
+      bad: ["Broken event", (s) => s.t.publish({ page: null })],
+    },
+    tick(s) { bus.runUntilIdle(); },
+    render(s) {
+      s.v.refresh();
+      const totals = s.total.entries().map(([k, n]) => `<tr><td>${esc(k)}</td><td>${n}</td></tr>`).join("");
+      const wins = s.windows.entries().slice(-8).map((w) => `<tr><td>${(w.start / 1000).toFixed(0)}–${(w.end / 1000).toFixed(0)} s</td><td>${esc(w.key)}</td><td>${w.value}</td></tr>`).join("");
+      const errs = s.topo.errors.map((e) => `offset ${e.offset} of P${e.partition}: ${e.cause?.message ?? e.message} — record ${JSON.stringify(e.record?.value)}`);
+      return drawTopic(s.t, s.v.labels) +
+        `<div class="grid"><div class="card"><h4>table: views by page</h4><table data-testid="views-by-page"><tr><th>page</th><th>views</th></tr>${totals}</table></div>
+        <div class="card"><h4>table: views per 10 s window</h4><table data-testid="views-per-window"><tr><th>window</th><th>page</th><th>views</th></tr>${wins}</table>
+        <p>late records dropped: <b data-testid="dropped-late">${s.windows.droppedLate}</b></p></div>
+        <div class="card"><h4>errors (skipped)</h4><div class="log" data-testid="stream-errors">${errs.map(esc).join("<br>") || "—"}</div></div></div>
+        <div class="card topology"><h4>the topology (<code>topology.describe()</code>)</h4><div data-testid="topology">${s.svg}</div></div>`;
+    },
+  },
+  {
     id: "rest", title: "REST vs events", sub: "what happens when a service is down",
     text: "Take the shipping service down. A REST-style call needs it to answer now: the call fails and the work is lost unless the caller retries. An event waits in the topic; when shipping comes back it resumes from its committed offset and processes everything it missed.",
     setup() {

@@ -145,6 +145,31 @@ test("CQRS: the read model lags the stream until the projection reads", async ()
   await shot("6-cqrs");
 });
 
+test("stream processing: filter, map and count into tables, windows with grace, errors with their record", async () => {
+  await open("processing");
+  await click("View /home");
+  await click("View /home");
+  await click("View /cart");
+  await click("Health check");
+  assert.match(await text("views-by-page"), /\/cart\s+1\s+\/home\s+2/);
+  assert.doesNotMatch(await text("views-by-page"), /health/);
+  assert.match(await text("views-per-window"), /0–10 s\s+\/cart\s+1\s+0–10 s\s+\/home\s+2/);
+  for (let i = 0; i < 5; i++) await page.getByTestId("step5").click();
+  await click("View /cart");
+  assert.match(await text("views-per-window"), /20–30 s\s+\/cart\s+1/);
+  await click("Late view (15 s ago)"); // at 25 s for the window 10–20 s, closed at 22 s
+  assert.equal(await text("dropped-late"), "1");
+  await click("Broken event");
+  assert.match(await text("stream-errors"), /a view without a page — record \{"page":null\}/);
+  assert.match(await text("views-by-page"), /\/cart\s+2\s+\/home\s+3/); // the late view counts in the total
+  const svg = await page.getByTestId("topology").innerHTML();
+  assert.match(svg, /^<svg/);
+  for (const n of ["drop-health-checks", "page", "by-page", "views-by-page", "views-per-10s"]) assert.ok(svg.includes(n), n);
+  const inPage = await page.evaluate(() => window.playground.state.total.get("/home"));
+  assert.equal(inPage, 3);
+  await shot("7-processing");
+});
+
 test("REST vs events: with the service down the call is lost, the event waits and is processed on return", async () => {
   await open("rest");
   await click("Shipping: down / up");
@@ -158,7 +183,7 @@ test("REST vs events: with the service down the call is lost, the event waits an
   await click("Shipping: down / up");
   assert.equal(await text("waiting"), "0");
   assert.match(await text("shipped"), /e2\s*e3/);
-  await shot("7-rest");
+  await shot("8-rest");
 });
 
 test("time controls step the manual clock; the tour's Next walks every lesson; phone width works", async () => {
@@ -170,18 +195,18 @@ test("time controls step the manual clock; the tour's Next walks every lesson; p
   await page.waitForFunction(() => window.playground.bus.now > 1200);
   await page.getByTestId("play").click();
   const seen = [];
-  for (let i = 0; i < 7; i++) {
+  for (let i = 0; i < 8; i++) {
     seen.push(await page.evaluate(() => window.playground.lesson));
     await page.getByTestId("next").click();
   }
-  assert.deepEqual(seen, ["stream", "broker", "queue", "groups", "sourcing", "cqrs", "rest"]);
+  assert.deepEqual(seen, ["stream", "broker", "queue", "groups", "sourcing", "cqrs", "processing", "rest"]);
   await page.setViewportSize({ width: 390, height: 844 });
   await open("groups");
   await click("Add a member");
   await click("Produce 4 payments");
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px at phone width`);
-  await shot("8-phone");
+  await shot("9-phone");
   await page.setViewportSize({ width: 1400, height: 900 });
   assert.deepEqual(errors, []);
 });
