@@ -60,6 +60,22 @@
 //! - The journal (`bus.journal()`) is a read-only topic whose values are plain objects.
 //! - A JS exception thrown by a group listener (`onAssign`/`onRevoke`) propagates from
 //!   the call that fired it, after the engine's part of that call completed.
+//! - Streams (`topic.stream()`, `bus.topology()`, `bus.runUntilIdle()`): the
+//!   functions get plain record objects; `branch(...preds)` takes predicates as
+//!   arguments; windows take milliseconds (`{ tumblingMs }`, `{ hoppingMs,
+//!   advanceMs }`, `{ sessionGapMs }`, `graceMs`, `retentionMs`); tables answer
+//!   `get`/`has`/`size`/`entries()`, a missing key is `undefined`. A function that
+//!   throws fails its record: `runUntilIdle()` throws an `Error` named
+//!   `StreamError` whose `cause` is the thrown value and `record` the record. A
+//!   function returning the wrong kind of value (a `keyBy` key that is not a
+//!   string or `Uint8Array`, a `flatMap` result that is not iterable) fails its
+//!   record with a `TypeError` as `cause`. There is no `spawn` (no threads).
+//! - Compacted topics (`compacted: true`): `null` is the tombstone. Changelog
+//!   topics hold the engine's own records (counts as integers, windows): they are
+//!   listed, but read through their table, not `getTopic` (`TypeMismatch`).
+//! - Event stores: `append(id, events, expectedVersion?)`; aggregates are JS
+//!   objects with `apply(event)` and `handle(command)` made by a factory per load;
+//!   a throw in `handle` is rethrown as is, one in `apply` when the load ends.
 //! - The crate's code is compiled for `wasm32` only (a JS value is not `Send`; the
 //!   single-threaded WASM target makes it safe to hold one in the engine); on other
 //!   targets the crate is empty.

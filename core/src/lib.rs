@@ -240,8 +240,16 @@
 //!   retention one day; a session's window is its first and last record's
 //!   timestamps. Changelog topics are `<topology>-<store>-changelog`, compacted,
 //!   `keep`, with the table's capacity (65 536 keys by default): a record that
-//!   would add a key beyond it fails. A step called from inside one of its own
-//!   callbacks does nothing.
+//!   would add a key beyond it fails. Callbacks may call back into the bus: a
+//!   step called from inside one of the topology's own callbacks does nothing,
+//!   queries and `errors()` never wait on the running step, operators added from
+//!   inside join before the next record, `close()` from inside completes the
+//!   current record and ends the step, and `stream()` from inside is a
+//!   `ConfigError` (a running topology gains no sources). Stream time is one
+//!   per aggregation, across partitions: a step reads a batch per source
+//!   partition in turn, so records of one partition can make another's look late
+//!   when a large backlog is processed at once (grace absorbs it; Kafka orders by
+//!   timestamp across a task's partitions instead).
 //! * Event stores: [`Bus::event_store`] makes its topic `keep` whatever `on_full`
 //!   was given; one store per name on a bus, so optimistic concurrency holds for
 //!   every handle. [`Aggregates::execute`] retries a `VersionConflict` 3 times by

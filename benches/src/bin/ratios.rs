@@ -136,6 +136,24 @@ fn main() {
             latency: false,
             per_iter: N,
         },
+        Row {
+            what: "stream filter→map→count, publish + process, 1 thread",
+            ours: ("streams", "ringlet_publish_and_process"),
+            peer: ("streams", "iterator_hashmap"),
+            peer_name: "iterator + HashMap (no bus)",
+            target: 0.0,
+            latency: false,
+            per_iter: N,
+        },
+        Row {
+            what: "stream filter→map→count, process only",
+            ours: ("streams", "ringlet_process"),
+            peer: ("streams", "iterator_hashmap"),
+            peer_name: "iterator + HashMap (no bus)",
+            target: 0.0,
+            latency: false,
+            per_iter: N,
+        },
     ];
     println!("| benchmark | Ringlet | peer | peer result | ratio | target | met |");
     println!("|---|---|---|---|---|---|---|");
