@@ -308,10 +308,10 @@ impl StreamPy {
                 })
             };
         let s = match &table.table {
-            TableKind::Values(t) => self.stream.try_join(t, move |r, v| {
+            Kind::Values(t) => self.stream.try_join(t, move |r, v| {
                 run(r, v.map(|v| Python::attach(|py| v.get(py))))
             }),
-            TableKind::Counts(t) => self.stream.try_join(t, move |r, v| {
+            Kind::Counts(t) => self.stream.try_join(t, move |r, v| {
                 run(r, v.map(|n| Python::attach(|py| int(py, *n))))
             }),
         };
@@ -378,7 +378,7 @@ impl GroupedPy {
     /// Records per key, in a `Table` of ints.
     fn count(&self) -> PyResult<TablePy> {
         Ok(TablePy {
-            table: TableKind::Counts(self.grouped().count().map_err(err)?),
+            table: Kind::Counts(self.grouped().count().map_err(err)?),
         })
     }
 
@@ -390,7 +390,7 @@ impl GroupedPy {
             .try_reduce(move |a, b| combine(&f, a, b))
             .map_err(err)?;
         Ok(TablePy {
-            table: TableKind::Values(t),
+            table: Kind::Values(t),
         })
     }
 
@@ -408,7 +408,7 @@ impl GroupedPy {
             .try_aggregate(move || init_value(&init), move |a, r| fold(&f, a, r))
             .map_err(err)?;
         Ok(TablePy {
-            table: TableKind::Values(t),
+            table: Kind::Values(t),
         })
     }
 
@@ -483,7 +483,7 @@ impl WindowedGroupedPy {
     /// Records per key and window.
     fn count(&self) -> PyResult<WindowedTablePy> {
         Ok(WindowedTablePy {
-            table: WKind::Counts(self.grouped().count().map_err(err)?),
+            table: Kind::Counts(self.grouped().count().map_err(err)?),
         })
     }
 
@@ -495,7 +495,7 @@ impl WindowedGroupedPy {
             .try_reduce(move |a, b| combine(&f, a, b))
             .map_err(err)?;
         Ok(WindowedTablePy {
-            table: WKind::Values(t),
+            table: Kind::Values(t),
         })
     }
 
@@ -519,14 +519,28 @@ impl WindowedGroupedPy {
             .try_aggregate(move || init_value(&init), move |a, r| fold(&f, a, r), merge)
             .map_err(err)?;
         Ok(WindowedTablePy {
-            table: WKind::Values(t),
+            table: Kind::Values(t),
         })
     }
 }
 
-pub(crate) enum TableKind {
-    Values(Table<Value>),
-    Counts(Table<u64>),
+/// A table of Python values (`reduce`, `aggregate`) or of counts (`count`).
+enum Kind<V, C> {
+    Values(V),
+    Counts(C),
+}
+
+type TableKind = Kind<Table<Value>, Table<u64>>;
+type WKind = Kind<WindowedTable<Value>, WindowedTable<u64>>;
+
+/// `$e` with `$t` bound to the table, whichever kind it is.
+macro_rules! each_kind {
+    ($kind:expr, $t:ident => $e:expr) => {
+        match $kind {
+            Kind::Values($t) => $e,
+            Kind::Counts($t) => $e,
+        }
+    };
 }
 
 /// A table kept by an aggregation: `table[key]`, `table.get(key)`, `len`, `in`,
@@ -545,10 +559,7 @@ impl TablePy {
     /// The table's (store's) name.
     #[getter]
     fn name(&self) -> String {
-        match &self.table {
-            TableKind::Values(t) => t.name().to_string(),
-            TableKind::Counts(t) => t.name().to_string(),
-        }
+        each_kind!(&self.table, t => t.name().to_string())
     }
 
     /// The value for `key` (`str` or `bytes`), or `default`.
@@ -561,8 +572,8 @@ impl TablePy {
     ) -> PyResult<Option<Py<PyAny>>> {
         let k = convert::key(key)?;
         Ok(match &self.table {
-            TableKind::Values(t) => t.get(k).map(|v| v.get(py)),
-            TableKind::Counts(t) => t.get(k).map(|n| int(py, n)),
+            Kind::Values(t) => t.get(k).map(|v| v.get(py)),
+            Kind::Counts(t) => t.get(k).map(|n| int(py, n)),
         }
         .or(default))
     }
@@ -577,23 +588,20 @@ impl TablePy {
     }
 
     fn __len__(&self) -> usize {
-        match &self.table {
-            TableKind::Values(t) => t.len(),
-            TableKind::Counts(t) => t.len(),
-        }
+        each_kind!(&self.table, t => t.len())
     }
 
     /// `(key, value)` pairs, by key.
     fn items(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
         let items: Vec<Py<PyAny>> = match &self.table {
-            TableKind::Values(t) => t
+            Kind::Values(t) => t
                 .entries()
                 .iter()
                 .map(|(k, v)| {
                     PyTuple::new(py, [py_key(py, k), v.get(py)]).map(|t| t.into_any().unbind())
                 })
                 .collect::<PyResult<_>>()?,
-            TableKind::Counts(t) => t
+            Kind::Counts(t) => t
                 .entries()
                 .iter()
                 .map(|(k, v)| {
@@ -617,8 +625,8 @@ impl TablePy {
     /// The stream of the table's updates.
     fn to_stream(&self) -> StreamPy {
         StreamPy::new(match &self.table {
-            TableKind::Values(t) => t.to_stream(),
-            TableKind::Counts(t) => t
+            Kind::Values(t) => t.to_stream(),
+            Kind::Counts(t) => t
                 .to_stream()
                 .map(|r| Python::attach(|py| Value::new(int(py, r.value).bind(py)))),
         })
@@ -627,10 +635,7 @@ impl TablePy {
     /// The name of the compacted changelog topic.
     #[getter]
     fn changelog(&self) -> String {
-        match &self.table {
-            TableKind::Values(t) => t.changelog().name().to_string(),
-            TableKind::Counts(t) => t.changelog().name().to_string(),
-        }
+        each_kind!(&self.table, t => t.changelog().name().to_string())
     }
 
     fn __repr__(&self) -> String {
@@ -641,11 +646,6 @@ impl TablePy {
         let d = self.to_dict(py)?;
         crate::display(py, "table_html", (self.name(), d))
     }
-}
-
-enum WKind {
-    Values(WindowedTable<Value>),
-    Counts(WindowedTable<u64>),
 }
 
 /// A table of windowed aggregates: `get(key, start)`, `fetch(key)`, `items()`.
@@ -692,8 +692,8 @@ impl WindowedTablePy {
     ) -> PyResult<Option<Py<PyAny>>> {
         let k = convert::key(key)?;
         Ok(match &self.table {
-            WKind::Values(t) => t.get(k, start).map(|v| v.get(py)),
-            WKind::Counts(t) => t.get(k, start).map(|n| int(py, n)),
+            Kind::Values(t) => t.get(k, start).map(|v| v.get(py)),
+            Kind::Counts(t) => t.get(k, start).map(|n| int(py, n)),
         })
     }
 
@@ -716,8 +716,8 @@ impl WindowedTablePy {
                 .collect()
         }
         let rows = match &self.table {
-            WKind::Values(t) => rows(py, t, k, |v| v.get(py))?,
-            WKind::Counts(t) => rows(py, t, k, |n| int(py, n))?,
+            Kind::Values(t) => rows(py, t, k, |v| v.get(py))?,
+            Kind::Counts(t) => rows(py, t, k, |n| int(py, n))?,
         };
         Ok(PyList::new(py, rows)?.unbind())
     }
@@ -725,34 +725,25 @@ impl WindowedTablePy {
     /// `(key, start, end, value)` tuples, by key then start.
     fn items(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
         match &self.table {
-            WKind::Values(t) => windowed_items(py, t, |v| v.get(py)),
-            WKind::Counts(t) => windowed_items(py, t, |n| int(py, *n)),
+            Kind::Values(t) => windowed_items(py, t, |v| v.get(py)),
+            Kind::Counts(t) => windowed_items(py, t, |n| int(py, *n)),
         }
     }
 
     /// (Record, window) pairs dropped as late.
     #[getter]
     fn dropped_late(&self) -> u64 {
-        match &self.table {
-            WKind::Values(t) => t.dropped_late(),
-            WKind::Counts(t) => t.dropped_late(),
-        }
+        each_kind!(&self.table, t => t.dropped_late())
     }
 
     /// The largest record timestamp seen (ms), or `None`.
     #[getter]
     fn stream_time(&self) -> Option<i64> {
-        match &self.table {
-            WKind::Values(t) => t.stream_time(),
-            WKind::Counts(t) => t.stream_time(),
-        }
+        each_kind!(&self.table, t => t.stream_time())
     }
 
     fn __len__(&self) -> usize {
-        match &self.table {
-            WKind::Values(t) => t.len(),
-            WKind::Counts(t) => t.len(),
-        }
+        each_kind!(&self.table, t => t.len())
     }
 
     /// The stream of updates; each value is a dict `{"start", "end", "value"}`.
@@ -767,10 +758,10 @@ impl WindowedTablePy {
             })
         }
         StreamPy::new(match &self.table {
-            WKind::Values(t) => t
+            Kind::Values(t) => t
                 .to_stream()
                 .map(|r| dict(&r.value, |py| r.value.value.get(py))),
-            WKind::Counts(t) => t.to_stream().map(|r| {
+            Kind::Counts(t) => t.to_stream().map(|r| {
                 let n = r.value.value;
                 dict(&r.value, move |py| int(py, n))
             }),
@@ -778,10 +769,7 @@ impl WindowedTablePy {
     }
 
     fn __repr__(&self) -> String {
-        let name = match &self.table {
-            WKind::Values(t) => t.name().to_string(),
-            WKind::Counts(t) => t.name().to_string(),
-        };
+        let name = each_kind!(&self.table, t => t.name().to_string());
         format!("WindowedTable({name:?}, {} windows)", self.__len__())
     }
 }

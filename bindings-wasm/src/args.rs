@@ -396,3 +396,17 @@ pub fn function(v: &JsValue, name: &str) -> Result<js_sys::Function, JsValue> {
         .cloned()
         .ok_or_else(|| type_error(format!("{name} must be a function, not {}", type_name(v))))
 }
+
+/// A reader's `start` (default `default`) and `onLag` (default `"earliest"`) from
+/// an options object already checked by [`option_object`].
+pub fn reader_options(o: &Option<Object>, default: Start) -> Result<(Start, OnLag), JsValue> {
+    let s = get(o, "start");
+    let start = if absent(&s) { default } else { start(&s)? };
+    let l = get(o, "onLag");
+    let lag = if absent(&l) {
+        OnLag::Earliest
+    } else {
+        on_lag(&l)?
+    };
+    Ok((start, lag))
+}

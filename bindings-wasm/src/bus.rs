@@ -7,7 +7,7 @@ use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 
 use ringlet::journal::{Event, JOURNAL_TOPIC};
-use ringlet::{Error, ManualClock, OnLag, Start, TopicConfig};
+use ringlet::{Error, ManualClock, Start, TopicConfig};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 
@@ -343,18 +343,7 @@ impl Bus {
         let Some(kind) = self.open_topic(JOURNAL_TOPIC)? else {
             return Ok(JsValue::UNDEFINED);
         };
-        let s = get(&o, "start");
-        let start = if absent(&s) {
-            Start::Earliest
-        } else {
-            args::start(&s)?
-        };
-        let l = get(&o, "onLag");
-        let on_lag = if absent(&l) {
-            OnLag::Earliest
-        } else {
-            args::on_lag(&l)?
-        };
+        let (start, on_lag) = args::reader_options(&o, Start::Earliest)?;
         let sub = Subscription::open(&kind, start, on_lag, self.timer.clone())?;
         Ok(sub)
     }

@@ -319,10 +319,10 @@ impl Stream {
             call2(&f, &rec, &v, Some(rec.clone())).map(|o| Some(Value::new(o)))
         };
         Ok(stream(match &table.table {
-            TableKind::Values(t) => self
+            Kind::Values(t) => self
                 .stream
                 .try_join(t, move |r, v| run(r, v.map(Value::js))),
-            TableKind::Counts(t) => self
+            Kind::Counts(t) => self
                 .stream
                 .try_join(t, move |r, v| run(r, v.map(|n| num(*n)))),
         }))
@@ -377,7 +377,7 @@ impl GroupedStream {
     /// Records per key, in a `Table` of numbers.
     pub fn count(&self) -> Result<Table, JsValue> {
         Ok(Table {
-            table: TableKind::Counts(self.grouped().count().map_err(err)?),
+            table: Kind::Counts(self.grouped().count().map_err(err)?),
         })
     }
 
@@ -393,7 +393,7 @@ impl GroupedStream {
             .try_reduce(move |a, b| combine(&f, a, b))
             .map_err(err)?;
         Ok(Table {
-            table: TableKind::Values(t),
+            table: Kind::Values(t),
         })
     }
 
@@ -415,7 +415,7 @@ impl GroupedStream {
             .try_aggregate(move || init_value(&init), move |a, r| fold(&f, a, r))
             .map_err(err)?;
         Ok(Table {
-            table: TableKind::Values(t),
+            table: Kind::Values(t),
         })
     }
 
@@ -492,7 +492,7 @@ impl WindowedGroupedStream {
     /// Records per key and window.
     pub fn count(&self) -> Result<WindowedTable, JsValue> {
         Ok(WindowedTable {
-            table: WKind::Counts(self.grouped().count().map_err(err)?),
+            table: Kind::Counts(self.grouped().count().map_err(err)?),
         })
     }
 
@@ -508,7 +508,7 @@ impl WindowedGroupedStream {
             .try_reduce(move |a, b| combine(&f, a, b))
             .map_err(err)?;
         Ok(WindowedTable {
-            table: WKind::Values(t),
+            table: Kind::Values(t),
         })
     }
 
@@ -536,21 +536,26 @@ impl WindowedGroupedStream {
             .try_aggregate(move || init_value(&init), move |a, r| fold(&f, a, r), merge)
             .map_err(err)?;
         Ok(WindowedTable {
-            table: WKind::Values(t),
+            table: Kind::Values(t),
         })
     }
 }
 
-enum TableKind {
-    Values(CoreTable<Value>),
-    Counts(CoreTable<u64>),
+/// A table of JS values (`reduce`, `aggregate`) or of counts (`count`).
+enum Kind<V, C> {
+    Values(V),
+    Counts(C),
 }
 
-macro_rules! each_table {
+type TableKind = Kind<CoreTable<Value>, CoreTable<u64>>;
+type WKind = Kind<CoreWindowedTable<Value>, CoreWindowedTable<u64>>;
+
+/// `$e` with `$t` bound to the table, whichever kind it is.
+macro_rules! each_kind {
     ($kind:expr, $t:ident => $e:expr) => {
         match $kind {
-            TableKind::Values($t) => $e,
-            TableKind::Counts($t) => $e,
+            Kind::Values($t) => $e,
+            Kind::Counts($t) => $e,
         }
     };
 }
@@ -567,7 +572,7 @@ impl Table {
     /// The table's (store's) name.
     #[wasm_bindgen(getter)]
     pub fn name(&self) -> String {
-        each_table!(&self.table, t => t.name().to_string())
+        each_kind!(&self.table, t => t.name().to_string())
     }
 
     /// The value for `key` (a string or `Uint8Array`), or `undefined`.
@@ -577,8 +582,8 @@ impl Table {
     ) -> Result<JsValue, JsValue> {
         let k = args::key(&key)?;
         Ok(match &self.table {
-            TableKind::Values(t) => t.get(k).map(|v| v.js()),
-            TableKind::Counts(t) => t.get(k).map(num),
+            Kind::Values(t) => t.get(k).map(|v| v.js()),
+            Kind::Counts(t) => t.get(k).map(num),
         }
         .unwrap_or(JsValue::UNDEFINED))
     }
@@ -589,13 +594,13 @@ impl Table {
         #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
     ) -> Result<bool, JsValue> {
         let k = args::key(&key)?;
-        Ok(each_table!(&self.table, t => t.get(k).is_some()))
+        Ok(each_kind!(&self.table, t => t.get(k).is_some()))
     }
 
     /// How many keys it has.
     #[wasm_bindgen(getter)]
     pub fn size(&self) -> usize {
-        each_table!(&self.table, t => t.len())
+        each_kind!(&self.table, t => t.len())
     }
 
     /// `[key, value]` pairs, by key.
@@ -611,8 +616,8 @@ impl Table {
                 .collect()
         }
         match &self.table {
-            TableKind::Values(t) => pairs(t, Value::js),
-            TableKind::Counts(t) => pairs(t, |n| num(*n)),
+            Kind::Values(t) => pairs(t, Value::js),
+            Kind::Counts(t) => pairs(t, |n| num(*n)),
         }
     }
 
@@ -620,30 +625,16 @@ impl Table {
     #[wasm_bindgen(js_name = toStream, unchecked_return_type = "Stream")]
     pub fn to_stream(&self) -> JsValue {
         stream(match &self.table {
-            TableKind::Values(t) => t.to_stream(),
-            TableKind::Counts(t) => t.to_stream().map(|r| Value::new(num(r.value))),
+            Kind::Values(t) => t.to_stream(),
+            Kind::Counts(t) => t.to_stream().map(|r| Value::new(num(r.value))),
         })
     }
 
     /// The name of the compacted changelog topic.
     #[wasm_bindgen(getter)]
     pub fn changelog(&self) -> String {
-        each_table!(&self.table, t => t.changelog().name().to_string())
+        each_kind!(&self.table, t => t.changelog().name().to_string())
     }
-}
-
-enum WKind {
-    Values(CoreWindowedTable<Value>),
-    Counts(CoreWindowedTable<u64>),
-}
-
-macro_rules! each_wtable {
-    ($kind:expr, $t:ident => $e:expr) => {
-        match $kind {
-            WKind::Values($t) => $e,
-            WKind::Counts($t) => $e,
-        }
-    };
 }
 
 /// A table of windowed aggregates: `get(key, start)`, `fetch(key)`, `entries()`.
@@ -657,7 +648,7 @@ impl WindowedTable {
     /// The table's (store's) name.
     #[wasm_bindgen(getter)]
     pub fn name(&self) -> String {
-        each_wtable!(&self.table, t => t.name().to_string())
+        each_kind!(&self.table, t => t.name().to_string())
     }
 
     /// The value for `key` in the window starting at `start` (ms), or
@@ -670,8 +661,8 @@ impl WindowedTable {
         let k = args::key(&key)?;
         let start = args::timestamp(&start, "start")?;
         Ok(match &self.table {
-            WKind::Values(t) => t.get(k, start).map(|v| v.js()),
-            WKind::Counts(t) => t.get(k, start).map(num),
+            Kind::Values(t) => t.get(k, start).map(|v| v.js()),
+            Kind::Counts(t) => t.get(k, start).map(num),
         }
         .unwrap_or(JsValue::UNDEFINED))
     }
@@ -694,8 +685,8 @@ impl WindowedTable {
                 .collect()
         }
         Ok(match &self.table {
-            WKind::Values(t) => rows(t, k, |v| v.js()),
-            WKind::Counts(t) => rows(t, k, num),
+            Kind::Values(t) => rows(t, k, |v| v.js()),
+            Kind::Counts(t) => rows(t, k, num),
         })
     }
 
@@ -714,33 +705,33 @@ impl WindowedTable {
                 .collect()
         }
         match &self.table {
-            WKind::Values(t) => rows(t, Value::js),
-            WKind::Counts(t) => rows(t, |n| num(*n)),
+            Kind::Values(t) => rows(t, Value::js),
+            Kind::Counts(t) => rows(t, |n| num(*n)),
         }
     }
 
     /// (Record, window) pairs dropped as later than the grace period.
     #[wasm_bindgen(getter, js_name = droppedLate)]
     pub fn dropped_late(&self) -> f64 {
-        each_wtable!(&self.table, t => t.dropped_late() as f64)
+        each_kind!(&self.table, t => t.dropped_late() as f64)
     }
 
     /// The largest record timestamp seen (ms), or `undefined`.
     #[wasm_bindgen(getter, js_name = streamTime)]
     pub fn stream_time(&self) -> Option<f64> {
-        each_wtable!(&self.table, t => t.stream_time().map(|t| t as f64))
+        each_kind!(&self.table, t => t.stream_time().map(|t| t as f64))
     }
 
     /// How many windows it holds.
     #[wasm_bindgen(getter)]
     pub fn size(&self) -> usize {
-        each_wtable!(&self.table, t => t.len())
+        each_kind!(&self.table, t => t.len())
     }
 
     /// The name of the compacted changelog topic.
     #[wasm_bindgen(getter)]
     pub fn changelog(&self) -> String {
-        each_wtable!(&self.table, t => t.changelog().name().to_string())
+        each_kind!(&self.table, t => t.changelog().name().to_string())
     }
 
     /// The stream of updates; each value is `{ start, end, value }`.
@@ -750,8 +741,8 @@ impl WindowedTable {
             Value::new(windowed(w.window.start as f64, w.window.end as f64, v))
         }
         stream(match &self.table {
-            WKind::Values(t) => t.to_stream().map(|r| value(&r.value, r.value.value.js())),
-            WKind::Counts(t) => t.to_stream().map(|r| value(&r.value, num(r.value.value))),
+            Kind::Values(t) => t.to_stream().map(|r| value(&r.value, r.value.value.js())),
+            Kind::Counts(t) => t.to_stream().map(|r| value(&r.value, num(r.value.value))),
         })
     }
 }

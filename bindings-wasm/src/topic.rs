@@ -258,18 +258,7 @@ impl Topic {
     ) -> Result<JsValue, JsValue> {
         let options_ = options.map(JsValue::from).unwrap_or_default();
         let o = option_object(&options_, "subscribe", &["start", "onLag"])?;
-        let s = get(&o, "start");
-        let start = if absent(&s) {
-            Start::Latest
-        } else {
-            args::start(&s)?
-        };
-        let l = get(&o, "onLag");
-        let on_lag = if absent(&l) {
-            OnLag::Earliest
-        } else {
-            args::on_lag(&l)?
-        };
+        let (start, on_lag) = args::reader_options(&o, Start::Latest)?;
         Subscription::open(&self.kind, start, on_lag, self.timer.clone())
     }
 

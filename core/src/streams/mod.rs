@@ -311,7 +311,9 @@ impl<T> Out<T> {
     #[inline]
     pub(crate) fn emit(&self, ctx: &mut Ctx, rec: &Record<T>) -> Result<(), Failure> {
         let mut ops = self.0.ops.lock();
-        if self.0.has_late.swap(false, Ordering::AcqRel) {
+        // A plain load first: the swap (a locked instruction) only when some are late.
+        if self.0.has_late.load(Ordering::Acquire) && self.0.has_late.swap(false, Ordering::AcqRel)
+        {
             ops.append(&mut self.0.late.lock());
         }
         for op in ops.iter_mut() {
@@ -575,8 +577,12 @@ impl Topology {
     /// Whether this thread is inside [`Topology::step`] of this topology (in one
     /// of its callbacks).
     fn in_step(&self) -> bool {
-        let id = Arc::as_ptr(&self.inner) as usize;
-        RUNNING.with(|r| r.borrow().contains(&id))
+        RUNNING.with(|r| r.borrow().contains(&self.id()))
+    }
+
+    /// This topology's identity in `RUNNING`.
+    fn id(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
     }
 
     pub(crate) fn add_node(
@@ -696,7 +702,7 @@ impl Topology {
     /// The first failed record under [`OnError::Stop`] (records before it are
     /// processed and committed; it is read again by the next step).
     pub fn step(&self) -> Result<usize, StreamError> {
-        let id = Arc::as_ptr(&self.inner) as usize;
+        let id = self.id();
         if RUNNING.with(|r| !r.borrow_mut().insert(id)) {
             return Ok(0);
         }
