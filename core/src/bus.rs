@@ -7,12 +7,13 @@ use std::sync::{Arc, Weak};
 use parking_lot::Mutex;
 
 use crate::clock::Clock;
+use crate::dead_letter::{DeadLetterFn, DeadLetterResolver};
+use crate::extensions::Extensions;
 use crate::journal::{Event, Journal, JOURNAL_TOPIC};
 use crate::name;
-use crate::queue::{DeadLetterFn, Queue, QueueConfig};
+use crate::queue::{Queue, QueueConfig};
 use crate::snapshot::{QueueSnapshot, Snapshot, TopicSnapshot};
-use crate::streams::{StreamError, TopoInner, Topology};
-use crate::topic::{DeadLetterResolver, Topic, TopicConfig, MAX_CAPACITY};
+use crate::topic::{Topic, TopicConfig, MAX_CAPACITY};
 use crate::wait::BusTimer;
 use crate::Error;
 
@@ -45,12 +46,29 @@ pub(crate) struct BusInner {
     timer: Arc<BusTimer>,
     registry: Mutex<HashMap<Arc<str>, Registered>>,
     journal: Option<Arc<Journal>>,
-    /// The default topology ([`Bus::topology`]).
-    pub(crate) topology: Mutex<Option<Topology>>,
-    /// Every topology made on this bus, for [`Bus::run_until_idle`].
-    topologies: Mutex<Vec<Weak<TopoInner>>>,
-    /// Event stores by name.
-    pub(crate) stores: Mutex<HashMap<String, Box<dyn Any + Send + Sync>>>,
+    /// What the layers above keep on the bus (its topologies and event stores).
+    pub(crate) extensions: Extensions,
+}
+
+/// The bus a topic was made by, kept in the topic's extensions (streams and event
+/// stores find their bus from a topic this way).
+pub(crate) struct Owner(Weak<BusInner>);
+
+impl Bus {
+    /// The bus that made `topic`.
+    ///
+    /// # Errors
+    ///
+    /// `Closed` when that bus is gone, or the topic was not made by a bus.
+    pub(crate) fn owning<T: Clone + Send + Sync + 'static>(topic: &Topic<T>) -> Result<Bus, Error> {
+        topic
+            .inner
+            .extensions
+            .get::<Owner>()
+            .and_then(|o| o.0.upgrade())
+            .map(|inner| Bus { inner })
+            .ok_or(Error::Closed)
+    }
 }
 
 struct Registered {
@@ -167,16 +185,17 @@ impl BusBuilder {
                 move || closer.close(),
                 move || Item::Topic(shot.inner.snapshot()),
             );
-            Some(Journal::new(topic))
+            // The journal overwrites its oldest events: appending never waits.
+            Some(Journal::new(move |event| {
+                let _ = topic.try_publish(event);
+            }))
         });
         Bus {
             inner: Arc::new(BusInner {
                 timer,
                 registry: Mutex::new(registry),
                 journal,
-                topology: Mutex::new(None),
-                topologies: Mutex::new(Vec::new()),
-                stores: Mutex::new(HashMap::new()),
+                extensions: Extensions::default(),
             }),
         }
     }
@@ -304,7 +323,10 @@ impl Bus {
             self.inner.journal.clone(),
             Some(resolver),
         )?;
-        let _ = topic.inner.bus.set(Arc::downgrade(&self.inner));
+        topic
+            .inner
+            .extensions
+            .insert(Owner(Arc::downgrade(&self.inner)));
         let (closer, shot) = (topic.clone(), topic.clone());
         register::<T>(
             &mut reg,
@@ -315,93 +337,6 @@ impl Bus {
             move || Item::Topic(shot.inner.snapshot()),
         );
         Ok(topic)
-    }
-
-    /// The bus's default stream-processing topology (named `streams`), which
-    /// [`Topic::stream`] adds to. It lives as long as the bus (or until closed).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let bus = ringlet::Bus::new();
-    /// assert_eq!(bus.topology().name(), "streams");
-    /// ```
-    pub fn topology(&self) -> Topology {
-        let mut d = self.inner.topology.lock();
-        if let Some(t) = &*d {
-            return t.clone();
-        }
-        let t = self
-            .topology_named("streams")
-            .expect("\"streams\" is a valid name");
-        *d = Some(t.clone());
-        t
-    }
-
-    /// The live topology named `name` (Kafka's `application.id`: its consumer
-    /// groups and changelog topics are named after it), made if there is none.
-    /// The bus keeps it only while a handle, stream or table refers to it.
-    ///
-    /// # Errors
-    ///
-    /// `InvalidName`.
-    pub fn topology_named(&self, name: &str) -> Result<Topology, Error> {
-        let mut all = self.inner.topologies.lock();
-        all.retain(|w| w.strong_count() > 0);
-        for w in all.iter() {
-            if let Some(inner) = w.upgrade() {
-                let t = Topology { inner };
-                if t.name() == name && !t.is_closed() {
-                    return Ok(t);
-                }
-            }
-        }
-        let t = Topology::new(self, name)?;
-        all.push(Arc::downgrade(&t.inner));
-        Ok(t)
-    }
-
-    fn live_topologies(&self) -> Vec<Topology> {
-        let all = self.inner.topologies.lock();
-        all.iter()
-            .filter_map(Weak::upgrade)
-            .map(|inner| Topology { inner })
-            .filter(|t| !t.is_closed())
-            .collect()
-    }
-
-    /// Steps every topology of the bus once ([`Topology::step`]), in the order they
-    /// were made. Returns how many records were read.
-    ///
-    /// # Errors
-    ///
-    /// The first [`StreamError`] (the topologies after it are not stepped).
-    #[allow(clippy::result_large_err)]
-    pub fn step(&self) -> Result<usize, StreamError> {
-        let mut n = 0;
-        for t in self.live_topologies() {
-            n += t.step()?;
-        }
-        Ok(n)
-    }
-
-    /// Steps every topology until none reads anything: processes everything
-    /// pending, including what the topologies write to topics they read.
-    /// Deterministic under a [`ManualClock`](crate::ManualClock).
-    ///
-    /// # Errors
-    ///
-    /// As [`Bus::step`].
-    #[allow(clippy::result_large_err)]
-    pub fn run_until_idle(&self) -> Result<usize, StreamError> {
-        let mut total = 0;
-        loop {
-            let n = self.step()?;
-            if n == 0 {
-                return Ok(total);
-            }
-            total += n;
-        }
     }
 
     /// Opens (or creates) the compacted topic `name` whose `None` values are

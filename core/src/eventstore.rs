@@ -330,7 +330,8 @@ impl Bus {
                 reason: "an event store's topic is not compacted".into(),
             });
         }
-        let mut stores = self.inner.stores.lock();
+        let stores = self.inner.extensions.get_or_default::<Stores>();
+        let mut stores = stores.0.lock();
         if let Some(s) = stores.get(name) {
             if let Some(s) = s.downcast_ref::<EventStore<E>>() {
                 if s.topic().config() == &config.clone().on_full(OnFull::Keep)
@@ -342,10 +343,16 @@ impl Bus {
         }
         let topic = self.topic::<E>(name, config.on_full(OnFull::Keep))?;
         let store = EventStore::open(topic)?;
-        stores.insert(name.to_string(), Box::new(store.clone()));
+        let replaced = stores.insert(name.to_string(), Box::new(store.clone()));
+        drop(stores);
+        drop(replaced);
         Ok(store)
     }
 }
+
+/// A bus's event stores by name, kept in its extensions.
+#[derive(Default)]
+struct Stores(Mutex<HashMap<String, Box<dyn std::any::Any + Send + Sync>>>);
 
 /// State rebuilt from events, changed by commands that become events.
 pub trait Aggregate: Clone + Send + Sync + 'static {
@@ -481,15 +488,7 @@ impl<A: Aggregate> Aggregates<A> {
                 reason: "snapshot_every must be at least 1".into(),
             });
         }
-        let bus = self
-            .store
-            .topic()
-            .inner
-            .bus
-            .get()
-            .and_then(std::sync::Weak::upgrade)
-            .map(|inner| Bus { inner })
-            .ok_or(Error::Closed)?;
+        let bus = Bus::owning(self.store.topic())?;
         let topic = bus.compacted_topic::<(u64, A)>(
             &name,
             TopicConfig::default().capacity(crate::MAX_CAPACITY.min(1 << 20)),

@@ -43,8 +43,6 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::topic::Topic;
-
 /// The name of the journal topic.
 pub const JOURNAL_TOPIC: &str = "__journal";
 
@@ -153,19 +151,28 @@ impl Event {
     }
 }
 
-/// Where transitions are written. Cheap to clone.
-#[derive(Debug, Clone)]
+/// Where the engine writes its transitions: a sink that knows nothing of topics (the
+/// bus gives it the function that appends to the `__journal` topic).
 pub(crate) struct Journal {
-    topic: Topic<Event>,
+    sink: Box<dyn Fn(Event) + Send + Sync>,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal").finish_non_exhaustive()
+    }
 }
 
 impl Journal {
-    pub(crate) fn new(topic: Topic<Event>) -> Arc<Self> {
-        Arc::new(Journal { topic })
+    /// A journal that hands every event to `sink`, which must never wait.
+    pub(crate) fn new(sink: impl Fn(Event) + Send + Sync + 'static) -> Arc<Self> {
+        Arc::new(Journal {
+            sink: Box::new(sink),
+        })
     }
 
-    /// Records `event` (never waits; the journal overwrites its oldest events).
+    /// Records `event`.
     pub(crate) fn emit(&self, event: Event) {
-        let _ = self.topic.try_publish(event);
+        (self.sink)(event);
     }
 }

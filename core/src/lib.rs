@@ -261,8 +261,10 @@
 
 mod bus;
 mod clock;
+mod dead_letter;
 mod error;
 pub mod eventstore;
+mod extensions;
 mod group;
 pub mod journal;
 mod murmur2;

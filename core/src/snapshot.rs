@@ -53,9 +53,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::duration_ms;
 use crate::group::share::ShareGroupSnapshot;
-use crate::group::{GroupConfig, GroupSnapshot};
+use crate::group::GroupSnapshot;
+pub use crate::group::{GroupConfigSnapshot, StartSnapshot};
 use crate::queue::{QueueConfig, QueueFigures};
-use crate::topic::{OnFull, Start, TopicConfig, TopicInner};
+use crate::topic::{OnFull, TopicConfig, TopicInner};
 
 /// Everything on the bus. See the [module docs](self) for the JSON shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,45 +133,6 @@ pub struct SubscriptionSnapshot {
     pub positions: Vec<u64>,
     /// Records published and not yet copied, summed over partitions.
     pub lag: u64,
-}
-
-/// Where a group starts, in a snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
-pub enum StartSnapshot {
-    Earliest,
-    Latest,
-    Timestamp(i64),
-}
-
-impl From<&Start> for StartSnapshot {
-    fn from(s: &Start) -> Self {
-        match s {
-            Start::Earliest => StartSnapshot::Earliest,
-            Start::Timestamp(ms) => StartSnapshot::Timestamp(*ms),
-            _ => StartSnapshot::Latest,
-        }
-    }
-}
-
-/// A consumer group's configuration in a snapshot (durations in ms).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[allow(missing_docs)]
-pub struct GroupConfigSnapshot {
-    pub start: StartSnapshot,
-    pub auto_commit: bool,
-    pub session_timeout_ms: i64,
-}
-
-impl From<&GroupConfig> for GroupConfigSnapshot {
-    fn from(c: &GroupConfig) -> Self {
-        GroupConfigSnapshot {
-            start: (&c.start).into(),
-            auto_commit: c.auto_commit,
-            session_timeout_ms: duration_ms(c.session_timeout),
-        }
-    }
 }
 
 /// A queue in a [`Snapshot`].
@@ -263,26 +225,15 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
             })
             .collect();
         subscriptions.sort_by_key(|s| s.id);
-        let (consumer, share) = {
-            let g = self.groups.lock();
-            let mut c: Vec<_> = g.consumer.values().cloned().collect();
-            c.sort_by(|a, b| a.name.cmp(&b.name));
-            let mut s: Vec<_> = g
-                .share
-                .iter()
-                .filter_map(|(n, w)| w.upgrade().map(|v| (n.clone(), v)))
-                .collect();
-            s.sort_by(|a, b| a.0.cmp(&b.0));
-            (c, s)
-        };
+        let (groups, share_groups) = self.group_snapshots();
         TopicSnapshot {
             name: self.name.to_string(),
             closed: self.closed.load(std::sync::atomic::Ordering::Acquire),
             config: (&self.config).into(),
             partitions,
             subscriptions,
-            groups: consumer.iter().map(|g| g.snapshot()).collect(),
-            share_groups: share.iter().map(|(_, v)| v.snapshot()).collect(),
+            groups,
+            share_groups,
         }
     }
 }

@@ -50,7 +50,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::{duration_ms, waiter_id};
 use crate::journal::{Event, EventKind, Journal, MemberAssignment};
 use crate::sync::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Mutex, Ordering};
-use crate::topic::{Cursor, Start};
+use crate::topic::{Cursor, Start, TopicInner, TopicOps};
 use crate::wait::BusTimer;
 use crate::Error;
 
@@ -60,29 +60,41 @@ pub use share::{
     ShareReceiveFuture,
 };
 
-/// What a group needs of its topic, whatever the topic's value type.
-pub(crate) trait TopicOps: Send + Sync {
-    fn end(&self, p: u32) -> u64;
-    /// Records a reader at `pos` in `p` has yet to read.
-    fn lag_from(&self, p: u32, pos: u64) -> u64;
-    /// The oldest readable offset of `p`.
-    fn floor(&self, p: u32) -> u64;
-    /// Where a reader starting at `start` begins in `p`.
-    fn start_of(&self, p: u32, start: &Start) -> u64;
-    fn add_cursor(&self, p: u32, cursor: &Arc<Cursor>);
-    fn remove_cursor(&self, p: u32, cursor: &Arc<Cursor>);
-    /// A cursor moved: wake producers waiting for room in `p`.
-    fn room_changed(&self, p: u32);
-    /// Wake every reader (a rebalance changed what members read).
-    fn wake_readers(&self);
-    fn is_closed(&self) -> bool;
-}
-
-/// The groups of one topic, by name (consumer and share groups share the names).
+/// The groups of one topic, by name (consumer and share groups share the names),
+/// kept in the topic's extensions.
 #[derive(Default)]
 pub(crate) struct Groups {
     pub(crate) consumer: HashMap<String, Arc<GroupInner>>,
     pub(crate) share: HashMap<String, Weak<dyn share::ShareView>>,
+}
+
+impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
+    /// This topic's groups.
+    pub(crate) fn groups(&self) -> Arc<Mutex<Groups>> {
+        self.extensions.get_or_default::<Mutex<Groups>>()
+    }
+
+    /// Descriptions of this topic's consumer and share groups, by name.
+    pub(crate) fn group_snapshots(&self) -> (Vec<GroupSnapshot>, Vec<ShareGroupSnapshot>) {
+        let (consumer, share) = {
+            let g = self.groups();
+            let g = g.lock();
+            let mut c: Vec<_> = g.consumer.values().cloned().collect();
+            c.sort_by(|a, b| a.name.cmp(&b.name));
+            let mut s: Vec<_> = g
+                .share
+                .iter()
+                .filter_map(|(n, w)| w.upgrade().map(|v| (n.clone(), v)))
+                .collect();
+            s.sort_by(|a, b| a.0.cmp(&b.0));
+            (c, s)
+        };
+        // Described (and the group handles dropped) after the lock is released.
+        (
+            consumer.iter().map(|g| g.snapshot()).collect(),
+            share.iter().map(|(_, v)| v.snapshot()).collect(),
+        )
+    }
 }
 
 impl std::fmt::Debug for Groups {
@@ -91,6 +103,45 @@ impl std::fmt::Debug for Groups {
             .field("consumer", &self.consumer.keys().collect::<Vec<_>>())
             .field("share", &self.share.keys().collect::<Vec<_>>())
             .finish()
+    }
+}
+
+/// Where a group starts, in a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum StartSnapshot {
+    Earliest,
+    Latest,
+    Timestamp(i64),
+}
+
+impl From<&Start> for StartSnapshot {
+    fn from(s: &Start) -> Self {
+        match s {
+            Start::Earliest => StartSnapshot::Earliest,
+            Start::Timestamp(ms) => StartSnapshot::Timestamp(*ms),
+            _ => StartSnapshot::Latest,
+        }
+    }
+}
+
+/// A consumer group's configuration in a snapshot (durations in ms).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct GroupConfigSnapshot {
+    pub start: StartSnapshot,
+    pub auto_commit: bool,
+    pub session_timeout_ms: i64,
+}
+
+impl From<&GroupConfig> for GroupConfigSnapshot {
+    fn from(c: &GroupConfig) -> Self {
+        GroupConfigSnapshot {
+            start: (&c.start).into(),
+            auto_commit: c.auto_commit,
+            session_timeout_ms: duration_ms(c.session_timeout),
+        }
     }
 }
 
@@ -706,7 +757,7 @@ pub struct GroupSnapshot {
     /// The group's name.
     pub name: String,
     /// Its settings.
-    pub config: crate::snapshot::GroupConfigSnapshot,
+    pub config: GroupConfigSnapshot,
     /// Members in join order.
     pub members: Vec<MemberSnapshot>,
     /// Every partition of the topic.
@@ -898,14 +949,16 @@ impl<T: Clone + Send + Sync + 'static> crate::topic::Topic<T> {
     /// # Ok::<(), ringlet::Error>(())
     /// ```
     pub fn group_config(&self, name: &str) -> Option<GroupConfig> {
-        let groups = self.inner.groups.lock();
+        let groups = self.inner.groups();
+        let groups = groups.lock();
         groups.consumer.get(name).map(|g| g.config.clone())
     }
 
     /// The config of the share group `name`, if a handle or member of it exists
     /// (nothing is created).
     pub fn share_group_config(&self, name: &str) -> Option<ShareGroupConfig> {
-        let groups = self.inner.groups.lock();
+        let groups = self.inner.groups();
+        let groups = groups.lock();
         let view = groups.share.get(name).and_then(Weak::upgrade)?;
         Some(view.config().clone())
     }
@@ -915,7 +968,8 @@ impl<T: Clone + Send + Sync + 'static> crate::topic::Topic<T> {
         if let Some(c) = &config {
             c.validate(name)?;
         }
-        let mut groups = self.inner.groups.lock();
+        let groups = self.inner.groups();
+        let mut groups = groups.lock();
         if groups.share.get(name).is_some_and(|w| w.strong_count() > 0) {
             return Err(Error::ConfigError {
                 name: name.into(),
@@ -988,7 +1042,8 @@ impl<T: Clone + Send + Sync + 'static> crate::topic::Topic<T> {
         if let Some(c) = &config {
             c.validate(name, &self.inner.name)?;
         }
-        let mut groups = self.inner.groups.lock();
+        let groups = self.inner.groups();
+        let mut groups = groups.lock();
         if groups.consumer.contains_key(name) {
             return Err(Error::ConfigError {
                 name: name.into(),

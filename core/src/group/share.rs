@@ -32,10 +32,11 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::dead_letter::DeadLetterFn;
 use crate::error::{ReceiveError, ReceiveTimeoutError, TryReceiveError, TryRecvError};
 use crate::journal::{Event, EventKind, Journal};
 use crate::queue::engine::{Hooks, Nothing, QueueInner, Source, Taken, Wait};
-use crate::queue::{DeadLetterFn, Delivery, QueueConfig, QueueFigures, MAX_QUEUE_CAPACITY};
+use crate::queue::{Delivery, QueueConfig, QueueFigures, MAX_QUEUE_CAPACITY};
 use crate::record::Message;
 use crate::sync::{AtomicU64, Mutex, Ordering};
 use crate::topic::{Cursor, OnLag, Start, Subscription, TopicInner};

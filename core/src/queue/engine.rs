@@ -45,6 +45,7 @@ use std::time::Instant;
 use crossbeam_utils::CachePadded;
 
 use crate::clock::waiter_id;
+use crate::dead_letter::DeadLetterFn;
 use crate::error::SettleError;
 use crate::journal::{Event, EventKind, Journal};
 use crate::queue::index::IndexQueue;
@@ -53,11 +54,6 @@ use crate::queue::{QueueConfig, QueueFigures};
 use crate::record::{Headers, Key, Message};
 use crate::sync::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Mutex, Ordering, Spin};
 use crate::wait::{thread_waker, BusTimer, Notifier};
-
-/// Sends a dead letter on without waiting; `false` when the target could not take
-/// it (full or closed). Made when the queue is created, where the target's type is
-/// known.
-pub(crate) type DeadLetterFn<T> = Box<dyn Fn(Message<T>) -> bool + Send + Sync>;
 
 /// Where a share group's messages come from: the topic records they copy.
 pub(crate) trait Source: Send + Sync {

@@ -45,6 +45,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::dead_letter::DeadLetterFn;
 use crate::error::{
     ReceiveError, ReceiveTimeoutError, SendError, SendTimeoutError, TryReceiveError, TrySendError,
 };
@@ -53,7 +54,6 @@ use crate::wait::BusTimer;
 use crate::Error;
 
 pub use delivery::{Delivery, ReceiveFuture, SendFuture, SharedDelivery};
-pub(crate) use engine::DeadLetterFn;
 use engine::{Nothing, QueueInner, Refused, Wait};
 
 /// A queue's configuration. Builder style; compared whole when a queue is opened

@@ -795,10 +795,16 @@ impl Topology {
         self.inner.sources.lock().clear();
         if let Some(bus) = self.inner.bus.upgrade() {
             let me = Arc::as_ptr(&self.inner);
-            let mut d = bus.topology.lock();
-            if d.as_ref().is_some_and(|t| Arc::as_ptr(&t.inner) == me) {
-                *d = None;
-            }
+            let slots = bus.extensions.get_or_default::<Topologies>();
+            // The handle is dropped after the lock is released.
+            let _default = {
+                let mut d = slots.default.lock();
+                if d.as_ref().is_some_and(|t| Arc::as_ptr(&t.inner) == me) {
+                    d.take()
+                } else {
+                    None
+                }
+            };
         }
     }
 
@@ -1299,6 +1305,107 @@ impl<T: Clone + Send + Sync + 'static> Stream<T> {
     }
 }
 
+/// The topologies of a bus, kept in its extensions.
+#[derive(Default)]
+pub(crate) struct Topologies {
+    /// The default topology ([`Bus::topology`]).
+    default: Mutex<Option<Topology>>,
+    /// Every topology made on the bus, for [`Bus::run_until_idle`].
+    all: Mutex<Vec<Weak<TopoInner>>>,
+}
+
+impl Bus {
+    /// The bus's default stream-processing topology (named `streams`), which
+    /// [`Topic::stream`] adds to. It lives as long as the bus (or until closed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let bus = ringlet::Bus::new();
+    /// assert_eq!(bus.topology().name(), "streams");
+    /// ```
+    pub fn topology(&self) -> Topology {
+        let slots = self.inner.extensions.get_or_default::<Topologies>();
+        let mut d = slots.default.lock();
+        if let Some(t) = &*d {
+            return t.clone();
+        }
+        let t = self
+            .topology_named("streams")
+            .expect("\"streams\" is a valid name");
+        *d = Some(t.clone());
+        t
+    }
+
+    /// The live topology named `name` (Kafka's `application.id`: its consumer
+    /// groups and changelog topics are named after it), made if there is none.
+    /// The bus keeps it only while a handle, stream or table refers to it.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidName`.
+    pub fn topology_named(&self, name: &str) -> Result<Topology, Error> {
+        let slots = self.inner.extensions.get_or_default::<Topologies>();
+        let mut all = slots.all.lock();
+        all.retain(|w| w.strong_count() > 0);
+        for w in all.iter() {
+            if let Some(inner) = w.upgrade() {
+                let t = Topology { inner };
+                if t.name() == name && !t.is_closed() {
+                    return Ok(t);
+                }
+            }
+        }
+        let t = Topology::new(self, name)?;
+        all.push(Arc::downgrade(&t.inner));
+        Ok(t)
+    }
+
+    fn live_topologies(&self) -> Vec<Topology> {
+        let slots = self.inner.extensions.get_or_default::<Topologies>();
+        let all = slots.all.lock();
+        all.iter()
+            .filter_map(Weak::upgrade)
+            .map(|inner| Topology { inner })
+            .filter(|t| !t.is_closed())
+            .collect()
+    }
+
+    /// Steps every topology of the bus once ([`Topology::step`]), in the order they
+    /// were made. Returns how many records were read.
+    ///
+    /// # Errors
+    ///
+    /// The first [`StreamError`] (the topologies after it are not stepped).
+    #[allow(clippy::result_large_err)]
+    pub fn step(&self) -> Result<usize, StreamError> {
+        let mut n = 0;
+        for t in self.live_topologies() {
+            n += t.step()?;
+        }
+        Ok(n)
+    }
+
+    /// Steps every topology until none reads anything: processes everything
+    /// pending, including what the topologies write to topics they read.
+    /// Deterministic under a [`ManualClock`](crate::ManualClock).
+    ///
+    /// # Errors
+    ///
+    /// As [`Bus::step`].
+    #[allow(clippy::result_large_err)]
+    pub fn run_until_idle(&self) -> Result<usize, StreamError> {
+        let mut total = 0;
+        loop {
+            let n = self.step()?;
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n;
+        }
+    }
+}
+
 impl<T: Clone + Send + Sync + 'static> Topic<T> {
     /// A stream of this topic in the bus's default topology ([`Bus::topology`]),
     /// from the earliest offsets. See [`streams`](crate::streams).
@@ -1307,12 +1414,6 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
     ///
     /// `Closed` when the bus is gone; the consumer group's errors.
     pub fn stream(&self) -> Result<Stream<T>, Error> {
-        let bus = self
-            .inner
-            .bus
-            .get()
-            .and_then(Weak::upgrade)
-            .ok_or(Error::Closed)?;
-        Bus { inner: bus }.topology().stream(self)
+        Bus::owning(self)?.topology().stream(self)
     }
 }

@@ -15,7 +15,9 @@ use crossbeam_utils::CachePadded;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{duration_ms, waiter_id};
+use crate::dead_letter::DeadLetterResolver;
 use crate::error::{PublishError, PublishTimeoutError};
+use crate::extensions::Extensions;
 use crate::journal::{Event, EventKind, Journal};
 use crate::murmur2::partition_for_key;
 use crate::record::{Headers, Key, Message, Receipt};
@@ -307,10 +309,6 @@ impl<T> Partition<T> {
     }
 }
 
-/// Resolves a dead-letter target by name (made by the bus, which knows the names).
-pub(crate) type DeadLetterResolver<T> =
-    Box<dyn Fn(&str, &str) -> Result<crate::queue::DeadLetterFn<T>, Error> + Send + Sync>;
-
 pub(crate) struct TopicInner<T> {
     pub(crate) name: Arc<str>,
     pub(crate) config: TopicConfig,
@@ -327,14 +325,12 @@ pub(crate) struct TopicInner<T> {
     /// Finds a dead-letter target on the bus for a share group:
     /// `(source topic, target) -> sender`.
     pub(crate) dead_letters: Option<DeadLetterResolver<T>>,
-    /// Consumer and share groups by name.
-    pub(crate) groups: Mutex<crate::group::Groups>,
+    /// What the layers above keep on the topic (its consumer and share groups).
+    pub(crate) extensions: Extensions,
     /// Live subscriptions, for snapshots: id and one cursor per partition.
     pub(crate) readers: Mutex<Vec<(u64, Vec<Arc<Cursor>>)>>,
     /// Which values are tombstones (compacted topics opened with tombstones).
     pub(crate) tombstone: std::sync::OnceLock<fn(&T) -> bool>,
-    /// The bus it belongs to (for streams).
-    pub(crate) bus: std::sync::OnceLock<std::sync::Weak<crate::bus::BusInner>>,
 }
 
 /// A handle to a topic: publish to it, subscribe to it. Cheap to clone; `Send + Sync`.
@@ -474,10 +470,9 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
                 timer,
                 journal,
                 dead_letters,
-                groups: Mutex::new(crate::group::Groups::default()),
+                extensions: Extensions::default(),
                 readers: Mutex::new(Vec::new()),
                 tombstone: std::sync::OnceLock::new(),
-                bus: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -991,7 +986,26 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
     }
 }
 
-impl<T: Clone + Send + Sync + 'static> crate::group::TopicOps for TopicInner<T> {
+/// What a reader that keeps its own cursors (a consumer or share group) needs of
+/// its topic, whatever the topic's value type.
+pub(crate) trait TopicOps: Send + Sync {
+    fn end(&self, p: u32) -> u64;
+    /// Records a reader at `pos` in `p` has yet to read.
+    fn lag_from(&self, p: u32, pos: u64) -> u64;
+    /// The oldest readable offset of `p`.
+    fn floor(&self, p: u32) -> u64;
+    /// Where a reader starting at `start` begins in `p`.
+    fn start_of(&self, p: u32, start: &Start) -> u64;
+    fn add_cursor(&self, p: u32, cursor: &Arc<Cursor>);
+    fn remove_cursor(&self, p: u32, cursor: &Arc<Cursor>);
+    /// A cursor moved: wake producers waiting for room in `p`.
+    fn room_changed(&self, p: u32);
+    /// Wake every reader (a rebalance changed what members read).
+    fn wake_readers(&self);
+    fn is_closed(&self) -> bool;
+}
+
+impl<T: Clone + Send + Sync + 'static> TopicOps for TopicInner<T> {
     fn end(&self, p: u32) -> u64 {
         self.parts[p as usize].end()
     }
