@@ -77,11 +77,11 @@ struct Registered {
     config: Config,
     handle: Box<dyn Any + Send + Sync>,
     close: Box<dyn Fn() + Send + Sync>,
-    snapshot: Arc<dyn Fn() -> Item + Send + Sync>,
+    snapshot: Arc<dyn Fn() -> EntrySnapshot + Send + Sync>,
 }
 
 /// One entry of a snapshot.
-enum Item {
+enum EntrySnapshot {
     Topic(TopicSnapshot),
     Queue(QueueSnapshot),
 }
@@ -183,7 +183,7 @@ impl BusBuilder {
                 Config::Topic(config),
                 topic.clone(),
                 move || closer.close(),
-                move || Item::Topic(shot.inner.snapshot()),
+                move || EntrySnapshot::Topic(shot.inner.snapshot()),
             );
             // The journal overwrites its oldest events: appending never waits.
             Some(Journal::new(move |event| {
@@ -334,7 +334,7 @@ impl Bus {
             key,
             topic.clone(),
             move || closer.close(),
-            move || Item::Topic(shot.inner.snapshot()),
+            move || EntrySnapshot::Topic(shot.inner.snapshot()),
         );
         Ok(topic)
     }
@@ -462,7 +462,7 @@ impl Bus {
             key,
             queue.clone(),
             move || closer.close(),
-            move || Item::Queue(shot.snapshot()),
+            move || EntrySnapshot::Queue(shot.snapshot()),
         );
         Ok(queue)
     }
@@ -565,8 +565,8 @@ impl Bus {
         let (mut topics, mut queues) = (Vec::new(), Vec::new());
         for (_, _, shot) in shots {
             match shot() {
-                Item::Topic(t) => topics.push(t),
-                Item::Queue(q) => queues.push(q),
+                EntrySnapshot::Topic(t) => topics.push(t),
+                EntrySnapshot::Queue(q) => queues.push(q),
             }
         }
         topics.sort_by(|a, b| a.name.cmp(&b.name));
@@ -634,7 +634,7 @@ fn register<T: 'static>(
     config: Config,
     handle: impl Any + Send + Sync,
     close: impl Fn() + Send + Sync + 'static,
-    snapshot: impl Fn() -> Item + Send + Sync + 'static,
+    snapshot: impl Fn() -> EntrySnapshot + Send + Sync + 'static,
 ) {
     reg.insert(
         name,

@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use crate::dead_letter::DeadLetterFn;
 use crate::error::{ReceiveError, ReceiveTimeoutError, TryReceiveError, TryRecvError};
 use crate::journal::{Event, EventKind, Journal};
-use crate::queue::engine::{Hooks, Nothing, QueueInner, Source, Taken, Wait};
+use crate::queue::engine::{Hooks, NoMessage, QueueInner, Source, Taken, Wait};
 use crate::queue::{Delivery, QueueConfig, QueueFigures, MAX_QUEUE_CAPACITY};
 use crate::record::Message;
 use crate::sync::{AtomicU64, Mutex, Ordering};
@@ -427,16 +427,21 @@ impl<T: Clone + Send + Sync + 'static> ShareInner<T> {
         !self.fetch.lock().has_pending()
     }
 
-    fn take(&self, max: usize, wait: Wait, f: &mut dyn FnMut(Taken<T>)) -> Result<usize, Nothing> {
+    fn take(
+        &self,
+        max: usize,
+        wait: Wait,
+        f: &mut dyn FnMut(Taken<T>),
+    ) -> Result<usize, NoMessage> {
         let attempt = &mut || {
             self.pump();
             match self.queue.try_take(max, &mut *f) {
-                Err(Nothing::Empty) => None,
+                Err(NoMessage::Empty) => None,
                 r => Some(r),
             }
         };
         let deadline = match wait {
-            Wait::Never => return attempt().unwrap_or(Err(Nothing::Empty)),
+            Wait::Never => return attempt().unwrap_or(Err(NoMessage::Empty)),
             Wait::Until(d) => d,
         };
         self.queue
@@ -451,7 +456,7 @@ impl<T: Clone + Send + Sync + 'static> ShareInner<T> {
                 || self.may_sleep(),
                 || self.queue.next_deadline(),
             )
-            .unwrap_or(Err(Nothing::Timeout))
+            .unwrap_or(Err(NoMessage::Timeout))
     }
 
     fn join(&self) -> u64 {
@@ -574,16 +579,16 @@ impl<T> std::fmt::Debug for ShareMember<T> {
 fn take_one<T: Clone + Send + Sync + 'static>(
     inner: &Arc<ShareInner<T>>,
     wait: Wait,
-) -> Result<Delivery<T>, Nothing> {
+) -> Result<Delivery<T>, NoMessage> {
     let mut got = None;
     inner.take(1, wait, &mut |t| got = Some(t))?;
-    let t = got.ok_or(Nothing::Empty)?;
+    let t = got.ok_or(NoMessage::Empty)?;
     Ok(Delivery::new(inner.queue.clone(), t))
 }
 
-fn nothing_to_receive(n: Nothing) -> ReceiveError {
+fn nothing_to_receive(n: NoMessage) -> ReceiveError {
     match n {
-        Nothing::Empty | Nothing::Closed | Nothing::Timeout => ReceiveError::Closed,
+        NoMessage::Empty | NoMessage::Closed | NoMessage::Timeout => ReceiveError::Closed,
     }
 }
 
@@ -609,7 +614,7 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
     /// `Empty`; `Closed`.
     pub fn try_receive(&self) -> Result<Delivery<T>, TryReceiveError> {
         take_one(&self.inner, Wait::Never).map_err(|n| match n {
-            Nothing::Closed => TryReceiveError::Closed,
+            NoMessage::Closed => TryReceiveError::Closed,
             _ => TryReceiveError::Empty,
         })
     }
@@ -625,7 +630,7 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
             Wait::Until(Instant::now().checked_add(timeout)),
         )
         .map_err(|n| match n {
-            Nothing::Closed => ReceiveTimeoutError::Closed,
+            NoMessage::Closed => ReceiveTimeoutError::Closed,
             _ => ReceiveTimeoutError::Timeout,
         })
     }
@@ -656,12 +661,12 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
         }
         self.take_batch(max, Wait::Until(Instant::now().checked_add(timeout)))
             .map_err(|n| match n {
-                Nothing::Closed => ReceiveTimeoutError::Closed,
+                NoMessage::Closed => ReceiveTimeoutError::Closed,
                 _ => ReceiveTimeoutError::Timeout,
             })
     }
 
-    fn take_batch(&self, max: usize, wait: Wait) -> Result<Vec<Delivery<T>>, Nothing> {
+    fn take_batch(&self, max: usize, wait: Wait) -> Result<Vec<Delivery<T>>, NoMessage> {
         let mut out = Vec::new();
         let q = self.inner.queue.clone();
         self.inner
@@ -680,7 +685,7 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
         match self.inner.take(max, Wait::Never, &mut |t| {
             out.push(Delivery::new(q.clone(), t))
         }) {
-            Ok(_) | Err(Nothing::Empty) => Ok(out),
+            Ok(_) | Err(NoMessage::Empty) => Ok(out),
             Err(_) => Err(TryReceiveError::Closed),
         }
     }
@@ -760,7 +765,7 @@ impl<T: Clone + Send + Sync + 'static> Future for ShareReceiveFuture<T> {
         for registered in [false, true] {
             match take_one(inner, Wait::Never) {
                 Ok(d) => return Poll::Ready(Ok(d)),
-                Err(Nothing::Closed) => return Poll::Ready(Err(ReceiveError::Closed)),
+                Err(NoMessage::Closed) => return Poll::Ready(Err(ReceiveError::Closed)),
                 Err(_) if registered => {
                     if !inner.may_sleep() {
                         cx.waker().wake_by_ref();

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::clock::{duration_ms, waiter_id};
 use crate::error::{ReceiveError, SendError, SettleError};
-use crate::queue::engine::{Nothing, QueueInner, Refused, Settle, Taken};
+use crate::queue::engine::{NoMessage, QueueInner, SendRefused, Settle, Taken};
 use crate::record::{Headers, Key, Message};
 
 /// A message delivered to one consumer, until it is settled: [`Delivery::ack`],
@@ -358,7 +358,7 @@ impl<T: Clone> Future for ReceiveFuture<T> {
                     let t = got.expect("a successful take hands over a message");
                     return Poll::Ready(Ok(Delivery::new(q.clone(), t)));
                 }
-                Err(Nothing::Closed) => return Poll::Ready(Err(ReceiveError::Closed)),
+                Err(NoMessage::Closed) => return Poll::Ready(Err(ReceiveError::Closed)),
                 Err(_) if registered => {
                     if q.is_due() {
                         cx.waker().wake_by_ref();
@@ -433,7 +433,7 @@ impl<T> Future for SendFuture<T> {
         for registered in [false, true] {
             match this.queue.try_send(msg, None) {
                 Ok(()) => return Poll::Ready(Ok(())),
-                Err((Refused::Full, m)) => msg = m,
+                Err((SendRefused::Full, m)) => msg = m,
                 Err((_, m)) => return Poll::Ready(Err(SendError::Closed(m))),
             }
             if registered {

@@ -73,7 +73,7 @@ pub(crate) struct Hooks {
 
 /// Why a send took nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Refused {
+pub(crate) enum SendRefused {
     Full,
     Closed,
     Timeout,
@@ -81,7 +81,7 @@ pub(crate) enum Refused {
 
 /// Why a receive got nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Nothing {
+pub(crate) enum NoMessage {
     Empty,
     Closed,
     Timeout,
@@ -367,7 +367,7 @@ impl<T> QueueInner<T> {
         &self,
         msg: Message<T>,
         delay_ms: Option<i64>,
-    ) -> Result<(), (Refused, Message<T>)> {
+    ) -> Result<(), (SendRefused, Message<T>)> {
         self.try_send_from(msg, delay_ms, None)
     }
 
@@ -377,14 +377,14 @@ impl<T> QueueInner<T> {
         msg: Message<T>,
         delay_ms: Option<i64>,
         origin: Option<(u32, u64)>,
-    ) -> Result<(), (Refused, Message<T>)> {
+    ) -> Result<(), (SendRefused, Message<T>)> {
         if self.main.is_closed() {
-            return Err((Refused::Closed, msg));
+            return Err((SendRefused::Closed, msg));
         }
         let now = self.now();
         self.promote_due(now);
         let Some((seq, mut slot)) = self.slots.pop(&self.free) else {
-            return Err((Refused::Full, msg));
+            return Err((SendRefused::Full, msg));
         };
         let Message {
             value,
@@ -422,7 +422,7 @@ impl<T> QueueInner<T> {
                 let mut heap = self.delayed.lock();
                 if self.main.is_closed() {
                     drop(heap);
-                    return Err((Refused::Closed, unsend(slot)));
+                    return Err((SendRefused::Closed, unsend(slot)));
                 }
                 heap.push(Reverse(Delayed {
                     due: now.saturating_add(d),
@@ -442,7 +442,7 @@ impl<T> QueueInner<T> {
                     self.ready_waiters.notify();
                     Ok(())
                 }
-                Err(slot) => Err((Refused::Closed, unsend(slot))),
+                Err(slot) => Err((SendRefused::Closed, unsend(slot))),
             },
         }
     }
@@ -453,7 +453,7 @@ impl<T> QueueInner<T> {
         msg: Message<T>,
         delay_ms: Option<i64>,
         wait: Wait,
-    ) -> Result<(), (Refused, Message<T>)> {
+    ) -> Result<(), (SendRefused, Message<T>)> {
         let deadline = match wait {
             Wait::Never => return self.try_send(msg, delay_ms),
             Wait::Until(d) => d,
@@ -463,7 +463,7 @@ impl<T> QueueInner<T> {
             &[&self.room_waiters],
             deadline,
             || match self.try_send(msg.take()?, delay_ms) {
-                Err((Refused::Full, m)) => {
+                Err((SendRefused::Full, m)) => {
                     msg = Some(m);
                     None
                 }
@@ -475,7 +475,7 @@ impl<T> QueueInner<T> {
         );
         match (sent, msg) {
             (Some(r), _) => r,
-            (None, Some(m)) => Err((Refused::Timeout, m)),
+            (None, Some(m)) => Err((SendRefused::Timeout, m)),
             (None, None) => Ok(()), // unreachable: the message is held until sent
         }
     }
@@ -870,7 +870,7 @@ impl<T: Clone> QueueInner<T> {
         &self,
         max: usize,
         mut f: impl FnMut(Taken<T>),
-    ) -> Result<usize, Nothing> {
+    ) -> Result<usize, NoMessage> {
         let now = self.now();
         self.maintain(now);
         let deadline = now.saturating_add(self.vt_ms);
@@ -948,9 +948,9 @@ impl<T: Clone> QueueInner<T> {
             return self.try_take(max, f);
         }
         if n == 0 && self.main.is_closed() && self.is_drained() {
-            return Err(Nothing::Closed);
+            return Err(NoMessage::Closed);
         }
-        Err(Nothing::Empty)
+        Err(NoMessage::Empty)
     }
 
     /// Nothing ready or being made ready. SeqCst: Dekker with pushers.
@@ -965,7 +965,7 @@ impl<T: Clone> QueueInner<T> {
         max: usize,
         wait: Wait,
         mut f: impl FnMut(Taken<T>),
-    ) -> Result<usize, Nothing> {
+    ) -> Result<usize, NoMessage> {
         let deadline = match wait {
             Wait::Never => return self.try_take(max, f),
             Wait::Until(d) => d,
@@ -974,13 +974,13 @@ impl<T: Clone> QueueInner<T> {
             &[&self.ready_waiters],
             deadline,
             || match self.try_take(max, &mut f) {
-                Err(Nothing::Empty) => None,
+                Err(NoMessage::Empty) => None,
                 r => Some(r),
             },
             || self.is_drained() && !self.main.is_closed() && !self.is_due(),
             || self.next_deadline(),
         )
-        .unwrap_or(Err(Nothing::Timeout))
+        .unwrap_or(Err(NoMessage::Timeout))
     }
 
     /// Whether a delay or an expiry is due now.
@@ -1024,7 +1024,7 @@ mod loom_tests {
                 loop {
                     match p.try_send(msg, None) {
                         Ok(()) => return,
-                        Err((Refused::Full, m)) => msg = m,
+                        Err((SendRefused::Full, m)) => msg = m,
                         Err(e) => panic!("{:?}", e.0),
                     }
                     thread::yield_now();

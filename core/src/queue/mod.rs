@@ -54,7 +54,7 @@ use crate::wait::BusTimer;
 use crate::Error;
 
 pub use delivery::{Delivery, ReceiveFuture, SendFuture, SharedDelivery};
-use engine::{Nothing, QueueInner, Refused, Wait};
+use engine::{NoMessage, QueueInner, SendRefused, Wait};
 
 /// A queue's configuration. Builder style; compared whole when a queue is opened
 /// again by name.
@@ -477,8 +477,8 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
     ) -> Result<(), SendTimeoutError<Message<T>>> {
         let until = Wait::Until(Instant::now().checked_add(timeout));
         self.inner.send(msg, None, until).map_err(|(r, m)| match r {
-            Refused::Closed => SendTimeoutError::Closed(m),
-            Refused::Full | Refused::Timeout => SendTimeoutError::Timeout(m),
+            SendRefused::Closed => SendTimeoutError::Closed(m),
+            SendRefused::Full | SendRefused::Timeout => SendTimeoutError::Timeout(m),
         })
     }
 
@@ -551,8 +551,8 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
         self.inner
             .send(msg.into(), delay, until)
             .map_err(|(r, m)| match r {
-                Refused::Closed => SendTimeoutError::Closed(m),
-                Refused::Full | Refused::Timeout => SendTimeoutError::Timeout(m),
+                SendRefused::Closed => SendTimeoutError::Closed(m),
+                SendRefused::Full | SendRefused::Timeout => SendTimeoutError::Timeout(m),
             })
     }
 
@@ -651,7 +651,7 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
         let mut got = None;
         match self.inner.take(1, Wait::Never, |t| got = Some(t)) {
             Ok(_) => Ok(self.delivery(got)),
-            Err(Nothing::Closed) => Err(TryReceiveError::Closed),
+            Err(NoMessage::Closed) => Err(TryReceiveError::Closed),
             Err(_) => Err(TryReceiveError::Empty),
         }
     }
@@ -678,7 +678,7 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
         let until = Wait::Until(Instant::now().checked_add(timeout));
         match self.inner.take(1, until, |t| got = Some(t)) {
             Ok(_) => Ok(self.delivery(got)),
-            Err(Nothing::Closed) => Err(ReceiveTimeoutError::Closed),
+            Err(NoMessage::Closed) => Err(ReceiveTimeoutError::Closed),
             Err(_) => Err(ReceiveTimeoutError::Timeout),
         }
     }
@@ -757,12 +757,12 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
         }
         let until = Wait::Until(Instant::now().checked_add(timeout));
         self.take_batch(max, until).map_err(|n| match n {
-            Nothing::Closed => ReceiveTimeoutError::Closed,
+            NoMessage::Closed => ReceiveTimeoutError::Closed,
             _ => ReceiveTimeoutError::Timeout,
         })
     }
 
-    fn take_batch(&self, max: usize, wait: Wait) -> Result<Vec<Delivery<T>>, Nothing> {
+    fn take_batch(&self, max: usize, wait: Wait) -> Result<Vec<Delivery<T>>, NoMessage> {
         let mut v = Vec::with_capacity(max.min(64));
         self.inner.take(max, wait, |t| v.push(self.wrap(t)))?;
         Ok(v)
@@ -780,7 +780,7 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
         let mut v = Vec::with_capacity(max.min(64));
         match self.inner.take(max, Wait::Never, |t| v.push(self.wrap(t))) {
             Ok(_) => Ok(v),
-            Err(Nothing::Closed) => Err(TryReceiveError::Closed),
+            Err(NoMessage::Closed) => Err(TryReceiveError::Closed),
             Err(_) => Err(TryReceiveError::Empty),
         }
     }
@@ -821,9 +821,9 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
     }
 }
 
-fn try_send_error<M>((r, m): (Refused, M)) -> TrySendError<M> {
+fn try_send_error<M>((r, m): (SendRefused, M)) -> TrySendError<M> {
     match r {
-        Refused::Closed => TrySendError::Closed(m),
-        Refused::Full | Refused::Timeout => TrySendError::Full(m),
+        SendRefused::Closed => TrySendError::Closed(m),
+        SendRefused::Full | SendRefused::Timeout => TrySendError::Full(m),
     }
 }

@@ -4,7 +4,7 @@ use std::fmt::{self, Write as _};
 
 use serde::Serialize;
 
-use super::{Kind, NodeInfo};
+use super::{NodeInfo, NodeKind};
 
 /// One node of a [`Description`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -45,11 +45,11 @@ pub struct Description {
     pub subtopologies: usize,
 }
 
-fn kind_name(k: Kind) -> &'static str {
+fn kind_name(k: NodeKind) -> &'static str {
     match k {
-        Kind::Source => "source",
-        Kind::Processor => "processor",
-        Kind::Sink => "sink",
+        NodeKind::Source => "source",
+        NodeKind::Processor => "processor",
+        NodeKind::Sink => "sink",
     }
 }
 

@@ -19,7 +19,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
-use super::ring::{Read, Refused};
+use super::ring::{ClaimRefused, Read};
 use super::{Entry, OnFull};
 use crate::sync::Mutex;
 
@@ -112,10 +112,10 @@ impl<T> Compacted<T> {
         ts: i64,
         entry: Entry<T>,
         tomb: bool,
-    ) -> Result<(u64, Option<u64>), (Refused, Entry<T>)> {
+    ) -> Result<(u64, Option<u64>), (ClaimRefused, Entry<T>)> {
         let mut l = self.log.lock();
         if l.closed {
-            return Err((Refused::Closed, entry));
+            return Err((ClaimRefused::Closed, entry));
         }
         let key = entry
             .key
@@ -125,7 +125,7 @@ impl<T> Compacted<T> {
         let offset = l.end;
         match l.append(self.cap, self.on_full, key, ts, entry, tomb) {
             Ok(Appended { evicted }) => Ok((offset, evicted)),
-            Err(e) => Err((Refused::Full, e)),
+            Err(e) => Err((ClaimRefused::Full, e)),
         }
     }
 
@@ -239,7 +239,7 @@ mod tests {
         )
     }
 
-    fn put(c: &Compacted<Option<u32>>, k: &str, v: Option<u32>) -> Result<u64, Refused> {
+    fn put(c: &Compacted<Option<u32>>, k: &str, v: Option<u32>) -> Result<u64, ClaimRefused> {
         let (ts, e) = entry(k, v);
         c.append(ts, e, v.is_none())
             .map(|(o, _)| o)
@@ -274,7 +274,7 @@ mod tests {
         put(&c, "b", Some(2)).unwrap();
         put(&c, "c", Some(3)).unwrap(); // drops the tombstone rather than refusing
         assert_eq!(all(&c, 0).1, vec![(2, Some(2)), (3, Some(3))]);
-        assert_eq!(put(&c, "d", Some(4)), Err(Refused::Full));
+        assert_eq!(put(&c, "d", Some(4)), Err(ClaimRefused::Full));
         put(&c, "b", Some(5)).unwrap(); // an existing key always fits
     }
 

@@ -250,16 +250,16 @@ impl<E> Ring<E> {
         k: u64,
         mut admit: impl FnMut(u64, u64) -> bool,
         mut next: impl FnMut() -> (i64, E),
-    ) -> Result<u64, Refused> {
+    ) -> Result<u64, ClaimRefused> {
         debug_assert!(k >= 1 && k <= self.cap);
         let mut spin = Spin::new();
         let mut cur = self.claim.load(Ordering::Relaxed);
         let first = loop {
             if cur & CLOSED != 0 {
-                return Err(Refused::Closed);
+                return Err(ClaimRefused::Closed);
             }
             if !admit(cur, k) {
-                return Err(Refused::Full);
+                return Err(ClaimRefused::Full);
             }
             // SeqCst: pairs with the SeqCst waiter registration in `wait.rs`; a reader
             // that registered before this claim is seen by our later waiter check, one
@@ -485,7 +485,7 @@ impl<E> Drop for Ring<E> {
 
 /// Why a claim was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Refused {
+pub(crate) enum ClaimRefused {
     /// `admit` said no.
     Full,
     /// The partition is closed.
@@ -559,12 +559,12 @@ mod tests {
         let r: Ring<String> = Ring::new(2);
         assert_eq!(
             r.publish(1, |_, _| false, || unreachable!()),
-            Err(Refused::Full)
+            Err(ClaimRefused::Full)
         );
         assert_eq!(r.close(), 0);
         assert_eq!(
             r.publish(1, |_, _| true, || unreachable!()),
-            Err(Refused::Closed)
+            Err(ClaimRefused::Closed)
         );
         assert_eq!(r.end_and_closed(), (0, true));
     }

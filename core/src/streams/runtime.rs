@@ -1,0 +1,704 @@
+//! The topology and its runner: sources read through the topology's consumer
+//! group, steps, the stream thread, and the topologies of a bus.
+
+use super::{Cause, Description, Downstream, Failure, OnError, Staging, Stream, StreamError};
+use crate::bus::{Bus, BusInner};
+use crate::record::Record;
+use crate::{Error, GroupConfig, Member, Start, Topic, TryRecvError};
+use parking_lot::Mutex;
+use std::any::Any;
+use std::collections::HashSet;
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+/// Records a source reads per step, at most.
+const STEP_BATCH: usize = 256;
+
+/// What kind of node a processor is, for [`Topology::describe`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NodeKind {
+    Source,
+    Processor,
+    Sink,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct NodeInfo {
+    pub(crate) name: String,
+    pub(crate) kind: NodeKind,
+    pub(crate) op: &'static str,
+    pub(crate) topics: Vec<String>,
+    pub(crate) stores: Vec<String>,
+    pub(crate) detail: Option<String>,
+    pub(crate) parents: Vec<usize>,
+}
+
+/// One source of a topology: a topic read through the topology's consumer group.
+trait AnySource: Send {
+    /// Processes up to `max` records; returns how many were read.
+    fn run_batch(
+        &mut self,
+        max: usize,
+        on_error: OnError,
+        errors: &mut Vec<StreamError>,
+        closed: &AtomicBool,
+        topology: &str,
+        names: &dyn Fn(usize) -> String,
+    ) -> Result<usize, StreamError>;
+    #[cfg(not(target_family = "wasm"))]
+    fn register(&self, id: u64, waker: &std::task::Waker);
+    #[cfg(not(target_family = "wasm"))]
+    fn unregister(&self, id: u64);
+}
+
+struct Source<T> {
+    pub(super) topic: Topic<T>,
+    pub(super) member: Member<T>,
+    pub(super) out: Downstream<T>,
+    pub(super) node: usize,
+    pub(super) done: Vec<(u32, u64)>,
+}
+
+fn panic_message(p: &(dyn Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a non-string panic payload".into()
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> Source<T> {
+    pub(super) fn process(&mut self, ctx: &mut Staging, rec: &Record<T>) -> Result<(), Failure> {
+        ctx.node = self.node;
+        let out = &self.out;
+        let r = catch_unwind(AssertUnwindSafe(|| out.emit(ctx, rec)));
+        let r = match r {
+            Ok(r) => r,
+            Err(p) => Err(Failure {
+                node: ctx.node,
+                cause: Cause::Panic(panic_message(&*p)),
+            }),
+        };
+        match r {
+            Ok(()) => ctx.finish(),
+            Err(f) => {
+                ctx.abort();
+                Err(f)
+            }
+        }
+    }
+
+    pub(super) fn mark_done(&mut self, partition: u32, next: u64) {
+        match self.done.iter_mut().find(|(p, _)| *p == partition) {
+            Some((_, o)) => *o = next,
+            None => self.done.push((partition, next)),
+        }
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> AnySource for Source<T> {
+    fn run_batch(
+        &mut self,
+        max: usize,
+        on_error: OnError,
+        errors: &mut Vec<StreamError>,
+        closed: &AtomicBool,
+        topology: &str,
+        names: &dyn Fn(usize) -> String,
+    ) -> Result<usize, StreamError> {
+        let mut ctx = Staging::new();
+        let mut n = 0;
+        let result = loop {
+            if n == max || closed.load(Ordering::Acquire) {
+                break Ok(n);
+            }
+            let rec = match self.member.try_recv() {
+                Ok(rec) => rec,
+                Err(TryRecvError::Lagged { .. }) => continue,
+                Err(TryRecvError::Empty | TryRecvError::Closed) => break Ok(n),
+            };
+            n += 1;
+            let (partition, offset) = (rec.partition, rec.offset);
+            match self.process(&mut ctx, &rec) {
+                Ok(()) => self.mark_done(partition, offset + 1),
+                Err(f) => {
+                    let e = StreamError {
+                        topology: topology.to_string(),
+                        node: names(f.node),
+                        topic: self.topic.name().to_string(),
+                        partition,
+                        offset,
+                        key: rec.key.clone(),
+                        cause: f.cause,
+                    };
+                    match on_error {
+                        OnError::Stop => {
+                            // Read it again next time: the pipeline does not skip it.
+                            let _ = self.member.seek(partition, offset);
+                            break Err(e);
+                        }
+                        OnError::Skip => {
+                            self.mark_done(partition, offset + 1);
+                            errors.push(e);
+                        }
+                    }
+                }
+            }
+        };
+        if !self.done.is_empty() {
+            // NotOwner: the partition moved to another instance, which reads the
+            // uncommitted records again (at-least-once).
+            let _ = self.member.commit_offsets(&self.done);
+            self.done.clear();
+        }
+        result
+    }
+
+    #[cfg(not(target_family = "wasm"))]
+    fn register(&self, id: u64, waker: &std::task::Waker) {
+        self.topic.inner.data.register(id, waker);
+    }
+
+    #[cfg(not(target_family = "wasm"))]
+    fn unregister(&self, id: u64) {
+        self.topic.inner.data.unregister(id);
+    }
+}
+
+struct Runner {
+    pub(super) sources: Vec<Box<dyn AnySource>>,
+}
+
+pub(crate) struct TopoInner {
+    pub(super) name: String,
+    pub(super) bus: Weak<BusInner>,
+    pub(super) graph: Mutex<Vec<NodeInfo>>,
+    runner: Mutex<Runner>,
+    /// Errors of skipped records (not under `runner`: a callback may read them).
+    pub(super) errors: Mutex<Vec<StreamError>>,
+    pub(super) on_error: Mutex<OnError>,
+    pub(super) closed: AtomicBool,
+    /// Source node per topic name (one source per topic).
+    pub(super) sources: Mutex<Vec<(String, Box<dyn Any + Send>)>>,
+}
+
+/// A graph of stream processors and the tables they keep, run by
+/// [`step`](Topology::step), [`run_until_idle`](Topology::run_until_idle) or
+/// [`spawn`](Topology::spawn). Cheap to clone. See the [module docs](self).
+///
+/// # Examples
+///
+/// ```
+/// use ringlet::{Bus, Message, TopicConfig};
+/// let bus = Bus::new();
+/// let clicks = bus.topic::<String>("clicks", TopicConfig::default())?;
+/// let pages = clicks.stream()?.filter(|r| !r.value.is_empty()).group_by_key().count()?;
+/// for (user, page) in [("ada", "/"), ("bob", "/a"), ("ada", "/b")] {
+///     clicks.publish_message(Message::new(page.to_string()).key(user)).unwrap();
+/// }
+/// bus.run_until_idle()?;
+/// assert_eq!((pages.get("ada"), pages.get("bob")), (Some(2), Some(1)));
+/// println!("{}", bus.topology().describe());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Topology {
+    pub(crate) inner: Arc<TopoInner>,
+}
+
+impl fmt::Debug for Topology {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Topology")
+            .field("name", &self.inner.name)
+            .field("nodes", &self.inner.graph.lock().len())
+            .finish()
+    }
+}
+
+thread_local! {
+    /// Topologies this thread is stepping (a callback stepping its own topology
+    /// again does nothing).
+    static RUNNING: std::cell::RefCell<HashSet<usize>> = std::cell::RefCell::new(HashSet::new());
+}
+
+impl Topology {
+    pub(crate) fn new(bus: &Bus, name: &str) -> Result<Self, Error> {
+        crate::name::validate(name, false)?;
+        Ok(Topology {
+            inner: Arc::new(TopoInner {
+                name: name.to_string(),
+                bus: Arc::downgrade(&bus.inner),
+                graph: Mutex::new(Vec::new()),
+                runner: Mutex::new(Runner {
+                    sources: Vec::new(),
+                }),
+                errors: Mutex::new(Vec::new()),
+                on_error: Mutex::new(OnError::Stop),
+                closed: AtomicBool::new(false),
+                sources: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Whether [`Topology::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+
+    /// The topology's name (its consumer groups' name, Kafka's `application.id`).
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The bus the topology belongs to.
+    ///
+    /// # Errors
+    ///
+    /// `Closed` when the bus is gone.
+    pub fn bus(&self) -> Result<Bus, Error> {
+        self.inner
+            .bus
+            .upgrade()
+            .map(|inner| Bus { inner })
+            .ok_or(Error::Closed)
+    }
+
+    /// Whether this thread is inside [`Topology::step`] of this topology (in one
+    /// of its callbacks).
+    pub(super) fn in_step(&self) -> bool {
+        RUNNING.with(|r| r.borrow().contains(&self.id()))
+    }
+
+    /// This topology's identity in `RUNNING`.
+    pub(super) fn id(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
+    }
+
+    pub(crate) fn add_node(
+        &self,
+        prefix: &str,
+        kind: NodeKind,
+        op: &'static str,
+        parents: Vec<usize>,
+    ) -> usize {
+        let mut g = self.inner.graph.lock();
+        let id = g.len();
+        g.push(NodeInfo {
+            name: format!("{prefix}-{id:010}"),
+            kind,
+            op,
+            topics: Vec::new(),
+            stores: Vec::new(),
+            detail: None,
+            parents,
+        });
+        id
+    }
+
+    pub(crate) fn with_node(&self, id: usize, f: impl FnOnce(&mut NodeInfo)) {
+        if let Some(n) = self.inner.graph.lock().get_mut(id) {
+            f(n);
+        }
+    }
+
+    pub(super) fn node_name(&self, id: usize) -> String {
+        self.inner
+            .graph
+            .lock()
+            .get(id)
+            .map_or_else(|| format!("node {id}"), |n| n.name.clone())
+    }
+
+    /// A stream of `topic` in this topology, from the earliest offsets (or the
+    /// group's committed offsets, when a topology of this name ran before). One
+    /// source per topic: streaming a topic twice gives the same source.
+    ///
+    /// # Errors
+    ///
+    /// `Closed` once the topology is closed; `ConfigError` from inside one of the
+    /// topology's own callbacks (a running topology gains no sources); the
+    /// consumer group's errors.
+    pub fn stream<T: Clone + Send + Sync + 'static>(
+        &self,
+        topic: &Topic<T>,
+    ) -> Result<Stream<T>, Error> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        if self.in_step() {
+            return Err(Error::ConfigError {
+                name: self.inner.name.clone(),
+                reason: "a topology cannot gain a source from inside its own callbacks".into(),
+            });
+        }
+        let mut sources = self.inner.sources.lock();
+        if let Some((_, s)) = sources.iter().find(|(n, _)| n == topic.name()) {
+            return match s.downcast_ref::<(usize, Downstream<T>)>() {
+                Some((node, out)) => Ok(Stream {
+                    topo: self.clone(),
+                    node: *node,
+                    out: out.clone(),
+                }),
+                None => Err(Error::TypeMismatch {
+                    name: topic.name().to_string(),
+                    expected: std::any::type_name::<T>().to_string(),
+                    found: "another value type".into(),
+                }),
+            };
+        }
+        let group = topic.group_with(
+            &self.inner.name,
+            GroupConfig::default()
+                .start(Start::Earliest)
+                .session_timeout(Duration::from_secs(100 * 365 * 24 * 3600)),
+        )?;
+        let member = group.join()?;
+        let node = self.add_node("KSTREAM-SOURCE", NodeKind::Source, "source", Vec::new());
+        self.with_node(node, |n| n.topics.push(topic.name().to_string()));
+        let out = Downstream::new();
+        sources.push((topic.name().to_string(), Box::new((node, out.clone()))));
+        self.inner.runner.lock().sources.push(Box::new(Source {
+            topic: topic.clone(),
+            member,
+            out: out.clone(),
+            node,
+            done: Vec::new(),
+        }));
+        Ok(Stream {
+            topo: self.clone(),
+            node,
+            out,
+        })
+    }
+
+    /// Sets what happens when a record fails (default [`OnError::Stop`]).
+    pub fn on_error(&self, policy: OnError) {
+        *self.inner.on_error.lock() = policy;
+    }
+
+    /// Errors of records skipped under [`OnError::Skip`], oldest first (the last
+    /// 100).
+    pub fn errors(&self) -> Vec<StreamError> {
+        self.inner.errors.lock().clone()
+    }
+
+    /// Processes what is pending: up to a batch of records from each source, in
+    /// the order the sources were added. Returns how many records were read.
+    /// Called from inside one of its own callbacks, it does nothing (returns 0).
+    ///
+    /// # Errors
+    ///
+    /// The first failed record under [`OnError::Stop`] (records before it are
+    /// processed and committed; it is read again by the next step).
+    pub fn step(&self) -> Result<usize, StreamError> {
+        let id = self.id();
+        if RUNNING.with(|r| !r.borrow_mut().insert(id)) {
+            return Ok(0);
+        }
+        struct Done(usize);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                RUNNING.with(|r| r.borrow_mut().remove(&self.0));
+            }
+        }
+        let _done = Done(id);
+        let on_error = *self.inner.on_error.lock();
+        let mut runner = self.inner.runner.lock();
+        let names = |id: usize| self.node_name(id);
+        let mut n = 0;
+        let mut skipped = Vec::new();
+        let mut result = Ok(());
+        for s in runner.sources.iter_mut() {
+            if self.is_closed() {
+                break;
+            }
+            match s.run_batch(
+                STEP_BATCH,
+                on_error,
+                &mut skipped,
+                &self.inner.closed,
+                &self.inner.name,
+                &names,
+            ) {
+                Ok(k) => n += k,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        if self.is_closed() {
+            // Closed by one of its own callbacks: the sources leave now.
+            runner.sources.clear();
+        }
+        drop(runner);
+        if !skipped.is_empty() {
+            let mut errors = self.inner.errors.lock();
+            errors.extend(skipped);
+            if errors.len() > 100 {
+                let extra = errors.len() - 100;
+                errors.drain(..extra);
+            }
+        }
+        result.map(|()| n)
+    }
+
+    /// Steps until a step reads nothing. Returns how many records were read.
+    ///
+    /// A topology that writes to a topic it reads keeps going as long as it
+    /// produces.
+    ///
+    /// # Errors
+    ///
+    /// As [`Topology::step`].
+    pub fn run_until_idle(&self) -> Result<usize, StreamError> {
+        let mut total = 0;
+        loop {
+            let n = self.step()?;
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n;
+        }
+    }
+
+    /// Describes the graph: sources, processors, sinks, stores, by sub-topology.
+    /// `Display` gives Kafka's text form; see [`Description::to_mermaid`] and
+    /// [`Description::to_svg`] for pictures.
+    pub fn describe(&self) -> Description {
+        Description::new(&self.inner.name, &self.inner.graph.lock())
+    }
+
+    /// Closes the topology: its sources leave their consumer groups (committed
+    /// offsets stay, so a topology built again with this name resumes there) and
+    /// steps do nothing. Tables keep their state and changelogs.
+    ///
+    /// Called from inside one of its own callbacks, the record being processed
+    /// completes (its updates and offset are committed) and the sources leave
+    /// when the step ends.
+    pub fn close(&self) {
+        self.inner.closed.store(true, Ordering::Release);
+        if !self.in_step() {
+            self.inner.runner.lock().sources.clear();
+        }
+        self.inner.sources.lock().clear();
+        if let Some(bus) = self.inner.bus.upgrade() {
+            let me = Arc::as_ptr(&self.inner);
+            let slots = bus.extensions.get_or_default::<Topologies>();
+            // The handle is dropped after the lock is released.
+            let _default = {
+                let mut d = slots.default.lock();
+                if d.as_ref().is_some_and(|t| Arc::as_ptr(&t.inner) == me) {
+                    d.take()
+                } else {
+                    None
+                }
+            };
+        }
+    }
+
+    /// Runs the topology on a thread of its own until [`StreamThread::stop`]:
+    /// steps while there is something to read, and sleeps (woken by a publish to a
+    /// source topic) while there is not. Native builds only.
+    ///
+    /// # Errors
+    ///
+    /// The thread could not be started.
+    #[cfg(not(target_family = "wasm"))]
+    pub fn spawn(&self) -> std::io::Result<StreamThread> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let topo = self.clone();
+        let flag = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("ringlet-streams-{}", self.inner.name))
+            .spawn(move || topo.run_thread(&flag))?;
+        Ok(StreamThread {
+            stop,
+            handle: Some(handle),
+        })
+    }
+
+    #[cfg(not(target_family = "wasm"))]
+    pub(super) fn run_thread(&self, stop: &AtomicBool) -> Result<(), StreamError> {
+        let id = crate::clock::waiter_id();
+        let waker = crate::wait::thread_waker();
+        loop {
+            if stop.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            if self.step()? > 0 {
+                continue;
+            }
+            {
+                let runner = self.inner.runner.lock();
+                for s in &runner.sources {
+                    s.register(id, &waker);
+                }
+            }
+            // Registered before looking again: a publish from now on wakes us.
+            let n = self.step();
+            if matches!(n, Ok(0)) && !stop.load(Ordering::SeqCst) {
+                std::thread::park();
+            }
+            {
+                let runner = self.inner.runner.lock();
+                for s in &runner.sources {
+                    s.unregister(id);
+                }
+            }
+            n?;
+        }
+    }
+}
+
+/// A topology running on its own thread ([`Topology::spawn`]). Dropping it stops
+/// the thread and waits for it.
+#[cfg(not(target_family = "wasm"))]
+#[derive(Debug)]
+pub struct StreamThread {
+    pub(super) stop: Arc<AtomicBool>,
+    pub(super) handle: Option<std::thread::JoinHandle<Result<(), StreamError>>>,
+}
+
+#[cfg(not(target_family = "wasm"))]
+impl StreamThread {
+    /// Stops the thread after the record it is processing (what it processed is
+    /// committed) and waits for it.
+    ///
+    /// # Errors
+    ///
+    /// The error that stopped the thread earlier, under [`OnError::Stop`].
+    pub fn stop(mut self) -> Result<(), StreamError> {
+        self.halt()
+    }
+
+    /// Whether the thread has ended (stopped by an error).
+    pub fn is_finished(&self) -> bool {
+        self.handle.as_ref().is_none_or(|h| h.is_finished())
+    }
+
+    pub(super) fn halt(&mut self) -> Result<(), StreamError> {
+        self.stop.store(true, Ordering::SeqCst);
+        let Some(h) = self.handle.take() else {
+            return Ok(());
+        };
+        h.thread().unpark();
+        match h.join() {
+            Ok(r) => r,
+            Err(p) => std::panic::resume_unwind(p),
+        }
+    }
+}
+
+#[cfg(not(target_family = "wasm"))]
+impl Drop for StreamThread {
+    fn drop(&mut self) {
+        let _ = self.halt();
+    }
+}
+
+/// The topologies of a bus, kept in its extensions.
+#[derive(Default)]
+pub(crate) struct Topologies {
+    /// The default topology ([`Bus::topology`]).
+    pub(super) default: Mutex<Option<Topology>>,
+    /// Every topology made on the bus, for [`Bus::run_until_idle`].
+    pub(super) all: Mutex<Vec<Weak<TopoInner>>>,
+}
+
+impl Bus {
+    /// The bus's default stream-processing topology (named `streams`), which
+    /// [`Topic::stream`] adds to. It lives as long as the bus (or until closed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let bus = ringlet::Bus::new();
+    /// assert_eq!(bus.topology().name(), "streams");
+    /// ```
+    pub fn topology(&self) -> Topology {
+        let slots = self.inner.extensions.get_or_default::<Topologies>();
+        let mut d = slots.default.lock();
+        if let Some(t) = &*d {
+            return t.clone();
+        }
+        let t = self
+            .topology_named("streams")
+            .expect("\"streams\" is a valid name");
+        *d = Some(t.clone());
+        t
+    }
+
+    /// The live topology named `name` (Kafka's `application.id`: its consumer
+    /// groups and changelog topics are named after it), made if there is none.
+    /// The bus keeps it only while a handle, stream or table refers to it.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidName`.
+    pub fn topology_named(&self, name: &str) -> Result<Topology, Error> {
+        let slots = self.inner.extensions.get_or_default::<Topologies>();
+        let mut all = slots.all.lock();
+        all.retain(|w| w.strong_count() > 0);
+        for w in all.iter() {
+            if let Some(inner) = w.upgrade() {
+                let t = Topology { inner };
+                if t.name() == name && !t.is_closed() {
+                    return Ok(t);
+                }
+            }
+        }
+        let t = Topology::new(self, name)?;
+        all.push(Arc::downgrade(&t.inner));
+        Ok(t)
+    }
+
+    pub(super) fn live_topologies(&self) -> Vec<Topology> {
+        let slots = self.inner.extensions.get_or_default::<Topologies>();
+        let all = slots.all.lock();
+        all.iter()
+            .filter_map(Weak::upgrade)
+            .map(|inner| Topology { inner })
+            .filter(|t| !t.is_closed())
+            .collect()
+    }
+
+    /// Steps every topology of the bus once ([`Topology::step`]), in the order they
+    /// were made. Returns how many records were read.
+    ///
+    /// # Errors
+    ///
+    /// The first [`StreamError`] (the topologies after it are not stepped).
+    #[allow(clippy::result_large_err)]
+    pub fn step(&self) -> Result<usize, StreamError> {
+        let mut n = 0;
+        for t in self.live_topologies() {
+            n += t.step()?;
+        }
+        Ok(n)
+    }
+
+    /// Steps every topology until none reads anything: processes everything
+    /// pending, including what the topologies write to topics they read.
+    /// Deterministic under a [`ManualClock`](crate::ManualClock).
+    ///
+    /// # Errors
+    ///
+    /// As [`Bus::step`].
+    #[allow(clippy::result_large_err)]
+    pub fn run_until_idle(&self) -> Result<usize, StreamError> {
+        let mut total = 0;
+        loop {
+            let n = self.step()?;
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n;
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! A topic's configuration: partitions, capacity, age limit, full policy, compaction.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// Largest capacity of one partition.
+pub const MAX_CAPACITY: usize = 1 << 30;
+/// Largest number of partitions of one topic.
+pub const MAX_PARTITIONS: u32 = 1 << 16;
+
+/// What a full partition does with a new record. See the [`Topic`] docs.
+///
+/// # Examples
+///
+/// ```
+/// use ringlet::{Bus, OnFull, Start, TopicConfig};
+/// let bus = Bus::new();
+/// let t = bus.topic::<u8>("t", TopicConfig::default().capacity(2).on_full(OnFull::Block))?;
+/// let _reader = t.subscribe(Start::Earliest)?;
+/// t.publish(1).unwrap();
+/// t.publish(2).unwrap();
+/// assert!(t.try_publish(3).is_err()); // the reader has not read record 0 yet
+/// # Ok::<(), ringlet::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnFull {
+    /// Evict the oldest record (the default).
+    #[default]
+    Overwrite,
+    /// Wait for gating readers.
+    Block,
+    /// Like `Block`, but `publish` fails instead of waiting.
+    Reject,
+    /// Never evict: fail with `Full`.
+    Keep,
+}
+
+/// A topic's configuration. Builder style; compared whole when a topic is opened
+/// again by name.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use ringlet::{OnFull, TopicConfig};
+/// let c = TopicConfig::default().partitions(3).capacity(4096).max_age(Duration::from_secs(60)).on_full(OnFull::Block);
+/// assert_eq!((c.partitions, c.capacity), (3, 4096));
+/// assert_eq!(TopicConfig::default().capacity, 1024);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TopicConfig {
+    /// Number of partitions (default 1).
+    pub partitions: u32,
+    /// Records retained per partition (default 1024), exactly.
+    pub capacity: usize,
+    /// Optional age limit on the bus clock.
+    pub max_age: Option<Duration>,
+    /// What a full partition does.
+    pub on_full: OnFull,
+    /// Kafka's `cleanup.policy=compact`: retain the latest record per key.
+    #[serde(default)]
+    pub compacted: bool,
+}
+
+impl Default for TopicConfig {
+    fn default() -> Self {
+        TopicConfig {
+            partitions: 1,
+            capacity: 1024,
+            max_age: None,
+            on_full: OnFull::Overwrite,
+            compacted: false,
+        }
+    }
+}
+
+impl TopicConfig {
+    /// Sets the number of partitions (1 to [`MAX_PARTITIONS`]).
+    #[must_use]
+    pub fn partitions(mut self, n: u32) -> Self {
+        self.partitions = n;
+        self
+    }
+
+    /// Sets the records retained per partition (1 to [`MAX_CAPACITY`]).
+    #[must_use]
+    pub fn capacity(mut self, n: usize) -> Self {
+        self.capacity = n;
+        self
+    }
+
+    /// Expires records older than `d` (at least 1 ms).
+    #[must_use]
+    pub fn max_age(mut self, d: Duration) -> Self {
+        self.max_age = Some(d);
+        self
+    }
+
+    /// Sets the full policy.
+    #[must_use]
+    pub fn on_full(mut self, p: OnFull) -> Self {
+        self.on_full = p;
+        self
+    }
+
+    /// Makes the topic compacted (Kafka's `cleanup.policy=compact`): every record
+    /// needs a key, and each partition retains only the latest record per key;
+    /// `capacity` bounds the records (so the keys) per partition. Offsets keep
+    /// increasing but are no longer contiguous, and records removed by compaction
+    /// are not lag. A tombstone removes its key: open the topic with
+    /// [`Bus::compacted_topic`](crate::Bus::compacted_topic) (value type
+    /// `Option<T>`, `None` is a tombstone) or
+    /// [`Bus::topic_with_tombstones`](crate::Bus::topic_with_tombstones).
+    /// Tombstones stay retained as their key's latest record (readers reading along
+    /// learn of the deletion) and are dropped first when room is needed.
+    ///
+    /// With a new key and no room: `Overwrite` (default) evicts the partition's
+    /// oldest record, reported to readers that had not read it as `Lagged`; `Keep`
+    /// refuses with `Full`. `Block` and `Reject`, and `max_age`, are not available
+    /// on compacted topics (`ConfigError`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::{Bus, Message, Start, TopicConfig};
+    /// let bus = Bus::new();
+    /// let prices = bus.topic::<u32>("prices", TopicConfig::default().compacted(true))?;
+    /// for (k, v) in [("apple", 1), ("pear", 2), ("apple", 3)] {
+    ///     prices.publish_message(Message::new(v).key(k)).unwrap();
+    /// }
+    /// let mut sub = prices.subscribe(Start::Earliest)?;
+    /// let got: Vec<_> = sub.try_recv_batch(10).unwrap().into_iter().map(|r| (r.offset, r.value)).collect();
+    /// assert_eq!(got, vec![(1, 2), (2, 3)]); // apple@0 was compacted away
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    #[must_use]
+    pub fn compacted(mut self, on: bool) -> Self {
+        self.compacted = on;
+        self
+    }
+
+    pub(crate) fn validate(&self, name: &str) -> Result<(), Error> {
+        let bad = |reason: String| {
+            Err(Error::ConfigError {
+                name: name.into(),
+                reason,
+            })
+        };
+        if self.partitions == 0 || self.partitions > MAX_PARTITIONS {
+            return bad(format!(
+                "partitions must be 1 to {MAX_PARTITIONS}, not {}",
+                self.partitions
+            ));
+        }
+        if self.capacity == 0 || self.capacity > MAX_CAPACITY {
+            return bad(format!(
+                "capacity must be 1 to {MAX_CAPACITY}, not {}",
+                self.capacity
+            ));
+        }
+        if let Some(d) = self.max_age {
+            if d < Duration::from_millis(1) {
+                return bad("max_age must be at least 1 ms".into());
+            }
+        }
+        if self.compacted && self.max_age.is_some() {
+            return bad("a compacted topic has no max_age".into());
+        }
+        if self.compacted && matches!(self.on_full, OnFull::Block | OnFull::Reject) {
+            return bad("a compacted topic's on_full is overwrite or keep".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,375 @@
+//! The publish engine: claiming a slot, waiting for room, evicting and expiring,
+//! waking readers.
+
+use std::time::Instant;
+
+use crate::clock::waiter_id;
+use crate::error::{PublishError, PublishTimeoutError};
+use crate::journal::{Event, EventKind, Journal};
+use crate::murmur2::partition_for_key;
+use crate::record::{Headers, Key, Message, Receipt};
+use crate::sync::{Ordering, Spin};
+use crate::wait::thread_waker;
+
+use super::compact::Compacted;
+use super::ring::{ClaimRefused, Read};
+use super::{Entry, OnFull, Partition, TopicInner, Wait};
+
+impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
+    pub(crate) fn close(&self) {
+        for p in self.parts.iter() {
+            p.close();
+            p.room.notify();
+        }
+        self.closed.store(true, Ordering::SeqCst);
+        self.data.notify();
+    }
+
+    /// The oldest offset readers may still read in `p` (eviction and expiry applied).
+    pub(crate) fn floor(&self, p: u32) -> u64 {
+        let part = &self.parts[p as usize];
+        if self.max_age_ms.is_some() {
+            self.expire(p);
+        }
+        part.start().max(part.expired.load(Ordering::Acquire))
+    }
+
+    /// Advances partition `p`'s expiry boundary to now; returns when the next
+    /// record expires (ms), if one is retained.
+    pub(super) fn expire(&self, p: u32) -> Option<i64> {
+        let age = self.max_age_ms?;
+        let part = &self.parts[p as usize];
+        let now = self.timer.clock().now_ms();
+        let cutoff = now.saturating_sub(age);
+        loop {
+            let from = part.ring.start().max(part.expired.load(Ordering::Acquire));
+            let mut boundary = from;
+            let mut next_ts = None;
+            let read = part.ring.read(from, 64, 0, |o, ts, _| {
+                if next_ts.is_none() {
+                    if ts < cutoff {
+                        boundary = o + 1;
+                    } else {
+                        next_ts = Some(ts);
+                    }
+                }
+            });
+            if boundary > from {
+                let before = part.expired.fetch_max(boundary, Ordering::AcqRel);
+                if let Some(j) = &self.journal {
+                    self.journal_range(j, p, EventKind::Expire, before.max(from), boundary);
+                }
+            }
+            match (read, next_ts) {
+                (_, Some(ts)) => return Some(ts.saturating_add(age).saturating_add(1)),
+                (Read::Got(n), None) if n > 0 => continue,
+                (Read::Evicted { .. }, _) => continue,
+                _ => return None,
+            }
+        }
+    }
+
+    /// Whether claiming `k` records at end offset `n` of `part` may evict what it must.
+    #[inline]
+    pub(super) fn admit(&self, part: &Partition<T>, n: u64, k: u64) -> bool {
+        let cap = part.ring.capacity();
+        if n + k <= cap {
+            return true;
+        }
+        let evict = n + k - 1 - cap; // the newest offset this claim evicts
+        match self.config.on_full {
+            OnFull::Overwrite => true,
+            OnFull::Keep => evict < part.expired.load(Ordering::Acquire),
+            OnFull::Block | OnFull::Reject => {
+                evict < part.gate.load(Ordering::Acquire)
+                    || evict < part.expired.load(Ordering::Acquire)
+                    || evict < part.rescan_gate()
+            }
+        }
+    }
+
+    pub(super) fn pick_partition(&self, key: Option<&Key>, explicit: Option<u32>) -> Option<u32> {
+        let n = self.config.partitions;
+        match (explicit, key) {
+            (Some(p), _) => (p < n).then_some(p),
+            (None, Some(k)) => Some(partition_for_key(k.as_bytes(), n)),
+            (None, None) if n == 1 => Some(0),
+            (None, None) => Some((self.rr.fetch_add(1, Ordering::Relaxed) % u64::from(n)) as u32),
+        }
+    }
+
+    #[inline]
+    pub(super) fn publish_parts(&self, value: T, wait: Wait) -> Result<Receipt, PublishError<T>> {
+        let entry = Entry {
+            key: None,
+            headers: Headers::new(),
+            value,
+        };
+        self.publish_entry(None, None, entry, wait)
+            .map_err(|e| e.map(|en| en.value))
+    }
+
+    /// Publishes one entry; a refused one comes back whole (no copy of its key or
+    /// headers is made on the way).
+    #[inline]
+    pub(super) fn publish_entry(
+        &self,
+        partition: Option<u32>,
+        timestamp: Option<i64>,
+        entry: Entry<T>,
+        wait: Wait,
+    ) -> Result<Receipt, PublishError<Entry<T>>> {
+        let Some(p) = self.pick_partition(entry.key.as_ref(), partition) else {
+            return Err(PublishError::OutOfRange(entry));
+        };
+        if let Some(c) = &self.parts[p as usize].compact {
+            if entry.key.is_none() {
+                return Err(PublishError::NoKey(entry));
+            }
+            let ts = timestamp.unwrap_or_else(|| self.timer.clock().now_ms());
+            return self
+                .append_compacted(p, c, ts, entry)
+                .map(|offset| Receipt {
+                    partition: p,
+                    offset,
+                })
+                .map_err(|(r, e)| match r {
+                    ClaimRefused::Full => PublishError::Full(e),
+                    ClaimRefused::Closed => PublishError::Closed(e),
+                });
+        }
+        let mut entry = Some(entry);
+        let clock = self.timer.clock();
+        let r = self.claim_wait(p, 1, wait, &mut || {
+            let ts = timestamp.unwrap_or_else(|| clock.now_ms());
+            (ts, entry.take().expect("one entry per claim"))
+        });
+        match r {
+            Ok(offset) => Ok(Receipt {
+                partition: p,
+                offset,
+            }),
+            Err(refused) => {
+                let e = entry.take().expect("refused claims leave the entry");
+                Err(match refused {
+                    ClaimRefused::Full => PublishError::Full(e),
+                    ClaimRefused::Closed => PublishError::Closed(e),
+                })
+            }
+        }
+    }
+
+    pub(super) fn publish_msg(
+        &self,
+        msg: Message<T>,
+        wait: Wait,
+    ) -> Result<Receipt, PublishTimeoutError<Message<T>>> {
+        let Message {
+            value,
+            key,
+            headers,
+            partition,
+            timestamp,
+        } = msg;
+        let entry = Entry {
+            key,
+            headers,
+            value,
+        };
+        self.publish_entry(partition, timestamp, entry, wait)
+            .map_err(|e| {
+                let timed_out = matches!(wait, Wait::Until(Some(d)) if Instant::now() >= d);
+                let e = e.map(
+                    |Entry {
+                         key,
+                         headers,
+                         value,
+                     }| Message {
+                        value,
+                        key,
+                        headers,
+                        partition,
+                        timestamp,
+                    },
+                );
+                match e {
+                    PublishError::Full(m) if timed_out => PublishTimeoutError::Timeout(m),
+                    e => e.into(),
+                }
+            })
+    }
+
+    /// Appends `msgs` (keys and headers kept, bus-clock timestamps) to partition
+    /// `p` as one claim: all of them or none. `Err(true)` when there is no room,
+    /// `Err(false)` when closed. Returns the first offset.
+    pub(crate) fn append_all(
+        &self,
+        p: u32,
+        msgs: Vec<Message<T>>,
+    ) -> Result<u64, (bool, Vec<Message<T>>)> {
+        let k = msgs.len() as u64;
+        let mut src = msgs.into_iter();
+        let clock = self.timer.clock();
+        let r = self.claim_wait(p, k, Wait::Never, &mut || {
+            let m = src.next().expect("k messages");
+            (
+                clock.now_ms(),
+                Entry {
+                    key: m.key,
+                    headers: m.headers,
+                    value: m.value,
+                },
+            )
+        });
+        match r {
+            Ok(o) => Ok(o),
+            Err(refused) => Err((matches!(refused, ClaimRefused::Full), src.collect())),
+        }
+    }
+
+    /// The record at `offset` of partition `p`, if it is retained.
+    pub(crate) fn read_at(&self, p: u32, offset: u64) -> Option<crate::Record<T>> {
+        let part = self.parts.get(p as usize)?;
+        let mut got = None;
+        part.read(offset, 1, self.floor(p), |o, ts, e| {
+            if o == offset {
+                got = Some(crate::Record {
+                    partition: p,
+                    offset: o,
+                    timestamp: ts,
+                    key: e.key.clone(),
+                    headers: e.headers.clone(),
+                    value: e.value.clone(),
+                });
+            }
+        });
+        got
+    }
+
+    /// Claims `k` records on partition `p`, waiting for room as `wait` allows, and
+    /// wakes readers once they are published.
+    #[inline]
+    pub(super) fn claim_wait(
+        &self,
+        p: u32,
+        k: u64,
+        wait: Wait,
+        next: &mut dyn FnMut() -> (i64, Entry<T>),
+    ) -> Result<u64, ClaimRefused> {
+        let part = &self.parts[p as usize];
+        // Compacted partitions take records one by one in `publish_entry`.
+        debug_assert!(part.compact.is_none(), "claims are for rings");
+        if self.max_age_ms.is_some() && !matches!(self.config.on_full, OnFull::Overwrite) {
+            self.expire(p);
+        }
+        let mut attempt = || {
+            part.ring
+                .publish(k, |n, k| self.admit(part, n, k), &mut *next)
+        };
+        let r = match attempt() {
+            Err(ClaimRefused::Full)
+                if !matches!(wait, Wait::Never) && self.config.on_full != OnFull::Keep =>
+            {
+                self.wait_for_room(p, wait, &mut attempt)
+            }
+            r => r,
+        };
+        if let Ok(offset) = r {
+            self.data.notify();
+            if let Some(j) = &self.journal {
+                self.journal_claim(j, p, offset, k);
+            }
+        }
+        r
+    }
+
+    /// Appends one record to compacted partition `p`.
+    #[cold]
+    pub(super) fn append_compacted(
+        &self,
+        p: u32,
+        c: &Compacted<T>,
+        ts: i64,
+        entry: Entry<T>,
+    ) -> Result<u64, (ClaimRefused, Entry<T>)> {
+        let tomb = self.tombstone.get().is_some_and(|f| f(&entry.value));
+        let (offset, evicted) = c.append(ts, entry, tomb)?;
+        self.data.notify();
+        if let Some(j) = &self.journal {
+            if let Some(o) = evicted {
+                j.emit(Event::topic(EventKind::Evict, &self.name, p, o));
+            }
+            j.emit(Event::topic(EventKind::Append, &self.name, p, offset));
+        }
+        Ok(offset)
+    }
+
+    /// Journals a claim of `k` records at `offset` of partition `p`, and what it
+    /// evicted.
+    #[cold]
+    pub(super) fn journal_claim(&self, j: &Journal, p: u32, offset: u64, k: u64) {
+        let part = &self.parts[p as usize];
+        let cap = part.ring.capacity();
+        let end = offset + k;
+        if end > cap {
+            let from = offset
+                .saturating_sub(cap)
+                .max(part.expired.load(Ordering::Acquire));
+            self.journal_range(j, p, EventKind::Evict, from, end - cap);
+        }
+        self.journal_range(j, p, EventKind::Append, offset, end);
+    }
+
+    /// Journals `kind` for offsets `from..to` of partition `p`.
+    pub(super) fn journal_range(&self, j: &Journal, p: u32, kind: EventKind, from: u64, to: u64) {
+        for o in from..to {
+            j.emit(Event::topic(kind, &self.name, p, o));
+        }
+    }
+
+    /// Waits (parking the thread) until `attempt` stops being refused for lack of
+    /// room, or the deadline passes.
+    #[cold]
+    pub(super) fn wait_for_room(
+        &self,
+        p: u32,
+        wait: Wait,
+        attempt: &mut dyn FnMut() -> Result<u64, ClaimRefused>,
+    ) -> Result<u64, ClaimRefused> {
+        let Wait::Until(deadline) = wait else {
+            return Err(ClaimRefused::Full);
+        };
+        let part = &self.parts[p as usize];
+        let id = waiter_id();
+        let waker = thread_waker();
+        let mut spin = Spin::new();
+        let result = loop {
+            if !spin.is_long() {
+                spin.wait();
+            } else {
+                part.room.register(id, &waker);
+                let expiry = self.expire(p);
+                match attempt() {
+                    Err(ClaimRefused::Full) => {}
+                    r => break r,
+                }
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    break Err(ClaimRefused::Full);
+                }
+                // Sleep until room is made, the deadline passes, or the oldest record
+                // expires on the bus clock (manual clocks wake us when advanced).
+                self.timer.park(id, &waker, expiry, deadline);
+            }
+            match attempt() {
+                Err(ClaimRefused::Full) => {}
+                r => break r,
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                break Err(ClaimRefused::Full);
+            }
+        };
+        part.room.unregister(id);
+        self.timer.cancel(id);
+        result
+    }
+}
