@@ -9,7 +9,7 @@ use pyo3::types::{
     PyBool, PyByteArray, PyBytes, PyDateTime, PyDelta, PyDict, PyFloat, PyInt, PyList,
     PyMemoryView, PyString, PyTuple,
 };
-use ringlet::{Headers, Key, Message, OnFull, OnLag, Start};
+use ringlet::{Headers, Key, Message, Start};
 
 /// A Python object held by reference: publishing and reading hand the same object
 /// around (`is` identity). Cloning it needs no GIL (the `Arc`); the object's own
@@ -255,13 +255,12 @@ pub(crate) fn message(
 /// `{partition: offset}`, or a `datetime` (the first record at or after it).
 pub(crate) fn start(obj: &Bound<'_, PyAny>) -> PyResult<Start> {
     if let Ok(s) = obj.cast::<PyString>() {
-        return match &*s.to_cow()? {
-            "earliest" => Ok(Start::Earliest),
-            "latest" => Ok(Start::Latest),
-            other => Err(PyValueError::new_err(format!(
-                "start must be \"earliest\", \"latest\", an offset, {{partition: offset}} or a datetime, not {other:?}"
-            ))),
-        };
+        return Start::from_name(&s.to_cow()?).map_err(|_| {
+            PyValueError::new_err(format!(
+                "start must be \"earliest\", \"latest\", an offset, {{partition: offset}} or a datetime, not {:?}",
+                s.to_string().chars().take(60).collect::<String>()
+            ))
+        });
     }
     if obj.is_instance_of::<PyDateTime>() {
         return Ok(Start::Timestamp(timestamp_ms(obj, "start")?));
@@ -292,55 +291,18 @@ pub(crate) fn group_start(obj: &Bound<'_, PyAny>) -> PyResult<Start> {
     }
 }
 
-fn choice<T: Copy>(obj: &Bound<'_, PyAny>, what: &str, options: &[(&str, T)]) -> PyResult<T> {
-    let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+/// One of an enum's names (`on_full="block"`): `TypeError` for a non-str,
+/// `ValueError` naming the choices for an unknown name.
+pub(crate) fn choice<T: std::str::FromStr<Err = ringlet::UnknownName>>(
+    obj: &Bound<'_, PyAny>,
+    what: &str,
+) -> PyResult<T> {
     let s = obj.cast::<PyString>().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "{what} must be one of {names:?}, not {}",
-            type_name(obj)
-        ))
+        PyTypeError::new_err(format!("{what} must be a str, not {}", type_name(obj)))
     })?;
-    let s = s.to_cow()?;
-    let s: &str = &s;
-    options
-        .iter()
-        .find(|(n, _)| *n == s)
-        .map(|(_, v)| *v)
-        .ok_or_else(|| PyValueError::new_err(format!("{what} must be one of {names:?}, not {s:?}")))
-}
-
-pub(crate) fn on_full(obj: &Bound<'_, PyAny>) -> PyResult<OnFull> {
-    choice(
-        obj,
-        "on_full",
-        &[
-            ("overwrite", OnFull::Overwrite),
-            ("block", OnFull::Block),
-            ("reject", OnFull::Reject),
-            ("keep", OnFull::Keep),
-        ],
-    )
-}
-
-pub(crate) fn on_full_name(p: OnFull) -> &'static str {
-    match p {
-        OnFull::Overwrite => "overwrite",
-        OnFull::Block => "block",
-        OnFull::Reject => "reject",
-        OnFull::Keep => "keep",
-    }
-}
-
-pub(crate) fn on_lag(obj: &Bound<'_, PyAny>) -> PyResult<OnLag> {
-    choice(
-        obj,
-        "on_lag",
-        &[
-            ("earliest", OnLag::Earliest),
-            ("latest", OnLag::Latest),
-            ("error", OnLag::Error),
-        ],
-    )
+    s.to_cow()?
+        .parse()
+        .map_err(|e: ringlet::UnknownName| PyValueError::new_err(e.message_for(what)))
 }
 
 /// Plain Python objects from JSON (snapshot, journal events): dicts, lists, str,

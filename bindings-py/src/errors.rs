@@ -3,11 +3,7 @@
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyStopAsyncIteration, PyStopIteration};
 use pyo3::prelude::*;
-use ringlet::{
-    Error, PublishError, PublishTimeoutError, ReceiveError, ReceiveTimeoutError, RecvError,
-    RecvTimeoutError, SendError, SendTimeoutError, SettleError, TryReceiveError, TryRecvError,
-    TrySendError,
-};
+use ringlet::{ErrorDetails, ErrorKind};
 
 create_exception!(
     ringlet,
@@ -127,162 +123,39 @@ fn with_attrs<E: pyo3::PyTypeInfo>(msg: String, attrs: &[(&str, u64)]) -> PyErr 
     })
 }
 
-/// `Lagged` with `.partition` and `.skipped`.
-pub(crate) fn lagged(partition: u32, skipped: u64) -> PyErr {
-    let msg = RecvError::Lagged { partition, skipped }.to_string();
-    with_attrs::<Lagged>(
-        msg,
-        &[("partition", partition.into()), ("skipped", skipped)],
-    )
-}
-
 /// A closed topic, queue, subscription or member.
 pub(crate) fn closed(what: &str) -> PyErr {
     Closed::new_err(format!("{what} is closed"))
 }
 
-/// Core errors as Python exceptions: the only mapping.
-pub(crate) trait IntoPyErr {
-    fn into_py_err(self) -> PyErr;
-}
-
-/// `result.map_err(err)`.
-pub(crate) fn err<E: IntoPyErr>(e: E) -> PyErr {
-    e.into_py_err()
-}
-
-impl IntoPyErr for Error {
-    fn into_py_err(self) -> PyErr {
-        let msg = self.to_string();
-        match self {
-            Error::InvalidName { .. } => InvalidName::new_err(msg),
-            Error::NotFound { .. } => NotFound::new_err(msg),
-            Error::TypeMismatch { .. } => TypeMismatch::new_err(msg),
-            Error::ConfigError { .. } => ConfigError::new_err(msg),
-            Error::OutOfRange { partition, .. } => {
-                with_attrs::<OutOfRange>(msg, &[("partition", partition.into())])
-            }
-            Error::NotOwner { partition } => {
-                with_attrs::<NotOwner>(msg, &[("partition", partition.into())])
-            }
-            Error::Closed => Closed::new_err(msg),
-            _ => RingletError::new_err(msg),
-        }
-    }
-}
-
-impl IntoPyErr for RecvError {
-    fn into_py_err(self) -> PyErr {
-        match self {
-            RecvError::Lagged { partition, skipped } => lagged(partition, skipped),
-            RecvError::Closed => closed("the topic (or subscription)"),
-        }
-    }
-}
-
-impl IntoPyErr for TryRecvError {
-    fn into_py_err(self) -> PyErr {
-        match self {
-            TryRecvError::Lagged { partition, skipped } => lagged(partition, skipped),
-            TryRecvError::Closed => RecvError::Closed.into_py_err(),
-            TryRecvError::Empty => Timeout::new_err("no record ready"),
-        }
-    }
-}
-
-impl IntoPyErr for RecvTimeoutError {
-    fn into_py_err(self) -> PyErr {
-        match self {
-            RecvTimeoutError::Lagged { partition, skipped } => lagged(partition, skipped),
-            RecvTimeoutError::Closed => RecvError::Closed.into_py_err(),
-            RecvTimeoutError::Timeout => Timeout::new_err("timed out"),
-        }
-    }
-}
-
-impl<M> IntoPyErr for PublishError<M> {
-    fn into_py_err(self) -> PyErr {
-        let msg = self.to_string();
-        match self {
-            PublishError::Full(_) => Full::new_err(msg),
-            PublishError::Closed(_) => Closed::new_err(msg),
-            PublishError::OutOfRange(_) => OutOfRange::new_err(msg),
-            PublishError::NoKey(_) => pyo3::exceptions::PyValueError::new_err(msg),
-        }
-    }
-}
-
-impl<M> IntoPyErr for PublishTimeoutError<M> {
-    fn into_py_err(self) -> PyErr {
-        let msg = self.to_string();
-        match self {
-            // A publish that waited for room in vain: the partition is still full.
-            PublishTimeoutError::Timeout(_) | PublishTimeoutError::Full(_) => Full::new_err(msg),
-            PublishTimeoutError::Closed(_) => Closed::new_err(msg),
-            PublishTimeoutError::OutOfRange(_) => OutOfRange::new_err(msg),
-            PublishTimeoutError::NoKey(_) => pyo3::exceptions::PyValueError::new_err(msg),
-        }
-    }
-}
-
-impl<M> IntoPyErr for SendError<M> {
-    fn into_py_err(self) -> PyErr {
-        Closed::new_err(self.to_string())
-    }
-}
-
-impl<M> IntoPyErr for TrySendError<M> {
-    fn into_py_err(self) -> PyErr {
-        let msg = self.to_string();
-        match self {
-            TrySendError::Full(_) => Full::new_err(msg),
-            TrySendError::Closed(_) => Closed::new_err(msg),
-        }
-    }
-}
-
-impl<M> IntoPyErr for SendTimeoutError<M> {
-    fn into_py_err(self) -> PyErr {
-        match self {
-            // A send that waited for room in vain: the queue is still full.
-            SendTimeoutError::Timeout(_) => Full::new_err("the queue is full"),
-            SendTimeoutError::Closed(_) => Closed::new_err(self.to_string()),
-        }
-    }
-}
-
-impl IntoPyErr for ReceiveError {
-    fn into_py_err(self) -> PyErr {
-        Closed::new_err(self.to_string())
-    }
-}
-
-impl IntoPyErr for TryReceiveError {
-    fn into_py_err(self) -> PyErr {
-        match self {
-            TryReceiveError::Closed => Closed::new_err(self.to_string()),
-            TryReceiveError::Empty => Timeout::new_err(self.to_string()),
-        }
-    }
-}
-
-impl IntoPyErr for ReceiveTimeoutError {
-    fn into_py_err(self) -> PyErr {
-        match self {
-            ReceiveTimeoutError::Closed => Closed::new_err(self.to_string()),
-            ReceiveTimeoutError::Timeout => Timeout::new_err(self.to_string()),
-        }
-    }
-}
-
-impl IntoPyErr for SettleError {
-    fn into_py_err(self) -> PyErr {
-        let msg = self.to_string();
-        match self {
-            SettleError::Expired => Expired::new_err(msg),
-            SettleError::AlreadySettled => AlreadySettled::new_err(msg),
-            _ => RingletError::new_err(msg),
-        }
+/// Core errors as Python exceptions: the only mapping. The exception class is the
+/// one the contract names ([`ErrorKind`]); `.partition` and `.skipped` are set
+/// where the error has them. A missing key is an argument error (`ValueError`).
+pub(crate) fn err<E: ErrorDetails>(e: E) -> PyErr {
+    let msg = e.to_string();
+    let attrs: Vec<(&str, u64)> = [
+        e.partition().map(|p| ("partition", u64::from(p))),
+        e.skipped().map(|s| ("skipped", s)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    match e.kind() {
+        ErrorKind::Full => with_attrs::<Full>(msg, &attrs),
+        ErrorKind::Closed => with_attrs::<Closed>(msg, &attrs),
+        ErrorKind::Lagged => with_attrs::<Lagged>(msg, &attrs),
+        ErrorKind::Expired => with_attrs::<Expired>(msg, &attrs),
+        ErrorKind::AlreadySettled => with_attrs::<AlreadySettled>(msg, &attrs),
+        ErrorKind::Timeout => with_attrs::<Timeout>(msg, &attrs),
+        ErrorKind::NotOwner => with_attrs::<NotOwner>(msg, &attrs),
+        ErrorKind::OutOfRange => with_attrs::<OutOfRange>(msg, &attrs),
+        ErrorKind::VersionConflict => with_attrs::<VersionConflict>(msg, &attrs),
+        ErrorKind::TypeMismatch => with_attrs::<TypeMismatch>(msg, &attrs),
+        ErrorKind::ConfigError => with_attrs::<ConfigError>(msg, &attrs),
+        ErrorKind::NotFound => with_attrs::<NotFound>(msg, &attrs),
+        ErrorKind::InvalidName => with_attrs::<InvalidName>(msg, &attrs),
+        ErrorKind::NoKey => pyo3::exceptions::PyValueError::new_err(msg),
+        _ => with_attrs::<RingletError>(msg, &attrs),
     }
 }
 

@@ -109,11 +109,7 @@ fn partitions_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
 }
 
 fn start_name(s: &ringlet::Start) -> String {
-    match s {
-        ringlet::Start::Earliest => "earliest".into(),
-        ringlet::Start::Latest => "latest".into(),
-        other => format!("{other:?}"),
-    }
+    s.name().map_or_else(|| format!("{s:?}"), str::to_owned)
 }
 
 /// Assignment changes seen by the core, waiting for the listeners: `(assigned?,

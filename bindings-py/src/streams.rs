@@ -857,12 +857,9 @@ impl TopologyPy {
 
     /// `"stop"` (default: a failing record stops processing and is retried) or
     /// `"skip"` (it is skipped and kept in `errors`).
-    fn on_error(&self, policy: &str) -> PyResult<()> {
-        self.topo.on_error(match policy {
-            "stop" => OnError::Stop,
-            "skip" => OnError::Skip,
-            _ => return Err(PyValueError::new_err("on_error is \"stop\" or \"skip\"")),
-        });
+    fn on_error(&self, policy: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.topo
+            .on_error(convert::choice::<OnError>(policy, "on_error")?);
         Ok(())
     }
 
@@ -948,8 +945,7 @@ fn append_err(py: Python<'_>, e: AppendError<Value>) -> PyErr {
             let _ = v.setattr("actual", actual);
             exc
         }
-        AppendError::Full(_) => err(ringlet::PublishError::Full(())),
-        AppendError::Closed(_) => err(ringlet::PublishError::Closed(())),
+        other => err(other),
     }
 }
 

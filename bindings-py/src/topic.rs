@@ -98,7 +98,7 @@ fn topic_config(
         c.max_age = Some(d);
     }
     if let Some(p) = on_full.filter(|p| !p.is_none()) {
-        c.on_full = convert::on_full(p)?;
+        c.on_full = convert::choice(p, "on_full")?;
     }
     Ok(c)
 }
@@ -388,7 +388,7 @@ impl TopicPy {
     /// What a full partition does: `"overwrite"`, `"block"`, `"reject"` or `"keep"`.
     #[getter]
     fn on_full(&self) -> &'static str {
-        convert::on_full_name(self.config().on_full)
+        self.config().on_full.as_str()
     }
 
     /// Whether the topic was closed.
@@ -493,7 +493,7 @@ impl TopicPy {
             None => Start::Latest,
         };
         let on_lag = match on_lag.filter(|s| !s.is_none()) {
-            Some(s) => convert::on_lag(s)?,
+            Some(s) => convert::choice(s, "on_lag")?,
             None => OnLag::Earliest,
         };
         let state: Box<dyn SubOps> = match &self.kind {
@@ -563,7 +563,7 @@ impl TopicPy {
         d.set_item("partitions", c.partitions)?;
         d.set_item("capacity", c.capacity)?;
         d.set_item("max_age", c.max_age.map(|d| d.as_secs_f64()))?;
-        d.set_item("on_full", convert::on_full_name(c.on_full))?;
+        d.set_item("on_full", c.on_full.as_str())?;
         Ok(d.unbind())
     }
 
@@ -585,7 +585,7 @@ impl TopicPy {
             self.name(),
             c.partitions,
             c.capacity,
-            convert::on_full_name(c.on_full),
+            c.on_full.as_str(),
             self.__len__(),
             if self.closed() { ", closed" } else { "" }
         )

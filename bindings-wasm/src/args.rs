@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use ringlet::{Headers, Key, OnFull, OnLag, Start};
+use ringlet::{Headers, Key, OnLag, Start};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -237,11 +237,7 @@ pub fn headers(v: &JsValue) -> Result<Headers, JsValue> {
 pub fn start(v: &JsValue) -> Result<Start, JsValue> {
     const WHAT: &str = "start must be \"earliest\", \"latest\", an offset, a Date, { timestamp } or [[partition, offset], …]";
     if let Some(s) = v.as_string() {
-        return match s.as_str() {
-            "earliest" => Ok(Start::Earliest),
-            "latest" => Ok(Start::Latest),
-            other => Err(type_error(format!("{WHAT}, not {other:?}"))),
-        };
+        return Start::from_name(&s).map_err(|e| type_error(format!("{WHAT}, not {:?}", e.given)));
     }
     if v.as_f64().is_some() {
         return Ok(Start::Offset(u64_arg(v, "start offset")?));
@@ -283,53 +279,17 @@ pub fn offset_pairs(v: &JsValue, what: &str) -> Result<Vec<(u32, u64)>, JsValue>
         .collect()
 }
 
-/// One of several names.
-pub fn choice<T: Copy>(v: &JsValue, name: &str, options: &[(&str, T)]) -> Result<T, JsValue> {
-    let names: Vec<String> = options.iter().map(|(n, _)| format!("{n:?}")).collect();
-    let s = v.as_string().ok_or_else(|| {
-        type_error(format!(
-            "{name} must be one of {}, not {}",
-            names.join(", "),
-            type_name(v)
-        ))
-    })?;
-    options
-        .iter()
-        .find(|(n, _)| *n == s)
-        .map(|(_, t)| *t)
-        .ok_or_else(|| {
-            type_error(format!(
-                "{name} must be one of {}, not {s:?}",
-                names.join(", ")
-            ))
-        })
-}
-
-/// `onFull`.
-pub fn on_full(v: &JsValue) -> Result<OnFull, JsValue> {
-    choice(
-        v,
-        "onFull",
-        &[
-            ("overwrite", OnFull::Overwrite),
-            ("block", OnFull::Block),
-            ("reject", OnFull::Reject),
-            ("keep", OnFull::Keep),
-        ],
-    )
-}
-
-/// `onLag`.
-pub fn on_lag(v: &JsValue) -> Result<OnLag, JsValue> {
-    choice(
-        v,
-        "onLag",
-        &[
-            ("earliest", OnLag::Earliest),
-            ("latest", OnLag::Latest),
-            ("error", OnLag::Error),
-        ],
-    )
+/// One of an enum's names (`onFull: "block"`): a `TypeError` naming the choices
+/// otherwise.
+pub fn choice<T: std::str::FromStr<Err = ringlet::UnknownName>>(
+    v: &JsValue,
+    name: &str,
+) -> Result<T, JsValue> {
+    let s = v
+        .as_string()
+        .ok_or_else(|| type_error(format!("{name} must be a string, not {}", type_name(v))))?;
+    s.parse()
+        .map_err(|e: ringlet::UnknownName| type_error(e.message_for(name)))
 }
 
 /// A list of partitions (an array of whole numbers).
@@ -406,7 +366,7 @@ pub fn reader_options(o: &Option<Object>, default: Start) -> Result<(Start, OnLa
     let lag = if absent(&l) {
         OnLag::Earliest
     } else {
-        on_lag(&l)?
+        choice(&l, "onLag")?
     };
     Ok((start, lag))
 }

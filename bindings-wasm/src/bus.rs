@@ -160,7 +160,15 @@ impl Bus {
         let manual = if absent(&clock) {
             false
         } else {
-            args::choice(&clock, "clock", &[("system", false), ("manual", true)])?
+            match clock.as_string().as_deref() {
+                Some("system") => false,
+                Some("manual") => true,
+                _ => {
+                    return Err(crate::errors::type_error(
+                        "clock must be \"system\" or \"manual\"",
+                    ))
+                }
+            }
         };
         let start = get(&o, "startMs");
         if !absent(&start) && !manual {
@@ -256,7 +264,7 @@ impl Bus {
         }
         let f = get(&o, "onFull");
         if !absent(&f) {
-            c.on_full = args::on_full(&f)?;
+            c.on_full = args::choice(&f, "onFull")?;
         }
         if let Some(on) = args::opt_bool(&get(&o, "compacted"), "compacted")? {
             c.compacted = on;

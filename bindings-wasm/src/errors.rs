@@ -11,10 +11,9 @@
 use js_sys::Reflect;
 use ringlet::eventstore::AppendError;
 use ringlet::streams::Cause;
-use ringlet::{
-    Error, PublishError, ReceiveError, RecvError, SendError, SettleError, StreamError,
-    TryReceiveError, TryRecvError, TrySendError,
-};
+use std::any::Any;
+
+use ringlet::{ErrorDetails, ErrorKind, RecvError, StreamError};
 use wasm_bindgen::prelude::*;
 
 use crate::records::key_js;
@@ -48,15 +47,7 @@ pub fn closed(what: &str) -> JsValue {
 
 /// `Lagged` with `partition` and `skipped`.
 pub fn lagged(partition: u32, skipped: u64) -> JsValue {
-    let msg = RecvError::Lagged { partition, skipped }.to_string();
-    named(
-        "Lagged",
-        &msg,
-        &[
-            ("partition", f64::from(partition)),
-            ("skipped", skipped as f64),
-        ],
-    )
+    err(RecvError::Lagged { partition, skipped })
 }
 
 /// `Busy`: the object is in use by the call that is running (a listener calling
@@ -71,108 +62,44 @@ pub fn busy(what: &str) -> JsValue {
     )
 }
 
-/// Core errors as JS errors: the only mapping.
-pub trait IntoJs {
-    /// The JS error.
-    fn into_js(self) -> JsValue;
-}
-
-/// For `map_err(err)`.
-pub fn err<E: IntoJs>(e: E) -> JsValue {
-    e.into_js()
-}
-
-impl IntoJs for Error {
-    fn into_js(self) -> JsValue {
-        let msg = self.to_string();
-        match self {
-            Error::InvalidName { .. } => named("InvalidName", &msg, &[]),
-            Error::NotFound { .. } => named("NotFound", &msg, &[]),
-            Error::TypeMismatch { .. } => named("TypeMismatch", &msg, &[]),
-            Error::ConfigError { .. } => named("ConfigError", &msg, &[]),
-            Error::OutOfRange { partition, .. } => {
-                named("OutOfRange", &msg, &[("partition", f64::from(partition))])
-            }
-            Error::NotOwner { partition } => {
-                named("NotOwner", &msg, &[("partition", f64::from(partition))])
-            }
-            Error::Closed => named("Closed", &msg, &[]),
-            _ => named("RingletError", &msg, &[]),
+/// Core errors as JS errors: the only mapping. The `name` is the contract's
+/// ([`ErrorKind`]), with `partition` and `skipped` where the error has them; a
+/// missing key is a `TypeError`; `StreamError` and `VersionConflict` carry their
+/// fields (below).
+pub fn err<E: ErrorDetails + 'static>(e: E) -> JsValue {
+    let any: &dyn Any = &e;
+    if let Some(se) = any.downcast_ref::<StreamError>() {
+        return stream_error(se);
+    }
+    if let Some(ae) = any.downcast_ref::<AppendError<crate::Value>>() {
+        if let AppendError::VersionConflict {
+            id,
+            expected,
+            actual,
+            ..
+        } = ae
+        {
+            let e = named(
+                "VersionConflict",
+                &ae.to_string(),
+                &[("expected", *expected as f64), ("actual", *actual as f64)],
+            );
+            set(&e, "id", &JsValue::from_str(id));
+            return e;
         }
     }
-}
-
-impl IntoJs for RecvError {
-    fn into_js(self) -> JsValue {
-        match self {
-            RecvError::Lagged { partition, skipped } => lagged(partition, skipped),
-            RecvError::Closed => closed("the topic (or subscription)"),
-        }
+    let msg = e.to_string();
+    if e.kind() == ErrorKind::NoKey {
+        return type_error(&msg);
     }
-}
-
-impl IntoJs for TryRecvError {
-    fn into_js(self) -> JsValue {
-        match self {
-            TryRecvError::Lagged { partition, skipped } => lagged(partition, skipped),
-            TryRecvError::Closed => RecvError::Closed.into_js(),
-            TryRecvError::Empty => named("Timeout", "no record ready", &[]),
-        }
-    }
-}
-
-impl<M> IntoJs for PublishError<M> {
-    fn into_js(self) -> JsValue {
-        let msg = self.to_string();
-        match self {
-            PublishError::Full(_) => named("Full", &msg, &[]),
-            PublishError::Closed(_) => named("Closed", &msg, &[]),
-            PublishError::OutOfRange(_) => named("OutOfRange", &msg, &[]),
-            PublishError::NoKey(_) => type_error(&msg),
-        }
-    }
-}
-
-impl<M> IntoJs for SendError<M> {
-    fn into_js(self) -> JsValue {
-        named("Closed", &self.to_string(), &[])
-    }
-}
-
-impl<M> IntoJs for TrySendError<M> {
-    fn into_js(self) -> JsValue {
-        let msg = self.to_string();
-        match self {
-            TrySendError::Full(_) => named("Full", &msg, &[]),
-            TrySendError::Closed(_) => named("Closed", &msg, &[]),
-        }
-    }
-}
-
-impl IntoJs for ReceiveError {
-    fn into_js(self) -> JsValue {
-        named("Closed", &self.to_string(), &[])
-    }
-}
-
-impl IntoJs for TryReceiveError {
-    fn into_js(self) -> JsValue {
-        match self {
-            TryReceiveError::Empty => named("Timeout", "nothing ready", &[]),
-            TryReceiveError::Closed => ReceiveError::Closed.into_js(),
-        }
-    }
-}
-
-impl IntoJs for SettleError {
-    fn into_js(self) -> JsValue {
-        let msg = self.to_string();
-        match self {
-            SettleError::Expired => named("Expired", &msg, &[]),
-            SettleError::AlreadySettled => named("AlreadySettled", &msg, &[]),
-            _ => named("RingletError", &msg, &[]),
-        }
-    }
+    let fields: Vec<(&str, f64)> = [
+        e.partition().map(|p| ("partition", f64::from(p))),
+        e.skipped().map(|s| ("skipped", s as f64)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    named(e.kind().as_str(), &msg, &fields)
 }
 
 fn set(o: &JsValue, k: &str, v: &JsValue) {
@@ -225,56 +152,30 @@ impl std::error::Error for JsCallbackError {}
 /// `StreamError` with `topology`, `node`, `topic`, `partition`, `offset`, `key`,
 /// `record` (what the callback got, when a callback threw) and `cause` (what it
 /// threw).
-impl IntoJs for StreamError {
-    fn into_js(self) -> JsValue {
-        let e = named(
-            "StreamError",
-            &self.to_string(),
-            &[
-                ("partition", f64::from(self.partition)),
-                ("offset", self.offset as f64),
-            ],
-        );
-        set(&e, "topology", &JsValue::from_str(&self.topology));
-        set(&e, "node", &JsValue::from_str(&self.node));
-        set(&e, "topic", &JsValue::from_str(&self.topic));
-        set(&e, "key", &key_js(self.key.as_ref()));
-        let mut record = JsValue::UNDEFINED;
-        if let Cause::Callback(c) = &self.cause {
-            if let Some(cb) =
-                (&**c as &(dyn std::error::Error + 'static)).downcast_ref::<JsCallbackError>()
-            {
-                set(&e, "cause", cb.thrown.get());
-                if let Some(r) = &cb.record {
-                    record = r.get().clone();
-                }
+fn stream_error(se: &StreamError) -> JsValue {
+    let e = named(
+        "StreamError",
+        &se.to_string(),
+        &[
+            ("partition", f64::from(se.partition)),
+            ("offset", se.offset as f64),
+        ],
+    );
+    set(&e, "topology", &JsValue::from_str(&se.topology));
+    set(&e, "node", &JsValue::from_str(&se.node));
+    set(&e, "topic", &JsValue::from_str(&se.topic));
+    set(&e, "key", &key_js(se.key.as_ref()));
+    let mut record = JsValue::UNDEFINED;
+    if let Cause::Callback(c) = &se.cause {
+        if let Some(cb) =
+            (&**c as &(dyn std::error::Error + 'static)).downcast_ref::<JsCallbackError>()
+        {
+            set(&e, "cause", cb.thrown.get());
+            if let Some(r) = &cb.record {
+                record = r.get().clone();
             }
         }
-        set(&e, "record", &record);
-        e
     }
-}
-
-impl<E> IntoJs for AppendError<E> {
-    fn into_js(self) -> JsValue {
-        let msg = self.to_string();
-        match self {
-            AppendError::VersionConflict {
-                id,
-                expected,
-                actual,
-                ..
-            } => {
-                let e = named(
-                    "VersionConflict",
-                    &msg,
-                    &[("expected", expected as f64), ("actual", actual as f64)],
-                );
-                set(&e, "id", &JsValue::from_str(&id));
-                e
-            }
-            AppendError::Full(_) => named("Full", &msg, &[]),
-            AppendError::Closed(_) => named("Closed", &msg, &[]),
-        }
-    }
+    set(&e, "record", &record);
+    e
 }

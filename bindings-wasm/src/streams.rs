@@ -823,12 +823,8 @@ impl Topology {
         &self,
         #[wasm_bindgen(unchecked_param_type = "\"stop\" | \"skip\"")] policy: JsValue,
     ) -> Result<(), JsValue> {
-        let p = args::choice(
-            &policy,
-            "policy",
-            &[("stop", OnError::Stop), ("skip", OnError::Skip)],
-        )?;
-        self.topo.on_error(p);
+        self.topo
+            .on_error(args::choice::<OnError>(&policy, "policy")?);
         Ok(())
     }
 

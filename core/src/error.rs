@@ -89,7 +89,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 macro_rules! handing_back {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $var:ident => $msg:literal),* $(,)? }) => {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $var:ident => $msg:literal as $kind:ident),* $(,)? }) => {
         $(#[$m])*
         #[derive(Clone, PartialEq, Eq)]
         pub enum $name<M> {
@@ -121,6 +121,12 @@ macro_rules! handing_back {
         }
 
         impl<M> std::error::Error for $name<M> {}
+
+        impl<M> ErrorDetails for $name<M> {
+            fn kind(&self) -> ErrorKind {
+                match self { $($name::$var(_) => ErrorKind::$kind,)* }
+            }
+        }
     };
 }
 
@@ -140,13 +146,13 @@ handing_back! {
     /// ```
     PublishError {
         /// The partition is full and the topic's `on_full` policy refuses to wait.
-        Full => "the partition is full",
+        Full => "the partition is full" as Full,
         /// The topic is closed.
-        Closed => "the topic is closed",
+        Closed => "the topic is closed" as Closed,
         /// The message names a partition the topic does not have.
-        OutOfRange => "no such partition",
+        OutOfRange => "no such partition" as OutOfRange,
         /// The topic is compacted and the record has no key.
-        NoKey => "a compacted topic's records need a key",
+        NoKey => "a compacted topic's records need a key" as NoKey,
     }
 }
 
@@ -154,15 +160,15 @@ handing_back! {
     /// Why `publish_timeout` failed, handing back the value.
     PublishTimeoutError {
         /// Still full when the timeout passed.
-        Timeout => "timed out waiting for room",
+        Timeout => "timed out waiting for room" as Full,
         /// Full, and the topic's `on_full` policy (`keep`) never frees room.
-        Full => "the partition is full",
+        Full => "the partition is full" as Full,
         /// The topic is closed.
-        Closed => "the topic is closed",
+        Closed => "the topic is closed" as Closed,
         /// The message names a partition the topic does not have.
-        OutOfRange => "no such partition",
+        OutOfRange => "no such partition" as OutOfRange,
         /// The topic is compacted and the record has no key.
-        NoKey => "a compacted topic's records need a key",
+        NoKey => "a compacted topic's records need a key" as NoKey,
     }
 }
 
@@ -260,6 +266,10 @@ impl From<RecvError> for RecvTimeoutError {
     }
 }
 
+/// What a read reports when nothing more will come.
+const READER_CLOSED: &str =
+    "the topic is closed and its records are read, or the reader was closed or left";
+
 impl fmt::Display for RecvError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -269,7 +279,7 @@ impl fmt::Display for RecvError {
                     "lagged: {skipped} records of partition {partition} were evicted unread"
                 )
             }
-            RecvError::Closed => f.write_str("closed"),
+            RecvError::Closed => f.write_str(READER_CLOSED),
         }
     }
 }
@@ -285,7 +295,7 @@ impl fmt::Display for TryRecvError {
                 },
                 f,
             ),
-            TryRecvError::Closed => f.write_str("closed"),
+            TryRecvError::Closed => f.write_str(READER_CLOSED),
         }
     }
 }
@@ -301,7 +311,7 @@ impl fmt::Display for RecvTimeoutError {
                 },
                 f,
             ),
-            RecvTimeoutError::Closed => f.write_str("closed"),
+            RecvTimeoutError::Closed => f.write_str(READER_CLOSED),
         }
     }
 }
@@ -326,7 +336,7 @@ handing_back! {
     /// ```
     SendError {
         /// The queue is closed.
-        Closed => "the queue is closed",
+        Closed => "the queue is closed" as Closed,
     }
 }
 
@@ -346,9 +356,9 @@ handing_back! {
     /// ```
     TrySendError {
         /// Ready, in-flight and delayed messages fill the capacity.
-        Full => "the queue is full",
+        Full => "the queue is full" as Full,
         /// The queue is closed.
-        Closed => "the queue is closed",
+        Closed => "the queue is closed" as Closed,
     }
 }
 
@@ -356,9 +366,9 @@ handing_back! {
     /// Why `send_timeout` failed, handing back the value or message.
     SendTimeoutError {
         /// Still full when the timeout passed.
-        Timeout => "timed out waiting for room",
+        Timeout => "timed out waiting for room" as Full,
         /// The queue is closed.
-        Closed => "the queue is closed",
+        Closed => "the queue is closed" as Closed,
     }
 }
 
@@ -469,3 +479,313 @@ impl std::error::Error for ReceiveError {}
 impl std::error::Error for TryReceiveError {}
 impl std::error::Error for ReceiveTimeoutError {}
 impl std::error::Error for SettleError {}
+
+/// The contract's error names, the same in every language: what
+/// [`ErrorDetails::kind`] gives for every Ringlet error. Python raises the
+/// exception class of that name, JS an `Error` whose `name` it is.
+///
+/// # Examples
+///
+/// ```
+/// use ringlet::{ErrorDetails, ErrorKind, TrySendError};
+/// assert_eq!(TrySendError::Full(1).kind(), ErrorKind::Full);
+/// assert_eq!(ErrorKind::Full.as_str(), "Full");
+/// assert_eq!("NotOwner".parse::<ErrorKind>(), Ok(ErrorKind::NotOwner));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A partition, queue or event store is full.
+    Full,
+    /// A topic, queue, reader, member or bus is closed (or gone).
+    Closed,
+    /// Records were evicted or expired before a reader got to them.
+    Lagged,
+    /// A delivery's visibility timeout passed before it was settled.
+    Expired,
+    /// A delivery was settled already.
+    AlreadySettled,
+    /// Nothing arrived within the time given (or, without waiting, nothing is ready).
+    Timeout,
+    /// A group member acted on a partition it does not own.
+    NotOwner,
+    /// An offset or partition the topic does not have.
+    OutOfRange,
+    /// An append expected another version of the entity.
+    VersionConflict,
+    /// The name holds another kind of object or another value type.
+    TypeMismatch,
+    /// A configuration is invalid or conflicts with the existing one.
+    ConfigError,
+    /// Nothing by that name exists.
+    NotFound,
+    /// A name breaks the naming rules or is reserved.
+    InvalidName,
+    /// A compacted topic's record has no key: an argument error (Python's
+    /// `ValueError`, JS's `TypeError`).
+    NoKey,
+    /// A stream-processing record failed.
+    StreamError,
+}
+
+impl ErrorKind {
+    /// Every kind, in the contract's order.
+    pub const ALL: [ErrorKind; 15] = [
+        ErrorKind::Full,
+        ErrorKind::Closed,
+        ErrorKind::Lagged,
+        ErrorKind::Expired,
+        ErrorKind::AlreadySettled,
+        ErrorKind::Timeout,
+        ErrorKind::NotOwner,
+        ErrorKind::OutOfRange,
+        ErrorKind::VersionConflict,
+        ErrorKind::TypeMismatch,
+        ErrorKind::ConfigError,
+        ErrorKind::NotFound,
+        ErrorKind::InvalidName,
+        ErrorKind::NoKey,
+        ErrorKind::StreamError,
+    ];
+
+    /// The stable name (`"Full"`, `"Closed"`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Full => "Full",
+            ErrorKind::Closed => "Closed",
+            ErrorKind::Lagged => "Lagged",
+            ErrorKind::Expired => "Expired",
+            ErrorKind::AlreadySettled => "AlreadySettled",
+            ErrorKind::Timeout => "Timeout",
+            ErrorKind::NotOwner => "NotOwner",
+            ErrorKind::OutOfRange => "OutOfRange",
+            ErrorKind::VersionConflict => "VersionConflict",
+            ErrorKind::TypeMismatch => "TypeMismatch",
+            ErrorKind::ConfigError => "ConfigError",
+            ErrorKind::NotFound => "NotFound",
+            ErrorKind::InvalidName => "InvalidName",
+            ErrorKind::NoKey => "NoKey",
+            ErrorKind::StreamError => "StreamError",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ErrorKind {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ErrorKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownName::new("error kind", s, ErrorKind::ALL.map(ErrorKind::as_str)))
+    }
+}
+
+/// A name that none of a public enum's values has (from their `FromStr`): says
+/// which names there are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownName {
+    /// What was being named (`"on_full"`, `"start"`, …).
+    pub what: &'static str,
+    /// The name given.
+    pub given: String,
+    /// The names there are.
+    pub expected: Vec<&'static str>,
+}
+
+impl UnknownName {
+    pub(crate) fn new(
+        what: &'static str,
+        given: &str,
+        expected: impl IntoIterator<Item = &'static str>,
+    ) -> Self {
+        // Long input is cut: the message names it, it does not echo it whole.
+        let mut cut: String = given.chars().take(60).collect();
+        if cut.len() < given.len() {
+            cut.push('…');
+        }
+        UnknownName {
+            what,
+            given: cut,
+            expected: expected.into_iter().collect(),
+        }
+    }
+}
+
+impl fmt::Display for UnknownName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} must be one of {}, not {:?}",
+            self.what,
+            self.expected
+                .iter()
+                .map(|n| format!("{n:?}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.given
+        )
+    }
+}
+
+impl std::error::Error for UnknownName {}
+
+impl UnknownName {
+    /// The message, naming the option as the caller's language spells it
+    /// (`onFull` in JS, `on_full` in Python).
+    pub fn message_for(&self, option: &str) -> String {
+        UnknownName {
+            what: "",
+            given: self.given.clone(),
+            expected: self.expected.clone(),
+        }
+        .to_string()
+        .replacen(" must", &format!("{option} must"), 1)
+    }
+}
+
+/// `as_str`, `NAMES`, `Display` and `FromStr` (with [`UnknownName`]) for a public
+/// enum of unit variants: the names every binding uses for its values.
+macro_rules! named_values {
+    ($ty:ident, $what:literal, { $($var:ident => $name:literal),* $(,)? }) => {
+        impl $ty {
+            /// Every value's name.
+            pub const NAMES: &'static [&'static str] = &[$($name),*];
+
+            /// This value's name.
+            pub fn as_str(self) -> &'static str {
+                match self { $($ty::$var => $name,)* }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = $crate::UnknownName;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($name => Ok($ty::$var),)*
+                    _ => Err($crate::UnknownName::new($what, s, Self::NAMES.iter().copied())),
+                }
+            }
+        }
+    };
+}
+pub(crate) use named_values;
+
+/// What a host language needs of any Ringlet error to raise its own: the
+/// contract's name and the numbers that come with it. Every error type of the
+/// crate implements it, so each binding maps errors in one function.
+pub trait ErrorDetails: fmt::Display {
+    /// The contract's name for this error.
+    fn kind(&self) -> ErrorKind;
+    /// The partition concerned (`Lagged`, `NotOwner`, `OutOfRange`).
+    fn partition(&self) -> Option<u32> {
+        None
+    }
+    /// Records skipped (`Lagged`).
+    fn skipped(&self) -> Option<u64> {
+        None
+    }
+}
+
+impl ErrorDetails for Error {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidName { .. } => ErrorKind::InvalidName,
+            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::TypeMismatch { .. } => ErrorKind::TypeMismatch,
+            Error::ConfigError { .. } => ErrorKind::ConfigError,
+            Error::OutOfRange { .. } => ErrorKind::OutOfRange,
+            Error::NotOwner { .. } => ErrorKind::NotOwner,
+            Error::Closed => ErrorKind::Closed,
+        }
+    }
+
+    fn partition(&self) -> Option<u32> {
+        match self {
+            Error::OutOfRange { partition, .. } | Error::NotOwner { partition } => Some(*partition),
+            _ => None,
+        }
+    }
+}
+
+/// The three read errors share their kinds: `Lagged` with its partition and count,
+/// `Closed`, and `Timeout` for "nothing (yet)".
+macro_rules! read_error_details {
+    ($($name:ident $(, $empty:ident)*;)*) => {$(
+        impl ErrorDetails for $name {
+            fn kind(&self) -> ErrorKind {
+                match self {
+                    $name::Lagged { .. } => ErrorKind::Lagged,
+                    $name::Closed => ErrorKind::Closed,
+                    $($name::$empty => ErrorKind::Timeout,)*
+                }
+            }
+
+            fn partition(&self) -> Option<u32> {
+                match self {
+                    $name::Lagged { partition, .. } => Some(*partition),
+                    _ => None,
+                }
+            }
+
+            fn skipped(&self) -> Option<u64> {
+                match self {
+                    $name::Lagged { skipped, .. } => Some(*skipped),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+
+read_error_details! {
+    RecvError;
+    TryRecvError, Empty;
+    RecvTimeoutError, Timeout;
+}
+
+impl ErrorDetails for ReceiveError {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::Closed
+    }
+}
+
+impl ErrorDetails for TryReceiveError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            TryReceiveError::Empty => ErrorKind::Timeout,
+            TryReceiveError::Closed => ErrorKind::Closed,
+        }
+    }
+}
+
+impl ErrorDetails for ReceiveTimeoutError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            ReceiveTimeoutError::Timeout => ErrorKind::Timeout,
+            ReceiveTimeoutError::Closed => ErrorKind::Closed,
+        }
+    }
+}
+
+impl ErrorDetails for SettleError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            SettleError::Expired => ErrorKind::Expired,
+            SettleError::AlreadySettled => ErrorKind::AlreadySettled,
+        }
+    }
+}

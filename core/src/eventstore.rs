@@ -125,6 +125,16 @@ impl<E> fmt::Debug for AppendError<E> {
     }
 }
 
+impl<E> crate::ErrorDetails for AppendError<E> {
+    fn kind(&self) -> crate::ErrorKind {
+        match self {
+            AppendError::VersionConflict { .. } => crate::ErrorKind::VersionConflict,
+            AppendError::Full(_) => crate::ErrorKind::Full,
+            AppendError::Closed(_) => crate::ErrorKind::Closed,
+        }
+    }
+}
+
 impl<E> fmt::Display for AppendError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

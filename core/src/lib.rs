@@ -280,9 +280,9 @@ mod wait;
 pub use bus::{Bus, BusBuilder};
 pub use clock::{Clock, ManualClock};
 pub use error::{
-    Error, PublishError, PublishTimeoutError, ReceiveError, ReceiveTimeoutError, RecvError,
-    RecvTimeoutError, SendError, SendTimeoutError, SettleError, TryReceiveError, TryRecvError,
-    TrySendError,
+    Error, ErrorDetails, ErrorKind, PublishError, PublishTimeoutError, ReceiveError,
+    ReceiveTimeoutError, RecvError, RecvTimeoutError, SendError, SendTimeoutError, SettleError,
+    TryReceiveError, TryRecvError, TrySendError, UnknownName,
 };
 pub use eventstore::{Aggregate, Aggregates, AppendError, EventStore, ExecuteError};
 pub use group::{

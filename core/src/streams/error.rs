@@ -68,6 +68,16 @@ impl fmt::Display for StreamError {
     }
 }
 
+impl crate::ErrorDetails for StreamError {
+    fn kind(&self) -> crate::ErrorKind {
+        crate::ErrorKind::StreamError
+    }
+
+    fn partition(&self) -> Option<u32> {
+        Some(self.partition)
+    }
+}
+
 impl std::error::Error for StreamError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.cause {
@@ -87,6 +97,11 @@ pub enum OnError {
     /// Skip the record, keep the error in [`Topology::errors`], go on.
     Skip,
 }
+
+crate::error::named_values!(OnError, "on_error", {
+    Stop => "stop",
+    Skip => "skip",
+});
 
 /// A failure inside the graph: the node and the cause.
 pub(crate) struct Failure {

@@ -39,6 +39,13 @@ pub enum OnFull {
     Keep,
 }
 
+crate::error::named_values!(OnFull, "on_full", {
+    Overwrite => "overwrite",
+    Block => "block",
+    Reject => "reject",
+    Keep => "keep",
+});
+
 /// A topic's configuration. Builder style; compared whole when a topic is opened
 /// again by name.
 ///

@@ -85,6 +85,40 @@ pub enum OnLag {
     Error,
 }
 
+crate::error::named_values!(OnLag, "on_lag", {
+    Earliest => "earliest",
+    Latest => "latest",
+    Error => "error",
+});
+
+impl Start {
+    /// `"earliest"` or `"latest"` as a start.
+    ///
+    /// # Errors
+    ///
+    /// [`UnknownName`](crate::UnknownName) for any other name.
+    pub fn from_name(name: &str) -> Result<Start, crate::UnknownName> {
+        match name {
+            "earliest" => Ok(Start::Earliest),
+            "latest" => Ok(Start::Latest),
+            _ => Err(crate::UnknownName::new(
+                "start",
+                name,
+                ["earliest", "latest"],
+            )),
+        }
+    }
+
+    /// The name of a named start (`Earliest`, `Latest`).
+    pub fn name(&self) -> Option<&'static str> {
+        match self {
+            Start::Earliest => Some("earliest"),
+            Start::Latest => Some("latest"),
+            _ => None,
+        }
+    }
+}
+
 struct PartReader<T> {
     cursor: Arc<Cursor>,
     /// The next offset to copy from the ring.
