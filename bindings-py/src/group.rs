@@ -9,7 +9,10 @@ use parking_lot::Mutex;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use ringlet::{GroupConfig, RecvError, RecvTimeoutError, ShareGroupConfig, TryRecvError};
+use ringlet::{
+    AssignmentChange, ChangeQueue, GroupConfig, RecvError, RecvTimeoutError, ShareGroupConfig,
+    TryRecvError,
+};
 
 use crate::aio::{awaitable, awaitable_or_stop, Ready};
 use crate::convert::{self, Value};
@@ -112,10 +115,6 @@ fn start_name(s: &ringlet::Start) -> String {
     s.name().map_or_else(|| format!("{s:?}"), str::to_owned)
 }
 
-/// Assignment changes seen by the core, waiting for the listeners: `(assigned?,
-/// partitions)`.
-type Changes = Arc<Mutex<Vec<(bool, Vec<u32>)>>>;
-
 /// A consumer group: each partition is owned by one member at a time.
 #[pyclass(frozen, module = "ringlet", name = "Group")]
 pub struct GroupPy {
@@ -166,19 +165,11 @@ impl GroupPy {
             }
         }
         let mut m = py.detach(|| self.g.join()).map_err(err)?;
-        let events: Changes = Arc::default();
-        if on_assign.is_some() {
-            let e = events.clone();
-            m.on_assign(move |ps| e.lock().push((true, ps.to_vec())));
-        }
-        if on_revoke.is_some() {
-            let e = events.clone();
-            m.on_revoke(move |ps| e.lock().push((false, ps.to_vec())));
-        }
+        let changes = m.queue_changes();
         Ok(MemberPy {
             id: m.id(),
             state: Mutex::new(MemberState { m: Some(m) }),
-            events,
+            changes,
             on_assign,
             on_revoke,
             topic: self.topic.name().to_owned(),
@@ -278,7 +269,7 @@ impl Reader for MemberState {
 #[pyclass(frozen, module = "ringlet", name = "Member")]
 pub struct MemberPy {
     state: Mutex<MemberState>,
-    events: Changes,
+    changes: ChangeQueue,
     on_assign: Option<Py<PyAny>>,
     on_revoke: Option<Py<PyAny>>,
     id: u64,
@@ -287,25 +278,19 @@ pub struct MemberPy {
 }
 
 impl MemberPy {
-    /// Calls the rebalance listeners for the changes seen so far (no lock held).
+    /// Calls the rebalance listeners for the changes seen so far (no lock held):
+    /// every one, raising the first exception (`ringlet::ChangeQueue`).
     fn fire(&self, py: Python<'_>) -> PyResult<()> {
-        loop {
-            let next = {
-                let mut e = self.events.lock();
-                if e.is_empty() {
-                    return Ok(());
-                }
-                e.remove(0)
+        self.changes.dispatch(|change| {
+            let (f, partitions) = match change {
+                AssignmentChange::Assigned(p) => (&self.on_assign, p),
+                AssignmentChange::Revoked(p) => (&self.on_revoke, p),
             };
-            let f = if next.0 {
-                &self.on_assign
-            } else {
-                &self.on_revoke
-            };
-            if let Some(f) = f {
-                f.call1(py, (PyList::new(py, next.1)?,))?;
+            match f {
+                Some(f) => f.call1(py, (PyList::new(py, partitions)?,)).map(drop),
+                None => Ok(()),
             }
-        }
+        })
     }
 
     /// Catches up with the group (running listeners) before a read.
@@ -319,28 +304,18 @@ impl MemberPy {
     }
 
     /// Listeners for changes seen during a read; if one raises, the records read
-    /// are put back (the member seeks to them) and the exception propagates.
+    /// are put back (read again) and the exception propagates.
     fn after_read(&self, py: Python<'_>, got: &[Raw]) -> PyResult<()> {
-        if self.events.lock().is_empty() {
+        if self.changes.is_empty() {
             return Ok(());
         }
-        if let Err(e) = self.fire(py) {
-            let mut first: Vec<(u32, u64)> = Vec::new();
-            for r in got {
-                if !first.iter().any(|(p, _)| *p == r.partition) {
-                    first.push((r.partition, r.offset));
-                }
-            }
+        self.fire(py).inspect_err(|_| {
             locked(py, &self.state, |s| {
                 if let Some(m) = s.m.as_mut() {
-                    for (p, o) in first {
-                        let _ = m.seek(p, o);
-                    }
+                    m.put_back(got.iter().map(|r| (r.partition, r.offset)));
                 }
             });
-            return Err(e);
-        }
-        Ok(())
+        })
     }
 
     fn with<R: Send>(

@@ -136,3 +136,25 @@ def test_share_group_hands_each_record_to_one_member(bus, clock):
     with pytest.raises(ringlet.ConfigError):
         t.group("workers")
     assert "share group" in sg._repr_html_()
+
+
+def test_every_listener_runs_when_one_raises_and_the_first_exception_surfaces(bus, clock):
+    # A member that missed its session timeout rejoins at its next call: that call
+    # sees its partition revoked and assigned again. on_revoke raises; on_assign
+    # still runs (Kafka calls every rebalance listener and rethrows the first).
+    t = bus.topic("rj", partitions=1)
+    g = t.group("g", start="earliest", session_timeout=10)
+    seen = []
+
+    def revoke(parts):
+        seen.append(("-", parts))
+        raise ValueError("revoke failed")
+
+    m = g.join(on_assign=lambda p: seen.append(("+", p)), on_revoke=revoke)
+    assert m.assignment() == [0]
+    clock.advance(11)
+    t.publish("x")
+    with pytest.raises(ValueError, match="revoke failed"):
+        m.poll(timeout=0)
+    assert seen == [("+", [0]), ("-", [0]), ("+", [0])]
+    assert m.poll(timeout=0).value == "x"  # put back: nothing lost

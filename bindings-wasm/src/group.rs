@@ -6,7 +6,10 @@ use std::rc::Rc;
 use std::task::Poll;
 
 use js_sys::{Array, Function, Promise};
-use ringlet::{GroupConfig, Record, RecvError, ShareGroupConfig, Start, TryRecvError};
+use ringlet::{
+    AssignmentChange, ChangeQueue, GroupConfig, Record, RecvError, ShareGroupConfig, Start,
+    TryRecvError,
+};
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 
@@ -15,7 +18,7 @@ use crate::bus::{Rearming, Timer};
 use crate::errors::{busy, closed, err, type_error};
 use crate::queue::{delivery_js, Delivery};
 use crate::records::{numbers, plain, record_js};
-use crate::{iterable, Local, Serial, Value};
+use crate::{iterable, Serial, Value};
 
 fn start_name(s: &Start) -> serde_json::Value {
     match s {
@@ -118,23 +121,7 @@ impl Group {
         let on_assign = args::opt_function(&get(&o, "onAssign"), "onAssign")?;
         let on_revoke = args::opt_function(&get(&o, "onRevoke"), "onRevoke")?;
         let mut m = self.g.join().map_err(err)?;
-        let events: Events = Rc::default();
-        if on_assign.is_some() {
-            let ev = Local(events.clone());
-            m.on_assign(move |p| {
-                if let Ok(mut e) = ev.get().try_borrow_mut() {
-                    e.push((true, p.to_vec()));
-                }
-            });
-        }
-        if on_revoke.is_some() {
-            let ev = Local(events.clone());
-            m.on_revoke(move |p| {
-                if let Ok(mut e) = ev.get().try_borrow_mut() {
-                    e.push((false, p.to_vec()));
-                }
-            });
-        }
+        let events = m.queue_changes();
         self.timer.rearm();
         Ok(iterable(Member {
             id: m.id(),
@@ -183,61 +170,47 @@ impl Group {
     }
 }
 
-type Events = Rc<RefCell<Vec<(bool, Vec<u32>)>>>;
-
 /// A member of a consumer group: reads the partitions it owns.
 #[wasm_bindgen]
 pub struct Member {
     id: u64,
     inner: Rc<RefCell<Option<ringlet::Member<Value>>>>,
-    events: Events,
+    events: ChangeQueue,
     on_assign: Option<Function>,
     on_revoke: Option<Function>,
     serial: Serial,
     timer: Rc<Timer>,
 }
 
-/// Calls the listeners for what the last engine call noticed (no borrow held);
-/// the first exception is returned.
+/// Calls the listeners for what the last engine call noticed (no borrow held):
+/// every one, returning the first exception (`ringlet::ChangeQueue`).
 fn fire(
-    events: &Events,
+    events: &ChangeQueue,
     on_assign: &Option<Function>,
     on_revoke: &Option<Function>,
 ) -> Result<(), JsValue> {
-    let evs = match events.try_borrow_mut() {
-        Ok(mut e) => std::mem::take(&mut *e),
-        Err(_) => return Ok(()),
-    };
-    let mut first = Ok(());
-    for (assigned, parts) in evs {
-        let f = if assigned { on_assign } else { on_revoke };
-        if let Some(f) = f {
-            let arr = numbers(parts.into_iter().map(f64::from));
-            if let Err(e) = f.call1(&JsValue::UNDEFINED, &arr) {
-                if first.is_ok() {
-                    first = Err(e);
-                }
-            }
+    events.dispatch(|change| {
+        let (f, parts) = match change {
+            AssignmentChange::Assigned(p) => (on_assign, p),
+            AssignmentChange::Revoked(p) => (on_revoke, p),
+        };
+        match f {
+            Some(f) => f
+                .call1(
+                    &JsValue::UNDEFINED,
+                    &numbers(parts.iter().map(|&p| f64::from(p))),
+                )
+                .map(drop),
+            None => Ok(()),
         }
-    }
-    first
+    })
 }
 
-/// Puts back what a call read when its listener threw: seeks each partition to its
-/// first record in `read`.
+/// Puts back what a call read when its listener threw (it is read again).
 fn put_back(inner: &RefCell<Option<ringlet::Member<Value>>>, read: &[(u32, u64)]) {
     if let Ok(mut g) = inner.try_borrow_mut() {
         if let Some(m) = g.as_mut() {
-            let mut firsts: Vec<(u32, u64)> = Vec::new();
-            for &(p, o) in read {
-                match firsts.iter_mut().find(|(q, _)| *q == p) {
-                    Some(f) => f.1 = f.1.min(o),
-                    None => firsts.push((p, o)),
-                }
-            }
-            for (p, o) in firsts {
-                let _ = m.seek(p, o);
-            }
+            m.put_back(read.iter().copied());
         }
     }
 }

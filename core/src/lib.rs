@@ -286,9 +286,9 @@ pub use error::{
 };
 pub use eventstore::{Aggregate, Aggregates, AppendError, EventStore, ExecuteError};
 pub use group::{
-    Group, GroupConfig, GroupPartitionSnapshot, GroupSnapshot, Member, MemberRecvFuture,
-    MemberSnapshot, ShareGroup, ShareGroupConfig, ShareGroupSnapshot, ShareMember,
-    SharePartitionSnapshot, ShareReceiveFuture,
+    AssignmentChange, ChangeQueue, Group, GroupConfig, GroupPartitionSnapshot, GroupSnapshot,
+    Member, MemberRecvFuture, MemberSnapshot, ShareGroup, ShareGroupConfig, ShareGroupSnapshot,
+    ShareMember, SharePartitionSnapshot, ShareReceiveFuture,
 };
 pub use murmur2::{murmur2, partition_for_key};
 pub use queue::{

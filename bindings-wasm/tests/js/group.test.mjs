@@ -161,3 +161,25 @@ test("share groups: records delivered one member at a time, acked, redelivered, 
   for await (const d of w2) seen.push(d.value);
   assert.deepEqual(seen, []);
 });
+
+test("every listener runs when one throws; the first exception surfaces and the read is put back", () => {
+  // A member that missed its session timeout rejoins at its next call: that call sees
+  // its partition revoked and assigned again.
+  const bus = manual();
+  const t = bus.topic("rj");
+  const g = t.group("g", { start: "earliest", sessionTimeoutMs: 10000 });
+  const seen = [];
+  const m = g.join({
+    onAssign: (p) => seen.push(["+", p]),
+    onRevoke: (p) => {
+      seen.push(["-", p]);
+      throw new Error("revoke failed");
+    },
+  });
+  assert.deepEqual(m.assignment(), [0]);
+  bus.advance(11000);
+  t.publish("x");
+  assert.throws(() => m.poll(), /revoke failed/);
+  assert.deepEqual(seen, [["+", [0]], ["-", [0]], ["+", [0]]]);
+  assert.equal(m.poll().value, "x");
+});

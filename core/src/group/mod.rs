@@ -37,6 +37,7 @@
 //! committed are not evicted.
 
 mod assign;
+mod changes;
 mod member;
 pub(crate) mod share;
 
@@ -54,6 +55,7 @@ use crate::topic::{Cursor, Start, TopicInner, TopicOps};
 use crate::wait::BusTimer;
 use crate::Error;
 
+pub use changes::{AssignmentChange, ChangeQueue};
 pub use member::{Member, MemberRecvFuture};
 pub use share::{
     ShareGroup, ShareGroupConfig, ShareGroupSnapshot, ShareMember, SharePartitionSnapshot,
