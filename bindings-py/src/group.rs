@@ -9,9 +9,9 @@ use parking_lot::Mutex;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
+use ringlet::options::{GroupOptions, ShareGroupOptions};
 use ringlet::{
-    AssignmentChange, ChangeQueue, GroupConfig, RecvError, RecvTimeoutError, ShareGroupConfig,
-    TryRecvError,
+    AssignmentChange, ChangeQueue, GroupConfig, RecvError, RecvTimeoutError, TryRecvError,
 };
 
 use crate::aio::{awaitable, awaitable_or_stop, Ready};
@@ -30,27 +30,12 @@ pub(crate) fn open_group(
     auto_commit: Option<bool>,
     session_timeout: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<GroupPy> {
-    let start = start
-        .filter(|s| !s.is_none())
-        .map(convert::group_start)
-        .transpose()?;
-    let session_timeout = convert::opt_duration(session_timeout, "session_timeout")?;
-    let g = if start.is_none() && auto_commit.is_none() && session_timeout.is_none() {
-        topic.group(name)
-    } else {
-        let mut c = topic.group_config(name).unwrap_or_default();
-        if let Some(s) = start {
-            c.start = s;
-        }
-        if let Some(a) = auto_commit {
-            c.auto_commit = a;
-        }
-        if let Some(d) = session_timeout {
-            c.session_timeout = d;
-        }
-        topic.group_with(name, c)
-    }
-    .map_err(err)?;
+    let options = GroupOptions {
+        start: group_start(start)?,
+        auto_commit,
+        session_timeout: convert::opt_duration(session_timeout, "session_timeout")?,
+    };
+    let g = topic.open_group(name, &options).map_err(err)?;
     Ok(GroupPy {
         g,
         topic: topic.clone(),
@@ -66,41 +51,25 @@ pub(crate) fn open_share_group(
     max_in_flight: Option<&Bound<'_, PyAny>>,
     dead_letter: Option<&str>,
 ) -> PyResult<ShareGroupPy> {
-    let start = start
-        .filter(|s| !s.is_none())
-        .map(convert::group_start)
-        .transpose()?;
-    let vt = convert::opt_duration(visibility_timeout, "visibility_timeout")?;
-    let md = convert::opt_count::<u32>(max_deliveries, "max_deliveries")?;
-    let mif = convert::opt_count::<usize>(max_in_flight, "max_in_flight")?;
-    let given =
-        start.is_some() || vt.is_some() || md.is_some() || mif.is_some() || dead_letter.is_some();
-    let g = if !given {
-        topic.share_group(name)
-    } else {
-        let mut c: ShareGroupConfig = topic.share_group_config(name).unwrap_or_default();
-        if let Some(s) = start {
-            c.start = s;
-        }
-        if let Some(d) = vt {
-            c.visibility_timeout = d;
-        }
-        if let Some(n) = md {
-            c.max_deliveries = Some(n);
-        }
-        if let Some(n) = mif {
-            c.max_in_flight = n;
-        }
-        if let Some(d) = dead_letter {
-            c.dead_letter = Some(d.to_owned());
-        }
-        topic.share_group_with(name, c)
-    }
-    .map_err(err)?;
+    let options = ShareGroupOptions {
+        start: group_start(start)?,
+        visibility_timeout: convert::opt_duration(visibility_timeout, "visibility_timeout")?,
+        max_deliveries: convert::opt_count(max_deliveries, "max_deliveries")?,
+        max_in_flight: convert::opt_count(max_in_flight, "max_in_flight")?,
+        dead_letter: dead_letter.map(str::to_owned),
+    };
+    let g = topic.open_share_group(name, &options).map_err(err)?;
     Ok(ShareGroupPy {
         g,
         topic: topic.name().to_owned(),
     })
+}
+
+fn group_start(start: Option<&Bound<'_, PyAny>>) -> PyResult<Option<ringlet::Start>> {
+    start
+        .filter(|s| !s.is_none())
+        .map(convert::group_start)
+        .transpose()
 }
 
 fn partitions_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {

@@ -10,8 +10,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use ringlet::queue::SharedDelivery;
 use ringlet::{
-    Delivery, Error, Headers, Key, Message, QueueConfig, ReceiveTimeoutError, SendTimeoutError,
-    TryReceiveError, TrySendError,
+    Delivery, Headers, Key, Message, ReceiveTimeoutError, SendTimeoutError, TryReceiveError,
+    TrySendError,
 };
 
 use crate::aio::{awaitable, awaitable_or_stop, PendingOp, Ready};
@@ -75,24 +75,13 @@ pub(crate) fn open(
     max_deliveries: Option<&Bound<'_, PyAny>>,
     dead_letter: Option<&str>,
 ) -> PyResult<QueuePy> {
-    let mut c = match bus.get_queue::<Value>(name) {
-        Ok(q) => q.config().clone(),
-        Err(Error::NotFound { .. }) => QueueConfig::default(),
-        Err(e) => return Err(err(e)),
+    let options = ringlet::options::QueueOptions {
+        capacity: convert::opt_count(capacity, "capacity")?,
+        visibility_timeout: convert::opt_duration(visibility_timeout, "visibility_timeout")?,
+        max_deliveries: convert::opt_count(max_deliveries, "max_deliveries")?,
+        dead_letter: dead_letter.map(str::to_owned),
     };
-    if let Some(n) = convert::opt_count::<usize>(capacity, "capacity")? {
-        c.capacity = n;
-    }
-    if let Some(d) = convert::opt_duration(visibility_timeout, "visibility_timeout")? {
-        c.visibility_timeout = d;
-    }
-    if let Some(n) = convert::opt_count::<u32>(max_deliveries, "max_deliveries")? {
-        c.max_deliveries = Some(n);
-    }
-    if let Some(d) = dead_letter {
-        c.dead_letter = Some(d.to_owned());
-    }
-    let q = bus.queue::<Value>(name, c).map_err(err)?;
+    let q = bus.open_queue::<Value>(name, &options).map_err(err)?;
     Ok(QueuePy::new(q))
 }
 

@@ -8,8 +8,9 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use ringlet::journal::{Event, JOURNAL_TOPIC};
+use ringlet::options::TopicOptions;
 use ringlet::{
-    Error, Message, OnFull, OnLag, PublishTimeoutError, Record, RecvError, RecvTimeoutError, Start,
+    Error, Message, OnLag, PublishTimeoutError, Record, RecvError, RecvTimeoutError, Start,
     TopicConfig, TryRecvError,
 };
 
@@ -76,33 +77,6 @@ pub struct BusPy {
     clock: Option<Py<ManualClockPy>>,
 }
 
-fn topic_config(
-    existing: Option<&TopicConfig>,
-    partitions: Option<&Bound<'_, PyAny>>,
-    capacity: Option<&Bound<'_, PyAny>>,
-    max_age: Option<&Bound<'_, PyAny>>,
-    on_full: Option<&Bound<'_, PyAny>>,
-    compacted: Option<bool>,
-) -> PyResult<TopicConfig> {
-    let mut c = existing.cloned().unwrap_or_default();
-    if let Some(on) = compacted {
-        c.compacted = on;
-    }
-    if let Some(n) = convert::opt_count::<u32>(partitions, "partitions")? {
-        c.partitions = n;
-    }
-    if let Some(n) = convert::opt_count::<usize>(capacity, "capacity")? {
-        c.capacity = n;
-    }
-    if let Some(d) = convert::opt_duration(max_age, "max_age")? {
-        c.max_age = Some(d);
-    }
-    if let Some(p) = on_full.filter(|p| !p.is_none()) {
-        c.on_full = convert::choice(p, "on_full")?;
-    }
-    Ok(c)
-}
-
 impl BusPy {
     fn open_topic(&self, name: &str) -> PyResult<Option<TopicKind>> {
         match self.bus.get_topic::<Value>(name) {
@@ -156,26 +130,20 @@ impl BusPy {
         on_full: Option<&Bound<'_, PyAny>>,
         compacted: Option<bool>,
     ) -> PyResult<TopicPy> {
-        let existing = match self.bus.get_topic::<Value>(name) {
-            Ok(t) => Some(t.config().clone()),
-            Err(Error::NotFound { .. }) => None,
-            Err(e) => return Err(err(e)),
-        };
-        let c = topic_config(
-            existing.as_ref(),
-            partitions,
-            capacity,
-            max_age,
-            on_full,
+        let options = TopicOptions {
+            partitions: convert::opt_count(partitions, "partitions")?,
+            capacity: convert::opt_count(capacity, "capacity")?,
+            max_age: convert::opt_duration(max_age, "max_age")?,
+            on_full: on_full
+                .filter(|p| !p.is_none())
+                .map(|p| convert::choice(p, "on_full"))
+                .transpose()?,
             compacted,
-        )?;
-        let t = if c.compacted {
-            self.bus
-                .topic_with_tombstones::<Value>(name, c, |v| Python::attach(|py| v.is_none(py)))
-        } else {
-            self.bus.topic::<Value>(name, c)
-        }
-        .map_err(err)?;
+        };
+        let t = self
+            .bus
+            .open_topic::<Value>(name, &options, |v| Python::attach(|py| v.is_none(py)))
+            .map_err(err)?;
         Ok(self.wrap(TopicKind::Values(t)))
     }
 
@@ -329,9 +297,7 @@ impl TopicPy {
         timeout: Option<Duration>,
     ) -> PyResult<Receipt> {
         let t = self.values()?;
-        let waits = t.config().on_full == OnFull::Block
-            || (timeout.is_some() && t.config().on_full == OnFull::Reject);
-        if !waits {
+        if !t.config().on_full.waits_for_room(timeout.is_some()) {
             return t.publish_message(msg).map(Receipt::from).map_err(err);
         }
         let msg = match t.try_publish_message(msg) {
@@ -440,22 +406,40 @@ impl TopicPy {
         self.publish_msg(py, m, timeout)
     }
 
-    /// Publishes every value of an iterable (unkeyed); returns how many.
-    fn publish_many(&self, py: Python<'_>, values: &Bound<'_, PyAny>) -> PyResult<usize> {
+    /// Publishes every value of an iterable (unkeyed); returns how many. On a
+    /// `block` topic it waits for room (at most `timeout` seconds in all, then
+    /// `Full`: the values before it were published).
+    #[pyo3(signature = (values, *, timeout = None))]
+    fn publish_many(
+        &self,
+        py: Python<'_>,
+        values: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<usize> {
         let t = self.values()?;
         let vals = values
             .try_iter()
             .map_err(|_| PyTypeError::new_err("publish_many takes an iterable of values"))?
             .map(|v| v.map(|v| Value::new(&v)))
             .collect::<PyResult<Vec<Value>>>()?;
-        if t.config().on_full == OnFull::Block {
-            let n = vals.len();
-            for v in vals {
-                self.publish_msg(py, Message::new(v), None)?;
-            }
-            return Ok(n);
+        let timeout = convert::opt_duration(timeout, "timeout")?;
+        if !t.config().on_full.waits_for_room(timeout.is_some()) {
+            return t.publish_batch(vals).map_err(err);
         }
-        t.publish_batch(vals).map_err(err)
+        // In slices, so Ctrl-C interrupts the wait.
+        let (total, mut rest) = (vals.len(), vals);
+        wait_for(py, timeout, |d| {
+            match t.publish_batch_timeout(std::mem::take(&mut rest), d) {
+                Ok(_) => Ok(Some(())),
+                Err(ringlet::PublishError::Full(r)) => {
+                    rest = r;
+                    Ok(None)
+                }
+                Err(e) => Err(err(e)),
+            }
+        })?
+        .map(|()| total)
+        .ok_or_else(|| err(ringlet::PublishError::Full(())))
     }
 
     /// Publishes a value, waiting asynchronously for room on a `block` topic.

@@ -204,3 +204,13 @@ def test_context_manager_closes_subscription(bus):
         assert sub.poll().value == 1
     with pytest.raises(ringlet.Closed):
         sub.poll(timeout=0)
+
+
+def test_publish_many_on_a_full_block_topic_waits_at_most_its_timeout(bus):
+    t = bus.topic("pm", capacity=2, on_full="block")
+    sub = t.subscribe(start="earliest")
+    with pytest.raises(ringlet.Full):
+        t.publish_many([1, 2, 3], timeout=0.05)
+    assert [r.value for r in sub.poll_many(timeout=0)] == [1, 2]  # what fitted
+    assert t.publish_many([4, 5], timeout=0.05) == 2  # room again
+    assert [r.value for r in sub.poll_many(timeout=0)] == [4, 5]

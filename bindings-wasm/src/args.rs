@@ -279,6 +279,14 @@ pub fn offset_pairs(v: &JsValue, what: &str) -> Result<Vec<(u32, u64)>, JsValue>
         .collect()
 }
 
+/// An optional string option (`undefined` and `null`: not given).
+pub fn opt_string(v: &JsValue, name: &str) -> Result<Option<String>, JsValue> {
+    if absent(v) {
+        return Ok(None);
+    }
+    string(v, name).map(Some)
+}
+
 /// One of an enum's names (`onFull: "block"`): a `TypeError` naming the choices
 /// otherwise.
 pub fn choice<T: std::str::FromStr<Err = ringlet::UnknownName>>(

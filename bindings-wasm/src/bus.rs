@@ -7,7 +7,7 @@ use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 
 use ringlet::journal::{Event, JOURNAL_TOPIC};
-use ringlet::{Error, ManualClock, Start, TopicConfig};
+use ringlet::{Error, ManualClock, Start};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 
@@ -247,35 +247,20 @@ impl Bus {
             "topic",
             &["partitions", "capacity", "maxAgeMs", "onFull", "compacted"],
         )?;
-        let existing = match self.bus.get_topic::<Value>(&name) {
-            Ok(t) => Some(t.config().clone()),
-            Err(Error::NotFound { .. }) => None,
-            Err(e) => return Err(err(e)),
-        };
-        let mut c: TopicConfig = existing.unwrap_or_default();
-        if let Some(n) = args::opt_u32(&get(&o, "partitions"), "partitions")? {
-            c.partitions = n;
-        }
-        if let Some(n) = args::opt_usize(&get(&o, "capacity"), "capacity")? {
-            c.capacity = n;
-        }
-        if let Some(d) = args::opt_ms(&get(&o, "maxAgeMs"), "maxAgeMs")? {
-            c.max_age = Some(d);
-        }
         let f = get(&o, "onFull");
-        if !absent(&f) {
-            c.on_full = args::choice(&f, "onFull")?;
-        }
-        if let Some(on) = args::opt_bool(&get(&o, "compacted"), "compacted")? {
-            c.compacted = on;
-        }
-        let t = if c.compacted {
-            self.bus
-                .topic_with_tombstones::<Value>(&name, c, |v| v.js().is_null())
-        } else {
-            self.bus.topic::<Value>(&name, c)
-        }
-        .map_err(err)?;
+        let options = ringlet::options::TopicOptions {
+            partitions: args::opt_u32(&get(&o, "partitions"), "partitions")?,
+            capacity: args::opt_usize(&get(&o, "capacity"), "capacity")?,
+            max_age: args::opt_ms(&get(&o, "maxAgeMs"), "maxAgeMs")?,
+            on_full: (!absent(&f))
+                .then(|| args::choice(&f, "onFull"))
+                .transpose()?,
+            compacted: args::opt_bool(&get(&o, "compacted"), "compacted")?,
+        };
+        let t = self
+            .bus
+            .open_topic::<Value>(&name, &options, |v| v.js().is_null())
+            .map_err(err)?;
         Ok(self.wrap(TopicKind::Values(t)))
     }
 

@@ -6,10 +6,8 @@ use std::rc::Rc;
 use std::task::Poll;
 
 use js_sys::{Array, Function, Promise};
-use ringlet::{
-    AssignmentChange, ChangeQueue, GroupConfig, Record, RecvError, ShareGroupConfig, Start,
-    TryRecvError,
-};
+use ringlet::options::{GroupOptions, ShareGroupOptions};
+use ringlet::{AssignmentChange, ChangeQueue, Record, RecvError, Start, TryRecvError};
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 
@@ -59,25 +57,12 @@ impl Group {
         timer: Rc<Timer>,
     ) -> Result<Group, JsValue> {
         let o = option_object(opts, "group", &["start", "autoCommit", "sessionTimeoutMs"])?;
-        let start = group_start(&get(&o, "start"))?;
-        let auto_commit = args::opt_bool(&get(&o, "autoCommit"), "autoCommit")?;
-        let session = args::opt_ms(&get(&o, "sessionTimeoutMs"), "sessionTimeoutMs")?;
-        let g = if start.is_none() && auto_commit.is_none() && session.is_none() {
-            topic.group(name)
-        } else {
-            let mut c: GroupConfig = topic.group_config(name).unwrap_or_default();
-            if let Some(s) = start {
-                c.start = s;
-            }
-            if let Some(a) = auto_commit {
-                c.auto_commit = a;
-            }
-            if let Some(d) = session {
-                c.session_timeout = d;
-            }
-            topic.group_with(name, c)
-        }
-        .map_err(err)?;
+        let options = GroupOptions {
+            start: group_start(&get(&o, "start"))?,
+            auto_commit: args::opt_bool(&get(&o, "autoCommit"), "autoCommit")?,
+            session_timeout: args::opt_ms(&get(&o, "sessionTimeoutMs"), "sessionTimeoutMs")?,
+        };
+        let g = topic.open_group(name, &options).map_err(err)?;
         Ok(Group {
             g,
             topic: topic.name().to_owned(),
@@ -507,40 +492,17 @@ impl ShareGroup {
                 "deadLetter",
             ],
         )?;
-        let start = group_start(&get(&o, "start"))?;
-        let vt = args::opt_ms(&get(&o, "visibilityTimeoutMs"), "visibilityTimeoutMs")?;
-        let md = args::opt_u32(&get(&o, "maxDeliveries"), "maxDeliveries")?;
-        let mif = args::opt_usize(&get(&o, "maxInFlight"), "maxInFlight")?;
-        let dl = get(&o, "deadLetter");
-        let dl = if absent(&dl) {
-            None
-        } else {
-            Some(args::string(&dl, "deadLetter")?)
+        let options = ShareGroupOptions {
+            start: group_start(&get(&o, "start"))?,
+            visibility_timeout: args::opt_ms(
+                &get(&o, "visibilityTimeoutMs"),
+                "visibilityTimeoutMs",
+            )?,
+            max_deliveries: args::opt_u32(&get(&o, "maxDeliveries"), "maxDeliveries")?,
+            max_in_flight: args::opt_usize(&get(&o, "maxInFlight"), "maxInFlight")?,
+            dead_letter: args::opt_string(&get(&o, "deadLetter"), "deadLetter")?,
         };
-        let given =
-            start.is_some() || vt.is_some() || md.is_some() || mif.is_some() || dl.is_some();
-        let g = if !given {
-            topic.share_group(name)
-        } else {
-            let mut c: ShareGroupConfig = topic.share_group_config(name).unwrap_or_default();
-            if let Some(s) = start {
-                c.start = s;
-            }
-            if let Some(d) = vt {
-                c.visibility_timeout = d;
-            }
-            if let Some(n) = md {
-                c.max_deliveries = Some(n);
-            }
-            if let Some(n) = mif {
-                c.max_in_flight = n;
-            }
-            if let Some(d) = dl {
-                c.dead_letter = Some(d);
-            }
-            topic.share_group_with(name, c)
-        }
-        .map_err(err)?;
+        let g = topic.open_share_group(name, &options).map_err(err)?;
         Ok(ShareGroup {
             g,
             topic: topic.name().to_owned(),

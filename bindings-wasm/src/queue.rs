@@ -4,7 +4,7 @@ use std::rc::Rc;
 
 use js_sys::Promise;
 use ringlet::queue::SharedDelivery;
-use ringlet::{Error, Message, QueueConfig, TryReceiveError};
+use ringlet::{Message, TryReceiveError};
 use wasm_bindgen::prelude::*;
 
 use crate::args::{self, absent, get, option_object};
@@ -29,25 +29,13 @@ pub(crate) fn open(
             "deadLetter",
         ],
     )?;
-    let mut c = match bus.get_queue::<Value>(name) {
-        Ok(q) => q.config().clone(),
-        Err(Error::NotFound { .. }) => QueueConfig::default(),
-        Err(e) => return Err(err(e)),
+    let options = ringlet::options::QueueOptions {
+        capacity: args::opt_usize(&get(&o, "capacity"), "capacity")?,
+        visibility_timeout: args::opt_ms(&get(&o, "visibilityTimeoutMs"), "visibilityTimeoutMs")?,
+        max_deliveries: args::opt_u32(&get(&o, "maxDeliveries"), "maxDeliveries")?,
+        dead_letter: args::opt_string(&get(&o, "deadLetter"), "deadLetter")?,
     };
-    if let Some(n) = args::opt_usize(&get(&o, "capacity"), "capacity")? {
-        c.capacity = n;
-    }
-    if let Some(d) = args::opt_ms(&get(&o, "visibilityTimeoutMs"), "visibilityTimeoutMs")? {
-        c.visibility_timeout = d;
-    }
-    if let Some(n) = args::opt_u32(&get(&o, "maxDeliveries"), "maxDeliveries")? {
-        c.max_deliveries = Some(n);
-    }
-    let dl = get(&o, "deadLetter");
-    if !absent(&dl) {
-        c.dead_letter = Some(args::string(&dl, "deadLetter")?);
-    }
-    let q = bus.queue::<Value>(name, c).map_err(err)?;
+    let q = bus.open_queue::<Value>(name, &options).map_err(err)?;
     Ok(Queue::new(q, timer))
 }
 

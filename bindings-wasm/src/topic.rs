@@ -198,29 +198,19 @@ impl Topic {
             .map(Value::new)
             .collect();
         let total = vals.len();
-        let partial = |e: JsValue, n: usize| {
-            let _ = js_sys::Reflect::set(&e, &"published".into(), &(n as f64).into());
-            e
-        };
-        if t.config().on_full == OnFull::Block {
-            for (n, v) in vals.into_iter().enumerate() {
-                if let Err(e) = t.try_publish(v) {
-                    return Err(partial(
-                        full_wait_hint(e.map(Message::new), OnFull::Block),
-                        n,
-                    ));
-                }
-            }
-            return Ok(total);
-        }
-        t.publish_batch(vals).map_err(|e| {
-            let rest = match &e {
-                ringlet::PublishError::Full(r)
-                | ringlet::PublishError::Closed(r)
-                | ringlet::PublishError::OutOfRange(r)
-                | ringlet::PublishError::NoKey(r) => r.len(),
+        // JS never waits: a full `block` topic hands back the rest as `Full`.
+        t.try_publish_batch(vals).map_err(|e| {
+            let published = total - e.as_ref().into_inner().len();
+            let e = match e {
+                ringlet::PublishError::Full(_) if t.config().on_full == OnFull::Block => named(
+                    "Full",
+                    "the partition is full: publishAsync waits for room",
+                    &[],
+                ),
+                e => err(e),
             };
-            partial(err(e), total - rest)
+            let _ = js_sys::Reflect::set(&e, &"published".into(), &(published as f64).into());
+            e
         })
     }
 

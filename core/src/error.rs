@@ -102,6 +102,11 @@ macro_rules! handing_back {
                 match self { $($name::$var(m) => m,)* }
             }
 
+            /// The same error, borrowing what was handed back.
+            pub fn as_ref(&self) -> $name<&M> {
+                match self { $($name::$var(m) => $name::$var(m),)* }
+            }
+
             /// The same error around `f` of what was handed back.
             pub fn map<N>(self, f: impl FnOnce(M) -> N) -> $name<N> {
                 match self { $($name::$var(m) => $name::$var(f(m)),)* }

@@ -269,6 +269,7 @@ mod group;
 pub mod journal;
 mod murmur2;
 mod name;
+pub mod options;
 pub mod queue;
 mod record;
 pub mod snapshot;

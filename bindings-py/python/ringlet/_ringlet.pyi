@@ -268,8 +268,9 @@ class Topic:
         timeout: Optional[_Seconds] = None,
     ) -> Receipt:
         """Publishes a value; waits for room on a ``block`` topic."""
-    def publish_many(self, values: Iterable[Any]) -> int:
-        """Publishes every value; returns how many."""
+    def publish_many(self, values: Iterable[Any], *, timeout: Optional[_Seconds] = None) -> int:
+        """Publishes every value; returns how many. On a block topic it waits for
+        room (at most ``timeout`` seconds in all, then ``Full``)."""
     def publish_async(
         self, value: Any, *, key: Optional[_KeyLike] = None, headers: Optional[_HeadersLike] = None
     ) -> Awaitable[Receipt]:

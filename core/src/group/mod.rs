@@ -925,7 +925,7 @@ impl<T: Clone + Send + Sync + 'static> crate::topic::Topic<T> {
     /// # Ok::<(), ringlet::Error>(())
     /// ```
     pub fn group(&self, name: &str) -> Result<Group<T>, Error> {
-        self.open_group(name, None)
+        self.find_or_create_group(name, None)
     }
 
     /// Opens or creates the consumer group `name` with `config`.
@@ -935,7 +935,7 @@ impl<T: Clone + Send + Sync + 'static> crate::topic::Topic<T> {
     /// `InvalidName`; `ConfigError` for a bad config, or if the group exists with
     /// another config or a share group has that name.
     pub fn group_with(&self, name: &str, config: GroupConfig) -> Result<Group<T>, Error> {
-        self.open_group(name, Some(config))
+        self.find_or_create_group(name, Some(config))
     }
 
     /// The config of the consumer group `name`, if it exists (nothing is created).
@@ -965,7 +965,11 @@ impl<T: Clone + Send + Sync + 'static> crate::topic::Topic<T> {
         Some(view.config().clone())
     }
 
-    fn open_group(&self, name: &str, config: Option<GroupConfig>) -> Result<Group<T>, Error> {
+    fn find_or_create_group(
+        &self,
+        name: &str,
+        config: Option<GroupConfig>,
+    ) -> Result<Group<T>, Error> {
         crate::name::validate(name, false)?;
         if let Some(c) = &config {
             c.validate(name)?;
@@ -1017,7 +1021,7 @@ impl<T: Clone + Send + Sync + 'static> crate::topic::Topic<T> {
     ///
     /// `InvalidName`; `ConfigError` if a consumer group has that name.
     pub fn share_group(&self, name: &str) -> Result<ShareGroup<T>, Error> {
-        self.open_share_group(name, None)
+        self.find_or_create_share_group(name, None)
     }
 
     /// Opens or creates the share group `name` with `config`.
@@ -1032,10 +1036,10 @@ impl<T: Clone + Send + Sync + 'static> crate::topic::Topic<T> {
         name: &str,
         config: ShareGroupConfig,
     ) -> Result<ShareGroup<T>, Error> {
-        self.open_share_group(name, Some(config))
+        self.find_or_create_share_group(name, Some(config))
     }
 
-    fn open_share_group(
+    fn find_or_create_share_group(
         &self,
         name: &str,
         config: Option<ShareGroupConfig>,

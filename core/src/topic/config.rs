@@ -39,6 +39,28 @@ pub enum OnFull {
     Keep,
 }
 
+impl OnFull {
+    /// Whether a publish waits for room under this policy: `Block` always, `Reject`
+    /// only when the call has a timeout (`publish_timeout`, `publish_async`);
+    /// `Overwrite` makes room at once and `Keep` never frees any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::OnFull;
+    /// assert!(OnFull::Block.waits_for_room(false));
+    /// assert!(!OnFull::Reject.waits_for_room(false) && OnFull::Reject.waits_for_room(true));
+    /// assert!(!OnFull::Keep.waits_for_room(true));
+    /// ```
+    pub fn waits_for_room(self, with_timeout: bool) -> bool {
+        match self {
+            OnFull::Block => true,
+            OnFull::Reject => with_timeout,
+            OnFull::Overwrite | OnFull::Keep => false,
+        }
+    }
+}
+
 crate::error::named_values!(OnFull, "on_full", {
     Overwrite => "overwrite",
     Block => "block",

@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use crate::error::{PublishError, PublishTimeoutError};
 use crate::record::{Message, Receipt};
 
-use super::{without_timeout, OnFull, TopicInner, Wait};
+use super::{without_timeout, TopicInner, Wait};
 
 /// The future of [`Topic::publish_message_async`]. Publishes nothing if dropped
 /// before it completes.
@@ -53,7 +53,7 @@ impl<T: Clone + Send + Sync + 'static> Future for PublishFuture<T> {
             },
         };
         let part = &topic.parts[p as usize];
-        let blocking = matches!(topic.config.on_full, OnFull::Block | OnFull::Reject);
+        let blocking = topic.config.on_full.waits_for_room(true);
         for registered in [false, true] {
             let mut msg = this.msg.take().expect("present");
             msg.partition = Some(p);

@@ -536,10 +536,7 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
         msg: Message<T>,
         timeout: Duration,
     ) -> Result<Receipt, PublishTimeoutError<Message<T>>> {
-        let wait = match self.inner.config.on_full {
-            OnFull::Block | OnFull::Reject => Wait::Until(Instant::now().checked_add(timeout)),
-            OnFull::Overwrite | OnFull::Keep => Wait::Never,
-        };
+        let wait = self.wait_up_to(timeout);
         self.inner.publish_msg(msg, wait)
     }
 
@@ -594,7 +591,54 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
         &self,
         values: I,
     ) -> Result<usize, PublishError<Vec<T>>> {
-        let wait = self.policy_wait();
+        self.publish_batch_waiting(values, self.policy_wait())
+    }
+
+    /// [`Topic::publish_batch`] without ever waiting: on a full `Block` topic it
+    /// publishes what fits and hands back the rest as `Full`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Topic::publish_batch`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::{OnFull, PublishError, Start, TopicConfig};
+    /// let bus = ringlet::Bus::new();
+    /// let t = bus.topic::<u8>("t", TopicConfig::default().capacity(2).on_full(OnFull::Block))?;
+    /// let _reader = t.subscribe(Start::Earliest)?;
+    /// assert_eq!(t.try_publish_batch([1, 2, 3]), Err(PublishError::Full(vec![3])));
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn try_publish_batch<I: IntoIterator<Item = T>>(
+        &self,
+        values: I,
+    ) -> Result<usize, PublishError<Vec<T>>> {
+        self.publish_batch_waiting(values, Wait::Never)
+    }
+
+    /// [`Topic::publish_batch`], waiting at most `timeout` (in all) for room on
+    /// `Block` and `Reject` topics.
+    ///
+    /// # Errors
+    ///
+    /// As [`Topic::publish_batch`]: `Full` with the values not published when the
+    /// time is up.
+    pub fn publish_batch_timeout<I: IntoIterator<Item = T>>(
+        &self,
+        values: I,
+        timeout: Duration,
+    ) -> Result<usize, PublishError<Vec<T>>> {
+        let wait = self.wait_up_to(timeout);
+        self.publish_batch_waiting(values, wait)
+    }
+
+    fn publish_batch_waiting<I: IntoIterator<Item = T>>(
+        &self,
+        values: I,
+        wait: Wait,
+    ) -> Result<usize, PublishError<Vec<T>>> {
         let inner = &self.inner;
         if inner.config.partitions > 1 || inner.config.compacted {
             let mut it = values.into_iter();
@@ -644,9 +688,19 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
     }
 
     fn policy_wait(&self) -> Wait {
-        match self.inner.config.on_full {
-            OnFull::Block => Wait::Until(None),
-            OnFull::Overwrite | OnFull::Reject | OnFull::Keep => Wait::Never,
+        if self.inner.config.on_full.waits_for_room(false) {
+            Wait::Until(None)
+        } else {
+            Wait::Never
+        }
+    }
+
+    /// How a call with a `timeout` waits for room ([`OnFull::waits_for_room`]).
+    fn wait_up_to(&self, timeout: Duration) -> Wait {
+        if self.inner.config.on_full.waits_for_room(true) {
+            Wait::Until(Instant::now().checked_add(timeout))
+        } else {
+            Wait::Never
         }
     }
 

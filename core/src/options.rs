@@ -1,0 +1,221 @@
+//! Partial options, as hosts give them: every field optional, and a field left out
+//! accepts what exists (or takes the default when nothing does). This is what makes
+//! a notebook cell or a page script re-runnable — `bus.topic("orders")` after
+//! `bus.topic("orders", partitions=3)` opens the same topic — while a field that is
+//! given and differs is still a `ConfigError`, as in [`Bus::topic`].
+//!
+//! Python and JS build these from their keyword arguments and option objects;
+//! Rust code usually passes whole configs instead.
+
+use std::time::Duration;
+
+use crate::{
+    Bus, Error, Group, GroupConfig, OnFull, Queue, QueueConfig, ShareGroup, ShareGroupConfig,
+    Start, Topic, TopicConfig,
+};
+
+/// A [`TopicConfig`] with every field optional ([`Bus::open_topic`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct TopicOptions {
+    pub partitions: Option<u32>,
+    pub capacity: Option<usize>,
+    pub max_age: Option<Duration>,
+    pub on_full: Option<OnFull>,
+    pub compacted: Option<bool>,
+}
+
+impl TopicOptions {
+    /// `base` with the given fields set.
+    pub fn apply(&self, mut base: TopicConfig) -> TopicConfig {
+        set(&mut base.partitions, self.partitions);
+        set(&mut base.capacity, self.capacity);
+        set(&mut base.on_full, self.on_full);
+        set(&mut base.compacted, self.compacted);
+        if self.max_age.is_some() {
+            base.max_age = self.max_age;
+        }
+        base
+    }
+}
+
+/// A [`QueueConfig`] with every field optional ([`Bus::open_queue`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct QueueOptions {
+    pub capacity: Option<usize>,
+    pub visibility_timeout: Option<Duration>,
+    pub max_deliveries: Option<u32>,
+    pub dead_letter: Option<String>,
+}
+
+impl QueueOptions {
+    /// `base` with the given fields set.
+    pub fn apply(&self, mut base: QueueConfig) -> QueueConfig {
+        set(&mut base.capacity, self.capacity);
+        set(&mut base.visibility_timeout, self.visibility_timeout);
+        if self.max_deliveries.is_some() {
+            base.max_deliveries = self.max_deliveries;
+        }
+        if self.dead_letter.is_some() {
+            base.dead_letter.clone_from(&self.dead_letter);
+        }
+        base
+    }
+}
+
+/// A [`GroupConfig`] with every field optional ([`Topic::open_group`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct GroupOptions {
+    pub start: Option<Start>,
+    pub auto_commit: Option<bool>,
+    pub session_timeout: Option<Duration>,
+}
+
+impl GroupOptions {
+    /// Whether no field is given.
+    pub fn is_empty(&self) -> bool {
+        *self == GroupOptions::default()
+    }
+
+    /// `base` with the given fields set.
+    pub fn apply(&self, mut base: GroupConfig) -> GroupConfig {
+        set(&mut base.start, self.start.clone());
+        set(&mut base.auto_commit, self.auto_commit);
+        set(&mut base.session_timeout, self.session_timeout);
+        base
+    }
+}
+
+/// A [`ShareGroupConfig`] with every field optional ([`Topic::open_share_group`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct ShareGroupOptions {
+    pub start: Option<Start>,
+    pub visibility_timeout: Option<Duration>,
+    pub max_deliveries: Option<u32>,
+    pub max_in_flight: Option<usize>,
+    pub dead_letter: Option<String>,
+}
+
+impl ShareGroupOptions {
+    /// Whether no field is given.
+    pub fn is_empty(&self) -> bool {
+        *self == ShareGroupOptions::default()
+    }
+
+    /// `base` with the given fields set.
+    pub fn apply(&self, mut base: ShareGroupConfig) -> ShareGroupConfig {
+        set(&mut base.start, self.start.clone());
+        set(&mut base.visibility_timeout, self.visibility_timeout);
+        set(&mut base.max_in_flight, self.max_in_flight);
+        if self.max_deliveries.is_some() {
+            base.max_deliveries = self.max_deliveries;
+        }
+        if self.dead_letter.is_some() {
+            base.dead_letter.clone_from(&self.dead_letter);
+        }
+        base
+    }
+}
+
+fn set<V>(field: &mut V, given: Option<V>) {
+    if let Some(v) = given {
+        *field = v;
+    }
+}
+
+impl Bus {
+    /// Opens the topic `name` with the options given, the others as they are;
+    /// creates it (other options at their defaults) if it does not exist. A
+    /// compacted topic tells its deletions by `is_tombstone`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Bus::topic`]: `ConfigError` for a given option that differs from the
+    /// existing topic's, `TypeMismatch`, `InvalidName`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::{options::TopicOptions, Bus};
+    /// let bus = Bus::new();
+    /// let three = TopicOptions { partitions: Some(3), ..Default::default() };
+    /// bus.open_topic::<u8>("orders", &three, |_| false)?;
+    /// // Re-run without the option: the same topic.
+    /// assert_eq!(bus.open_topic::<u8>("orders", &TopicOptions::default(), |_| false)?.partitions(), 3);
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn open_topic<T: Clone + Send + Sync + 'static>(
+        &self,
+        name: &str,
+        options: &TopicOptions,
+        is_tombstone: fn(&T) -> bool,
+    ) -> Result<Topic<T>, Error> {
+        let existing = match self.get_topic::<T>(name) {
+            Ok(t) => t.config().clone(),
+            Err(Error::NotFound { .. }) => TopicConfig::default(),
+            Err(e) => return Err(e),
+        };
+        let config = options.apply(existing);
+        if config.compacted {
+            self.topic_with_tombstones(name, config, is_tombstone)
+        } else {
+            self.topic(name, config)
+        }
+    }
+
+    /// Opens the queue `name` with the options given, the others as they are;
+    /// creates it if it does not exist.
+    ///
+    /// # Errors
+    ///
+    /// As [`Bus::queue`].
+    pub fn open_queue<T: Clone + Send + Sync + 'static>(
+        &self,
+        name: &str,
+        options: &QueueOptions,
+    ) -> Result<Queue<T>, Error> {
+        let existing = match self.get_queue::<T>(name) {
+            Ok(q) => q.config().clone(),
+            Err(Error::NotFound { .. }) => QueueConfig::default(),
+            Err(e) => return Err(e),
+        };
+        self.queue(name, options.apply(existing))
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> Topic<T> {
+    /// Opens the consumer group `name` with the options given, the others as they
+    /// are; creates it if it does not exist.
+    ///
+    /// # Errors
+    ///
+    /// As [`Topic::group_with`].
+    pub fn open_group(&self, name: &str, options: &GroupOptions) -> Result<Group<T>, Error> {
+        if options.is_empty() {
+            return self.group(name);
+        }
+        let base = self.group_config(name).unwrap_or_default();
+        self.group_with(name, options.apply(base))
+    }
+
+    /// Opens the share group `name` with the options given, the others as they
+    /// are; creates it if it does not exist.
+    ///
+    /// # Errors
+    ///
+    /// As [`Topic::share_group_with`].
+    pub fn open_share_group(
+        &self,
+        name: &str,
+        options: &ShareGroupOptions,
+    ) -> Result<ShareGroup<T>, Error> {
+        if options.is_empty() {
+            return self.share_group(name);
+        }
+        let base = self.share_group_config(name).unwrap_or_default();
+        self.share_group_with(name, options.apply(base))
+    }
+}
