@@ -21,7 +21,7 @@ use crate::queue::{
     deliveries, receive_many_with, receive_with, to_delivery, DeliveryPy, FutureOp,
 };
 use crate::reader::{self, locked, NextRecord, PollRecord, Reader};
-use crate::records::{raw_value, Raw, RecordPy};
+use crate::records::{read_value, ReadRecord, RecordPy};
 
 pub(crate) fn open_group(
     topic: &ringlet::Topic<Value>,
@@ -198,32 +198,32 @@ impl MemberState {
 }
 
 impl Reader for MemberState {
-    fn try_recv(&mut self) -> Result<Raw, TryRecvError> {
+    fn try_recv(&mut self) -> Result<ReadRecord, TryRecvError> {
         let m = self.m.as_mut().ok_or(TryRecvError::Closed)?;
-        m.try_recv().map(raw_value)
+        m.try_recv().map(read_value)
     }
-    fn recv_timeout(&mut self, d: Duration) -> Result<Raw, RecvTimeoutError> {
+    fn recv_timeout(&mut self, d: Duration) -> Result<ReadRecord, RecvTimeoutError> {
         let m = self.m.as_mut().ok_or(RecvTimeoutError::Closed)?;
-        m.recv_timeout(d).map(raw_value)
+        m.recv_timeout(d).map(read_value)
     }
-    fn try_recv_batch(&mut self, max: usize) -> Result<Vec<Raw>, TryRecvError> {
+    fn try_recv_batch(&mut self, max: usize) -> Result<Vec<ReadRecord>, TryRecvError> {
         let m = self.m.as_mut().ok_or(TryRecvError::Closed)?;
-        Ok(m.try_recv_batch(max)?.into_iter().map(raw_value).collect())
+        Ok(m.try_recv_batch(max)?.into_iter().map(read_value).collect())
     }
     fn recv_batch_timeout(
         &mut self,
         max: usize,
         d: Duration,
-    ) -> Result<Vec<Raw>, RecvTimeoutError> {
+    ) -> Result<Vec<ReadRecord>, RecvTimeoutError> {
         let m = self.m.as_mut().ok_or(RecvTimeoutError::Closed)?;
         Ok(m.recv_batch_timeout(max, d)?
             .into_iter()
-            .map(raw_value)
+            .map(read_value)
             .collect())
     }
-    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Raw, RecvError>> {
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<ReadRecord, RecvError>> {
         match self.m.as_mut() {
-            Some(m) => m.poll_recv(cx).map(|r| r.map(raw_value)),
+            Some(m) => m.poll_recv(cx).map(|r| r.map(read_value)),
             None => Poll::Ready(Err(RecvError::Closed)),
         }
     }
@@ -274,7 +274,7 @@ impl MemberPy {
 
     /// Listeners for changes seen during a read; if one raises, the records read
     /// are put back (read again) and the exception propagates.
-    fn after_read(&self, py: Python<'_>, got: &[Raw]) -> PyResult<()> {
+    fn after_read(&self, py: Python<'_>, got: &[ReadRecord]) -> PyResult<()> {
         if self.changes.is_empty() {
             return Ok(());
         }

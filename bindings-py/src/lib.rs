@@ -41,13 +41,17 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 
 mod aio;
+mod bus;
 mod convert;
 mod errors;
+mod eventstore;
 mod group;
 mod queue;
 mod reader;
 mod records;
 mod streams;
+mod subscription;
+mod tables;
 mod topic;
 
 static DISPLAY: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
@@ -66,10 +70,10 @@ pub(crate) fn display<A: for<'py> IntoPyObject<'py>>(
 fn _ringlet(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     errors::register(m)?;
-    m.add_class::<topic::BusPy>()?;
-    m.add_class::<topic::ManualClockPy>()?;
+    m.add_class::<bus::BusPy>()?;
+    m.add_class::<bus::ManualClockPy>()?;
     m.add_class::<topic::TopicPy>()?;
-    m.add_class::<topic::SubscriptionPy>()?;
+    m.add_class::<subscription::SubscriptionPy>()?;
     m.add_class::<records::Receipt>()?;
     m.add_class::<records::RecordPy>()?;
     m.add_class::<queue::QueuePy>()?;

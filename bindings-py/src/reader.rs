@@ -10,7 +10,7 @@ use ringlet::{RecvError, RecvTimeoutError, TryRecvError};
 
 use crate::aio::PendingOp;
 use crate::errors::{err, none_if_closed};
-use crate::records::{Raw, RecordPy};
+use crate::records::{ReadRecord, RecordPy};
 
 /// How often a blocked call wakes to check for signals (Ctrl-C).
 pub(crate) const TICK: Duration = Duration::from_millis(50);
@@ -56,12 +56,15 @@ pub(crate) fn wait_for<R: Send>(
 /// A reader of records: a subscription (of Python values or journal events) or a
 /// group member.
 pub(crate) trait Reader: Send {
-    fn try_recv(&mut self) -> Result<Raw, TryRecvError>;
-    fn recv_timeout(&mut self, d: Duration) -> Result<Raw, RecvTimeoutError>;
-    fn try_recv_batch(&mut self, max: usize) -> Result<Vec<Raw>, TryRecvError>;
-    fn recv_batch_timeout(&mut self, max: usize, d: Duration)
-        -> Result<Vec<Raw>, RecvTimeoutError>;
-    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Raw, RecvError>>;
+    fn try_recv(&mut self) -> Result<ReadRecord, TryRecvError>;
+    fn recv_timeout(&mut self, d: Duration) -> Result<ReadRecord, RecvTimeoutError>;
+    fn try_recv_batch(&mut self, max: usize) -> Result<Vec<ReadRecord>, TryRecvError>;
+    fn recv_batch_timeout(
+        &mut self,
+        max: usize,
+        d: Duration,
+    ) -> Result<Vec<ReadRecord>, RecvTimeoutError>;
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<ReadRecord, RecvError>>;
     fn cancel_poll(&mut self);
 }
 
@@ -72,7 +75,7 @@ pub(crate) fn read_one<R: Reader>(
     m: &Mutex<R>,
     timeout: Option<Duration>,
     skip_gaps: bool,
-) -> PyResult<Option<Raw>> {
+) -> PyResult<Option<ReadRecord>> {
     loop {
         match locked(py, m, |r| r.try_recv()) {
             Ok(rec) => return Ok(Some(rec)),
@@ -100,7 +103,7 @@ pub(crate) fn read_many<R: Reader>(
     m: &Mutex<R>,
     max: usize,
     timeout: Option<Duration>,
-) -> PyResult<Vec<Raw>> {
+) -> PyResult<Vec<ReadRecord>> {
     if max == 0 {
         return Ok(Vec::new());
     }
@@ -129,12 +132,12 @@ pub(crate) fn iter_next<R: Reader>(
     py: Python<'_>,
     m: &Mutex<R>,
     skip_gaps: bool,
-) -> PyResult<Option<Raw>> {
+) -> PyResult<Option<ReadRecord>> {
     none_if_closed(py, read_one(py, m, None, skip_gaps))
 }
 
 /// One poll of a reader for `NextRecord`.
-pub(crate) type PollRecord = PyResult<Poll<Result<Raw, RecvError>>>;
+pub(crate) type PollRecord = PyResult<Poll<Result<ReadRecord, RecvError>>>;
 
 /// `await reader.next()` and `async for`: one record, `Closed` at the end.
 pub(crate) struct NextRecord<F> {

@@ -10,33 +10,33 @@ use crate::convert::{headers_to_py, key_to_py, to_plain, Value};
 /// What a record holds before it reaches Python: a Python object, or a journal
 /// event (converted to a dict).
 #[derive(Clone)]
-pub(crate) enum Item {
+pub(crate) enum Payload {
     Value(Value),
     Event(Box<Event>),
 }
 
 /// Records as readers return them, before conversion (no GIL needed).
-pub(crate) type Raw = Record<Item>;
+pub(crate) type ReadRecord = Record<Payload>;
 
-pub(crate) fn raw_value(r: Record<Value>) -> Raw {
+pub(crate) fn read_value(r: Record<Value>) -> ReadRecord {
     Record {
         partition: r.partition,
         offset: r.offset,
         timestamp: r.timestamp,
         key: r.key,
         headers: r.headers,
-        value: Item::Value(r.value),
+        value: Payload::Value(r.value),
     }
 }
 
-pub(crate) fn raw_event(r: Record<Event>) -> Raw {
+pub(crate) fn read_event(r: Record<Event>) -> ReadRecord {
     Record {
         partition: r.partition,
         offset: r.offset,
         timestamp: r.timestamp,
         key: r.key,
         headers: r.headers,
-        value: Item::Event(Box::new(r.value)),
+        value: Payload::Event(Box::new(r.value)),
     }
 }
 
@@ -87,10 +87,10 @@ pub struct RecordPy {
 }
 
 impl RecordPy {
-    pub(crate) fn new(py: Python<'_>, r: Raw) -> PyResult<Self> {
+    pub(crate) fn new(py: Python<'_>, r: ReadRecord) -> PyResult<Self> {
         let value = match &r.value {
-            Item::Value(v) => v.get(py),
-            Item::Event(e) => to_plain(py, e)?,
+            Payload::Value(v) => v.get(py),
+            Payload::Event(e) => to_plain(py, e)?,
         };
         Ok(RecordPy {
             partition: r.partition,
@@ -102,7 +102,7 @@ impl RecordPy {
         })
     }
 
-    pub(crate) fn list(py: Python<'_>, rs: Vec<Raw>) -> PyResult<Py<PyList>> {
+    pub(crate) fn list(py: Python<'_>, rs: Vec<ReadRecord>) -> PyResult<Py<PyList>> {
         let items = rs
             .into_iter()
             .map(|r| Py::new(py, RecordPy::new(py, r)?))

@@ -5,22 +5,20 @@
 
 #![allow(clippy::result_large_err)]
 
-use std::sync::Arc;
-
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyTuple};
-use ringlet::eventstore::{AppendError, ExecuteError};
+use pyo3::types::PyTuple;
 use ringlet::streams::{
-    BoxError, Cause, Description, GroupedStream, Stream, Table, Windowed, WindowedGrouped,
-    WindowedTable, Windows,
+    BoxError, Cause, Description, GroupedStream, Stream, WindowedGrouped, Windows,
 };
-use ringlet::{Aggregate, Aggregates, EventStore, Key, OnError, Record, StreamError, Topology};
+use ringlet::{OnError, Record, StreamError, Topology};
 
 use crate::convert::{self, Value};
-use crate::errors::{err, ConfigError, RingletError, VersionConflict};
-use crate::records::{raw_value, RecordPy};
+use crate::errors::{err, RingletError};
+use crate::eventstore::{AggregatesPy, EventStorePy};
+use crate::records::{read_value, RecordPy};
+use crate::tables::{Held, TablePy, WindowedTablePy};
 use crate::topic::TopicPy;
 
 pyo3::create_exception!(
@@ -34,7 +32,7 @@ pyo3::create_exception!(
 
 /// A Python callback's exception, with the record it was called with.
 #[derive(Debug)]
-struct PyCallbackError {
+pub(crate) struct PyCallbackError {
     err: PyErr,
     record: Option<Py<PyAny>>,
 }
@@ -47,26 +45,26 @@ impl std::fmt::Display for PyCallbackError {
 
 impl std::error::Error for PyCallbackError {}
 
-fn fail(err: PyErr, record: Option<Py<PyAny>>) -> BoxError {
+pub(crate) fn fail(err: PyErr, record: Option<Py<PyAny>>) -> BoxError {
     Box::new(PyCallbackError { err, record })
 }
 
 /// Runs `f(py, record)` with the GIL and the record as a Python `Record`; an
 /// exception fails the record, carrying it.
-fn with_record<R>(
+pub(crate) fn with_record<R>(
     rec: &Record<Value>,
     f: impl FnOnce(Python<'_>, Py<RecordPy>) -> PyResult<R>,
 ) -> Result<R, BoxError> {
     Python::attach(|py| {
         let r =
-            Py::new(py, RecordPy::new(py, raw_value(rec.clone()))?).map_err(|e| fail(e, None))?;
+            Py::new(py, RecordPy::new(py, read_value(rec.clone()))?).map_err(|e| fail(e, None))?;
         let arg = r.clone_ref(py).into_any();
         f(py, r).map_err(|e| fail(e, Some(arg)))
     })
 }
 
 /// `f(record)`, converting the result with `conv`.
-fn call<R>(
+pub(crate) fn call<R>(
     f: &Py<PyAny>,
     rec: &Record<Value>,
     conv: impl FnOnce(&Bound<'_, PyAny>) -> PyResult<R>,
@@ -75,22 +73,22 @@ fn call<R>(
 }
 
 /// A Python int.
-fn int(py: Python<'_>, n: u64) -> Py<PyAny> {
+pub(crate) fn int(py: Python<'_>, n: u64) -> Py<PyAny> {
     n.into_pyobject(py)
         .unwrap_or_else(|e| match e {})
         .into_any()
         .unbind()
 }
 
-fn to_value(o: &Bound<'_, PyAny>) -> PyResult<Value> {
+pub(crate) fn to_value(o: &Bound<'_, PyAny>) -> PyResult<Value> {
     Ok(Value::new(o))
 }
 
-fn truthy(o: &Bound<'_, PyAny>) -> PyResult<bool> {
+pub(crate) fn truthy(o: &Bound<'_, PyAny>) -> PyResult<bool> {
     o.is_truthy()
 }
 
-fn callable(f: &Bound<'_, PyAny>, what: &str) -> PyResult<Py<PyAny>> {
+pub(crate) fn callable(f: &Bound<'_, PyAny>, what: &str) -> PyResult<Py<PyAny>> {
     if f.is_callable() {
         Ok(f.clone().unbind())
     } else {
@@ -131,7 +129,7 @@ pub(crate) fn stream_err(e: StreamError) -> PyErr {
 /// `Record` (`.value`, `.key`, `.timestamp`, …).
 #[pyclass(frozen, module = "ringlet", name = "Stream")]
 pub struct StreamPy {
-    stream: Stream<Value>,
+    pub(crate) stream: Stream<Value>,
 }
 
 impl StreamPy {
@@ -308,10 +306,10 @@ impl StreamPy {
                 })
             };
         let s = match &table.table {
-            Kind::Values(t) => self.stream.try_join(t, move |r, v| {
+            Held::Values(t) => self.stream.try_join(t, move |r, v| {
                 run(r, v.map(|v| Python::attach(|py| v.get(py))))
             }),
-            Kind::Counts(t) => self.stream.try_join(t, move |r, v| {
+            Held::Counts(t) => self.stream.try_join(t, move |r, v| {
                 run(r, v.map(|n| Python::attach(|py| int(py, *n))))
             }),
         };
@@ -322,9 +320,9 @@ impl StreamPy {
 /// A stream grouped by key.
 #[pyclass(frozen, module = "ringlet", name = "GroupedStream")]
 pub struct GroupedPy {
-    stream: Stream<Value>,
-    store: Option<String>,
-    capacity: Option<usize>,
+    pub(crate) stream: Stream<Value>,
+    pub(crate) store: Option<String>,
+    pub(crate) capacity: Option<usize>,
 }
 
 impl GroupedPy {
@@ -341,11 +339,11 @@ impl GroupedPy {
 }
 
 /// An initializer: a callable is called, anything else is the initial value.
-fn initial(init: &Bound<'_, PyAny>) -> Py<PyAny> {
+pub(crate) fn initial(init: &Bound<'_, PyAny>) -> Py<PyAny> {
     init.clone().unbind()
 }
 
-fn init_value(init: &Py<PyAny>) -> Result<Value, BoxError> {
+pub(crate) fn init_value(init: &Py<PyAny>) -> Result<Value, BoxError> {
     Python::attach(|py| {
         let i = init.bind(py);
         if i.is_callable() {
@@ -357,14 +355,14 @@ fn init_value(init: &Py<PyAny>) -> Result<Value, BoxError> {
 }
 
 /// `f(aggregate, record)` → the new aggregate.
-fn fold(f: &Py<PyAny>, acc: &Value, rec: &Record<Value>) -> Result<Value, BoxError> {
+pub(crate) fn fold(f: &Py<PyAny>, acc: &Value, rec: &Record<Value>) -> Result<Value, BoxError> {
     with_record(rec, |py, r| {
         Ok(Value::new(&f.bind(py).call1((acc.get(py), r))?))
     })
 }
 
 /// `f(a, b)` → a value.
-fn combine(f: &Py<PyAny>, a: &Value, b: &Value) -> Result<Value, BoxError> {
+pub(crate) fn combine(f: &Py<PyAny>, a: &Value, b: &Value) -> Result<Value, BoxError> {
     Python::attach(|py| {
         f.bind(py)
             .call1((a.get(py), b.get(py)))
@@ -378,7 +376,7 @@ impl GroupedPy {
     /// Records per key, in a `Table` of ints.
     fn count(&self) -> PyResult<TablePy> {
         Ok(TablePy {
-            table: Kind::Counts(self.grouped().count().map_err(err)?),
+            table: Held::Counts(self.grouped().count().map_err(err)?),
         })
     }
 
@@ -390,7 +388,7 @@ impl GroupedPy {
             .try_reduce(move |a, b| combine(&f, a, b))
             .map_err(err)?;
         Ok(TablePy {
-            table: Kind::Values(t),
+            table: Held::Values(t),
         })
     }
 
@@ -408,7 +406,7 @@ impl GroupedPy {
             .try_aggregate(move || init_value(&init), move |a, r| fold(&f, a, r))
             .map_err(err)?;
         Ok(TablePy {
-            table: Kind::Values(t),
+            table: Held::Values(t),
         })
     }
 
@@ -460,10 +458,10 @@ impl GroupedPy {
 /// A grouped stream with windows.
 #[pyclass(frozen, module = "ringlet", name = "WindowedGroupedStream")]
 pub struct WindowedGroupedPy {
-    stream: Stream<Value>,
-    store: Option<String>,
-    capacity: Option<usize>,
-    windows: Windows,
+    pub(crate) stream: Stream<Value>,
+    pub(crate) store: Option<String>,
+    pub(crate) capacity: Option<usize>,
+    pub(crate) windows: Windows,
 }
 
 impl WindowedGroupedPy {
@@ -483,7 +481,7 @@ impl WindowedGroupedPy {
     /// Records per key and window.
     fn count(&self) -> PyResult<WindowedTablePy> {
         Ok(WindowedTablePy {
-            table: Kind::Counts(self.grouped().count().map_err(err)?),
+            table: Held::Counts(self.grouped().count().map_err(err)?),
         })
     }
 
@@ -495,7 +493,7 @@ impl WindowedGroupedPy {
             .try_reduce(move |a, b| combine(&f, a, b))
             .map_err(err)?;
         Ok(WindowedTablePy {
-            table: Kind::Values(t),
+            table: Held::Values(t),
         })
     }
 
@@ -519,258 +517,8 @@ impl WindowedGroupedPy {
             .try_aggregate(move || init_value(&init), move |a, r| fold(&f, a, r), merge)
             .map_err(err)?;
         Ok(WindowedTablePy {
-            table: Kind::Values(t),
+            table: Held::Values(t),
         })
-    }
-}
-
-/// A table of Python values (`reduce`, `aggregate`) or of counts (`count`).
-enum Kind<V, C> {
-    Values(V),
-    Counts(C),
-}
-
-type TableKind = Kind<Table<Value>, Table<u64>>;
-type WKind = Kind<WindowedTable<Value>, WindowedTable<u64>>;
-
-/// `$e` with `$t` bound to the table, whichever kind it is.
-macro_rules! each_kind {
-    ($kind:expr, $t:ident => $e:expr) => {
-        match $kind {
-            Kind::Values($t) => $e,
-            Kind::Counts($t) => $e,
-        }
-    };
-}
-
-/// A table kept by an aggregation: `table[key]`, `table.get(key)`, `len`, `in`,
-/// `items()`; queryable while the topology updates it.
-#[pyclass(frozen, module = "ringlet", name = "Table")]
-pub struct TablePy {
-    table: TableKind,
-}
-
-fn py_key(py: Python<'_>, k: &Key) -> Py<PyAny> {
-    convert::key_to_py(py, k)
-}
-
-#[pymethods]
-impl TablePy {
-    /// The table's (store's) name.
-    #[getter]
-    fn name(&self) -> String {
-        each_kind!(&self.table, t => t.name().to_string())
-    }
-
-    /// The value for `key` (`str` or `bytes`), or `default`.
-    #[pyo3(signature = (key, default = None))]
-    fn get(
-        &self,
-        py: Python<'_>,
-        key: &Bound<'_, PyAny>,
-        default: Option<Py<PyAny>>,
-    ) -> PyResult<Option<Py<PyAny>>> {
-        let k = convert::key(key)?;
-        Ok(match &self.table {
-            Kind::Values(t) => t.get(k).map(|v| v.get(py)),
-            Kind::Counts(t) => t.get(k).map(|n| int(py, n)),
-        }
-        .or(default))
-    }
-
-    fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        self.get(py, key, None)?
-            .ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(key.clone().unbind()))
-    }
-
-    fn __contains__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
-        Ok(self.get(py, key, None)?.is_some())
-    }
-
-    fn __len__(&self) -> usize {
-        each_kind!(&self.table, t => t.len())
-    }
-
-    /// `(key, value)` pairs, by key.
-    fn items(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
-        let items: Vec<Py<PyAny>> = match &self.table {
-            Kind::Values(t) => t
-                .entries()
-                .iter()
-                .map(|(k, v)| {
-                    PyTuple::new(py, [py_key(py, k), v.get(py)]).map(|t| t.into_any().unbind())
-                })
-                .collect::<PyResult<_>>()?,
-            Kind::Counts(t) => t
-                .entries()
-                .iter()
-                .map(|(k, v)| {
-                    PyTuple::new(py, [py_key(py, k), int(py, *v)]).map(|t| t.into_any().unbind())
-                })
-                .collect::<PyResult<_>>()?,
-        };
-        Ok(PyList::new(py, items)?.unbind())
-    }
-
-    /// The table as a dict.
-    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyDict>> {
-        let d = PyDict::new(py);
-        for item in self.items(py)?.bind(py).iter() {
-            let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
-            d.set_item(k, v)?;
-        }
-        Ok(d.unbind())
-    }
-
-    /// The stream of the table's updates.
-    fn to_stream(&self) -> StreamPy {
-        StreamPy::new(match &self.table {
-            Kind::Values(t) => t.to_stream(),
-            Kind::Counts(t) => t
-                .to_stream()
-                .map(|r| Python::attach(|py| Value::new(int(py, r.value).bind(py)))),
-        })
-    }
-
-    /// The name of the compacted changelog topic.
-    #[getter]
-    fn changelog(&self) -> String {
-        each_kind!(&self.table, t => t.changelog().name().to_string())
-    }
-
-    fn __repr__(&self) -> String {
-        format!("Table({:?}, {} keys)", self.name(), self.__len__())
-    }
-
-    fn _repr_html_(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let d = self.to_dict(py)?;
-        crate::display(py, "table_html", (self.name(), d))
-    }
-}
-
-/// A table of windowed aggregates: `get(key, start)`, `fetch(key)`, `items()`.
-#[pyclass(frozen, module = "ringlet", name = "WindowedTable")]
-pub struct WindowedTablePy {
-    table: WKind,
-}
-
-fn windowed_items<V>(
-    py: Python<'_>,
-    t: &WindowedTable<V>,
-    conv: impl Fn(&V) -> Py<PyAny>,
-) -> PyResult<Py<PyList>>
-where
-    V: Clone + Send + Sync + 'static,
-{
-    let items = t
-        .entries()
-        .iter()
-        .map(|(k, w, v)| {
-            let t = PyTuple::new(
-                py,
-                [
-                    py_key(py, k),
-                    w.start.into_pyobject(py)?.into_any().unbind(),
-                    w.end.into_pyobject(py)?.into_any().unbind(),
-                    conv(v),
-                ],
-            )?;
-            Ok(t.into_any().unbind())
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    Ok(PyList::new(py, items)?.unbind())
-}
-
-#[pymethods]
-impl WindowedTablePy {
-    /// The value for `key` in the window starting at `start` (ms), or `None`.
-    fn get(
-        &self,
-        py: Python<'_>,
-        key: &Bound<'_, PyAny>,
-        start: i64,
-    ) -> PyResult<Option<Py<PyAny>>> {
-        let k = convert::key(key)?;
-        Ok(match &self.table {
-            Kind::Values(t) => t.get(k, start).map(|v| v.get(py)),
-            Kind::Counts(t) => t.get(k, start).map(|n| int(py, n)),
-        })
-    }
-
-    /// `key`'s windows: `(start, end, value)` tuples, oldest first.
-    fn fetch(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyList>> {
-        let k = convert::key(key)?;
-        fn rows<V: Clone + Send + Sync + 'static>(
-            py: Python<'_>,
-            t: &WindowedTable<V>,
-            k: Key,
-            conv: impl Fn(V) -> Py<PyAny>,
-        ) -> PyResult<Vec<Py<PyAny>>> {
-            t.fetch(k)
-                .into_iter()
-                .map(|(w, v)| {
-                    (w.start, w.end, conv(v))
-                        .into_pyobject(py)
-                        .map(|o| o.into_any().unbind())
-                })
-                .collect()
-        }
-        let rows = match &self.table {
-            Kind::Values(t) => rows(py, t, k, |v| v.get(py))?,
-            Kind::Counts(t) => rows(py, t, k, |n| int(py, n))?,
-        };
-        Ok(PyList::new(py, rows)?.unbind())
-    }
-
-    /// `(key, start, end, value)` tuples, by key then start.
-    fn items(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
-        match &self.table {
-            Kind::Values(t) => windowed_items(py, t, |v| v.get(py)),
-            Kind::Counts(t) => windowed_items(py, t, |n| int(py, *n)),
-        }
-    }
-
-    /// (Record, window) pairs dropped as late.
-    #[getter]
-    fn dropped_late(&self) -> u64 {
-        each_kind!(&self.table, t => t.dropped_late())
-    }
-
-    /// The largest record timestamp seen (ms), or `None`.
-    #[getter]
-    fn stream_time(&self) -> Option<i64> {
-        each_kind!(&self.table, t => t.stream_time())
-    }
-
-    fn __len__(&self) -> usize {
-        each_kind!(&self.table, t => t.len())
-    }
-
-    /// The stream of updates; each value is a dict `{"start", "end", "value"}`.
-    fn to_stream(&self) -> StreamPy {
-        fn dict<V>(w: &Windowed<V>, v: impl FnOnce(Python<'_>) -> Py<PyAny>) -> Value {
-            Python::attach(|py| {
-                let d = PyDict::new(py);
-                let _ = d.set_item("start", w.window.start);
-                let _ = d.set_item("end", w.window.end);
-                let _ = d.set_item("value", v(py));
-                Value::new(d.as_any())
-            })
-        }
-        StreamPy::new(match &self.table {
-            Kind::Values(t) => t
-                .to_stream()
-                .map(|r| dict(&r.value, |py| r.value.value.get(py))),
-            Kind::Counts(t) => t.to_stream().map(|r| {
-                let n = r.value.value;
-                dict(&r.value, move |py| int(py, n))
-            }),
-        })
-    }
-
-    fn __repr__(&self) -> String {
-        let name = each_kind!(&self.table, t => t.name().to_string());
-        format!("WindowedTable({name:?}, {} windows)", self.__len__())
     }
 }
 
@@ -778,7 +526,7 @@ impl WindowedTablePy {
 /// `.svg` pictures, `to_dict()` the data; Jupyter shows the picture.
 #[pyclass(frozen, module = "ringlet", name = "TopologyDescription")]
 pub struct DescriptionPy {
-    d: Description,
+    pub(crate) d: Description,
 }
 
 #[pymethods]
@@ -893,7 +641,7 @@ impl TopologyPy {
 /// A topology running on its own thread.
 #[pyclass(frozen, module = "ringlet", name = "StreamThread")]
 pub struct StreamThreadPy {
-    th: Mutex<Option<ringlet::streams::StreamThread>>,
+    pub(crate) th: Mutex<Option<ringlet::streams::StreamThread>>,
 }
 
 #[pymethods]
@@ -924,210 +672,6 @@ pub(crate) fn topology(bus: &ringlet::Bus, name: Option<&str>) -> PyResult<Topol
     Ok(TopologyPy { topo })
 }
 
-/// An event store: events per aggregate id with optimistic concurrency.
-#[pyclass(frozen, module = "ringlet", name = "EventStore")]
-pub struct EventStorePy {
-    store: EventStore<Value>,
-}
-
-fn append_err(py: Python<'_>, e: AppendError<Value>) -> PyErr {
-    match e {
-        AppendError::VersionConflict {
-            ref id,
-            expected,
-            actual,
-            ..
-        } => {
-            let exc = VersionConflict::new_err(e.to_string());
-            let v = exc.value(py);
-            let _ = v.setattr("id", id);
-            let _ = v.setattr("expected", expected);
-            let _ = v.setattr("actual", actual);
-            exc
-        }
-        other => err(other),
-    }
-}
-
-pub(crate) fn event_store(
-    bus: &ringlet::Bus,
-    name: &str,
-    partitions: Option<&Bound<'_, PyAny>>,
-    capacity: Option<&Bound<'_, PyAny>>,
-) -> PyResult<EventStorePy> {
-    let mut c = match bus.get_topic::<Value>(name) {
-        Ok(t) => t.config().clone(),
-        Err(ringlet::Error::NotFound { .. }) => Default::default(),
-        Err(e) => return Err(err(e)),
-    };
-    if let Some(n) = convert::opt_count::<u32>(partitions, "partitions")? {
-        c.partitions = n;
-    }
-    if let Some(n) = convert::opt_count::<usize>(capacity, "capacity")? {
-        c.capacity = n;
-    }
-    let store = bus.event_store::<Value>(name, c).map_err(err)?;
-    Ok(EventStorePy { store })
-}
-
-#[pymethods]
-impl EventStorePy {
-    /// Appends `events` to aggregate `id`, all or none; with `expected_version`
-    /// (0 for a new aggregate) raises `VersionConflict` when it is stale. Returns
-    /// the new version.
-    #[pyo3(signature = (id, events, expected_version = None))]
-    fn append(
-        &self,
-        py: Python<'_>,
-        id: &str,
-        events: &Bound<'_, PyAny>,
-        expected_version: Option<u64>,
-    ) -> PyResult<u64> {
-        let evs = events
-            .try_iter()?
-            .map(|e| e.map(|o| Value::new(&o)))
-            .collect::<PyResult<Vec<_>>>()?;
-        py.detach(|| self.store.append(id, evs, expected_version))
-            .map_err(|e| append_err(py, e))
-    }
-
-    /// Aggregate `id`'s events, oldest first.
-    fn load(&self, py: Python<'_>, id: &str) -> PyResult<Py<PyList>> {
-        let evs = self.store.load(id);
-        Ok(PyList::new(py, evs.iter().map(|v| v.get(py)))?.unbind())
-    }
-
-    /// Aggregate `id`'s version (its number of events).
-    fn version(&self, id: &str) -> u64 {
-        self.store.version(id)
-    }
-
-    /// The aggregate ids, sorted.
-    fn ids(&self) -> Vec<String> {
-        self.store.ids()
-    }
-
-    /// The store's topic (keyed by aggregate id): stream it for projections.
-    #[getter]
-    fn topic(&self) -> TopicPy {
-        TopicPy {
-            kind: crate::topic::TopicKind::Values(self.store.topic().clone()),
-        }
-    }
-
-    /// Aggregates over this store: `factory()` makes an empty aggregate with
-    /// `apply(event)` and `handle(command) -> list of events`.
-    fn aggregates(&self, factory: &Bound<'_, PyAny>) -> PyResult<AggregatesPy> {
-        let f = Arc::new(callable(factory, "factory")?);
-        let g = f.clone();
-        let aggs = Aggregates::with_init(&self.store, move || PyAggregate::new(&g));
-        Ok(AggregatesPy { aggs, _factory: f })
-    }
-
-    fn __repr__(&self) -> String {
-        format!(
-            "EventStore({:?}, {} aggregates)",
-            self.store.topic().name(),
-            self.store.ids().len()
-        )
-    }
-}
-
-/// A Python aggregate object; an exception in `apply` is kept and raised after.
-#[derive(Clone)]
-struct PyAggregate {
-    obj: Option<Value>,
-    error: Arc<Mutex<Option<PyErr>>>,
-}
-
-impl PyAggregate {
-    fn new(factory: &Py<PyAny>) -> Self {
-        Python::attach(|py| match factory.bind(py).call0() {
-            Ok(o) => PyAggregate {
-                obj: Some(Value::new(&o)),
-                error: Arc::default(),
-            },
-            Err(e) => PyAggregate {
-                obj: None,
-                error: Arc::new(Mutex::new(Some(e))),
-            },
-        })
-    }
-}
-
-impl Aggregate for PyAggregate {
-    type Event = Value;
-    type Command = Value;
-    type Error = PyErr;
-
-    fn apply(&mut self, event: &Value) {
-        let Some(obj) = &self.obj else { return };
-        if self.error.lock().is_some() {
-            return;
-        }
-        Python::attach(|py| {
-            if let Err(e) = obj.get(py).bind(py).call_method1("apply", (event.get(py),)) {
-                *self.error.lock() = Some(e);
-            }
-        });
-    }
-
-    fn handle(&self, command: Value) -> Result<Vec<Value>, PyErr> {
-        if let Some(e) = self.error.lock().take() {
-            return Err(e);
-        }
-        let Some(obj) = &self.obj else {
-            return Err(ConfigError::new_err("the aggregate factory failed"));
-        };
-        Python::attach(|py| {
-            let out = obj
-                .get(py)
-                .bind(py)
-                .call_method1("handle", (command.get(py),))?;
-            if out.is_none() {
-                return Ok(Vec::new());
-            }
-            out.try_iter()?.map(|e| e.map(|o| Value::new(&o))).collect()
-        })
-    }
-}
-
-/// Aggregates of one kind over an event store.
-#[pyclass(frozen, module = "ringlet", name = "Aggregates")]
-pub struct AggregatesPy {
-    aggs: Aggregates<PyAggregate>,
-    _factory: Arc<Py<PyAny>>,
-}
-
-#[pymethods]
-impl AggregatesPy {
-    /// `(aggregate, version)` rebuilt from the events.
-    fn load(&self, py: Python<'_>, id: &str) -> PyResult<(Py<PyAny>, u64)> {
-        let (a, v) = py.detach(|| self.aggs.load(id));
-        if let Some(e) = a.error.lock().take() {
-            return Err(e);
-        }
-        let obj = a.obj.map(|o| o.get(py)).unwrap_or_else(|| py.None());
-        Ok((obj, v))
-    }
-
-    /// Handles `command` on aggregate `id` and appends its events (retrying on a
-    /// version conflict). Returns `(events, version)`; raises what `handle` raised.
-    fn execute(
-        &self,
-        py: Python<'_>,
-        id: &str,
-        command: &Bound<'_, PyAny>,
-    ) -> PyResult<(Py<PyList>, u64)> {
-        let cmd = Value::new(command);
-        match py.detach(|| self.aggs.execute(id, cmd)) {
-            Ok((evs, v)) => Ok((PyList::new(py, evs.iter().map(|e| e.get(py)))?.unbind(), v)),
-            Err(ExecuteError::Rejected(e)) => Err(e),
-            Err(ExecuteError::Store(e)) => Err(append_err(py, e)),
-        }
-    }
-}
-
 #[pymethods]
 impl TopicPy {
     /// A stream of this topic in the bus's default topology, from the earliest
@@ -1139,7 +683,7 @@ impl TopicPy {
 }
 
 #[pymethods]
-impl crate::topic::BusPy {
+impl crate::bus::BusPy {
     /// The default topology (`name=None`) or the live one named `name`.
     #[pyo3(signature = (name = None))]
     fn topology(&self, name: Option<&str>) -> PyResult<TopologyPy> {
@@ -1154,17 +698,6 @@ impl crate::topic::BusPy {
     /// Steps every topology once; returns records read.
     fn step(&self, py: Python<'_>) -> PyResult<usize> {
         py.detach(|| self.bus.step()).map_err(stream_err)
-    }
-
-    /// The event store `name` (a `keep` topic keyed by aggregate id).
-    #[pyo3(signature = (name, *, partitions = None, capacity = None))]
-    fn event_store(
-        &self,
-        name: &str,
-        partitions: Option<&Bound<'_, PyAny>>,
-        capacity: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<EventStorePy> {
-        event_store(&self.bus, name, partitions, capacity)
     }
 }
 

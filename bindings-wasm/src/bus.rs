@@ -1,121 +1,18 @@
-//! `Bus` and the one `setTimeout` that fires the bus's deadlines on the system clock.
+//! `Bus`: the registry of topics and queues, its clock and journal.
 
-use std::cell::RefCell;
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::{Rc, Weak};
-use std::task::{Context, Poll};
+use std::rc::Rc;
 
 use ringlet::journal::{Event, JOURNAL_TOPIC};
 use ringlet::{Error, ManualClock, Start};
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 
-use crate::args::{self, absent, get, option_object};
+use crate::convert::{self, absent, get, option_object};
 use crate::errors::{err, named};
 use crate::queue::Queue;
 use crate::records::plain;
+use crate::timer::Timer;
 use crate::topic::{Subscription, Topic, TopicKind};
 use crate::Value;
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(f: &js_sys::Function, ms: f64) -> JsValue;
-    #[wasm_bindgen(js_name = clearTimeout)]
-    fn clear_timeout(id: &JsValue);
-}
-
-/// Fires the bus's deadlines on the system clock: one `setTimeout`, armed for the
-/// earliest deadline whenever a call may have added one. A manual clock needs none
-/// (`advance` fires them).
-pub(crate) struct Timer {
-    bus: ringlet::Bus,
-    manual: bool,
-    state: RefCell<Armed>,
-}
-
-#[derive(Default)]
-struct Armed {
-    at: Option<(i64, JsValue)>,
-    fire: Option<Closure<dyn FnMut()>>,
-}
-
-impl Timer {
-    fn new(bus: ringlet::Bus, manual: bool) -> Rc<Self> {
-        Rc::new_cyclic(|weak: &Weak<Timer>| {
-            let weak = weak.clone();
-            let fire = (!manual).then(|| {
-                Closure::<dyn FnMut()>::new(move || {
-                    if let Some(t) = weak.upgrade() {
-                        t.fired();
-                    }
-                })
-            });
-            Timer {
-                bus,
-                manual,
-                state: RefCell::new(Armed { at: None, fire }),
-            }
-        })
-    }
-
-    /// Arms the timeout for the bus's next deadline if it is earlier than the armed
-    /// one. Cheap when nothing changed.
-    pub(crate) fn rearm(&self) {
-        if self.manual {
-            return;
-        }
-        let Some(next) = self.bus.next_deadline() else {
-            return;
-        };
-        let Ok(mut s) = self.state.try_borrow_mut() else {
-            return;
-        };
-        if matches!(&s.at, Some((at, _)) if *at <= next) {
-            return;
-        }
-        if let Some((_, id)) = s.at.take() {
-            clear_timeout(&id);
-        }
-        let Some(fire) = &s.fire else { return };
-        let delay = (next - self.bus.now_ms()).max(0) as f64;
-        let id = set_timeout(fire.as_ref().unchecked_ref(), delay);
-        s.at = Some((next, id));
-    }
-
-    fn fired(&self) {
-        if let Ok(mut s) = self.state.try_borrow_mut() {
-            s.at = None;
-        }
-        self.bus.fire_due();
-        self.rearm();
-    }
-}
-
-impl Drop for Timer {
-    fn drop(&mut self) {
-        if let Some((_, id)) = self.state.get_mut().at.take() {
-            clear_timeout(&id);
-        }
-    }
-}
-
-/// A future that re-arms the bus timer after each poll (a poll may have registered
-/// a deadline).
-pub(crate) struct Rearming<F> {
-    pub(crate) fut: F,
-    pub(crate) timer: Rc<Timer>,
-}
-
-impl<F: Future + Unpin> Future for Rearming<F> {
-    type Output = F::Output;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let r = Pin::new(&mut self.fut).poll(cx);
-        self.timer.rearm();
-        r
-    }
-}
 
 /// The registry of topics and queues, with its clock and (optionally) its journal.
 ///
@@ -179,14 +76,14 @@ impl Bus {
             let c = if absent(&start) {
                 ManualClock::new()
             } else {
-                ManualClock::starting_at(args::timestamp(&start, "startMs")?)
+                ManualClock::starting_at(convert::timestamp(&start, "startMs")?)
             };
             b = b.clock(c.clone());
             Some(c)
         } else {
             None
         };
-        if let Some(n) = args::opt_usize(&get(&o, "journal"), "journal")? {
+        if let Some(n) = convert::opt_usize(&get(&o, "journal"), "journal")? {
             b = b.journal(n);
         }
         let bus = b.build();
@@ -217,7 +114,7 @@ impl Bus {
         &self,
         #[wasm_bindgen(unchecked_param_type = "number")] ms: JsValue,
     ) -> Result<(), JsValue> {
-        let d = args::ms(&ms, "ms")?;
+        let d = convert::ms(&ms, "ms")?;
         match &self.clock {
             Some(c) => {
                 c.advance(d);
@@ -241,7 +138,7 @@ impl Bus {
         options: Option<crate::types::TopicOptions>,
     ) -> Result<Topic, JsValue> {
         let options_ = options.map(JsValue::from).unwrap_or_default();
-        let name = args::string(&name, "name")?;
+        let name = convert::string(&name, "name")?;
         let o = option_object(
             &options_,
             "topic",
@@ -249,13 +146,13 @@ impl Bus {
         )?;
         let f = get(&o, "onFull");
         let options = ringlet::options::TopicOptions {
-            partitions: args::opt_u32(&get(&o, "partitions"), "partitions")?,
-            capacity: args::opt_usize(&get(&o, "capacity"), "capacity")?,
-            max_age: args::opt_ms(&get(&o, "maxAgeMs"), "maxAgeMs")?,
+            partitions: convert::opt_u32(&get(&o, "partitions"), "partitions")?,
+            capacity: convert::opt_usize(&get(&o, "capacity"), "capacity")?,
+            max_age: convert::opt_ms(&get(&o, "maxAgeMs"), "maxAgeMs")?,
             on_full: (!absent(&f))
-                .then(|| args::choice(&f, "onFull"))
+                .then(|| convert::choice(&f, "onFull"))
                 .transpose()?,
-            compacted: args::opt_bool(&get(&o, "compacted"), "compacted")?,
+            compacted: convert::opt_bool(&get(&o, "compacted"), "compacted")?,
         };
         let t = self
             .bus
@@ -274,7 +171,7 @@ impl Bus {
         options: Option<crate::types::QueueOptions>,
     ) -> Result<JsValue, JsValue> {
         let options_ = options.map(JsValue::from).unwrap_or_default();
-        let name = args::string(&name, "name")?;
+        let name = convert::string(&name, "name")?;
         crate::queue::open(&self.bus, &name, &options_, self.timer.clone()).map(crate::iterable)
     }
 
@@ -285,7 +182,7 @@ impl Bus {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
     ) -> Result<Topic, JsValue> {
-        let name = args::string(&name, "name")?;
+        let name = convert::string(&name, "name")?;
         match self.open_topic(&name)? {
             Some(k) => Ok(self.wrap(k)),
             None => Err(err(Error::NotFound { name })),
@@ -298,7 +195,7 @@ impl Bus {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let name = args::string(&name, "name")?;
+        let name = convert::string(&name, "name")?;
         let q = self.bus.get_queue::<Value>(&name).map_err(err)?;
         Ok(crate::iterable(Queue::new(q, self.timer.clone())))
     }
@@ -308,7 +205,7 @@ impl Bus {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
     ) -> Result<(), JsValue> {
-        let name = args::string(&name, "name")?;
+        let name = convert::string(&name, "name")?;
         self.bus.delete(&name).map_err(err)
     }
 
@@ -336,7 +233,7 @@ impl Bus {
         let Some(kind) = self.open_topic(JOURNAL_TOPIC)? else {
             return Ok(JsValue::UNDEFINED);
         };
-        let (start, on_lag) = args::reader_options(&o, Start::Earliest)?;
+        let (start, on_lag) = convert::reader_options(&o, Start::Earliest)?;
         let sub = Subscription::open(&kind, start, on_lag, self.timer.clone())?;
         Ok(sub)
     }

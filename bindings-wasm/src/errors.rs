@@ -125,7 +125,7 @@ impl JsCallbackError {
                         .ok()
                         .and_then(|s| s.as_string())
                 })
-                .unwrap_or_else(|| format!("a thrown {}", crate::args::type_name(&thrown))),
+                .unwrap_or_else(|| format!("a thrown {}", crate::convert::type_name(&thrown))),
         };
         JsCallbackError {
             thrown: Local(thrown),

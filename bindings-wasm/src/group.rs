@@ -11,11 +11,11 @@ use ringlet::{AssignmentChange, ChangeQueue, Record, RecvError, Start, TryRecvEr
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 
-use crate::args::{self, absent, get, option_object};
-use crate::bus::{Rearming, Timer};
+use crate::convert::{self, absent, get, option_object};
 use crate::errors::{busy, closed, err, type_error};
 use crate::queue::{delivery_js, Delivery};
 use crate::records::{numbers, plain, record_js};
+use crate::timer::{Rearming, Timer};
 use crate::{iterable, Serial, Value};
 
 fn start_name(s: &Start) -> serde_json::Value {
@@ -33,7 +33,7 @@ fn group_start(v: &JsValue) -> Result<Option<Start>, JsValue> {
     if absent(v) {
         return Ok(None);
     }
-    match args::start(v)? {
+    match convert::start(v)? {
         s @ (Start::Earliest | Start::Latest | Start::Timestamp(_)) => Ok(Some(s)),
         _ => Err(type_error(
             "a group's start must be \"earliest\", \"latest\", a Date or { timestamp }",
@@ -59,8 +59,8 @@ impl Group {
         let o = option_object(opts, "group", &["start", "autoCommit", "sessionTimeoutMs"])?;
         let options = GroupOptions {
             start: group_start(&get(&o, "start"))?,
-            auto_commit: args::opt_bool(&get(&o, "autoCommit"), "autoCommit")?,
-            session_timeout: args::opt_ms(&get(&o, "sessionTimeoutMs"), "sessionTimeoutMs")?,
+            auto_commit: convert::opt_bool(&get(&o, "autoCommit"), "autoCommit")?,
+            session_timeout: convert::opt_ms(&get(&o, "sessionTimeoutMs"), "sessionTimeoutMs")?,
         };
         let g = topic.open_group(name, &options).map_err(err)?;
         Ok(Group {
@@ -103,8 +103,8 @@ impl Group {
     pub fn join(&self, options: Option<crate::types::JoinOptions>) -> Result<JsValue, JsValue> {
         let options_ = options.map(JsValue::from).unwrap_or_default();
         let o = option_object(&options_, "join", &["onAssign", "onRevoke"])?;
-        let on_assign = args::opt_function(&get(&o, "onAssign"), "onAssign")?;
-        let on_revoke = args::opt_function(&get(&o, "onRevoke"), "onRevoke")?;
+        let on_assign = convert::opt_function(&get(&o, "onAssign"), "onAssign")?;
+        let on_revoke = convert::opt_function(&get(&o, "onRevoke"), "onRevoke")?;
         let mut m = self.g.join().map_err(err)?;
         let events = m.queue_changes();
         self.timer.rearm();
@@ -313,7 +313,7 @@ impl Member {
     #[wasm_bindgen(js_name = pollMany, unchecked_return_type = "RingletRecord[]")]
     pub fn poll_many(&self, max_opt: Option<crate::types::Num>) -> Result<JsValue, JsValue> {
         let max = max_opt.map(JsValue::from).unwrap_or_default();
-        let max = args::batch_max(&max)?;
+        let max = convert::batch_max(&max)?;
         let r = self.with(|m| m.try_recv_batch(max))?;
         self.after(|| match &r {
             Ok(v) => v.iter().map(|r| (r.partition, r.offset)).collect(),
@@ -346,7 +346,7 @@ impl Member {
         let offsets = if absent(&offsets) {
             None
         } else {
-            Some(args::offset_pairs(
+            Some(convert::offset_pairs(
                 &offsets,
                 "commit takes [[partition, offset], …] (or nothing)",
             )?)
@@ -365,8 +365,8 @@ impl Member {
         #[wasm_bindgen(unchecked_param_type = "number")] partition: JsValue,
         #[wasm_bindgen(unchecked_param_type = "number")] offset: JsValue,
     ) -> Result<(), JsValue> {
-        let p = args::u32_arg(&partition, "partition")?;
-        let o = args::u64_arg(&offset, "offset")?;
+        let p = convert::u32_arg(&partition, "partition")?;
+        let o = convert::u64_arg(&offset, "offset")?;
         let r = self.with(|m| m.seek(p, o))?;
         self.after(Vec::new)?;
         r.map_err(err)
@@ -396,7 +396,7 @@ impl Member {
         &self,
         #[wasm_bindgen(unchecked_param_type = "number[]")] partitions: JsValue,
     ) -> Result<(), JsValue> {
-        let p = args::partitions(&partitions)?;
+        let p = convert::partitions(&partitions)?;
         self.with(|m| m.assign(&p))?.map_err(err)
     }
 
@@ -405,7 +405,7 @@ impl Member {
         &self,
         #[wasm_bindgen(unchecked_param_type = "number[]")] partitions: JsValue,
     ) -> Result<(), JsValue> {
-        let p = args::partitions(&partitions)?;
+        let p = convert::partitions(&partitions)?;
         self.with(|m| m.pause(&p))?.map_err(err)
     }
 
@@ -414,7 +414,7 @@ impl Member {
         &self,
         #[wasm_bindgen(unchecked_param_type = "number[]")] partitions: JsValue,
     ) -> Result<(), JsValue> {
-        let p = args::partitions(&partitions)?;
+        let p = convert::partitions(&partitions)?;
         self.with(|m| m.resume(&p))?.map_err(err)
     }
 
@@ -494,13 +494,13 @@ impl ShareGroup {
         )?;
         let options = ShareGroupOptions {
             start: group_start(&get(&o, "start"))?,
-            visibility_timeout: args::opt_ms(
+            visibility_timeout: convert::opt_ms(
                 &get(&o, "visibilityTimeoutMs"),
                 "visibilityTimeoutMs",
             )?,
-            max_deliveries: args::opt_u32(&get(&o, "maxDeliveries"), "maxDeliveries")?,
-            max_in_flight: args::opt_usize(&get(&o, "maxInFlight"), "maxInFlight")?,
-            dead_letter: args::opt_string(&get(&o, "deadLetter"), "deadLetter")?,
+            max_deliveries: convert::opt_u32(&get(&o, "maxDeliveries"), "maxDeliveries")?,
+            max_in_flight: convert::opt_usize(&get(&o, "maxInFlight"), "maxInFlight")?,
+            dead_letter: convert::opt_string(&get(&o, "deadLetter"), "deadLetter")?,
         };
         let g = topic.open_share_group(name, &options).map_err(err)?;
         Ok(ShareGroup {
@@ -641,7 +641,7 @@ impl ShareMember {
         max_opt: Option<crate::types::Num>,
     ) -> Result<Vec<Delivery>, JsValue> {
         let max = max_opt.map(JsValue::from).unwrap_or_default();
-        let max = args::batch_max(&max)?;
+        let max = convert::batch_max(&max)?;
         match self.with(|m| m.try_receive_batch(max))? {
             Ok(v) => Ok(v.into_iter().map(|d| delivery_js(d, &self.timer)).collect()),
             Err(ringlet::TryReceiveError::Empty) => Ok(vec![]),

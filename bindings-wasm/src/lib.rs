@@ -89,12 +89,15 @@ compile_error!("ringlet-wasm holds JS values in the engine and needs single-thre
 
 pub mod errors;
 
-mod args;
 mod bus;
+mod convert;
+mod eventstore;
 mod group;
 mod queue;
 mod records;
 mod streams;
+mod tables;
+mod timer;
 mod topic;
 mod types;
 
@@ -104,12 +107,11 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 pub use bus::Bus;
+pub use eventstore::{Aggregates, EventStore};
 pub use group::{Group, Member, ShareGroup, ShareMember};
 pub use queue::{Delivery, Queue};
-pub use streams::{
-    Aggregates, EventStore, GroupedStream, Stream, Table, Topology, TopologyDescription,
-    WindowedGroupedStream, WindowedTable,
-};
+pub use streams::{GroupedStream, Stream, Topology, TopologyDescription, WindowedGroupedStream};
+pub use tables::{Table, WindowedTable};
 pub use topic::{Subscription, Topic};
 
 /// A JS value held by the engine (by reference: cloning shares it).

@@ -7,10 +7,10 @@ use ringlet::queue::SharedDelivery;
 use ringlet::{Message, TryReceiveError};
 use wasm_bindgen::prelude::*;
 
-use crate::args::{self, absent, get, option_object};
-use crate::bus::{Rearming, Timer};
+use crate::convert::{self, absent, get, option_object};
 use crate::errors::{err, named};
 use crate::records::{headers_js, key_js, plain};
+use crate::timer::{Rearming, Timer};
 use crate::Value;
 
 pub(crate) fn open(
@@ -30,10 +30,13 @@ pub(crate) fn open(
         ],
     )?;
     let options = ringlet::options::QueueOptions {
-        capacity: args::opt_usize(&get(&o, "capacity"), "capacity")?,
-        visibility_timeout: args::opt_ms(&get(&o, "visibilityTimeoutMs"), "visibilityTimeoutMs")?,
-        max_deliveries: args::opt_u32(&get(&o, "maxDeliveries"), "maxDeliveries")?,
-        dead_letter: args::opt_string(&get(&o, "deadLetter"), "deadLetter")?,
+        capacity: convert::opt_usize(&get(&o, "capacity"), "capacity")?,
+        visibility_timeout: convert::opt_ms(
+            &get(&o, "visibilityTimeoutMs"),
+            "visibilityTimeoutMs",
+        )?,
+        max_deliveries: convert::opt_u32(&get(&o, "maxDeliveries"), "maxDeliveries")?,
+        dead_letter: convert::opt_string(&get(&o, "deadLetter"), "deadLetter")?,
     };
     let q = bus.open_queue::<Value>(name, &options).map_err(err)?;
     Ok(Queue::new(q, timer))
@@ -86,11 +89,11 @@ fn queue_message(value: JsValue, opts: &Option<js_sys::Object>) -> Result<Messag
     let mut m = Message::new(Value::new(value));
     let k = get(opts, "key");
     if !absent(&k) {
-        m = m.key(args::key(&k)?);
+        m = m.key(convert::key(&k)?);
     }
     let h = get(opts, "headers");
     if !absent(&h) {
-        m = m.headers(args::headers(&h)?);
+        m = m.headers(convert::headers(&h)?);
     }
     Ok(m)
 }
@@ -154,7 +157,7 @@ impl Queue {
         }
         let o = option_object(&options_, "send", &["key", "headers", "delayMs"])?;
         let m = queue_message(value, &o)?;
-        match args::opt_ms(&get(&o, "delayMs"), "delayMs")? {
+        match convert::opt_ms(&get(&o, "delayMs"), "delayMs")? {
             None => self.q.try_send_message(m).map_err(full),
             Some(d) => {
                 let r = self.q.try_send_delayed(m, d).map_err(full);
@@ -171,7 +174,7 @@ impl Queue {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Iterable<any>")] values: JsValue,
     ) -> Result<usize, JsValue> {
-        let vals = args::items(&values, "values")?;
+        let vals = convert::items(&values, "values")?;
         let total = vals.len();
         for (n, v) in vals.into_iter().enumerate() {
             if let Err(e) = self.q.try_send(Value::new(v)) {
@@ -240,7 +243,7 @@ impl Queue {
         max_opt: Option<crate::types::Num>,
     ) -> Result<Vec<Delivery>, JsValue> {
         let max = max_opt.map(JsValue::from).unwrap_or_default();
-        let max = args::batch_max(&max)?;
+        let max = convert::batch_max(&max)?;
         let r = self.q.try_receive_batch(max);
         self.timer.rearm();
         match r {
@@ -358,7 +361,7 @@ impl Delivery {
         if absent(&delay_ms) {
             return self.settled(self.d.nack());
         }
-        let d = args::ms(&delay_ms, "delayMs")?;
+        let d = convert::ms(&delay_ms, "delayMs")?;
         self.settled(self.d.nack_after(d))
     }
 

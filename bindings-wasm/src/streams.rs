@@ -3,23 +3,20 @@
 //! back from `runUntilIdle()`/`step()` as a `StreamError` (its `cause` the thrown
 //! value, `record` the record the function got).
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
 use js_sys::{Array, Function};
-use ringlet::eventstore::ExecuteError;
 use ringlet::streams::{
-    BoxError, Description, GroupedStream as CoreGrouped, Stream as CoreStream, Table as CoreTable,
-    Windowed, WindowedGrouped as CoreWindowedGrouped, WindowedTable as CoreWindowedTable, Windows,
+    BoxError, Description, GroupedStream as CoreGrouped, Stream as CoreStream,
+    WindowedGrouped as CoreWindowedGrouped, Windows,
 };
-use ringlet::{Aggregate, Key, OnError, Record};
+use ringlet::{OnError, Record};
 use wasm_bindgen::prelude::*;
 
-use crate::args::{self, absent, get, option_object};
-use crate::bus::{Bus, Timer};
+use crate::bus::Bus;
+use crate::convert::{self, absent, get, option_object};
 use crate::errors::{err, type_error, JsCallbackError};
-use crate::records::{key_js, plain, record_js};
-use crate::topic::{Topic, TopicKind};
+use crate::records::{plain, record_js};
+use crate::tables::{Held, Table, WindowedTable};
+use crate::topic::Topic;
 use crate::{Local, Value};
 
 #[wasm_bindgen(inline_js = r#"
@@ -34,23 +31,23 @@ export function windowedEntry(key, start, end, value) { return { key, start, end
 extern "C" {
     #[wasm_bindgen(js_name = installBranch)]
     fn install_branch(obj: &JsValue);
-    fn windowed(start: f64, end: f64, value: JsValue) -> JsValue;
+    pub(crate) fn windowed(start: f64, end: f64, value: JsValue) -> JsValue;
     #[wasm_bindgen(js_name = windowedEntry)]
-    fn windowed_entry(key: JsValue, start: f64, end: f64, value: JsValue) -> JsValue;
+    pub(crate) fn windowed_entry(key: JsValue, start: f64, end: f64, value: JsValue) -> JsValue;
 }
 
-type Callback = Local<Function>;
+pub(crate) type Callback = Local<Function>;
 
-fn callback(v: &JsValue, what: &str) -> Result<Callback, JsValue> {
-    args::function(v, what).map(Local)
+pub(crate) fn callback(v: &JsValue, what: &str) -> Result<Callback, JsValue> {
+    convert::function(v, what).map(Local)
 }
 
-fn fail(thrown: JsValue, record: Option<JsValue>) -> BoxError {
+pub(crate) fn fail(thrown: JsValue, record: Option<JsValue>) -> BoxError {
     Box::new(JsCallbackError::new(thrown, record))
 }
 
 /// `f(record)`; a throw fails the record, carrying it.
-fn call(f: &Callback, rec: &Record<Value>) -> Result<JsValue, BoxError> {
+pub(crate) fn call(f: &Callback, rec: &Record<Value>) -> Result<JsValue, BoxError> {
     let r = record_js(rec.clone());
     f.get()
         .call1(&JsValue::UNDEFINED, &r)
@@ -58,7 +55,7 @@ fn call(f: &Callback, rec: &Record<Value>) -> Result<JsValue, BoxError> {
 }
 
 /// `f(a, b)`; a throw fails the record (with `record` when there is one).
-fn call2(
+pub(crate) fn call2(
     f: &Callback,
     a: &JsValue,
     b: &JsValue,
@@ -70,21 +67,21 @@ fn call2(
 }
 
 /// A wrong result of a callback: a `TypeError`, carried like a throw.
-fn bad_result(what: String, rec: &Record<Value>) -> BoxError {
+pub(crate) fn bad_result(what: String, rec: &Record<Value>) -> BoxError {
     fail(type_error(what), Some(record_js(rec.clone())))
 }
 
-fn stream(s: CoreStream<Value>) -> JsValue {
+pub(crate) fn stream(s: CoreStream<Value>) -> JsValue {
     let v: JsValue = Stream { stream: s }.into();
     install_branch(&v);
     v
 }
 
-fn streams(v: Vec<CoreStream<Value>>) -> Array {
+pub(crate) fn streams(v: Vec<CoreStream<Value>>) -> Array {
     v.into_iter().map(stream).collect()
 }
 
-fn num(n: u64) -> JsValue {
+pub(crate) fn num(n: u64) -> JsValue {
     JsValue::from_f64(n as f64)
 }
 
@@ -92,7 +89,7 @@ fn num(n: u64) -> JsValue {
 /// (`{ partition, offset, timestamp, key, headers, value }`).
 #[wasm_bindgen]
 pub struct Stream {
-    stream: CoreStream<Value>,
+    pub(crate) stream: CoreStream<Value>,
 }
 
 #[wasm_bindgen]
@@ -132,7 +129,7 @@ impl Stream {
         let f = callback(&f, "f")?;
         Ok(stream(self.stream.try_flat_map(move |r| {
             let out = call(&f, r)?;
-            let items = args::items(&out, "flatMap's result")
+            let items = convert::items(&out, "flatMap's result")
                 .map_err(|e| fail(e, Some(record_js(r.clone()))))?;
             Ok(items.into_iter().map(Value::new).collect::<Vec<_>>())
         })))
@@ -152,11 +149,11 @@ impl Stream {
             if absent(&out) {
                 return Ok(None);
             }
-            args::key(&out).map(Some).map_err(|_| {
+            convert::key(&out).map(Some).map_err(|_| {
                 bad_result(
                     format!(
                         "keyBy's function must return a string, a Uint8Array, null or undefined, not {}",
-                        args::type_name(&out)
+                        convert::type_name(&out)
                     ),
                     r,
                 )
@@ -172,7 +169,7 @@ impl Stream {
         #[wasm_bindgen(unchecked_param_type = "((record: RingletRecord) => unknown)[]")]
         preds: JsValue,
     ) -> Result<Array, JsValue> {
-        let fs = args::items(&preds, "preds")?
+        let fs = convert::items(&preds, "preds")?
             .iter()
             .map(|p| callback(p, "each predicate"))
             .collect::<Result<Vec<_>, _>>()?;
@@ -228,7 +225,7 @@ impl Stream {
                 .ok_or_else(|| {
                     type_error(format!(
                         "topic must be a Topic or a name, not {}",
-                        args::type_name(&topic)
+                        convert::type_name(&topic)
                     ))
                 })?,
         };
@@ -257,12 +254,12 @@ impl Stream {
         let store = if absent(&s) {
             None
         } else {
-            Some(args::string(&s, "store")?)
+            Some(convert::string(&s, "store")?)
         };
         Ok(GroupedStream {
             stream: self.stream.clone(),
             store,
-            capacity: args::opt_usize(&get(&o, "capacity"), "capacity")?,
+            capacity: convert::opt_usize(&get(&o, "capacity"), "capacity")?,
         })
     }
 
@@ -295,7 +292,7 @@ impl Stream {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let name = args::string(&name, "name")?;
+        let name = convert::string(&name, "name")?;
         Ok(stream(self.stream.clone().named(&name)))
     }
 
@@ -319,10 +316,10 @@ impl Stream {
             call2(&f, &rec, &v, Some(rec.clone())).map(|o| Some(Value::new(o)))
         };
         Ok(stream(match &table.table {
-            Kind::Values(t) => self
+            Held::Values(t) => self
                 .stream
                 .try_join(t, move |r, v| run(r, v.map(Value::js))),
-            Kind::Counts(t) => self
+            Held::Counts(t) => self
                 .stream
                 .try_join(t, move |r, v| run(r, v.map(|n| num(*n)))),
         }))
@@ -332,9 +329,9 @@ impl Stream {
 /// A stream grouped by key.
 #[wasm_bindgen]
 pub struct GroupedStream {
-    stream: CoreStream<Value>,
-    store: Option<String>,
-    capacity: Option<usize>,
+    pub(crate) stream: CoreStream<Value>,
+    pub(crate) store: Option<String>,
+    pub(crate) capacity: Option<usize>,
 }
 
 impl GroupedStream {
@@ -351,7 +348,7 @@ impl GroupedStream {
 }
 
 /// An initializer: a function is called, anything else is the initial value.
-fn init_value(init: &Local<JsValue>) -> Result<Value, BoxError> {
+pub(crate) fn init_value(init: &Local<JsValue>) -> Result<Value, BoxError> {
     match init.get().dyn_ref::<Function>() {
         Some(f) => f
             .call0(&JsValue::UNDEFINED)
@@ -362,13 +359,13 @@ fn init_value(init: &Local<JsValue>) -> Result<Value, BoxError> {
 }
 
 /// `f(aggregate, record)` → the new aggregate.
-fn fold(f: &Callback, acc: &Value, rec: &Record<Value>) -> Result<Value, BoxError> {
+pub(crate) fn fold(f: &Callback, acc: &Value, rec: &Record<Value>) -> Result<Value, BoxError> {
     let r = record_js(rec.clone());
     call2(f, &acc.js(), &r, Some(r.clone())).map(Value::new)
 }
 
 /// `f(a, b)` → a value.
-fn combine(f: &Callback, a: &Value, b: &Value) -> Result<Value, BoxError> {
+pub(crate) fn combine(f: &Callback, a: &Value, b: &Value) -> Result<Value, BoxError> {
     call2(f, &a.js(), &b.js(), None).map(Value::new)
 }
 
@@ -377,7 +374,7 @@ impl GroupedStream {
     /// Records per key, in a `Table` of numbers.
     pub fn count(&self) -> Result<Table, JsValue> {
         Ok(Table {
-            table: Kind::Counts(self.grouped().count().map_err(err)?),
+            table: Held::Counts(self.grouped().count().map_err(err)?),
         })
     }
 
@@ -393,7 +390,7 @@ impl GroupedStream {
             .try_reduce(move |a, b| combine(&f, a, b))
             .map_err(err)?;
         Ok(Table {
-            table: Kind::Values(t),
+            table: Held::Values(t),
         })
     }
 
@@ -415,7 +412,7 @@ impl GroupedStream {
             .try_aggregate(move || init_value(&init), move |a, r| fold(&f, a, r))
             .map_err(err)?;
         Ok(Table {
-            table: Kind::Values(t),
+            table: Held::Values(t),
         })
     }
 
@@ -440,10 +437,10 @@ impl GroupedStream {
                 "retentionMs",
             ],
         )?;
-        let tumbling = args::opt_ms(&get(&o, "tumblingMs"), "tumblingMs")?;
-        let hopping = args::opt_ms(&get(&o, "hoppingMs"), "hoppingMs")?;
-        let advance = args::opt_ms(&get(&o, "advanceMs"), "advanceMs")?;
-        let session = args::opt_ms(&get(&o, "sessionGapMs"), "sessionGapMs")?;
+        let tumbling = convert::opt_ms(&get(&o, "tumblingMs"), "tumblingMs")?;
+        let hopping = convert::opt_ms(&get(&o, "hoppingMs"), "hoppingMs")?;
+        let advance = convert::opt_ms(&get(&o, "advanceMs"), "advanceMs")?;
+        let session = convert::opt_ms(&get(&o, "sessionGapMs"), "sessionGapMs")?;
         let mut w = match (tumbling, hopping, session) {
             (Some(t), None, None) if advance.is_none() => Windows::tumbling(t),
             (None, Some(h), None) => Windows::hopping(
@@ -457,10 +454,10 @@ impl GroupedStream {
                 ))
             }
         };
-        if let Some(g) = args::opt_ms(&get(&o, "graceMs"), "graceMs")? {
+        if let Some(g) = convert::opt_ms(&get(&o, "graceMs"), "graceMs")? {
             w = w.grace(g);
         }
-        if let Some(r) = args::opt_ms(&get(&o, "retentionMs"), "retentionMs")? {
+        if let Some(r) = convert::opt_ms(&get(&o, "retentionMs"), "retentionMs")? {
             w = w.retention(r);
         }
         Ok(WindowedGroupedStream {
@@ -477,8 +474,8 @@ impl GroupedStream {
 /// A grouped stream with windows.
 #[wasm_bindgen]
 pub struct WindowedGroupedStream {
-    grouped: GroupedStream,
-    windows: Windows,
+    pub(crate) grouped: GroupedStream,
+    pub(crate) windows: Windows,
 }
 
 impl WindowedGroupedStream {
@@ -492,7 +489,7 @@ impl WindowedGroupedStream {
     /// Records per key and window.
     pub fn count(&self) -> Result<WindowedTable, JsValue> {
         Ok(WindowedTable {
-            table: Kind::Counts(self.grouped().count().map_err(err)?),
+            table: Held::Counts(self.grouped().count().map_err(err)?),
         })
     }
 
@@ -508,7 +505,7 @@ impl WindowedGroupedStream {
             .try_reduce(move |a, b| combine(&f, a, b))
             .map_err(err)?;
         Ok(WindowedTable {
-            table: Kind::Values(t),
+            table: Held::Values(t),
         })
     }
 
@@ -526,7 +523,7 @@ impl WindowedGroupedStream {
         let merge = merge.map(JsValue::from).unwrap_or_default();
         let f = callback(&aggregator, "aggregator")?;
         let init = Local(initializer);
-        let merge = args::opt_function(&merge, "merge")?.map(|m| {
+        let merge = convert::opt_function(&merge, "merge")?.map(|m| {
             let m = Local(m);
             Box::new(move |a: &Value, b: &Value| combine(&m, a, b))
                 as Box<dyn FnMut(&Value, &Value) -> Result<Value, BoxError> + Send>
@@ -536,213 +533,7 @@ impl WindowedGroupedStream {
             .try_aggregate(move || init_value(&init), move |a, r| fold(&f, a, r), merge)
             .map_err(err)?;
         Ok(WindowedTable {
-            table: Kind::Values(t),
-        })
-    }
-}
-
-/// A table of JS values (`reduce`, `aggregate`) or of counts (`count`).
-enum Kind<V, C> {
-    Values(V),
-    Counts(C),
-}
-
-type TableKind = Kind<CoreTable<Value>, CoreTable<u64>>;
-type WKind = Kind<CoreWindowedTable<Value>, CoreWindowedTable<u64>>;
-
-/// `$e` with `$t` bound to the table, whichever kind it is.
-macro_rules! each_kind {
-    ($kind:expr, $t:ident => $e:expr) => {
-        match $kind {
-            Kind::Values($t) => $e,
-            Kind::Counts($t) => $e,
-        }
-    };
-}
-
-/// A table kept by an aggregation: `get(key)`, `has(key)`, `size`, `entries()`;
-/// queryable while the topology updates it.
-#[wasm_bindgen]
-pub struct Table {
-    table: TableKind,
-}
-
-#[wasm_bindgen]
-impl Table {
-    /// The table's (store's) name.
-    #[wasm_bindgen(getter)]
-    pub fn name(&self) -> String {
-        each_kind!(&self.table, t => t.name().to_string())
-    }
-
-    /// The value for `key` (a string or `Uint8Array`), or `undefined`.
-    pub fn get(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        let k = args::key(&key)?;
-        Ok(match &self.table {
-            Kind::Values(t) => t.get(k).map(|v| v.js()),
-            Kind::Counts(t) => t.get(k).map(num),
-        }
-        .unwrap_or(JsValue::UNDEFINED))
-    }
-
-    /// Whether the table has `key`.
-    pub fn has(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-    ) -> Result<bool, JsValue> {
-        let k = args::key(&key)?;
-        Ok(each_kind!(&self.table, t => t.get(k).is_some()))
-    }
-
-    /// How many keys it has.
-    #[wasm_bindgen(getter)]
-    pub fn size(&self) -> usize {
-        each_kind!(&self.table, t => t.len())
-    }
-
-    /// `[key, value]` pairs, by key.
-    #[wasm_bindgen(unchecked_return_type = "[Key, any][]")]
-    pub fn entries(&self) -> Array {
-        fn pairs<V: Clone + Send + Sync + 'static>(
-            t: &CoreTable<V>,
-            conv: impl Fn(&V) -> JsValue,
-        ) -> Array {
-            t.entries()
-                .iter()
-                .map(|(k, v)| JsValue::from(Array::of2(&key_js(Some(k)), &conv(v))))
-                .collect()
-        }
-        match &self.table {
-            Kind::Values(t) => pairs(t, Value::js),
-            Kind::Counts(t) => pairs(t, |n| num(*n)),
-        }
-    }
-
-    /// The stream of the table's updates.
-    #[wasm_bindgen(js_name = toStream, unchecked_return_type = "Stream")]
-    pub fn to_stream(&self) -> JsValue {
-        stream(match &self.table {
-            Kind::Values(t) => t.to_stream(),
-            Kind::Counts(t) => t.to_stream().map(|r| Value::new(num(r.value))),
-        })
-    }
-
-    /// The name of the compacted changelog topic.
-    #[wasm_bindgen(getter)]
-    pub fn changelog(&self) -> String {
-        each_kind!(&self.table, t => t.changelog().name().to_string())
-    }
-}
-
-/// A table of windowed aggregates: `get(key, start)`, `fetch(key)`, `entries()`.
-#[wasm_bindgen]
-pub struct WindowedTable {
-    table: WKind,
-}
-
-#[wasm_bindgen]
-impl WindowedTable {
-    /// The table's (store's) name.
-    #[wasm_bindgen(getter)]
-    pub fn name(&self) -> String {
-        each_kind!(&self.table, t => t.name().to_string())
-    }
-
-    /// The value for `key` in the window starting at `start` (ms), or
-    /// `undefined`.
-    pub fn get(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "number")] start: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        let k = args::key(&key)?;
-        let start = args::timestamp(&start, "start")?;
-        Ok(match &self.table {
-            Kind::Values(t) => t.get(k, start).map(|v| v.js()),
-            Kind::Counts(t) => t.get(k, start).map(num),
-        }
-        .unwrap_or(JsValue::UNDEFINED))
-    }
-
-    /// `key`'s windows, oldest first: `{ start, end, value }` objects.
-    #[wasm_bindgen(unchecked_return_type = "WindowedValue[]")]
-    pub fn fetch(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-    ) -> Result<Array, JsValue> {
-        let k = args::key(&key)?;
-        fn rows<V: Clone + Send + Sync + 'static>(
-            t: &CoreWindowedTable<V>,
-            k: Key,
-            conv: impl Fn(V) -> JsValue,
-        ) -> Array {
-            t.fetch(k)
-                .into_iter()
-                .map(|(w, v)| windowed(w.start as f64, w.end as f64, conv(v)))
-                .collect()
-        }
-        Ok(match &self.table {
-            Kind::Values(t) => rows(t, k, |v| v.js()),
-            Kind::Counts(t) => rows(t, k, num),
-        })
-    }
-
-    /// Every window: `{ key, start, end, value }` objects, by key then start.
-    #[wasm_bindgen(unchecked_return_type = "WindowedEntry[]")]
-    pub fn entries(&self) -> Array {
-        fn rows<V: Clone + Send + Sync + 'static>(
-            t: &CoreWindowedTable<V>,
-            conv: impl Fn(&V) -> JsValue,
-        ) -> Array {
-            t.entries()
-                .iter()
-                .map(|(k, w, v)| {
-                    windowed_entry(key_js(Some(k)), w.start as f64, w.end as f64, conv(v))
-                })
-                .collect()
-        }
-        match &self.table {
-            Kind::Values(t) => rows(t, Value::js),
-            Kind::Counts(t) => rows(t, |n| num(*n)),
-        }
-    }
-
-    /// (Record, window) pairs dropped as later than the grace period.
-    #[wasm_bindgen(getter, js_name = droppedLate)]
-    pub fn dropped_late(&self) -> f64 {
-        each_kind!(&self.table, t => t.dropped_late() as f64)
-    }
-
-    /// The largest record timestamp seen (ms), or `undefined`.
-    #[wasm_bindgen(getter, js_name = streamTime)]
-    pub fn stream_time(&self) -> Option<f64> {
-        each_kind!(&self.table, t => t.stream_time().map(|t| t as f64))
-    }
-
-    /// How many windows it holds.
-    #[wasm_bindgen(getter)]
-    pub fn size(&self) -> usize {
-        each_kind!(&self.table, t => t.len())
-    }
-
-    /// The name of the compacted changelog topic.
-    #[wasm_bindgen(getter)]
-    pub fn changelog(&self) -> String {
-        each_kind!(&self.table, t => t.changelog().name().to_string())
-    }
-
-    /// The stream of updates; each value is `{ start, end, value }`.
-    #[wasm_bindgen(js_name = toStream, unchecked_return_type = "Stream")]
-    pub fn to_stream(&self) -> JsValue {
-        fn value<V>(w: &Windowed<V>, v: JsValue) -> Value {
-            Value::new(windowed(w.window.start as f64, w.window.end as f64, v))
-        }
-        stream(match &self.table {
-            Kind::Values(t) => t.to_stream().map(|r| value(&r.value, r.value.value.js())),
-            Kind::Counts(t) => t.to_stream().map(|r| value(&r.value, num(r.value.value))),
+            table: Held::Values(t),
         })
     }
 }
@@ -751,7 +542,7 @@ impl WindowedTable {
 /// `svg` pictures, `toJSON()` the data.
 #[wasm_bindgen]
 pub struct TopologyDescription {
-    d: Description,
+    pub(crate) d: Description,
 }
 
 #[wasm_bindgen]
@@ -785,7 +576,7 @@ impl TopologyDescription {
 /// `step()` / `runUntilIdle()` (or `bus.runUntilIdle()`).
 #[wasm_bindgen]
 pub struct Topology {
-    topo: ringlet::Topology,
+    pub(crate) topo: ringlet::Topology,
 }
 
 #[wasm_bindgen]
@@ -824,7 +615,7 @@ impl Topology {
         #[wasm_bindgen(unchecked_param_type = "\"stop\" | \"skip\"")] policy: JsValue,
     ) -> Result<(), JsValue> {
         self.topo
-            .on_error(args::choice::<OnError>(&policy, "policy")?);
+            .on_error(convert::choice::<OnError>(&policy, "policy")?);
         Ok(())
     }
 
@@ -854,200 +645,6 @@ impl Topology {
     }
 }
 
-/// An event store: events per aggregate id with optimistic concurrency, on a
-/// topic that refuses appends when full (`onFull: "keep"`).
-#[wasm_bindgen]
-pub struct EventStore {
-    store: ringlet::EventStore<Value>,
-    timer: Rc<Timer>,
-}
-
-#[wasm_bindgen]
-impl EventStore {
-    /// Appends `events` to aggregate `id`, all or none; with `expectedVersion`
-    /// (0 for a new aggregate) throws `VersionConflict` when it is stale. Returns
-    /// the new version.
-    pub fn append(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Iterable<any>")] events: JsValue,
-        expected_version: Option<crate::types::Num>,
-    ) -> Result<f64, JsValue> {
-        let expected_version = expected_version.map(JsValue::from).unwrap_or_default();
-        let id = args::string(&id, "id")?;
-        let evs: Vec<Value> = args::items(&events, "events")?
-            .into_iter()
-            .map(Value::new)
-            .collect();
-        let expected = if absent(&expected_version) {
-            None
-        } else {
-            Some(args::u64_arg(&expected_version, "expectedVersion")?)
-        };
-        self.store
-            .append(&id, evs, expected)
-            .map(|v| v as f64)
-            .map_err(err)
-    }
-
-    /// Aggregate `id`'s events, oldest first.
-    pub fn load(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-    ) -> Result<Array, JsValue> {
-        let id = args::string(&id, "id")?;
-        Ok(self.store.load(&id).iter().map(Value::js).collect())
-    }
-
-    /// Aggregate `id`'s version (its number of events).
-    pub fn version(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-    ) -> Result<f64, JsValue> {
-        let id = args::string(&id, "id")?;
-        Ok(self.store.version(&id) as f64)
-    }
-
-    /// The aggregate ids, sorted.
-    pub fn ids(&self) -> Vec<String> {
-        self.store.ids()
-    }
-
-    /// The store's topic (keyed by aggregate id): stream it for projections.
-    #[wasm_bindgen(getter)]
-    pub fn topic(&self) -> Topic {
-        Topic::new(
-            TopicKind::Values(self.store.topic().clone()),
-            self.timer.clone(),
-        )
-    }
-
-    /// Aggregates over this store: `factory()` makes an empty aggregate with
-    /// `apply(event)` and `handle(command)` (returning the events).
-    pub fn aggregates(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "() => AggregateObject")] factory: JsValue,
-    ) -> Result<Aggregates, JsValue> {
-        let f = callback(&factory, "factory")?;
-        let aggs = ringlet::Aggregates::with_init(&self.store, move || JsAggregate::new(&f));
-        Ok(Aggregates { aggs })
-    }
-}
-
-/// A JS aggregate object; a throw in `apply` is kept and thrown after.
-struct JsAggregate {
-    obj: Value,
-    error: Local<Rc<RefCell<Option<JsValue>>>>,
-}
-
-impl Clone for JsAggregate {
-    fn clone(&self) -> Self {
-        JsAggregate {
-            obj: self.obj.clone(),
-            error: Local(self.error.get().clone()),
-        }
-    }
-}
-
-fn method(obj: &JsValue, name: &str) -> Result<Function, JsValue> {
-    let m = js_sys::Reflect::get(obj, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
-    args::function(&m, &format!("the aggregate's {name}"))
-}
-
-impl JsAggregate {
-    fn new(factory: &Callback) -> Self {
-        let (obj, error) = match factory.get().call0(&JsValue::UNDEFINED) {
-            Ok(o) => (o, None),
-            Err(e) => (JsValue::UNDEFINED, Some(e)),
-        };
-        JsAggregate {
-            obj: Value::new(obj),
-            error: Local(Rc::new(RefCell::new(error))),
-        }
-    }
-}
-
-impl Aggregate for JsAggregate {
-    type Event = Value;
-    type Command = Value;
-    type Error = Local<JsValue>;
-
-    fn apply(&mut self, event: &Value) {
-        if self.error.get().borrow().is_some() {
-            return;
-        }
-        let obj = self.obj.js();
-        if let Err(e) = method(&obj, "apply").and_then(|m| m.call1(&obj, &event.js())) {
-            *self.error.get().borrow_mut() = Some(e);
-        }
-    }
-
-    fn handle(&self, command: Value) -> Result<Vec<Value>, Local<JsValue>> {
-        if let Some(e) = self.error.get().borrow_mut().take() {
-            return Err(Local(e));
-        }
-        let obj = self.obj.js();
-        let out = method(&obj, "handle")
-            .and_then(|m| m.call1(&obj, &command.js()))
-            .map_err(Local)?;
-        if absent(&out) {
-            return Ok(Vec::new());
-        }
-        let evs = args::items(&out, "handle's result").map_err(Local)?;
-        Ok(evs.into_iter().map(Value::new).collect())
-    }
-}
-
-/// Aggregates of one kind over an event store: commands in, events out.
-#[wasm_bindgen]
-pub struct Aggregates {
-    aggs: ringlet::Aggregates<JsAggregate>,
-}
-
-#[wasm_bindgen]
-impl Aggregates {
-    /// `{ state, version }`: the aggregate rebuilt from its events.
-    #[wasm_bindgen(unchecked_return_type = "{ state: any; version: number }")]
-    pub fn load(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        let id = args::string(&id, "id")?;
-        let (a, v) = self.aggs.load(&id);
-        if let Some(e) = a.error.get().borrow_mut().take() {
-            return Err(e);
-        }
-        Ok(state_version("state", a.obj.js(), v))
-    }
-
-    /// Handles `command` on aggregate `id` and appends its events (retrying on a
-    /// version conflict). Returns `{ events, version }`; throws what `handle`
-    /// threw.
-    #[wasm_bindgen(unchecked_return_type = "{ events: any[]; version: number }")]
-    pub fn execute(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        command: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        let id = args::string(&id, "id")?;
-        match self.aggs.execute(&id, Value::new(command)) {
-            Ok((evs, v)) => {
-                let arr: Array = evs.iter().map(Value::js).collect();
-                Ok(state_version("events", arr.into(), v))
-            }
-            Err(ExecuteError::Rejected(e)) => Err(e.0),
-            Err(ExecuteError::Store(e)) => Err(err(e)),
-        }
-    }
-}
-
-fn state_version(name: &str, v: JsValue, version: u64) -> JsValue {
-    let o = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&o, &JsValue::from_str(name), &v);
-    let _ = js_sys::Reflect::set(&o, &JsValue::from_str("version"), &num(version));
-    o.into()
-}
-
 #[wasm_bindgen]
 impl Topic {
     /// A stream of this topic in the bus's default topology, from the earliest
@@ -1066,7 +663,7 @@ impl Bus {
         let topo = if absent(&name) {
             self.bus.topology()
         } else {
-            let n = args::string(&name, "name")?;
+            let n = convert::string(&name, "name")?;
             self.bus.topology_named(&n).map_err(err)?
         };
         Ok(Topology { topo })
@@ -1085,34 +682,5 @@ impl Bus {
         let r = self.bus.step().map_err(err);
         self.timer.rearm();
         r
-    }
-
-    /// The event store `name` (a `keep` topic keyed by aggregate id). Options:
-    /// `partitions`, `capacity` (per partition).
-    #[wasm_bindgen(js_name = eventStore)]
-    pub fn event_store(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
-        options: Option<crate::types::EventStoreOptions>,
-    ) -> Result<EventStore, JsValue> {
-        let options_ = options.map(JsValue::from).unwrap_or_default();
-        let name = args::string(&name, "name")?;
-        let o = option_object(&options_, "eventStore", &["partitions", "capacity"])?;
-        let mut c = match self.bus.get_topic::<Value>(&name) {
-            Ok(t) => t.config().clone(),
-            Err(ringlet::Error::NotFound { .. }) => Default::default(),
-            Err(e) => return Err(err(e)),
-        };
-        if let Some(n) = args::opt_u32(&get(&o, "partitions"), "partitions")? {
-            c.partitions = n;
-        }
-        if let Some(n) = args::opt_usize(&get(&o, "capacity"), "capacity")? {
-            c.capacity = n;
-        }
-        let store = self.bus.event_store::<Value>(&name, c).map_err(err)?;
-        Ok(EventStore {
-            store,
-            timer: self.timer.clone(),
-        })
     }
 }

@@ -9,11 +9,11 @@ use ringlet::journal::Event;
 use ringlet::{Message, OnFull, OnLag, RecvError, Start, TryRecvError};
 use wasm_bindgen::prelude::*;
 
-use crate::args::{self, absent, get, option_object};
-use crate::bus::{Rearming, Timer};
+use crate::convert::{self, absent, get, option_object};
 use crate::errors::{busy, err, named, type_error};
 use crate::group::{Group, ShareGroup};
 use crate::records::{event_record_js, numbers, plain, receipt_js, record_js};
+use crate::timer::{Rearming, Timer};
 use crate::{iterable, Serial, Value};
 
 pub(crate) enum TopicKind {
@@ -21,7 +21,7 @@ pub(crate) enum TopicKind {
     Journal(ringlet::Topic<Event>),
 }
 
-macro_rules! each {
+macro_rules! with_topic {
     ($kind:expr, $t:ident => $e:expr) => {
         match $kind {
             TopicKind::Values($t) => $e,
@@ -44,19 +44,19 @@ fn message(value: JsValue, opts: &JsValue, with_place: bool) -> Result<Message<V
     let o = option_object(opts, "publish", known)?;
     let k = get(&o, "key");
     if !absent(&k) {
-        m = m.key(args::key(&k)?);
+        m = m.key(convert::key(&k)?);
     }
     let h = get(&o, "headers");
     if !absent(&h) {
-        m = m.headers(args::headers(&h)?);
+        m = m.headers(convert::headers(&h)?);
     }
     if with_place {
-        if let Some(p) = args::opt_u32(&get(&o, "partition"), "partition")? {
+        if let Some(p) = convert::opt_u32(&get(&o, "partition"), "partition")? {
             m = m.partition(p);
         }
         let ts = get(&o, "timestamp");
         if !absent(&ts) {
-            m = m.timestamp(args::timestamp(&ts, "timestamp")?);
+            m = m.timestamp(convert::timestamp(&ts, "timestamp")?);
         }
     }
     Ok(m)
@@ -102,49 +102,49 @@ impl Topic {
     /// Its name.
     #[wasm_bindgen(getter)]
     pub fn name(&self) -> String {
-        each!(&self.kind, t => t.name().to_owned())
+        with_topic!(&self.kind, t => t.name().to_owned())
     }
 
     /// Its number of partitions.
     #[wasm_bindgen(getter)]
     pub fn partitions(&self) -> u32 {
-        each!(&self.kind, t => t.partitions())
+        with_topic!(&self.kind, t => t.partitions())
     }
 
     /// Its configuration (`partitions`, `capacity`, `max_age_ms`, `on_full`).
     #[wasm_bindgen(unchecked_return_type = "TopicConfig")]
     pub fn config(&self) -> JsValue {
-        each!(&self.kind, t => plain(&t.snapshot().config))
+        with_topic!(&self.kind, t => plain(&t.snapshot().config))
     }
 
     /// Whether it is closed.
     #[wasm_bindgen(getter, js_name = isClosed)]
     pub fn is_closed(&self) -> bool {
-        each!(&self.kind, t => t.is_closed())
+        with_topic!(&self.kind, t => t.is_closed())
     }
 
     /// Closes it: publishing throws `Closed`; readers drain what is retained, then
     /// get `Closed` (iteration ends).
     pub fn close(&self) {
-        each!(&self.kind, t => t.close())
+        with_topic!(&self.kind, t => t.close())
     }
 
     /// Records retained, over all partitions.
     #[wasm_bindgen(getter)]
     pub fn length(&self) -> f64 {
-        each!(&self.kind, t => t.len() as f64)
+        with_topic!(&self.kind, t => t.len() as f64)
     }
 
     /// The next offset of each partition.
     #[wasm_bindgen(js_name = endOffsets, unchecked_return_type = "number[]")]
     pub fn end_offsets(&self) -> JsValue {
-        each!(&self.kind, t => numbers(t.end_offsets().into_iter().map(|o| o as f64)))
+        with_topic!(&self.kind, t => numbers(t.end_offsets().into_iter().map(|o| o as f64)))
     }
 
     /// The oldest retained offset of each partition.
     #[wasm_bindgen(js_name = earliestOffsets, unchecked_return_type = "number[]")]
     pub fn earliest_offsets(&self) -> JsValue {
-        each!(&self.kind, t => numbers(t.earliest_offsets().into_iter().map(|o| o as f64)))
+        with_topic!(&self.kind, t => numbers(t.earliest_offsets().into_iter().map(|o| o as f64)))
     }
 
     /// Per partition, the first offset whose timestamp is at or after `timestamp`
@@ -154,8 +154,8 @@ impl Topic {
         &self,
         #[wasm_bindgen(unchecked_param_type = "number | Date")] timestamp: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let ms = args::timestamp(&timestamp, "timestamp")?;
-        let v = each!(&self.kind, t => t.offsets_for_times(ms));
+        let ms = convert::timestamp(&timestamp, "timestamp")?;
+        let v = with_topic!(&self.kind, t => t.offsets_for_times(ms));
         Ok(v.into_iter()
             .map(|o| o.map_or(JsValue::NULL, |o| JsValue::from_f64(o as f64)))
             .collect::<Array>()
@@ -193,7 +193,7 @@ impl Topic {
         #[wasm_bindgen(unchecked_param_type = "Iterable<any>")] values: JsValue,
     ) -> Result<usize, JsValue> {
         let t = self.values()?;
-        let vals: Vec<Value> = args::items(&values, "values")?
+        let vals: Vec<Value> = convert::items(&values, "values")?
             .into_iter()
             .map(Value::new)
             .collect();
@@ -248,7 +248,7 @@ impl Topic {
     ) -> Result<JsValue, JsValue> {
         let options_ = options.map(JsValue::from).unwrap_or_default();
         let o = option_object(&options_, "subscribe", &["start", "onLag"])?;
-        let (start, on_lag) = args::reader_options(&o, Start::Latest)?;
+        let (start, on_lag) = convert::reader_options(&o, Start::Latest)?;
         Subscription::open(&self.kind, start, on_lag, self.timer.clone())
     }
 
@@ -261,7 +261,7 @@ impl Topic {
         options: Option<crate::types::GroupOptions>,
     ) -> Result<Group, JsValue> {
         let options_ = options.map(JsValue::from).unwrap_or_default();
-        let name = args::string(&name, "name")?;
+        let name = convert::string(&name, "name")?;
         Group::open(self.values()?, &name, &options_, self.timer.clone())
     }
 
@@ -275,14 +275,14 @@ impl Topic {
         options: Option<crate::types::ShareGroupOptions>,
     ) -> Result<ShareGroup, JsValue> {
         let options_ = options.map(JsValue::from).unwrap_or_default();
-        let name = args::string(&name, "name")?;
+        let name = convert::string(&name, "name")?;
         ShareGroup::open(self.values()?, &name, &options_, self.timer.clone())
     }
 
     /// This topic as a plain object (partitions, subscriptions, groups).
     #[wasm_bindgen(unchecked_return_type = "TopicSnapshot")]
     pub fn snapshot(&self) -> JsValue {
-        each!(&self.kind, t => plain(&t.snapshot()))
+        with_topic!(&self.kind, t => plain(&t.snapshot()))
     }
 }
 
@@ -291,7 +291,7 @@ pub(crate) enum SubKind {
     Journal(ringlet::Subscription<Event>),
 }
 
-macro_rules! each_sub {
+macro_rules! with_subscription {
     ($kind:expr, $s:ident => $e:expr) => {
         match $kind {
             SubKind::Values($s) => $e,
@@ -428,7 +428,7 @@ impl Subscription {
     #[wasm_bindgen(js_name = pollMany, unchecked_return_type = "RingletRecord[]")]
     pub fn poll_many(&self, max_opt: Option<crate::types::Num>) -> Result<JsValue, JsValue> {
         let max = max_opt.map(JsValue::from).unwrap_or_default();
-        let max = args::batch_max(&max)?;
+        let max = convert::batch_max(&max)?;
         match self.with(|s| s.try_batch(max))? {
             Ok(v) => Ok(v.into_iter().collect::<Array>().into()),
             Err(TryRecvError::Empty) => Ok(Array::new().into()),
@@ -453,19 +453,21 @@ impl Subscription {
     /// Records skipped over gaps so far.
     #[wasm_bindgen(getter)]
     pub fn skipped(&self) -> Result<f64, JsValue> {
-        self.with(|s| each_sub!(s, s => s.skipped() as f64))
+        self.with(|s| with_subscription!(s, s => s.skipped() as f64))
     }
 
     /// The next offset this reader will read in each partition.
     #[wasm_bindgen(unchecked_return_type = "number[]")]
     pub fn positions(&self) -> Result<JsValue, JsValue> {
-        self.with(|s| each_sub!(s, s => numbers(s.positions().into_iter().map(|o| o as f64))))
+        self.with(
+            |s| with_subscription!(s, s => numbers(s.positions().into_iter().map(|o| o as f64))),
+        )
     }
 
     /// Records retained but not read yet, over all partitions.
     #[wasm_bindgen(getter)]
     pub fn lag(&self) -> Result<f64, JsValue> {
-        self.with(|s| each_sub!(s, s => s.lag() as f64))
+        self.with(|s| with_subscription!(s, s => s.lag() as f64))
     }
 
     /// Moves the reader (`start` as in `subscribe`).
@@ -476,15 +478,15 @@ impl Subscription {
         if absent(&start) {
             return Err(type_error("seek needs a start"));
         }
-        let start = args::start(&start)?;
-        self.with(|s| each_sub!(s, s => s.seek(start)))?
+        let start = convert::start(&start)?;
+        self.with(|s| with_subscription!(s, s => s.seek(start)))?
             .map_err(err)
     }
 
     /// Stops reading (stops gating a `block` topic); reads then throw `Closed` and
     /// a pending `next()` rejects.
     pub fn close(&self) -> Result<(), JsValue> {
-        self.with(|s| each_sub!(s, s => { s.cancel_poll(); s.close() }))?;
+        self.with(|s| with_subscription!(s, s => { s.cancel_poll(); s.close() }))?;
         self.serial.wake();
         Ok(())
     }

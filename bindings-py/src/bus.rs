@@ -1,0 +1,237 @@
+//! `Bus` and `ManualClock`.
+
+use pyo3::prelude::*;
+use ringlet::journal::{Event, JOURNAL_TOPIC};
+use ringlet::options::TopicOptions;
+use ringlet::Error;
+
+use crate::convert::{self, Value};
+use crate::errors::err;
+use crate::queue::QueuePy;
+use crate::topic::{TopicKind, TopicPy};
+
+/// A manual clock for deterministic runs: starts at `start` ms and moves only when
+/// `advance` is called, firing every transition that falls due, in order.
+#[pyclass(frozen, module = "ringlet", name = "ManualClock")]
+pub struct ManualClockPy {
+    pub(crate) clock: ringlet::ManualClock,
+}
+
+#[pymethods]
+impl ManualClockPy {
+    #[new]
+    #[pyo3(signature = (start = None))]
+    fn new(start: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let clock = match start {
+            None => ringlet::ManualClock::new(),
+            Some(s) => ringlet::ManualClock::starting_at(convert::timestamp_ms(s, "start")?),
+        };
+        Ok(ManualClockPy { clock })
+    }
+
+    /// The clock's time, ms since the epoch.
+    #[getter]
+    fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Moves the clock forward by `delta` (seconds or `timedelta`), firing every
+    /// transition that falls due (visibility timeouts, delays, session timeouts,
+    /// expiry) in deadline order.
+    fn advance(&self, py: Python<'_>, delta: &Bound<'_, PyAny>) -> PyResult<()> {
+        let d = convert::duration(delta, "delta")?;
+        let clock = self.clock.clone();
+        py.detach(move || clock.advance(d));
+        Ok(())
+    }
+
+    fn __repr__(&self) -> String {
+        format!("ManualClock(now_ms={})", self.clock.now_ms())
+    }
+}
+
+/// The event bus: a registry of topics and queues by name.
+#[pyclass(frozen, module = "ringlet", name = "Bus")]
+pub struct BusPy {
+    pub(crate) bus: ringlet::Bus,
+    clock: Option<Py<ManualClockPy>>,
+}
+
+impl BusPy {
+    fn open_topic(&self, name: &str) -> PyResult<Option<TopicKind>> {
+        match self.bus.get_topic::<Value>(name) {
+            Ok(t) => Ok(Some(TopicKind::Values(t))),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(Error::TypeMismatch { .. }) if name == JOURNAL_TOPIC => self
+                .bus
+                .get_topic::<Event>(name)
+                .map(|t| Some(TopicKind::Journal(t)))
+                .map_err(err),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    fn wrap(&self, kind: TopicKind) -> TopicPy {
+        TopicPy { kind }
+    }
+}
+
+#[pymethods]
+impl BusPy {
+    #[new]
+    #[pyo3(signature = (clock = None, journal = None))]
+    fn new(clock: Option<Py<ManualClockPy>>, journal: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let mut b = ringlet::Bus::builder();
+        if let Some(c) = &clock {
+            b = b.clock(c.get().clock.clone());
+        }
+        if let Some(n) = convert::opt_count::<usize>(journal, "journal")? {
+            b = b.journal(n);
+        }
+        Ok(BusPy {
+            bus: b.build(),
+            clock,
+        })
+    }
+
+    /// The topic of that name, created if it does not exist. Options left out
+    /// accept what exists (or take the defaults); a conflicting option raises
+    /// `ConfigError`.
+    /// `compacted=True` keeps the latest record per key; publishing `None` with a
+    /// key deletes the key (a tombstone).
+    #[pyo3(signature = (name, *, partitions = None, capacity = None, max_age = None, on_full = None, compacted = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn topic(
+        &self,
+        name: &str,
+        partitions: Option<&Bound<'_, PyAny>>,
+        capacity: Option<&Bound<'_, PyAny>>,
+        max_age: Option<&Bound<'_, PyAny>>,
+        on_full: Option<&Bound<'_, PyAny>>,
+        compacted: Option<bool>,
+    ) -> PyResult<TopicPy> {
+        let options = TopicOptions {
+            partitions: convert::opt_count(partitions, "partitions")?,
+            capacity: convert::opt_count(capacity, "capacity")?,
+            max_age: convert::opt_duration(max_age, "max_age")?,
+            on_full: on_full
+                .filter(|p| !p.is_none())
+                .map(|p| convert::choice(p, "on_full"))
+                .transpose()?,
+            compacted,
+        };
+        let t = self
+            .bus
+            .open_topic::<Value>(name, &options, |v| Python::attach(|py| v.is_none(py)))
+            .map_err(err)?;
+        Ok(self.wrap(TopicKind::Values(t)))
+    }
+
+    /// The queue of that name, created if it does not exist. Options left out
+    /// accept what exists (or take the defaults); a conflicting option raises
+    /// `ConfigError`.
+    #[pyo3(signature = (name, *, capacity = None, visibility_timeout = None, max_deliveries = None, dead_letter = None))]
+    fn queue(
+        &self,
+        name: &str,
+        capacity: Option<&Bound<'_, PyAny>>,
+        visibility_timeout: Option<&Bound<'_, PyAny>>,
+        max_deliveries: Option<&Bound<'_, PyAny>>,
+        dead_letter: Option<&str>,
+    ) -> PyResult<QueuePy> {
+        crate::queue::open(
+            &self.bus,
+            name,
+            capacity,
+            visibility_timeout,
+            max_deliveries,
+            dead_letter,
+        )
+    }
+
+    /// An existing topic (`NotFound` otherwise), whatever its configuration.
+    /// `"__journal"` is the journal.
+    fn get_topic(&self, name: &str) -> PyResult<TopicPy> {
+        match self.open_topic(name)? {
+            Some(k) => Ok(self.wrap(k)),
+            None => Err(err(Error::NotFound { name: name.into() })),
+        }
+    }
+
+    /// An existing queue (`NotFound` otherwise), whatever its configuration.
+    fn get_queue(&self, name: &str) -> PyResult<QueuePy> {
+        let q = self.bus.get_queue::<Value>(name).map_err(err)?;
+        Ok(QueuePy::new(q))
+    }
+
+    /// Removes a topic or queue (closing it).
+    fn delete(&self, name: &str) -> PyResult<()> {
+        self.bus.delete(name).map_err(err)
+    }
+
+    /// The names of topics and queues, sorted.
+    fn names(&self) -> Vec<String> {
+        self.bus.names()
+    }
+
+    /// Everything, as plain dicts and lists (the documented snapshot shape).
+    fn snapshot(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let s = py.detach(|| self.bus.snapshot());
+        convert::to_plain(py, &s)
+    }
+
+    /// The journal topic, or `None` when the bus keeps no journal.
+    #[getter]
+    fn journal(&self) -> PyResult<Option<TopicPy>> {
+        Ok(self.open_topic(JOURNAL_TOPIC)?.map(|k| self.wrap(k)))
+    }
+
+    /// The manual clock, or `None` on the system clock.
+    #[getter]
+    fn clock(&self, py: Python<'_>) -> Option<Py<ManualClockPy>> {
+        self.clock.as_ref().map(|c| c.clone_ref(py))
+    }
+
+    /// The bus clock's time, ms since the epoch.
+    #[getter]
+    fn now_ms(&self) -> i64 {
+        self.bus.now_ms()
+    }
+
+    /// Advances the manual clock (see `ManualClock.advance`).
+    fn advance(&self, py: Python<'_>, delta: &Bound<'_, PyAny>) -> PyResult<()> {
+        match &self.clock {
+            Some(c) => c.get().advance(py, delta),
+            None => Err(crate::errors::ConfigError::new_err(
+                "this bus runs on the system clock: create it with Bus(clock=ManualClock())",
+            )),
+        }
+    }
+
+    fn __contains__(&self, name: &str) -> bool {
+        self.bus.names().iter().any(|n| n == name)
+    }
+
+    fn __len__(&self) -> usize {
+        self.bus.names().len()
+    }
+
+    fn __repr__(&self) -> String {
+        let names = self.bus.names();
+        let clock = if self.clock.is_some() {
+            "manual"
+        } else {
+            "system"
+        };
+        format!(
+            "Bus({} topics and queues, clock={clock}, now_ms={})",
+            names.len(),
+            self.bus.now_ms()
+        )
+    }
+
+    fn _repr_html_(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let s = self.snapshot(py)?;
+        crate::display(py, "bus_html", s)
+    }
+}

@@ -1,0 +1,243 @@
+//! Event stores and aggregates: `EventStore`, `Aggregates`.
+
+#![allow(clippy::result_large_err)]
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+use ringlet::eventstore::{AppendError, ExecuteError};
+use ringlet::{Aggregate, Aggregates, EventStore};
+
+use crate::convert::{self, Value};
+use crate::errors::{err, ConfigError, RingletError, VersionConflict};
+use crate::topic::TopicPy;
+
+pyo3::create_exception!(
+    ringlet,
+    StreamErrorPy,
+    RingletError,
+    "A record failed in a topology: `.node`, `.topic`, `.partition`, `.offset`, `.key`, \
+     `.record` (the record the callback got, if a callback raised); `__cause__` is the \
+     callback's exception."
+);
+use crate::streams::callable;
+
+/// An event store: events per aggregate id with optimistic concurrency.
+#[pyclass(frozen, module = "ringlet", name = "EventStore")]
+pub struct EventStorePy {
+    pub(crate) store: EventStore<Value>,
+}
+
+pub(crate) fn append_err(py: Python<'_>, e: AppendError<Value>) -> PyErr {
+    match e {
+        AppendError::VersionConflict {
+            ref id,
+            expected,
+            actual,
+            ..
+        } => {
+            let exc = VersionConflict::new_err(e.to_string());
+            let v = exc.value(py);
+            let _ = v.setattr("id", id);
+            let _ = v.setattr("expected", expected);
+            let _ = v.setattr("actual", actual);
+            exc
+        }
+        other => err(other),
+    }
+}
+
+pub(crate) fn event_store(
+    bus: &ringlet::Bus,
+    name: &str,
+    partitions: Option<&Bound<'_, PyAny>>,
+    capacity: Option<&Bound<'_, PyAny>>,
+) -> PyResult<EventStorePy> {
+    let mut c = match bus.get_topic::<Value>(name) {
+        Ok(t) => t.config().clone(),
+        Err(ringlet::Error::NotFound { .. }) => Default::default(),
+        Err(e) => return Err(err(e)),
+    };
+    if let Some(n) = convert::opt_count::<u32>(partitions, "partitions")? {
+        c.partitions = n;
+    }
+    if let Some(n) = convert::opt_count::<usize>(capacity, "capacity")? {
+        c.capacity = n;
+    }
+    let store = bus.event_store::<Value>(name, c).map_err(err)?;
+    Ok(EventStorePy { store })
+}
+
+#[pymethods]
+impl EventStorePy {
+    /// Appends `events` to aggregate `id`, all or none; with `expected_version`
+    /// (0 for a new aggregate) raises `VersionConflict` when it is stale. Returns
+    /// the new version.
+    #[pyo3(signature = (id, events, expected_version = None))]
+    fn append(
+        &self,
+        py: Python<'_>,
+        id: &str,
+        events: &Bound<'_, PyAny>,
+        expected_version: Option<u64>,
+    ) -> PyResult<u64> {
+        let evs = events
+            .try_iter()?
+            .map(|e| e.map(|o| Value::new(&o)))
+            .collect::<PyResult<Vec<_>>>()?;
+        py.detach(|| self.store.append(id, evs, expected_version))
+            .map_err(|e| append_err(py, e))
+    }
+
+    /// Aggregate `id`'s events, oldest first.
+    fn load(&self, py: Python<'_>, id: &str) -> PyResult<Py<PyList>> {
+        let evs = self.store.load(id);
+        Ok(PyList::new(py, evs.iter().map(|v| v.get(py)))?.unbind())
+    }
+
+    /// Aggregate `id`'s version (its number of events).
+    fn version(&self, id: &str) -> u64 {
+        self.store.version(id)
+    }
+
+    /// The aggregate ids, sorted.
+    fn ids(&self) -> Vec<String> {
+        self.store.ids()
+    }
+
+    /// The store's topic (keyed by aggregate id): stream it for projections.
+    #[getter]
+    fn topic(&self) -> TopicPy {
+        TopicPy {
+            kind: crate::topic::TopicKind::Values(self.store.topic().clone()),
+        }
+    }
+
+    /// Aggregates over this store: `factory()` makes an empty aggregate with
+    /// `apply(event)` and `handle(command) -> list of events`.
+    fn aggregates(&self, factory: &Bound<'_, PyAny>) -> PyResult<AggregatesPy> {
+        let f = Arc::new(callable(factory, "factory")?);
+        let g = f.clone();
+        let aggs = Aggregates::with_init(&self.store, move || PyAggregate::new(&g));
+        Ok(AggregatesPy { aggs, _factory: f })
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "EventStore({:?}, {} aggregates)",
+            self.store.topic().name(),
+            self.store.ids().len()
+        )
+    }
+}
+
+/// A Python aggregate object; an exception in `apply` is kept and raised after.
+#[derive(Clone)]
+pub(crate) struct PyAggregate {
+    obj: Option<Value>,
+    error: Arc<Mutex<Option<PyErr>>>,
+}
+
+impl PyAggregate {
+    fn new(factory: &Py<PyAny>) -> Self {
+        Python::attach(|py| match factory.bind(py).call0() {
+            Ok(o) => PyAggregate {
+                obj: Some(Value::new(&o)),
+                error: Arc::default(),
+            },
+            Err(e) => PyAggregate {
+                obj: None,
+                error: Arc::new(Mutex::new(Some(e))),
+            },
+        })
+    }
+}
+
+impl Aggregate for PyAggregate {
+    type Event = Value;
+    type Command = Value;
+    type Error = PyErr;
+
+    fn apply(&mut self, event: &Value) {
+        let Some(obj) = &self.obj else { return };
+        if self.error.lock().is_some() {
+            return;
+        }
+        Python::attach(|py| {
+            if let Err(e) = obj.get(py).bind(py).call_method1("apply", (event.get(py),)) {
+                *self.error.lock() = Some(e);
+            }
+        });
+    }
+
+    fn handle(&self, command: Value) -> Result<Vec<Value>, PyErr> {
+        if let Some(e) = self.error.lock().take() {
+            return Err(e);
+        }
+        let Some(obj) = &self.obj else {
+            return Err(ConfigError::new_err("the aggregate factory failed"));
+        };
+        Python::attach(|py| {
+            let out = obj
+                .get(py)
+                .bind(py)
+                .call_method1("handle", (command.get(py),))?;
+            if out.is_none() {
+                return Ok(Vec::new());
+            }
+            out.try_iter()?.map(|e| e.map(|o| Value::new(&o))).collect()
+        })
+    }
+}
+
+/// Aggregates of one kind over an event store.
+#[pyclass(frozen, module = "ringlet", name = "Aggregates")]
+pub struct AggregatesPy {
+    pub(crate) aggs: Aggregates<PyAggregate>,
+    pub(crate) _factory: Arc<Py<PyAny>>,
+}
+
+#[pymethods]
+impl AggregatesPy {
+    /// `(aggregate, version)` rebuilt from the events.
+    fn load(&self, py: Python<'_>, id: &str) -> PyResult<(Py<PyAny>, u64)> {
+        let (a, v) = py.detach(|| self.aggs.load(id));
+        if let Some(e) = a.error.lock().take() {
+            return Err(e);
+        }
+        let obj = a.obj.map(|o| o.get(py)).unwrap_or_else(|| py.None());
+        Ok((obj, v))
+    }
+
+    /// Handles `command` on aggregate `id` and appends its events (retrying on a
+    /// version conflict). Returns `(events, version)`; raises what `handle` raised.
+    fn execute(
+        &self,
+        py: Python<'_>,
+        id: &str,
+        command: &Bound<'_, PyAny>,
+    ) -> PyResult<(Py<PyList>, u64)> {
+        let cmd = Value::new(command);
+        match py.detach(|| self.aggs.execute(id, cmd)) {
+            Ok((evs, v)) => Ok((PyList::new(py, evs.iter().map(|e| e.get(py)))?.unbind(), v)),
+            Err(ExecuteError::Rejected(e)) => Err(e),
+            Err(ExecuteError::Store(e)) => Err(append_err(py, e)),
+        }
+    }
+}
+
+#[pymethods]
+impl crate::bus::BusPy {
+    /// The event store `name` (a `keep` topic keyed by aggregate id).
+    #[pyo3(signature = (name, *, partitions = None, capacity = None))]
+    fn event_store(
+        &self,
+        name: &str,
+        partitions: Option<&Bound<'_, PyAny>>,
+        capacity: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<EventStorePy> {
+        event_store(&self.bus, name, partitions, capacity)
+    }
+}
