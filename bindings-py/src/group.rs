@@ -137,7 +137,7 @@ impl GroupPy {
         let changes = m.queue_changes();
         Ok(MemberPy {
             id: m.id(),
-            state: Mutex::new(MemberState { m: Some(m) }),
+            state: Mutex::new(m),
             changes,
             on_assign,
             on_revoke,
@@ -187,57 +187,43 @@ impl GroupPy {
     }
 }
 
-struct MemberState {
-    m: Option<ringlet::Member<Value>>,
-}
+type CoreMember = ringlet::Member<Value>;
 
-impl MemberState {
-    fn get(&mut self) -> Result<&mut ringlet::Member<Value>, ringlet::Error> {
-        self.m.as_mut().ok_or(ringlet::Error::Closed)
-    }
-}
-
-impl Reader for MemberState {
+impl Reader for CoreMember {
     fn try_recv(&mut self) -> Result<ReadRecord, TryRecvError> {
-        let m = self.m.as_mut().ok_or(TryRecvError::Closed)?;
-        m.try_recv().map(read_value)
+        ringlet::Member::try_recv(self).map(read_value)
     }
     fn recv_timeout(&mut self, d: Duration) -> Result<ReadRecord, RecvTimeoutError> {
-        let m = self.m.as_mut().ok_or(RecvTimeoutError::Closed)?;
-        m.recv_timeout(d).map(read_value)
+        ringlet::Member::recv_timeout(self, d).map(read_value)
     }
     fn try_recv_batch(&mut self, max: usize) -> Result<Vec<ReadRecord>, TryRecvError> {
-        let m = self.m.as_mut().ok_or(TryRecvError::Closed)?;
-        Ok(m.try_recv_batch(max)?.into_iter().map(read_value).collect())
+        Ok(ringlet::Member::try_recv_batch(self, max)?
+            .into_iter()
+            .map(read_value)
+            .collect())
     }
     fn recv_batch_timeout(
         &mut self,
         max: usize,
         d: Duration,
     ) -> Result<Vec<ReadRecord>, RecvTimeoutError> {
-        let m = self.m.as_mut().ok_or(RecvTimeoutError::Closed)?;
-        Ok(m.recv_batch_timeout(max, d)?
+        Ok(ringlet::Member::recv_batch_timeout(self, max, d)?
             .into_iter()
             .map(read_value)
             .collect())
     }
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<ReadRecord, RecvError>> {
-        match self.m.as_mut() {
-            Some(m) => m.poll_recv(cx).map(|r| r.map(read_value)),
-            None => Poll::Ready(Err(RecvError::Closed)),
-        }
+        ringlet::Member::poll_recv(self, cx).map(|r| r.map(read_value))
     }
     fn cancel_poll(&mut self) {
-        if let Some(m) = self.m.as_mut() {
-            m.cancel_poll();
-        }
+        ringlet::Member::cancel_poll(self);
     }
 }
 
 /// A member of a consumer group: reads the partitions it owns.
 #[pyclass(frozen, module = "ringlet", name = "Member")]
 pub struct MemberPy {
-    state: Mutex<MemberState>,
+    state: Mutex<CoreMember>,
     changes: ChangeQueue,
     on_assign: Option<Py<PyAny>>,
     on_revoke: Option<Py<PyAny>>,
@@ -264,10 +250,8 @@ impl MemberPy {
 
     /// Catches up with the group (running listeners) before a read.
     fn prepare(&self, py: Python<'_>) -> PyResult<()> {
-        locked(py, &self.state, |s| {
-            if let Some(m) = s.m.as_mut() {
-                m.assignment();
-            }
+        locked(py, &self.state, |m| {
+            m.assignment();
         });
         self.fire(py)
     }
@@ -279,10 +263,8 @@ impl MemberPy {
             return Ok(());
         }
         self.fire(py).inspect_err(|_| {
-            locked(py, &self.state, |s| {
-                if let Some(m) = s.m.as_mut() {
-                    m.put_back(got.iter().map(|r| (r.partition, r.offset)));
-                }
+            locked(py, &self.state, |m| {
+                m.put_back(got.iter().map(|r| (r.partition, r.offset)))
             });
         })
     }
@@ -292,7 +274,13 @@ impl MemberPy {
         py: Python<'_>,
         f: impl FnOnce(&mut ringlet::Member<Value>) -> Result<R, ringlet::Error> + Send,
     ) -> PyResult<R> {
-        let r = locked(py, &self.state, |s| s.get().and_then(f)).map_err(err);
+        let r = locked(py, &self.state, |m| {
+            if m.has_left() {
+                return Err(ringlet::Error::Closed);
+            }
+            f(m)
+        })
+        .map_err(err);
         self.fire(py)?;
         r
     }
@@ -309,7 +297,7 @@ impl MemberPy {
                 let m = me.get();
                 m.prepare(py)?;
                 Ok(locked(py, &m.state, |s| {
-                    s.poll_recv(&mut Context::from_waker(waker))
+                    Reader::poll_recv(s, &mut Context::from_waker(waker))
                 }))
             },
             skip_gaps,
@@ -384,7 +372,7 @@ impl MemberPy {
         let me = slf.get();
         me.prepare(py)?;
         loop {
-            match locked(py, &me.state, |s| s.try_recv()) {
+            match locked(py, &me.state, Reader::try_recv) {
                 Ok(r) => {
                     me.after_read(py, std::slice::from_ref(&r))?;
                     let rec = Py::new(py, RecordPy::new(py, r)?)?.into_any();
@@ -481,22 +469,19 @@ impl MemberPy {
     /// Gaps skipped so far.
     #[getter]
     fn skipped(&self, py: Python<'_>) -> u64 {
-        locked(py, &self.state, |s| s.m.as_ref().map_or(0, |m| m.skipped()))
+        locked(py, &self.state, |m| m.skipped())
     }
 
     /// Whether the member left.
     #[getter]
     fn closed(&self, py: Python<'_>) -> bool {
-        locked(py, &self.state, |s| s.m.is_none())
+        locked(py, &self.state, |m| m.has_left())
     }
 
     /// Leaves the group (auto-committing first if the group auto-commits); its
     /// partitions go to the other members. Reads then raise `Closed`.
     fn leave(&self, py: Python<'_>) {
-        let m = locked(py, &self.state, |s| s.m.take());
-        if let Some(m) = m {
-            py.detach(move || m.leave());
-        }
+        locked(py, &self.state, |m| m.leave());
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -515,7 +500,7 @@ impl MemberPy {
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
-        let a = locked(py, &self.state, |s| s.m.as_mut().map(|m| m.assignment()));
+        let a = locked(py, &self.state, |m| (!m.has_left()).then(|| m.assignment()));
         match a {
             Some(a) => format!(
                 "Member(id={}, group={:?}, topic={:?}, assignment={a:?})",

@@ -110,7 +110,7 @@ impl Group {
         self.timer.rearm();
         Ok(iterable(Member {
             id: m.id(),
-            inner: Rc::new(RefCell::new(Some(m))),
+            inner: Rc::new(RefCell::new(m)),
             events,
             on_assign,
             on_revoke,
@@ -159,7 +159,7 @@ impl Group {
 #[wasm_bindgen]
 pub struct Member {
     id: u64,
-    inner: Rc<RefCell<Option<ringlet::Member<Value>>>>,
+    inner: Rc<RefCell<ringlet::Member<Value>>>,
     events: ChangeQueue,
     on_assign: Option<Function>,
     on_revoke: Option<Function>,
@@ -192,23 +192,23 @@ fn fire(
 }
 
 /// Puts back what a call read when its listener threw (it is read again).
-fn put_back(inner: &RefCell<Option<ringlet::Member<Value>>>, read: &[(u32, u64)]) {
-    if let Ok(mut g) = inner.try_borrow_mut() {
-        if let Some(m) = g.as_mut() {
-            m.put_back(read.iter().copied());
-        }
+fn put_back(inner: &RefCell<ringlet::Member<Value>>, read: &[(u32, u64)]) {
+    if let Ok(mut m) = inner.try_borrow_mut() {
+        m.put_back(read.iter().copied());
     }
 }
 
 impl Member {
     fn with<R>(&self, f: impl FnOnce(&mut ringlet::Member<Value>) -> R) -> Result<R, JsValue> {
-        let mut g = self
+        let mut m = self
             .inner
             .try_borrow_mut()
             .map_err(|_| busy("the member"))?;
-        let m = g.as_mut().ok_or_else(|| closed("the member"))?;
-        let r = f(m);
-        drop(g);
+        if m.has_left() {
+            return Err(closed("the member"));
+        }
+        let r = f(&mut m);
+        drop(m);
         self.timer.rearm();
         Ok(r)
     }
@@ -251,10 +251,10 @@ impl Member {
         let fut = Rearming {
             fut: std::future::poll_fn(move |cx| loop {
                 let r: Poll<Result<Record<Value>, RecvError>> = {
-                    let Ok(mut g) = inner.try_borrow_mut() else {
+                    let Ok(mut m) = inner.try_borrow_mut() else {
                         return Poll::Ready(Err(busy("the member")));
                     };
-                    let Some(m) = g.as_mut() else {
+                    if m.has_left() {
                         return Poll::Ready(if skip {
                             Ok(JsValue::UNDEFINED)
                         } else {
@@ -439,21 +439,17 @@ impl Member {
     /// Whether it left.
     #[wasm_bindgen(getter, js_name = isClosed)]
     pub fn is_closed(&self) -> bool {
-        matches!(self.inner.try_borrow(), Ok(g) if g.is_none())
+        matches!(self.inner.try_borrow(), Ok(m) if m.has_left())
     }
 
     /// Leaves the group (committing first when the group auto-commits); its
     /// partitions go to the other members. A pending `next()` rejects with
     /// `Closed`. Leaving twice does nothing.
     pub fn leave(&self) -> Result<(), JsValue> {
-        let m = self
-            .inner
+        self.inner
             .try_borrow_mut()
             .map_err(|_| busy("the member"))?
-            .take();
-        if let Some(m) = m {
-            m.leave();
-        }
+            .leave();
         self.timer.rearm();
         self.serial.wake();
         Ok(())
@@ -544,7 +540,7 @@ impl ShareGroup {
         let m = self.g.join().map_err(err)?;
         Ok(iterable(ShareMember {
             id: m.id(),
-            inner: RefCell::new(Some(m)),
+            inner: RefCell::new(m),
             serial: Serial::default(),
             timer: self.timer.clone(),
         }))
@@ -561,20 +557,22 @@ impl ShareGroup {
 #[wasm_bindgen]
 pub struct ShareMember {
     id: u64,
-    inner: RefCell<Option<ringlet::ShareMember<Value>>>,
+    inner: RefCell<ringlet::ShareMember<Value>>,
     serial: Serial,
     timer: Rc<Timer>,
 }
 
 impl ShareMember {
     fn with<R>(&self, f: impl FnOnce(&ringlet::ShareMember<Value>) -> R) -> Result<R, JsValue> {
-        let g = self
+        let m = self
             .inner
             .try_borrow()
             .map_err(|_| busy("the share member"))?;
-        let m = g.as_ref().ok_or_else(|| closed("the share member"))?;
-        let r = f(m);
-        drop(g);
+        if m.has_left() {
+            return Err(closed("the share member"));
+        }
+        let r = f(&m);
+        drop(m);
         self.timer.rearm();
         Ok(r)
     }
@@ -658,19 +656,16 @@ impl ShareMember {
     /// Whether it left.
     #[wasm_bindgen(getter, js_name = isClosed)]
     pub fn is_closed(&self) -> bool {
-        matches!(self.inner.try_borrow(), Ok(g) if g.is_none())
+        matches!(self.inner.try_borrow(), Ok(m) if m.has_left())
     }
 
-    /// Leaves the share group; its unsettled deliveries become ready for others.
+    /// Leaves the share group; its unsettled deliveries become ready for others,
+    /// and a pending `receive()` rejects with `Closed`.
     pub fn leave(&self) -> Result<(), JsValue> {
-        let m = self
-            .inner
+        self.inner
             .try_borrow_mut()
             .map_err(|_| busy("the share member"))?
-            .take();
-        if let Some(m) = m {
-            m.leave();
-        }
+            .leave();
         self.timer.rearm();
         Ok(())
     }

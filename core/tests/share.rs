@@ -267,3 +267,47 @@ fn bad_config_gets_typed_errors() {
     let _w = t.share_group_with("w", earliest()).unwrap();
     assert!(bad(ShareGroupConfig::default()));
 }
+
+#[test]
+fn leaving_ends_pending_receives_and_later_records_go_to_the_others() {
+    use std::future::Future;
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Flag(std::sync::atomic::AtomicBool);
+    impl Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    let bus = ringlet::Bus::builder()
+        .clock(ringlet::ManualClock::new())
+        .build();
+    let t = bus
+        .topic::<u32>("t", ringlet::TopicConfig::default())
+        .unwrap();
+    let g = t.share_group("g").unwrap();
+    let mut a = g.join().unwrap();
+    let b = g.join().unwrap();
+    let flag = Arc::new(Flag(std::sync::atomic::AtomicBool::new(false)));
+    let waker = Waker::from(flag.clone());
+    let mut pending = a.receive_async();
+    assert!(std::pin::Pin::new(&mut pending)
+        .poll(&mut Context::from_waker(&waker))
+        .is_pending());
+    a.leave();
+    a.leave(); // twice: nothing more
+    assert!(
+        flag.0.load(std::sync::atomic::Ordering::SeqCst),
+        "the pending receive was woken"
+    );
+    assert!(matches!(
+        std::pin::Pin::new(&mut pending).poll(&mut Context::from_waker(&waker)),
+        Poll::Ready(Err(ringlet::ReceiveError::Closed))
+    ));
+    t.publish(7).unwrap();
+    assert!(matches!(
+        a.try_receive(),
+        Err(ringlet::TryReceiveError::Closed)
+    ));
+    assert_eq!(*b.try_receive().unwrap().value(), 7);
+}

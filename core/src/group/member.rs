@@ -313,6 +313,11 @@ impl<T: Clone + Send + Sync + 'static> Member<T> {
         Ok(out)
     }
 
+    /// Whether [`Member::leave`] was called.
+    pub fn has_left(&self) -> bool {
+        self.left
+    }
+
     /// Gaps skipped so far (see [`Subscription::skipped`]).
     pub fn skipped(&self) -> u64 {
         self.reader.skipped()
@@ -575,9 +580,9 @@ impl<T: Clone + Send + Sync + 'static> Member<T> {
     }
 
     /// Leaves the group (auto-committing first if the group auto-commits); its
-    /// partitions go to the other members at once. Dropping the member does the
-    /// same.
-    pub fn leave(mut self) {
+    /// partitions go to the other members at once, and its reads end with
+    /// `Closed`. Leaving again does nothing; dropping the member leaves too.
+    pub fn leave(&mut self) {
         self.leave_as(LeaveReason::Leave);
     }
 

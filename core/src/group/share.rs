@@ -547,7 +547,7 @@ impl<T: Clone + Send + Sync + 'static> ShareGroup<T> {
         Ok(ShareMember {
             inner: self.inner.clone(),
             id,
-            left: false,
+            left: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         })
     }
 
@@ -563,7 +563,8 @@ impl<T: Clone + Send + Sync + 'static> ShareGroup<T> {
 pub struct ShareMember<T> {
     inner: Arc<ShareInner<T>>,
     id: u64,
-    left: bool,
+    /// Set by `leave` (shared with the member's futures, which then end `Closed`).
+    left: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl<T> std::fmt::Debug for ShareMember<T> {
@@ -604,6 +605,9 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
     ///
     /// `Closed` once the topic is closed and everything fetched was delivered.
     pub fn receive(&self) -> Result<Delivery<T>, ReceiveError> {
+        if self.has_left() {
+            return Err(ReceiveError::Closed);
+        }
         take_one(&self.inner, Wait::Until(None)).map_err(nothing_to_receive)
     }
 
@@ -613,6 +617,9 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
     ///
     /// `Empty`; `Closed`.
     pub fn try_receive(&self) -> Result<Delivery<T>, TryReceiveError> {
+        if self.has_left() {
+            return Err(TryReceiveError::Closed);
+        }
         take_one(&self.inner, Wait::Never).map_err(|n| match n {
             NoMessage::Closed => TryReceiveError::Closed,
             _ => TryReceiveError::Empty,
@@ -625,6 +632,9 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
     ///
     /// `Timeout`; `Closed`.
     pub fn receive_timeout(&self, timeout: Duration) -> Result<Delivery<T>, ReceiveTimeoutError> {
+        if self.has_left() {
+            return Err(ReceiveTimeoutError::Closed);
+        }
         take_one(
             &self.inner,
             Wait::Until(Instant::now().checked_add(timeout)),
@@ -641,6 +651,9 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
     ///
     /// `Closed`.
     pub fn receive_batch(&self, max: usize) -> Result<Vec<Delivery<T>>, ReceiveError> {
+        if self.has_left() {
+            return Err(ReceiveError::Closed);
+        }
         self.take_batch(max.max(1), Wait::Until(None))
             .map_err(nothing_to_receive)
     }
@@ -656,6 +669,9 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
         max: usize,
         timeout: Duration,
     ) -> Result<Vec<Delivery<T>>, ReceiveTimeoutError> {
+        if self.has_left() {
+            return Err(ReceiveTimeoutError::Closed);
+        }
         if max == 0 {
             return Ok(Vec::new());
         }
@@ -680,6 +696,9 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
     ///
     /// `Closed` when nothing is left.
     pub fn try_receive_batch(&self, max: usize) -> Result<Vec<Delivery<T>>, TryReceiveError> {
+        if self.has_left() {
+            return Err(TryReceiveError::Closed);
+        }
         let mut out = Vec::new();
         let q = self.inner.queue.clone();
         match self.inner.take(max, Wait::Never, &mut |t| {
@@ -696,23 +715,37 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
         ShareReceiveFuture {
             inner: self.inner.clone(),
             id: 0,
+            left: self.left.clone(),
         }
     }
 
-    /// Leaves the group (its unsettled deliveries stay valid). Dropping the member
-    /// does the same.
-    pub fn leave(mut self) {
-        self.left = true;
-        leave(&self.inner, self.id, "leave");
+    /// Leaves the group (its unsettled deliveries stay valid): receives, and
+    /// receive futures still pending, end with `Closed`. Leaving again does
+    /// nothing; dropping the member leaves too.
+    pub fn leave(&mut self) {
+        self.leave_as("leave");
+    }
+
+    /// Whether [`ShareMember::leave`] was called.
+    pub fn has_left(&self) -> bool {
+        self.left.load(Ordering::Acquire)
+    }
+}
+
+impl<T> ShareMember<T> {
+    fn leave_as(&mut self, reason: &str) {
+        if self.left.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        leave(&self.inner, self.id, reason);
+        // Pending receive futures of this member see `left` when woken.
+        self.inner.queue.ready_waiters.notify();
     }
 }
 
 impl<T> Drop for ShareMember<T> {
     fn drop(&mut self) {
-        if !self.left {
-            self.left = true;
-            leave(&self.inner, self.id, "drop");
-        }
+        self.leave_as("drop");
     }
 }
 
@@ -743,6 +776,7 @@ fn leave<T>(inner: &ShareInner<T>, id: u64, reason: &str) {
 pub struct ShareReceiveFuture<T> {
     inner: Arc<ShareInner<T>>,
     id: u64,
+    left: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl<T> Unpin for ShareReceiveFuture<T> {}
@@ -757,6 +791,9 @@ impl<T: Clone + Send + Sync + 'static> Future for ShareReceiveFuture<T> {
     type Output = Result<Delivery<T>, ReceiveError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.left.load(Ordering::Acquire) {
+            return Poll::Ready(Err(ReceiveError::Closed));
+        }
         if self.id == 0 {
             self.id = crate::clock::waiter_id();
         }
