@@ -21,8 +21,18 @@ def _interrupt_after(seconds: float) -> threading.Thread:
     return th
 
 
+@pytest.fixture
+def ctrl_c():
+    # Python installs its KeyboardInterrupt handler only if SIGINT was not ignored
+    # when it started (a background job of a non-interactive shell starts with it
+    # ignored): install it for the test, as an interactive session has it.
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
 @pytest.mark.parametrize("what", ["poll", "iterate", "receive", "member", "publish", "send"])
-def test_ctrl_c_interrupts_a_blocked_call(what):
+def test_ctrl_c_interrupts_a_blocked_call(what, ctrl_c):
     bus = ringlet.Bus()
     t = bus.topic("t", capacity=1, on_full="block")
     q = bus.queue("q", capacity=1)
