@@ -133,11 +133,12 @@ impl EventStorePy {
     }
 }
 
-/// A Python aggregate object; an exception in `apply` is kept and raised after.
+/// A Python aggregate object (made by the factory, which may have raised: that
+/// exception is raised by the first `load` or `execute`).
 #[derive(Clone)]
 pub(crate) struct PyAggregate {
     obj: Option<Value>,
-    error: Arc<Mutex<Option<PyErr>>>,
+    factory_error: Arc<Mutex<Option<PyErr>>>,
 }
 
 impl PyAggregate {
@@ -145,12 +146,21 @@ impl PyAggregate {
         Python::attach(|py| match factory.bind(py).call0() {
             Ok(o) => PyAggregate {
                 obj: Some(Value::new(&o)),
-                error: Arc::default(),
+                factory_error: Arc::default(),
             },
             Err(e) => PyAggregate {
                 obj: None,
-                error: Arc::new(Mutex::new(Some(e))),
+                factory_error: Arc::new(Mutex::new(Some(e))),
             },
+        })
+    }
+
+    fn obj(&self) -> PyResult<&Value> {
+        self.obj.as_ref().ok_or_else(|| {
+            self.factory_error
+                .lock()
+                .take()
+                .unwrap_or_else(|| ConfigError::new_err("the aggregate factory failed"))
         })
     }
 }
@@ -161,24 +171,21 @@ impl Aggregate for PyAggregate {
     type Error = PyErr;
 
     fn apply(&mut self, event: &Value) {
-        let Some(obj) = &self.obj else { return };
-        if self.error.lock().is_some() {
-            return;
-        }
+        let _ = self.try_apply(event);
+    }
+
+    fn try_apply(&mut self, event: &Value) -> PyResult<()> {
+        let obj = self.obj()?;
         Python::attach(|py| {
-            if let Err(e) = obj.get(py).bind(py).call_method1("apply", (event.get(py),)) {
-                *self.error.lock() = Some(e);
-            }
-        });
+            obj.get(py)
+                .bind(py)
+                .call_method1("apply", (event.get(py),))
+                .map(drop)
+        })
     }
 
     fn handle(&self, command: Value) -> Result<Vec<Value>, PyErr> {
-        if let Some(e) = self.error.lock().take() {
-            return Err(e);
-        }
-        let Some(obj) = &self.obj else {
-            return Err(ConfigError::new_err("the aggregate factory failed"));
-        };
+        let obj = self.obj()?;
         Python::attach(|py| {
             let out = obj
                 .get(py)
@@ -203,12 +210,8 @@ pub struct AggregatesPy {
 impl AggregatesPy {
     /// `(aggregate, version)` rebuilt from the events.
     fn load(&self, py: Python<'_>, id: &str) -> PyResult<(Py<PyAny>, u64)> {
-        let (a, v) = py.detach(|| self.aggs.load(id));
-        if let Some(e) = a.error.lock().take() {
-            return Err(e);
-        }
-        let obj = a.obj.map(|o| o.get(py)).unwrap_or_else(|| py.None());
-        Ok((obj, v))
+        let (a, v) = py.detach(|| self.aggs.try_load(id))?;
+        Ok((a.obj()?.get(py), v))
     }
 
     /// Handles `command` on aggregate `id` and appends its events (retrying on a
@@ -222,7 +225,7 @@ impl AggregatesPy {
         let cmd = Value::new(command);
         match py.detach(|| self.aggs.execute(id, cmd)) {
             Ok((evs, v)) => Ok((PyList::new(py, evs.iter().map(|e| e.get(py)))?.unbind(), v)),
-            Err(ExecuteError::Rejected(e)) => Err(e),
+            Err(ExecuteError::Rejected(e) | ExecuteError::Replay(e)) => Err(e),
             Err(ExecuteError::Store(e)) => Err(append_err(py, e)),
         }
     }

@@ -292,3 +292,28 @@ def test_event_store_and_aggregates() -> None:
     full.append("x", [1])
     with pytest.raises(ringlet.Full):
         full.append("x", [2])
+
+
+def test_an_aggregate_whose_apply_raises_fails_load_and_execute_with_that_exception() -> None:
+    bus = manual()
+    store = bus.event_store("bad")
+    store.append("a", [1])
+
+    class Corrupt:
+        def apply(self, e: Any) -> None:
+            raise KeyError("corrupt event")
+
+        def handle(self, c: Any) -> list[Any]:
+            return []
+
+    aggs = store.aggregates(Corrupt)
+    with pytest.raises(KeyError, match="corrupt event"):
+        aggs.load("a")
+    with pytest.raises(KeyError, match="corrupt event"):
+        aggs.execute("a", {})
+
+    def broken_factory() -> Any:
+        raise RuntimeError("no aggregate")
+
+    with pytest.raises(RuntimeError, match="no aggregate"):
+        store.aggregates(broken_factory).load("a")

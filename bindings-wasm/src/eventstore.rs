@@ -1,6 +1,5 @@
 //! Event stores and aggregates: `EventStore`, `Aggregates`.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Array, Function};
@@ -96,17 +95,17 @@ impl EventStore {
     }
 }
 
-/// A JS aggregate object; a throw in `apply` is kept and thrown after.
 pub(crate) struct JsAggregate {
     obj: Value,
-    error: Local<Rc<RefCell<Option<JsValue>>>>,
+    /// What the factory threw (raised by the first `load` or `execute`).
+    factory_error: Option<Local<JsValue>>,
 }
 
 impl Clone for JsAggregate {
     fn clone(&self) -> Self {
         JsAggregate {
             obj: self.obj.clone(),
-            error: Local(self.error.get().clone()),
+            factory_error: self.factory_error.as_ref().map(|e| Local(e.get().clone())),
         }
     }
 }
@@ -118,14 +117,24 @@ pub(crate) fn method(obj: &JsValue, name: &str) -> Result<Function, JsValue> {
 
 impl JsAggregate {
     fn new(factory: &Callback) -> Self {
-        let (obj, error) = match factory.get().call0(&JsValue::UNDEFINED) {
+        let (obj, factory_error) = match factory.get().call0(&JsValue::UNDEFINED) {
             Ok(o) => (o, None),
-            Err(e) => (JsValue::UNDEFINED, Some(e)),
+            Err(e) => (JsValue::UNDEFINED, Some(Local(e))),
         };
         JsAggregate {
             obj: Value::new(obj),
-            error: Local(Rc::new(RefCell::new(error))),
+            factory_error,
         }
+    }
+
+    fn call(&self, name: &str, arg: &JsValue) -> Result<JsValue, Local<JsValue>> {
+        if let Some(e) = &self.factory_error {
+            return Err(Local(e.get().clone()));
+        }
+        let obj = self.obj.js();
+        method(&obj, name)
+            .and_then(|m| m.call1(&obj, arg))
+            .map_err(Local)
     }
 }
 
@@ -135,23 +144,15 @@ impl Aggregate for JsAggregate {
     type Error = Local<JsValue>;
 
     fn apply(&mut self, event: &Value) {
-        if self.error.get().borrow().is_some() {
-            return;
-        }
-        let obj = self.obj.js();
-        if let Err(e) = method(&obj, "apply").and_then(|m| m.call1(&obj, &event.js())) {
-            *self.error.get().borrow_mut() = Some(e);
-        }
+        let _ = self.try_apply(event);
+    }
+
+    fn try_apply(&mut self, event: &Value) -> Result<(), Local<JsValue>> {
+        self.call("apply", &event.js()).map(drop)
     }
 
     fn handle(&self, command: Value) -> Result<Vec<Value>, Local<JsValue>> {
-        if let Some(e) = self.error.get().borrow_mut().take() {
-            return Err(Local(e));
-        }
-        let obj = self.obj.js();
-        let out = method(&obj, "handle")
-            .and_then(|m| m.call1(&obj, &command.js()))
-            .map_err(Local)?;
+        let out = self.call("handle", &command.js())?;
         if absent(&out) {
             return Ok(Vec::new());
         }
@@ -175,9 +176,9 @@ impl Aggregates {
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
     ) -> Result<JsValue, JsValue> {
         let id = convert::string(&id, "id")?;
-        let (a, v) = self.aggs.load(&id);
-        if let Some(e) = a.error.get().borrow_mut().take() {
-            return Err(e);
+        let (a, v) = self.aggs.try_load(&id).map_err(|e| e.0)?;
+        if let Some(e) = a.factory_error {
+            return Err(e.0);
         }
         Ok(state_version("state", a.obj.js(), v))
     }
@@ -197,7 +198,7 @@ impl Aggregates {
                 let arr: Array = evs.iter().map(Value::js).collect();
                 Ok(state_version("events", arr.into(), v))
             }
-            Err(ExecuteError::Rejected(e)) => Err(e.0),
+            Err(ExecuteError::Rejected(e) | ExecuteError::Replay(e)) => Err(e.0),
             Err(ExecuteError::Store(e)) => Err(err(e)),
         }
     }

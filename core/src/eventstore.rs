@@ -374,6 +374,18 @@ pub trait Aggregate: Clone + Send + Sync + 'static {
     type Error;
     /// Applies one event to the state.
     fn apply(&mut self, event: &Self::Event);
+    /// Applies one event, or fails with the aggregate's error: for aggregates whose
+    /// `apply` runs code that can fail (a Python or JS object's method). Loading
+    /// stops at the first failing event ([`Aggregates::try_load`],
+    /// [`ExecuteError::Replay`]). The default calls [`Aggregate::apply`].
+    ///
+    /// # Errors
+    ///
+    /// The event could not be applied.
+    fn try_apply(&mut self, event: &Self::Event) -> Result<(), Self::Error> {
+        self.apply(event);
+        Ok(())
+    }
     /// Decides which events a command makes (none to ignore it), from the state.
     ///
     /// # Errors
@@ -389,6 +401,9 @@ pub enum ExecuteError<E, Ev> {
     /// The store refused the events (`VersionConflict` after the retries, `Full`,
     /// `Closed`).
     Store(AppendError<Ev>),
+    /// A stored event could not be applied while loading the aggregate
+    /// ([`Aggregate::try_apply`]).
+    Replay(E),
 }
 
 impl<E: fmt::Debug, Ev> fmt::Debug for ExecuteError<E, Ev> {
@@ -396,6 +411,7 @@ impl<E: fmt::Debug, Ev> fmt::Debug for ExecuteError<E, Ev> {
         match self {
             ExecuteError::Rejected(e) => f.debug_tuple("Rejected").field(e).finish(),
             ExecuteError::Store(e) => f.debug_tuple("Store").field(e).finish(),
+            ExecuteError::Replay(e) => f.debug_tuple("Replay").field(e).finish(),
         }
     }
 }
@@ -405,6 +421,7 @@ impl<E: fmt::Display, Ev> fmt::Display for ExecuteError<E, Ev> {
         match self {
             ExecuteError::Rejected(e) => write!(f, "command rejected: {e}"),
             ExecuteError::Store(e) => write!(f, "{e}"),
+            ExecuteError::Replay(e) => write!(f, "an event could not be applied: {e}"),
         }
     }
 }
@@ -532,16 +549,35 @@ impl<A: Aggregate> Aggregates<A> {
     /// Aggregate `id`'s state and version: the latest snapshot, then the events
     /// after it.
     pub fn load(&self, id: &str) -> (A, u64) {
-        let (mut state, mut version) = self
-            .snapshots
-            .as_ref()
-            .and_then(|s| s.latest.lock().get(id).cloned())
-            .map_or_else(|| ((self.init)(), 0), |(v, a)| (a, v));
+        let (mut state, mut version) = self.latest(id);
         for rec in self.store.load_after(id, version) {
             state.apply(&rec.value);
             version += 1;
         }
         (state, version)
+    }
+
+    /// [`Aggregates::load`] with [`Aggregate::try_apply`]: stops at the first
+    /// event that cannot be applied.
+    ///
+    /// # Errors
+    ///
+    /// The aggregate's error for that event.
+    pub fn try_load(&self, id: &str) -> Result<(A, u64), A::Error> {
+        let (mut state, mut version) = self.latest(id);
+        for rec in self.store.load_after(id, version) {
+            state.try_apply(&rec.value)?;
+            version += 1;
+        }
+        Ok((state, version))
+    }
+
+    /// The latest snapshot of `id` and its version, or a new aggregate at 0.
+    fn latest(&self, id: &str) -> (A, u64) {
+        self.snapshots
+            .as_ref()
+            .and_then(|s| s.latest.lock().get(id).cloned())
+            .map_or_else(|| ((self.init)(), 0), |(v, a)| (a, v))
     }
 
     /// Handles `command` on aggregate `id` and appends the events it makes,
@@ -551,8 +587,8 @@ impl<A: Aggregate> Aggregates<A> {
     ///
     /// # Errors
     ///
-    /// `Rejected` with the aggregate's error; `Store` when the events could not be
-    /// appended.
+    /// `Rejected` with the aggregate's error; `Replay` when a stored event could
+    /// not be applied; `Store` when the events could not be appended.
     pub fn execute(
         &self,
         id: &str,
@@ -563,7 +599,7 @@ impl<A: Aggregate> Aggregates<A> {
     {
         let mut tries = 0;
         loop {
-            let (state, version) = self.load(id);
+            let (state, version) = self.try_load(id).map_err(ExecuteError::Replay)?;
             let events = state
                 .handle(command.clone())
                 .map_err(ExecuteError::Rejected)?;
@@ -584,7 +620,9 @@ impl<A: Aggregate> Aggregates<A> {
             return;
         }
         for e in events {
-            state.apply(e);
+            if state.try_apply(e).is_err() {
+                return; // no snapshot of a state that could not be built
+            }
         }
         let msg = Message::new(Some((new, state.clone()))).key(id);
         if s.topic.try_publish_message(msg).is_ok() {

@@ -247,3 +247,43 @@ fn cqrs_commands_through_aggregates_queries_through_a_projection() {
     let mut sub = store.topic().subscribe(Start::Earliest).unwrap();
     assert_eq!(sub.try_recv_batch(10).unwrap().len(), 4);
 }
+
+/// An aggregate whose `apply` can fail (as a Python or JS object's method can).
+#[derive(Clone, Default)]
+struct Picky(u32);
+
+impl ringlet::Aggregate for Picky {
+    type Event = u32;
+    type Command = u32;
+    type Error = String;
+    fn apply(&mut self, e: &u32) {
+        self.0 += e;
+    }
+    fn try_apply(&mut self, e: &u32) -> Result<(), String> {
+        if *e == 13 {
+            return Err("13 cannot be applied".into());
+        }
+        self.apply(e);
+        Ok(())
+    }
+    fn handle(&self, c: u32) -> Result<Vec<u32>, String> {
+        Ok(vec![c])
+    }
+}
+
+#[test]
+fn a_failing_apply_stops_loading_and_fails_execute_as_replay() {
+    let bus = ringlet::Bus::new();
+    let store = bus
+        .event_store::<u32>("picky", ringlet::TopicConfig::default())
+        .unwrap();
+    let aggs = ringlet::Aggregates::<Picky>::new(&store);
+    aggs.execute("a", 1).unwrap();
+    aggs.execute("a", 13).unwrap(); // handled; it is applying it that fails
+    assert_eq!(aggs.try_load("a").err().as_deref(), Some("13 cannot be applied"));
+    assert!(matches!(
+        aggs.execute("a", 2),
+        Err(ringlet::eventstore::ExecuteError::Replay(e)) if e == "13 cannot be applied"
+    ));
+    assert_eq!(aggs.load("a").1, 2, "load (apply) goes on regardless");
+}

@@ -424,7 +424,7 @@ impl Service {
                     let _ = job.ack();
                 }
                 // The store refused: let the job come back (up to max_deliveries).
-                Err(ExecuteError::Store(_)) => {
+                Err(ExecuteError::Store(_) | ExecuteError::Replay(_)) => {
                     let _ = job.nack();
                 }
             }
@@ -523,6 +523,10 @@ impl From<ExecuteError<Rejected, OrderEvent>> for ApiError {
                 ApiError(StatusCode::CONFLICT, e.to_string())
             }
             ExecuteError::Store(e) => ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+            ExecuteError::Replay(_) => ApiError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "a stored event could not be applied".into(),
+            ),
         }
     }
 }

@@ -358,6 +358,7 @@ test("event store: optimistic concurrency, aggregates, and a CQRS projection", (
   throwsNamed(assert, () => noHandle.execute("a1", {}), "TypeError");
   const badApply = store.aggregates(() => ({ apply() { throw new Error("corrupt"); }, handle: () => [] }));
   assert.throws(() => badApply.load("a1"), /corrupt/);
+  assert.throws(() => badApply.execute("a1", {}), /corrupt/); // loading before handling fails the same way
   const badFactory = store.aggregates(() => { throw new Error("no"); });
   assert.throws(() => badFactory.execute("a1", {}), /no/);
   throwsNamed(assert, () => store.append("a1", 5), "TypeError");
