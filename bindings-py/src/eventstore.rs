@@ -55,18 +55,12 @@ pub(crate) fn event_store(
     partitions: Option<&Bound<'_, PyAny>>,
     capacity: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<EventStorePy> {
-    let mut c = match bus.get_topic::<Value>(name) {
-        Ok(t) => t.config().clone(),
-        Err(ringlet::Error::NotFound { .. }) => Default::default(),
-        Err(e) => return Err(err(e)),
+    let options = ringlet::options::TopicOptions {
+        partitions: convert::opt_count(partitions, "partitions")?,
+        capacity: convert::opt_count(capacity, "capacity")?,
+        ..Default::default()
     };
-    if let Some(n) = convert::opt_count::<u32>(partitions, "partitions")? {
-        c.partitions = n;
-    }
-    if let Some(n) = convert::opt_count::<usize>(capacity, "capacity")? {
-        c.capacity = n;
-    }
-    let store = bus.event_store::<Value>(name, c).map_err(err)?;
+    let store = bus.open_event_store::<Value>(name, &options).map_err(err)?;
     Ok(EventStorePy { store })
 }
 

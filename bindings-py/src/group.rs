@@ -218,6 +218,18 @@ impl Reader for CoreMember {
     fn cancel_poll(&mut self) {
         ringlet::Member::cancel_poll(self);
     }
+    fn try_next(&mut self) -> Result<Option<ReadRecord>, TryRecvError> {
+        Ok(ringlet::Member::try_next(self)?.map(read_value))
+    }
+    fn next_timeout(&mut self, d: Duration) -> Result<Option<ReadRecord>, RecvTimeoutError> {
+        Ok(ringlet::Member::next_timeout(self, d)?.map(read_value))
+    }
+    fn poll_next_item(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<ReadRecord>, RecvError>> {
+        ringlet::Member::poll_next_item(self, cx).map(|r| r.map(|o| o.map(read_value)))
+    }
 }
 
 /// A member of a consumer group: reads the partitions it owns.
@@ -285,10 +297,11 @@ impl MemberPy {
         r
     }
 
+    /// `await next()` (`iterate: false`) or a step of `async for`.
     fn next_op(
         slf: &Py<Self>,
         py: Python<'_>,
-        skip_gaps: bool,
+        iterate: bool,
     ) -> NextRecord<impl FnMut(Python<'_>, &std::task::Waker) -> PollRecord + Send> {
         let me = slf.clone_ref(py);
         let again = slf.clone_ref(py);
@@ -297,10 +310,14 @@ impl MemberPy {
                 let m = me.get();
                 m.prepare(py)?;
                 Ok(locked(py, &m.state, |s| {
-                    Reader::poll_recv(s, &mut Context::from_waker(waker))
+                    let cx = &mut Context::from_waker(waker);
+                    if iterate {
+                        Reader::poll_next_item(s, cx)
+                    } else {
+                        Reader::poll_recv(s, cx).map(|r| r.map(Some))
+                    }
                 }))
             },
-            skip_gaps,
             cancel: Box::new(move |py| locked(py, &again.get().state, |s| s.cancel_poll())),
         }
     }
@@ -324,7 +341,7 @@ impl MemberPy {
     ) -> PyResult<Option<RecordPy>> {
         let timeout = convert::opt_duration(timeout, "timeout")?;
         self.prepare(py)?;
-        let r = reader::read_one(py, &self.state, timeout, false)?;
+        let r = reader::read_one(py, &self.state, timeout)?;
         self.after_read(py, r.as_slice())?;
         r.map(|r| RecordPy::new(py, r)).transpose()
     }
@@ -358,7 +375,7 @@ impl MemberPy {
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<RecordPy>> {
         self.prepare(py)?;
-        let r = reader::iter_next(py, &self.state, true)?;
+        let r = reader::iter_next(py, &self.state)?;
         self.after_read(py, r.as_slice())?;
         r.map(|r| RecordPy::new(py, r)).transpose()
     }
@@ -371,17 +388,14 @@ impl MemberPy {
         let py = slf.py();
         let me = slf.get();
         me.prepare(py)?;
-        loop {
-            match locked(py, &me.state, Reader::try_recv) {
-                Ok(r) => {
-                    me.after_read(py, std::slice::from_ref(&r))?;
-                    let rec = Py::new(py, RecordPy::new(py, r)?)?.into_any();
-                    return Ready::wrap(py, rec);
-                }
-                Err(TryRecvError::Lagged { .. }) => continue,
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Closed) => return Err(stop_async()),
+        match locked(py, &me.state, Reader::try_next) {
+            Ok(Some(r)) => {
+                me.after_read(py, std::slice::from_ref(&r))?;
+                let rec = Py::new(py, RecordPy::new(py, r)?)?.into_any();
+                return Ready::wrap(py, rec);
             }
+            Ok(None) => return Err(stop_async()),
+            Err(_) => {}
         }
         awaitable_or_stop(py, Self::next_op(&slf.clone().unbind(), py, true))
     }

@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use ringlet::{RecvError, RecvTimeoutError, TryRecvError};
 
 use crate::aio::PendingOp;
-use crate::errors::{err, none_if_closed};
+use crate::errors::err;
 use crate::records::{ReadRecord, RecordPy};
 
 /// How often a blocked call wakes to check for signals (Ctrl-C).
@@ -66,34 +66,34 @@ pub(crate) trait Reader: Send {
     ) -> Result<Vec<ReadRecord>, RecvTimeoutError>;
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<ReadRecord, RecvError>>;
     fn cancel_poll(&mut self);
+    /// The core's iteration steps (`try_next`, `next_timeout`, `poll_next_item`):
+    /// gaps passed over unless `on_lag="error"`, `None` at the end.
+    fn try_next(&mut self) -> Result<Option<ReadRecord>, TryRecvError>;
+    fn next_timeout(&mut self, d: Duration) -> Result<Option<ReadRecord>, RecvTimeoutError>;
+    fn poll_next_item(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<ReadRecord>, RecvError>>;
 }
 
-/// One record: `Ok(None)` on timeout. Gaps raise `Lagged` once, or are skipped
-/// (counted by the core) when `skip_gaps`.
+/// One record: `Ok(None)` on timeout. A gap raises `Lagged` once.
 pub(crate) fn read_one<R: Reader>(
     py: Python<'_>,
     m: &Mutex<R>,
     timeout: Option<Duration>,
-    skip_gaps: bool,
 ) -> PyResult<Option<ReadRecord>> {
-    loop {
-        match locked(py, m, |r| r.try_recv()) {
-            Ok(rec) => return Ok(Some(rec)),
-            Err(TryRecvError::Empty) => break,
-            Err(TryRecvError::Lagged { .. }) if skip_gaps => continue,
-            Err(e) => return Err(err(e)),
-        }
+    match locked(py, m, |r| r.try_recv()) {
+        Ok(rec) => return Ok(Some(rec)),
+        Err(TryRecvError::Empty) => {}
+        Err(e) => return Err(err(e)),
     }
     if timeout.is_some_and(|t| t.is_zero()) {
         return Ok(None);
     }
-    wait_for(py, timeout, |d| loop {
-        match m.lock().recv_timeout(d) {
-            Ok(rec) => return Ok(Some(rec)),
-            Err(RecvTimeoutError::Timeout) => return Ok(None),
-            Err(RecvTimeoutError::Lagged { .. }) if skip_gaps => continue,
-            Err(e) => return Err(err(e)),
-        }
+    wait_for(py, timeout, |d| match m.lock().recv_timeout(d) {
+        Ok(rec) => Ok(Some(rec)),
+        Err(RecvTimeoutError::Timeout) => Ok(None),
+        Err(e) => Err(err(e)),
     })
 }
 
@@ -125,25 +125,29 @@ pub(crate) fn read_many<R: Reader>(
     )
 }
 
-/// The next record of an iteration: `None` once closed and drained. Gaps are
-/// counted (skipped) when `skip_gaps`, else raised as `Lagged`
-/// (`on_lag="error"`).
-pub(crate) fn iter_next<R: Reader>(
-    py: Python<'_>,
-    m: &Mutex<R>,
-    skip_gaps: bool,
-) -> PyResult<Option<ReadRecord>> {
-    none_if_closed(py, read_one(py, m, None, skip_gaps))
+/// The next record of an iteration (the core's rule): `None` once closed and
+/// drained.
+pub(crate) fn iter_next<R: Reader>(py: Python<'_>, m: &Mutex<R>) -> PyResult<Option<ReadRecord>> {
+    match locked(py, m, |r| r.try_next()) {
+        Ok(next) => return Ok(next),
+        Err(TryRecvError::Empty) => {}
+        Err(e) => return Err(err(e)),
+    }
+    Ok(wait_for(py, None, |d| match m.lock().next_timeout(d) {
+        Ok(next) => Ok(Some(next)),
+        Err(RecvTimeoutError::Timeout) => Ok(None),
+        Err(e) => Err(err(e)),
+    })?
+    .flatten())
 }
 
-/// One poll of a reader for `NextRecord`.
-pub(crate) type PollRecord = PyResult<Poll<Result<ReadRecord, RecvError>>>;
+/// One poll of a reader for `NextRecord`: `None` at the end of an iteration.
+pub(crate) type PollRecord = PyResult<Poll<Result<Option<ReadRecord>, RecvError>>>;
 
 /// `await reader.next()` and `async for`: one record, `Closed` at the end.
 pub(crate) struct NextRecord<F> {
     /// Locks the reader and polls it (an error: a rebalance listener raised).
     pub(crate) poll: F,
-    pub(crate) skip_gaps: bool,
     pub(crate) cancel: Box<dyn FnMut(Python<'_>) + Send>,
 }
 
@@ -152,19 +156,18 @@ where
     F: FnMut(Python<'_>, &Waker) -> PollRecord + Send,
 {
     fn poll(&mut self, py: Python<'_>, waker: &Waker) -> Poll<PyResult<Py<PyAny>>> {
-        loop {
-            let polled = match (self.poll)(py, waker) {
-                Ok(p) => p,
-                Err(e) => return Poll::Ready(Err(e)),
-            };
-            return match polled {
-                Poll::Pending => Poll::Pending,
-                Poll::Ready(Err(RecvError::Lagged { .. })) if self.skip_gaps => continue,
-                Poll::Ready(Err(e)) => Poll::Ready(Err(err(e))),
-                Poll::Ready(Ok(r)) => {
-                    Poll::Ready(RecordPy::new(py, r).and_then(|r| Ok(Py::new(py, r)?.into_any())))
-                }
-            };
+        let polled = match (self.poll)(py, waker) {
+            Ok(p) => p,
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        match polled {
+            Poll::Pending => Poll::Pending,
+            // The end of an iteration: `Closed`, which `async for` turns into its end.
+            Poll::Ready(Ok(None)) => Poll::Ready(Err(err(RecvError::Closed))),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(err(e))),
+            Poll::Ready(Ok(Some(r))) => {
+                Poll::Ready(RecordPy::new(py, r).and_then(|r| Ok(Py::new(py, r)?.into_any())))
+            }
         }
     }
 

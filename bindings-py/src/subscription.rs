@@ -62,6 +62,20 @@ impl<T: Clone + Send + Sync + 'static> Reader for SubState<T> {
     fn cancel_poll(&mut self) {
         self.sub.cancel_poll();
     }
+    fn try_next(&mut self) -> Result<Option<ReadRecord>, TryRecvError> {
+        Ok(self.sub.try_next()?.map(self.conv))
+    }
+    fn next_timeout(&mut self, d: Duration) -> Result<Option<ReadRecord>, RecvTimeoutError> {
+        Ok(self.sub.next_timeout(d)?.map(self.conv))
+    }
+    fn poll_next_item(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<ReadRecord>, RecvError>> {
+        self.sub
+            .poll_next_item(cx)
+            .map(|r| r.map(|o| o.map(self.conv)))
+    }
 }
 
 impl<T: Clone + Send + Sync + 'static> SubOps for SubState<T> {
@@ -105,6 +119,18 @@ impl Reader for Box<dyn SubOps> {
     fn cancel_poll(&mut self) {
         (**self).cancel_poll()
     }
+    fn try_next(&mut self) -> Result<Option<ReadRecord>, TryRecvError> {
+        (**self).try_next()
+    }
+    fn next_timeout(&mut self, d: Duration) -> Result<Option<ReadRecord>, RecvTimeoutError> {
+        (**self).next_timeout(d)
+    }
+    fn poll_next_item(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<ReadRecord>, RecvError>> {
+        (**self).poll_next_item(cx)
+    }
 }
 
 /// An independent reader over all partitions of a topic.
@@ -112,7 +138,6 @@ impl Reader for Box<dyn SubOps> {
 pub struct SubscriptionPy {
     inner: Mutex<Box<dyn SubOps>>,
     topic: String,
-    on_lag: OnLag,
 }
 
 impl SubscriptionPy {
@@ -143,24 +168,29 @@ impl SubscriptionPy {
         Ok(SubscriptionPy {
             inner: Mutex::new(state),
             topic,
-            on_lag,
         })
     }
 
+    /// `await next()` (`iterate: false`: gaps raise `Lagged`) or a step of
+    /// `async for` (the core's iteration rule).
     fn next_op(
         slf: &Py<Self>,
         py: Python<'_>,
-        skip_gaps: bool,
+        iterate: bool,
     ) -> NextRecord<impl FnMut(Python<'_>, &std::task::Waker) -> PollRecord + Send> {
         let me = slf.clone_ref(py);
         let again = slf.clone_ref(py);
         NextRecord {
             poll: move |py: Python<'_>, waker: &std::task::Waker| {
                 Ok(locked(py, &me.get().inner, |s| {
-                    s.poll_recv(&mut Context::from_waker(waker))
+                    let cx = &mut Context::from_waker(waker);
+                    if iterate {
+                        s.poll_next_item(cx)
+                    } else {
+                        s.poll_recv(cx).map(|r| r.map(Some))
+                    }
                 }))
             },
-            skip_gaps,
             cancel: Box::new(move |py| locked(py, &again.get().inner, |s| s.cancel_poll())),
         }
     }
@@ -178,7 +208,7 @@ impl SubscriptionPy {
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Option<RecordPy>> {
         let timeout = convert::opt_duration(timeout, "timeout")?;
-        match reader::read_one(py, &self.inner, timeout, false)? {
+        match reader::read_one(py, &self.inner, timeout)? {
             Some(r) => Ok(Some(RecordPy::new(py, r)?)),
             None => Ok(None),
         }
@@ -211,7 +241,7 @@ impl SubscriptionPy {
     }
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<RecordPy>> {
-        match reader::iter_next(py, &self.inner, self.on_lag != OnLag::Error)? {
+        match reader::iter_next(py, &self.inner)? {
             Some(r) => Ok(Some(RecordPy::new(py, r)?)),
             None => Ok(None),
         }
@@ -224,20 +254,16 @@ impl SubscriptionPy {
     fn __anext__(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         let me = slf.get();
-        let skip = me.on_lag != OnLag::Error;
-        loop {
-            match locked(py, &me.inner, |s| s.try_recv()) {
-                Ok(r) => {
-                    let rec = Py::new(py, RecordPy::new(py, r)?)?.into_any();
-                    return Ready::wrap(py, rec);
-                }
-                Err(TryRecvError::Lagged { .. }) if skip => continue,
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Closed) => return Err(stop_async()),
-                Err(e) => return Err(err(e)),
+        match locked(py, &me.inner, |s| s.try_next()) {
+            Ok(Some(r)) => {
+                let rec = Py::new(py, RecordPy::new(py, r)?)?.into_any();
+                return Ready::wrap(py, rec);
             }
+            Ok(None) => return Err(stop_async()),
+            Err(TryRecvError::Empty) => {}
+            Err(e) => return Err(err(e)),
         }
-        let op = Self::next_op(&slf.clone().unbind(), py, skip);
+        let op = Self::next_op(&slf.clone().unbind(), py, true);
         crate::aio::awaitable_or_stop(py, op)
     }
 

@@ -224,18 +224,15 @@ impl Bus {
         let options_ = options.map(JsValue::from).unwrap_or_default();
         let name = convert::string(&name, "name")?;
         let o = option_object(&options_, "eventStore", &["partitions", "capacity"])?;
-        let mut c = match self.bus.get_topic::<Value>(&name) {
-            Ok(t) => t.config().clone(),
-            Err(ringlet::Error::NotFound { .. }) => Default::default(),
-            Err(e) => return Err(err(e)),
+        let options = ringlet::options::TopicOptions {
+            partitions: convert::opt_u32(&get(&o, "partitions"), "partitions")?,
+            capacity: convert::opt_usize(&get(&o, "capacity"), "capacity")?,
+            ..Default::default()
         };
-        if let Some(n) = convert::opt_u32(&get(&o, "partitions"), "partitions")? {
-            c.partitions = n;
-        }
-        if let Some(n) = convert::opt_usize(&get(&o, "capacity"), "capacity")? {
-            c.capacity = n;
-        }
-        let store = self.bus.event_store::<Value>(&name, c).map_err(err)?;
+        let store = self
+            .bus
+            .open_event_store::<Value>(&name, &options)
+            .map_err(err)?;
         Ok(EventStore {
             store,
             timer: self.timer.clone(),

@@ -7,7 +7,7 @@ use std::task::Poll;
 
 use js_sys::{Array, Function, Promise};
 use ringlet::options::{GroupOptions, ShareGroupOptions};
-use ringlet::{AssignmentChange, ChangeQueue, Record, RecvError, Start, TryRecvError};
+use ringlet::{AssignmentChange, ChangeQueue, Record, Start, TryRecvError};
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 
@@ -220,28 +220,30 @@ impl Member {
         })
     }
 
-    fn next_promise(&self, skip: bool) -> Promise {
-        if skip && self.is_closed() {
+    /// `next()` (`iterate: false`) or a step of `for await` (the core's iteration
+    /// rule: gaps passed over, `undefined` at the end).
+    fn next_promise(&self, iterate: bool) -> Promise {
+        if iterate && self.is_closed() {
             return Promise::resolve(&JsValue::UNDEFINED);
         }
         if !self.serial.busy() {
-            loop {
-                let r = match self.with(|m| m.try_recv()) {
-                    Ok(r) => r,
-                    Err(e) => return Promise::reject(&e),
-                };
-                if let Err(e) = self.after(|| r.iter().map(|r| (r.partition, r.offset)).collect()) {
-                    return Promise::reject(&e);
-                }
-                match r {
-                    Ok(r) => return Promise::resolve(&record_js(r)),
-                    Err(TryRecvError::Lagged { .. }) if skip => continue,
-                    Err(TryRecvError::Closed) if skip => {
-                        return Promise::resolve(&JsValue::UNDEFINED)
-                    }
-                    Err(TryRecvError::Empty) => break,
-                    Err(e) => return Promise::reject(&err(e)),
-                }
+            let r = match self.with(|m| step(m, iterate)) {
+                Ok(r) => r,
+                Err(e) => return Promise::reject(&e),
+            };
+            let read = || {
+                r.iter()
+                    .flatten()
+                    .map(|r| (r.partition, r.offset))
+                    .collect()
+            };
+            if let Err(e) = self.after(read) {
+                return Promise::reject(&e);
+            }
+            match r {
+                Ok(r) => return Promise::resolve(&r.map_or(JsValue::UNDEFINED, record_js)),
+                Err(TryRecvError::Empty) => {}
+                Err(e) => return Promise::reject(&err(e)),
             }
         }
         let inner = self.inner.clone();
@@ -249,22 +251,19 @@ impl Member {
         let (on_assign, on_revoke) = (self.on_assign.clone(), self.on_revoke.clone());
         let slot = self.serial.waker_slot();
         let fut = Rearming {
-            fut: std::future::poll_fn(move |cx| loop {
-                let r: Poll<Result<Record<Value>, RecvError>> = {
+            fut: std::future::poll_fn(move |cx| {
+                let r = {
                     let Ok(mut m) = inner.try_borrow_mut() else {
                         return Poll::Ready(Err(busy("the member")));
                     };
-                    if m.has_left() {
-                        return Poll::Ready(if skip {
-                            Ok(JsValue::UNDEFINED)
-                        } else {
-                            Err(closed("the member"))
-                        });
-                    };
-                    m.poll_recv(cx)
+                    if iterate {
+                        m.poll_next_item(cx)
+                    } else {
+                        m.poll_recv(cx).map(|r| r.map(Some))
+                    }
                 };
                 if let Err(e) = fire(&events, &on_assign, &on_revoke) {
-                    if let Poll::Ready(Ok(r)) = &r {
+                    if let Poll::Ready(Ok(Some(r))) = &r {
                         put_back(&inner, &[(r.partition, r.offset)]);
                     }
                     return Poll::Ready(Err(e));
@@ -272,19 +271,27 @@ impl Member {
                 match r {
                     Poll::Pending => {
                         *slot.borrow_mut() = Some(cx.waker().clone());
-                        return Poll::Pending;
+                        Poll::Pending
                     }
-                    Poll::Ready(Ok(r)) => return Poll::Ready(Ok(record_js(r))),
-                    Poll::Ready(Err(RecvError::Lagged { .. })) if skip => continue,
-                    Poll::Ready(Err(RecvError::Closed)) if skip => {
-                        return Poll::Ready(Ok(JsValue::UNDEFINED))
-                    }
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(err(e))),
+                    Poll::Ready(Ok(r)) => Poll::Ready(Ok(r.map_or(JsValue::UNDEFINED, record_js))),
+                    Poll::Ready(Err(e)) => Poll::Ready(Err(err(e))),
                 }
             }),
             timer: self.timer.clone(),
         };
         self.serial.run(fut)
+    }
+}
+
+/// One record without waiting (`iterate`: one step of an iteration).
+fn step(
+    m: &mut ringlet::Member<Value>,
+    iterate: bool,
+) -> Result<Option<Record<Value>>, TryRecvError> {
+    if iterate {
+        m.try_next()
+    } else {
+        m.try_recv().map(Some)
     }
 }
 

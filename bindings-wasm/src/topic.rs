@@ -300,18 +300,49 @@ macro_rules! with_subscription {
     };
 }
 
+fn try_step<T: Clone + Send + Sync + 'static>(
+    s: &mut ringlet::Subscription<T>,
+    iterate: bool,
+    conv: fn(ringlet::Record<T>) -> JsValue,
+) -> Result<Option<JsValue>, TryRecvError> {
+    if iterate {
+        Ok(s.try_next()?.map(conv))
+    } else {
+        s.try_recv().map(|r| Some(conv(r)))
+    }
+}
+
+fn poll_step<T: Clone + Send + Sync + 'static>(
+    s: &mut ringlet::Subscription<T>,
+    cx: &mut std::task::Context<'_>,
+    iterate: bool,
+    conv: fn(ringlet::Record<T>) -> JsValue,
+) -> Poll<Result<Option<JsValue>, RecvError>> {
+    if iterate {
+        s.poll_next_item(cx).map(|r| r.map(|o| o.map(conv)))
+    } else {
+        s.poll_recv(cx).map(|r| r.map(|r| Some(conv(r))))
+    }
+}
+
 impl SubKind {
-    fn try_next(&mut self) -> Result<JsValue, TryRecvError> {
+    /// One record (`iterate`: one step of an iteration, the core's rule: `None`
+    /// at the end).
+    fn try_next(&mut self, iterate: bool) -> Result<Option<JsValue>, TryRecvError> {
         match self {
-            SubKind::Values(s) => s.try_recv().map(record_js),
-            SubKind::Journal(s) => s.try_recv().map(event_record_js),
+            SubKind::Values(s) => try_step(s, iterate, record_js),
+            SubKind::Journal(s) => try_step(s, iterate, event_record_js),
         }
     }
 
-    fn poll_next(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Result<JsValue, RecvError>> {
+    fn poll_next(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        iterate: bool,
+    ) -> Poll<Result<Option<JsValue>, RecvError>> {
         match self {
-            SubKind::Values(s) => s.poll_recv(cx).map(|r| r.map(record_js)),
-            SubKind::Journal(s) => s.poll_recv(cx).map(|r| r.map(event_record_js)),
+            SubKind::Values(s) => poll_step(s, cx, iterate, record_js),
+            SubKind::Journal(s) => poll_step(s, cx, iterate, event_record_js),
         }
     }
 
@@ -331,7 +362,6 @@ impl SubKind {
 #[wasm_bindgen]
 pub struct Subscription {
     inner: Rc<RefCell<SubKind>>,
-    on_lag: OnLag,
     serial: Serial,
     timer: Rc<Timer>,
 }
@@ -351,7 +381,6 @@ impl Subscription {
         };
         Ok(iterable(Subscription {
             inner: Rc::new(RefCell::new(inner)),
-            on_lag,
             serial: Serial::default(),
             timer,
         }))
@@ -367,41 +396,30 @@ impl Subscription {
 
     /// The next record as a Promise; with `skip`, gaps are counted (not thrown) and
     /// the end of the topic resolves to `undefined`.
-    fn next_promise(&self, skip: bool) -> Promise {
-        let skip = skip && self.on_lag != OnLag::Error;
+    fn next_promise(&self, iterate: bool) -> Promise {
         if !self.serial.busy() {
             // Ready now: no task.
-            loop {
-                match self.with(|s| s.try_next()) {
-                    Err(e) => return Promise::reject(&e),
-                    Ok(Ok(r)) => return Promise::resolve(&r),
-                    Ok(Err(TryRecvError::Lagged { .. })) if skip => continue,
-                    Ok(Err(TryRecvError::Closed)) if skip => {
-                        return Promise::resolve(&JsValue::UNDEFINED)
-                    }
-                    Ok(Err(TryRecvError::Empty)) => break,
-                    Ok(Err(e)) => return Promise::reject(&err(e)),
-                }
+            match self.with(|s| s.try_next(iterate)) {
+                Err(e) => return Promise::reject(&e),
+                Ok(Ok(r)) => return Promise::resolve(&r.unwrap_or(JsValue::UNDEFINED)),
+                Ok(Err(TryRecvError::Empty)) => {}
+                Ok(Err(e)) => return Promise::reject(&err(e)),
             }
         }
         let inner = self.inner.clone();
         let slot = self.serial.waker_slot();
         let fut = Rearming {
-            fut: std::future::poll_fn(move |cx| loop {
+            fut: std::future::poll_fn(move |cx| {
                 let Ok(mut s) = inner.try_borrow_mut() else {
                     return Poll::Ready(Err(busy("the subscription")));
                 };
-                match s.poll_next(cx) {
+                match s.poll_next(cx, iterate) {
                     Poll::Pending => {
                         *slot.borrow_mut() = Some(cx.waker().clone());
-                        return Poll::Pending;
+                        Poll::Pending
                     }
-                    Poll::Ready(Ok(r)) => return Poll::Ready(Ok(r)),
-                    Poll::Ready(Err(RecvError::Lagged { .. })) if skip => continue,
-                    Poll::Ready(Err(RecvError::Closed)) if skip => {
-                        return Poll::Ready(Ok(JsValue::UNDEFINED))
-                    }
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(err(e))),
+                    Poll::Ready(Ok(r)) => Poll::Ready(Ok(r.unwrap_or(JsValue::UNDEFINED))),
+                    Poll::Ready(Err(e)) => Poll::Ready(Err(err(e))),
                 }
             }),
             timer: self.timer.clone(),
@@ -416,8 +434,8 @@ impl Subscription {
     /// `Lagged` once at a gap, `Closed` once the topic is closed and drained.
     #[wasm_bindgen(unchecked_return_type = "RingletRecord | undefined")]
     pub fn poll(&self) -> Result<JsValue, JsValue> {
-        match self.with(|s| s.try_next())? {
-            Ok(r) => Ok(r),
+        match self.with(|s| s.try_next(false))? {
+            Ok(r) => Ok(r.unwrap_or(JsValue::UNDEFINED)),
             Err(TryRecvError::Empty) => Ok(JsValue::UNDEFINED),
             Err(e) => Err(err(e)),
         }

@@ -360,6 +360,26 @@ impl Bus {
     }
 }
 
+impl Bus {
+    /// Opens the event store `name` with the options given (its topic's
+    /// `partitions` and `capacity`), the others as they are; creates it if it does
+    /// not exist.
+    ///
+    /// # Errors
+    ///
+    /// As [`Bus::event_store`].
+    pub fn open_event_store<E: Clone + Send + Sync + 'static>(
+        &self,
+        name: &str,
+        options: &crate::options::TopicOptions,
+    ) -> Result<EventStore<E>, Error> {
+        self.event_store(
+            name,
+            options.apply(self.topic_config_or_default::<E>(name)?),
+        )
+    }
+}
+
 /// A bus's event stores by name, kept in its extensions.
 #[derive(Default)]
 struct Stores(Mutex<HashMap<String, Box<dyn std::any::Any + Send + Sync>>>);

@@ -153,16 +153,23 @@ impl Bus {
         options: &TopicOptions,
         is_tombstone: fn(&T) -> bool,
     ) -> Result<Topic<T>, Error> {
-        let existing = match self.get_topic::<T>(name) {
-            Ok(t) => t.config().clone(),
-            Err(Error::NotFound { .. }) => TopicConfig::default(),
-            Err(e) => return Err(e),
-        };
-        let config = options.apply(existing);
+        let config = options.apply(self.topic_config_or_default::<T>(name)?);
         if config.compacted {
             self.topic_with_tombstones(name, config, is_tombstone)
         } else {
             self.topic(name, config)
+        }
+    }
+
+    /// The config of the topic `name`, or the default one if there is none.
+    pub(crate) fn topic_config_or_default<T: Clone + Send + Sync + 'static>(
+        &self,
+        name: &str,
+    ) -> Result<TopicConfig, Error> {
+        match self.get_topic::<T>(name) {
+            Ok(t) => Ok(t.config().clone()),
+            Err(Error::NotFound { .. }) => Ok(TopicConfig::default()),
+            Err(e) => Err(e),
         }
     }
 

@@ -280,7 +280,10 @@ fn a_failing_apply_stops_loading_and_fails_execute_as_replay() {
     let aggs = ringlet::Aggregates::<Picky>::new(&store);
     aggs.execute("a", 1).unwrap();
     aggs.execute("a", 13).unwrap(); // handled; it is applying it that fails
-    assert_eq!(aggs.try_load("a").err().as_deref(), Some("13 cannot be applied"));
+    assert_eq!(
+        aggs.try_load("a").err().as_deref(),
+        Some("13 cannot be applied")
+    );
     assert!(matches!(
         aggs.execute("a", 2),
         Err(ringlet::eventstore::ExecuteError::Replay(e)) if e == "13 cannot be applied"

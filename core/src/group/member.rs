@@ -370,6 +370,38 @@ impl<T: Clone + Send + Sync + 'static> Member<T> {
         }
     }
 
+    /// The next step of an iteration that does not wait: every gap is passed over
+    /// (counted in [`Member::skipped`]); `Ok(None)` once the owned partitions are
+    /// closed and drained, or after `leave`. See
+    /// [`Subscription::try_next`](crate::Subscription::try_next).
+    ///
+    /// # Errors
+    ///
+    /// `Empty` when nothing is ready.
+    pub fn try_next(&mut self) -> Result<Option<Record<T>>, TryRecvError> {
+        crate::topic::next_item(true, || self.try_recv())
+    }
+
+    /// [`Member::try_next`], waiting up to `timeout` in all.
+    ///
+    /// # Errors
+    ///
+    /// `Timeout`.
+    pub fn next_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Option<Record<T>>, RecvTimeoutError> {
+        crate::topic::next_item_timeout(true, timeout, |d| self.recv_timeout(d))
+    }
+
+    /// [`Member::try_next`] as a poll (cancel with [`Member::cancel_poll`]).
+    pub fn poll_next_item(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<Record<T>>, RecvError>> {
+        crate::topic::poll_next_item(true, || self.poll_recv(cx))
+    }
+
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<Result<Record<T>, RecvError>> {
         if let Err(e) = self.before_read() {
             return Poll::Ready(Err(e));

@@ -3,6 +3,7 @@
 mod compact;
 mod config;
 mod future;
+mod iteration;
 #[cfg(all(test, loom))]
 mod loom_tests;
 mod ops;
@@ -33,6 +34,7 @@ pub use subscription::{Iter, OnLag, RecvFuture, Start, Subscription, BATCH};
 
 pub use config::{OnFull, TopicConfig, MAX_CAPACITY, MAX_PARTITIONS};
 pub use future::PublishFuture;
+pub(crate) use iteration::{next_item, next_item_timeout, poll_next_item};
 pub(crate) use ops::TopicOps;
 pub(crate) use partition::{Cursor, Entry, Partition};
 

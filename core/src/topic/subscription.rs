@@ -716,6 +716,42 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
         self.topic.data.unregister(self.id);
     }
 
+    /// The next step of an iteration that does not wait (the rule of
+    /// [`iteration`](super::iteration)): `Ok(Some(record))`, `Ok(None)` once the
+    /// topic is closed and drained, `Err(Empty)` when nothing is ready, and
+    /// `Err(Lagged)` only with [`OnLag::Error`].
+    ///
+    /// # Errors
+    ///
+    /// `Empty`, or `Lagged` with `OnLag::Error`.
+    pub fn try_next(&mut self) -> Result<Option<Record<T>>, TryRecvError> {
+        let skip = self.on_lag != OnLag::Error;
+        super::next_item(skip, || self.try_recv())
+    }
+
+    /// [`Subscription::try_next`], waiting up to `timeout` in all.
+    ///
+    /// # Errors
+    ///
+    /// `Timeout`, or `Lagged` with `OnLag::Error`.
+    pub fn next_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Option<Record<T>>, RecvTimeoutError> {
+        let skip = self.on_lag != OnLag::Error;
+        super::next_item_timeout(skip, timeout, |d| self.recv_timeout(d))
+    }
+
+    /// [`Subscription::try_next`] as a poll: registers `cx`'s waker when nothing
+    /// is ready (cancel with [`Subscription::cancel_poll`]).
+    pub fn poll_next_item(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<Record<T>>, RecvError>> {
+        let skip = self.on_lag != OnLag::Error;
+        super::poll_next_item(skip, || self.poll_recv(cx))
+    }
+
     /// A blocking iterator over records; gaps are counted in
     /// [`Subscription::skipped`]; it ends when the topic is closed and drained (or,
     /// with [`OnLag::Error`], at a gap).
@@ -1094,16 +1130,10 @@ impl<T: Clone + Send + Sync + 'static> futures_core::Stream for Subscription<T> 
     /// Yields records; gaps are counted in `skipped()`; ends when the topic is closed
     /// and drained (or at a gap with `OnLag::Error`).
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Record<T>>> {
-        loop {
-            match self.poll_next_record(cx) {
-                Poll::Ready(Ok(r)) => return Poll::Ready(Some(r)),
-                Poll::Ready(Err(RecvError::Lagged { .. })) if self.on_lag != OnLag::Error => {
-                    continue
-                }
-                Poll::Ready(Err(_)) => return Poll::Ready(None),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
+        let skip = self.on_lag != OnLag::Error;
+        super::poll_next_item(skip, || self.poll_next_record(cx))
+            .map(Result::ok)
+            .map(Option::flatten)
     }
 }
 
@@ -1122,12 +1152,7 @@ impl<T: Clone + Send + Sync + 'static> Iterator for Iter<'_, T> {
     type Item = Record<T>;
 
     fn next(&mut self) -> Option<Record<T>> {
-        loop {
-            match self.sub.recv() {
-                Ok(r) => return Some(r),
-                Err(RecvError::Lagged { .. }) if self.sub.on_lag != OnLag::Error => continue,
-                Err(_) => return None,
-            }
-        }
+        let skip = self.sub.on_lag != OnLag::Error;
+        super::next_item(skip, || self.sub.recv()).ok().flatten()
     }
 }
