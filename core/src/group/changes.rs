@@ -93,7 +93,7 @@ impl ChangeQueue {
 impl<T: Clone + Send + Sync + 'static> Member<T> {
     /// From now on, queue assignment changes instead of calling `on_assign` /
     /// `on_revoke` closures (it replaces them): the host dispatches them itself
-    /// after each call. See the [module docs](self).
+    /// after each call. See [`ChangeQueue`].
     pub fn queue_changes(&mut self) -> ChangeQueue {
         let changes = ChangeQueue::default();
         let (assigned, revoked) = (changes.clone(), changes.clone());
@@ -104,7 +104,7 @@ impl<T: Clone + Send + Sync + 'static> Member<T> {
 
     /// Puts back records a call returned, given as `(partition, offset)`: each
     /// owned partition is sought to the smallest offset among them, so they are
-    /// read again. See the [module docs](self).
+    /// read again. See [`ChangeQueue`].
     pub fn put_back(&mut self, read: impl IntoIterator<Item = (u32, u64)>) {
         let mut first: Vec<(u32, u64)> = Vec::new();
         for (p, o) in read {

@@ -88,13 +88,13 @@ impl std::error::Error for StreamError {
 }
 
 /// What a topology does with a record whose processing failed. See the
-/// [module docs](self).
+/// [module docs](crate::streams).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum OnError {
     /// Stop at the record; it is read again by the next step.
     #[default]
     Stop,
-    /// Skip the record, keep the error in [`Topology::errors`], go on.
+    /// Skip the record, keep the error in [`Topology::errors`](crate::Topology::errors), go on.
     Skip,
 }
 

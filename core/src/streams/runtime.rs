@@ -189,7 +189,7 @@ pub(crate) struct TopoInner {
 
 /// A graph of stream processors and the tables they keep, run by
 /// [`step`](Topology::step), [`run_until_idle`](Topology::run_until_idle) or
-/// [`spawn`](Topology::spawn). Cheap to clone. See the [module docs](self).
+/// [`spawn`](Topology::spawn). Cheap to clone. See the [module docs](crate::streams).
 ///
 /// # Examples
 ///

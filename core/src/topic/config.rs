@@ -11,7 +11,7 @@ pub const MAX_CAPACITY: usize = 1 << 30;
 /// Largest number of partitions of one topic.
 pub const MAX_PARTITIONS: u32 = 1 << 16;
 
-/// What a full partition does with a new record. See the [`Topic`] docs.
+/// What a full partition does with a new record. See the [`Topic`](crate::Topic) docs.
 ///
 /// # Examples
 ///

@@ -10,7 +10,7 @@ use crate::record::{Message, Receipt};
 
 use super::{without_timeout, TopicInner, Wait};
 
-/// The future of [`Topic::publish_message_async`]. Publishes nothing if dropped
+/// The future of [`Topic::publish_message_async`](crate::Topic::publish_message_async). Publishes nothing if dropped
 /// before it completes.
 #[must_use = "futures do nothing unless polled"]
 pub struct PublishFuture<T> {

@@ -716,10 +716,12 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
         self.topic.data.unregister(self.id);
     }
 
-    /// The next step of an iteration that does not wait (the rule of
-    /// [`iteration`](super::iteration)): `Ok(Some(record))`, `Ok(None)` once the
-    /// topic is closed and drained, `Err(Empty)` when nothing is ready, and
-    /// `Err(Lagged)` only with [`OnLag::Error`].
+    /// The next step of an iteration that does not wait, by the rule
+    /// [`Subscription::iter`] and the `Stream` impl follow (gaps are passed over and
+    /// counted in [`Subscription::skipped`] unless [`OnLag::Error`]):
+    /// `Ok(Some(record))`, `Ok(None)` once the topic is closed and drained,
+    /// `Err(Empty)` when nothing is ready, and `Err(Lagged)` only with
+    /// `OnLag::Error`.
     ///
     /// # Errors
     ///
