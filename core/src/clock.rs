@@ -277,23 +277,34 @@ struct TimerState {
 
 impl Timers {
     /// Wakes `waker` once the clock reaches `deadline` ms.
+    /// The waker is cloned before, and the one it replaces dropped after, the lock
+    /// (a waker's `clone` and `drop` are user code).
     pub(crate) fn wake_at(&self, deadline: i64, waiter: u64, waker: &Waker) {
-        let mut s = self.state.lock();
-        if let Some(old) = s.by_waiter.remove(&waiter) {
-            s.by_deadline.remove(&old);
-        }
-        s.seq += 1;
-        let k = (deadline, s.seq);
-        s.by_deadline.insert(k, (waiter, waker.clone()));
-        s.by_waiter.insert(waiter, k);
+        let waker = waker.clone();
+        let replaced = {
+            let mut s = self.state.lock();
+            let replaced = s
+                .by_waiter
+                .remove(&waiter)
+                .and_then(|old| s.by_deadline.remove(&old));
+            s.seq += 1;
+            let k = (deadline, s.seq);
+            s.by_deadline.insert(k, (waiter, waker));
+            s.by_waiter.insert(waiter, k);
+            replaced
+        };
+        drop(replaced);
     }
 
-    /// Drops `waiter`'s entry, if any.
+    /// Drops `waiter`'s entry, if any (after the lock is released).
     pub(crate) fn cancel(&self, waiter: u64) {
-        let mut s = self.state.lock();
-        if let Some(old) = s.by_waiter.remove(&waiter) {
-            s.by_deadline.remove(&old);
-        }
+        let removed = {
+            let mut s = self.state.lock();
+            s.by_waiter
+                .remove(&waiter)
+                .and_then(|old| s.by_deadline.remove(&old))
+        };
+        drop(removed);
     }
 
     /// Removes and returns the earliest entry due at `limit`, if any.

@@ -33,28 +33,42 @@ impl std::fmt::Debug for Notifier {
 
 impl Notifier {
     /// Registers (or replaces) `id`'s waker. The caller re-checks its condition next.
+    ///
+    /// A waker's `clone` and `drop` are user code (a waker may publish when it is
+    /// dropped): the waker is cloned before the lock is taken, and the one it
+    /// replaces is dropped after it is released.
     pub(crate) fn register(&self, id: u64, waker: &Waker) {
-        let mut l = self.list.lock();
-        match l.iter_mut().find(|(i, _)| *i == id) {
-            Some((_, w)) => {
-                if !w.will_wake(waker) {
-                    *w = waker.clone();
+        let new = waker.clone();
+        let unused = {
+            let mut l = self.list.lock();
+            let unused = match l.iter_mut().find(|(i, _)| *i == id) {
+                Some((_, w)) if w.will_wake(waker) => Some(new),
+                Some((_, w)) => Some(std::mem::replace(w, new)),
+                None => {
+                    l.push((id, new));
+                    None
                 }
-            }
-            None => l.push((id, waker.clone())),
-        }
-        self.count.store(l.len(), Ordering::SeqCst);
+            };
+            self.count.store(l.len(), Ordering::SeqCst);
+            unused
+        };
         crate::sync::dekker_fence();
+        drop(unused);
     }
 
-    /// Removes `id`'s waker, if still registered.
+    /// Removes `id`'s waker, if still registered (dropped after the lock is
+    /// released).
     pub(crate) fn unregister(&self, id: u64) {
         if self.count.load(Ordering::SeqCst) == 0 {
             return;
         }
-        let mut l = self.list.lock();
-        l.retain(|(i, _)| *i != id);
-        self.count.store(l.len(), Ordering::SeqCst);
+        let removed = {
+            let mut l = self.list.lock();
+            let removed = l.iter().position(|(i, _)| *i == id).map(|p| l.remove(p));
+            self.count.store(l.len(), Ordering::SeqCst);
+            removed
+        };
+        drop(removed);
     }
 
     /// Wakes every waiter, if there is any. Call after the state change is visible.

@@ -718,3 +718,36 @@ fn debug_formats_do_not_panic() {
         "the delivery expired (visibility timeout) before it was settled"
     );
 }
+
+#[test]
+fn a_dead_letter_keeps_its_original_enqueue_time() {
+    let clock = ringlet::ManualClock::starting_at(1_000);
+    let bus = ringlet::Bus::builder().clock(clock.clone()).build();
+    bus.queue::<u8>("dlq", ringlet::QueueConfig::default())
+        .unwrap();
+    let dlt = bus
+        .topic::<u8>("dlt", ringlet::TopicConfig::default())
+        .unwrap();
+    let mut dlt_reader = dlt.subscribe(ringlet::Start::Earliest).unwrap();
+    for target in ["dlq", "dlt"] {
+        let q = bus
+            .queue::<u8>(
+                &format!("jobs-{target}"),
+                ringlet::QueueConfig::default()
+                    .max_deliveries(1)
+                    .dead_letter(target),
+            )
+            .unwrap();
+        q.send(7).unwrap();
+        clock.advance(std::time::Duration::from_secs(10));
+        q.receive().unwrap().nack().unwrap();
+    }
+    let dead = bus.get_queue::<u8>("dlq").unwrap().try_receive().unwrap();
+    assert_eq!(
+        dead.enqueued_at(),
+        1_000,
+        "sent at 1 000 ms, dead-lettered at 11 000"
+    );
+    dead.ack().unwrap();
+    assert_eq!(dlt_reader.try_recv().unwrap().timestamp, 11_000);
+}

@@ -403,3 +403,52 @@ fn a_panicking_clone_does_not_poison_the_topic() {
     let mut fresh = t.subscribe(Start::Earliest).unwrap();
     assert!(fresh.try_recv().is_ok());
 }
+
+/// A waker that publishes to a topic when its last handle is dropped.
+struct PublishOnDrop(ringlet::Topic<u32>);
+
+impl std::task::Wake for PublishOnDrop {
+    fn wake(self: std::sync::Arc<Self>) {}
+}
+
+impl Drop for PublishOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.try_publish(99);
+    }
+}
+
+#[test]
+fn a_waker_whose_drop_publishes_to_the_topic_does_not_deadlock() {
+    use std::future::Future;
+    use std::task::{Context, Waker};
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let bus = ringlet::Bus::new();
+        let t = bus
+            .topic::<u32>("t", ringlet::TopicConfig::default())
+            .unwrap();
+        let mut sub = t.subscribe(ringlet::Start::Earliest).unwrap();
+        {
+            let mut fut = Box::pin(sub.recv_async());
+            let first = Waker::from(std::sync::Arc::new(PublishOnDrop(t.clone())));
+            assert!(fut
+                .as_mut()
+                .poll(&mut Context::from_waker(&first))
+                .is_pending());
+            drop(first); // the registered clone is now the last handle
+            let second = Waker::from(std::sync::Arc::new(PublishOnDrop(t.clone())));
+            // Replacing the first waker drops it: it publishes 99.
+            let r = fut.as_mut().poll(&mut Context::from_waker(&second));
+            drop(second);
+            if let std::task::Poll::Ready(r) = r {
+                assert_eq!(r.unwrap().value, 99);
+            }
+            // Dropping the future unregisters (and drops) what is registered.
+        }
+        done_tx.send(t.end_offsets()[0]).unwrap();
+    });
+    let published = done_rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("no deadlock");
+    assert!(published >= 1, "the wakers' drops published");
+}

@@ -604,6 +604,7 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
     /// # Errors
     ///
     /// `Closed` once the topic is closed and everything fetched was delivered.
+    #[must_use = "the Delivery is nacked when dropped: settle it with ack(), nack() or reject()"]
     pub fn receive(&self) -> Result<Delivery<T>, ReceiveError> {
         if self.has_left() {
             return Err(ReceiveError::Closed);
@@ -616,6 +617,7 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
     /// # Errors
     ///
     /// `Empty`; `Closed`.
+    #[must_use = "the Delivery is nacked when dropped: settle it with ack(), nack() or reject()"]
     pub fn try_receive(&self) -> Result<Delivery<T>, TryReceiveError> {
         if self.has_left() {
             return Err(TryReceiveError::Closed);
@@ -631,6 +633,7 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
     /// # Errors
     ///
     /// `Timeout`; `Closed`.
+    #[must_use = "the Delivery is nacked when dropped: settle it with ack(), nack() or reject()"]
     pub fn receive_timeout(&self, timeout: Duration) -> Result<Delivery<T>, ReceiveTimeoutError> {
         if self.has_left() {
             return Err(ReceiveTimeoutError::Closed);

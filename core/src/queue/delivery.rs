@@ -31,6 +31,18 @@ use crate::record::{Headers, Key, Message};
 /// again.ack().unwrap();
 /// # Ok::<(), ringlet::Error>(())
 /// ```
+///
+/// A delivery received and dropped at once is a warning (it would be nacked and
+/// delivered again):
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// let bus = ringlet::Bus::new();
+/// let q = bus.queue::<u8>("q", Default::default()).unwrap();
+/// q.send(1).unwrap();
+/// q.receive().unwrap();
+/// ```
+#[must_use = "a Delivery dropped unsettled is nacked (its message is delivered again): ack(), nack() or reject() it"]
 pub struct Delivery<T> {
     queue: Arc<QueueInner<T>>,
     index: u32,

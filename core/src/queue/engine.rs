@@ -822,7 +822,9 @@ impl<T> QueueInner<T> {
                 .with("ringlet.dead_letter.attempts", e.attempt.to_string())
                 .with("ringlet.dead_letter.source", &*self.name),
             partition: None,
-            timestamp: None,
+            // The original enqueue time, as SQS keeps a message's sent time: the
+            // headers say why it was dead-lettered, the journal when.
+            timestamp: Some(e.enqueued_at),
         };
         let counter = if send(msg) {
             &self.counters.dead_lettered

@@ -624,6 +624,7 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
     /// assert_eq!(worker.join().unwrap(), 5);
     /// # Ok::<(), ringlet::Error>(())
     /// ```
+    #[must_use = "the Delivery is nacked when dropped: settle it with ack(), nack() or reject()"]
     pub fn receive(&self) -> Result<Delivery<T>, ReceiveError> {
         let mut got = None;
         match self.inner.take(1, Wait::Until(None), |t| got = Some(t)) {
@@ -647,6 +648,7 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
     /// assert_eq!(q.try_receive().unwrap_err(), TryReceiveError::Empty);
     /// # Ok::<(), ringlet::Error>(())
     /// ```
+    #[must_use = "the Delivery is nacked when dropped: settle it with ack(), nack() or reject()"]
     pub fn try_receive(&self) -> Result<Delivery<T>, TryReceiveError> {
         let mut got = None;
         match self.inner.take(1, Wait::Never, |t| got = Some(t)) {
@@ -673,6 +675,7 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
     /// assert_eq!(q.receive_timeout(Duration::from_millis(5)).unwrap_err(), ReceiveTimeoutError::Timeout);
     /// # Ok::<(), ringlet::Error>(())
     /// ```
+    #[must_use = "the Delivery is nacked when dropped: settle it with ack(), nack() or reject()"]
     pub fn receive_timeout(&self, timeout: Duration) -> Result<Delivery<T>, ReceiveTimeoutError> {
         let mut got = None;
         let until = Wait::Until(Instant::now().checked_add(timeout));
