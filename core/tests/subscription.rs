@@ -452,3 +452,55 @@ fn a_waker_whose_drop_publishes_to_the_topic_does_not_deadlock() {
         .expect("no deadlock");
     assert!(published >= 1, "the wakers' drops published");
 }
+
+/// A value whose `Clone` panics when it holds 13.
+#[derive(Debug, PartialEq)]
+struct Fussy(u32);
+
+impl Clone for Fussy {
+    fn clone(&self) -> Self {
+        assert!(self.0 != 13, "13 cannot be cloned");
+        Fussy(self.0)
+    }
+}
+
+#[test]
+fn a_value_whose_clone_panics_is_passed_over_and_does_not_wedge_the_reader() {
+    let bus = ringlet::Bus::new();
+    let t = bus
+        .topic::<Fussy>(
+            "fussy",
+            ringlet::TopicConfig::default()
+                .capacity(3)
+                .on_full(ringlet::OnFull::Block),
+        )
+        .unwrap();
+    let mut sub = t.subscribe(ringlet::Start::Earliest).unwrap();
+    let mut member = t
+        .group_with(
+            "g",
+            ringlet::GroupConfig::default().start(ringlet::Start::Earliest),
+        )
+        .unwrap()
+        .join()
+        .unwrap();
+    for v in [1, 13, 3] {
+        t.try_publish(Fussy(v)).unwrap();
+    }
+    assert_eq!(sub.try_recv().unwrap().value, Fussy(1));
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sub.try_recv()));
+    assert!(panicked.is_err(), "the panic reaches the reader");
+    assert_eq!(
+        sub.try_recv().unwrap().value,
+        Fussy(3),
+        "and it has moved on"
+    );
+    // The same for a group member.
+    assert_eq!(member.try_recv().unwrap().value, Fussy(1));
+    assert!(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| member.try_recv())).is_err());
+    assert_eq!(member.try_recv().unwrap().value, Fussy(3));
+    member.commit().unwrap();
+    // Producers are not blocked by it: the readers' positions passed the record.
+    t.try_publish(Fussy(4)).unwrap();
+    assert_eq!(sub.try_recv().unwrap().value, Fussy(4));
+}

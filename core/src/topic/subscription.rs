@@ -1,4 +1,13 @@
 //! Subscriptions: independent readers over every partition of a topic.
+//!
+//! # A value whose `Clone` panics
+//!
+//! Readers get clones of the records. If a value's `Clone` panics, the read that
+//! would have returned that record panics with it (a batch read returns the
+//! records before it first), and the reader has moved past the record: the next
+//! read returns the records after it (tokio's broadcast does the same). No lock is
+//! left held, and the reader's position keeps gating `Block` producers as usual.
+//! Group members read through a subscription and behave the same way.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -130,6 +139,9 @@ struct PartReader<T> {
     fresh_earliest: bool,
     /// Whether this partition is read (a group member reads only its own).
     active: bool,
+    /// A panic from cloning the record at `next - 1`, raised when the reader gets
+    /// to it (the records copied before it are in `buf`).
+    panicked: Option<Box<dyn std::any::Any + Send>>,
 }
 
 /// An independent reader over all partitions of a topic. `Send` when `T` is.
@@ -238,6 +250,7 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
                     buf: VecDeque::new(),
                     fresh_earliest: gating && start == Start::Earliest,
                     active: true,
+                    panicked: None,
                 }
             })
             .collect::<Box<[PartReader<T>]>>();
@@ -279,6 +292,7 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
                 buf: VecDeque::new(),
                 fresh_earliest: false,
                 active: false,
+                panicked: None,
             })
             .collect();
         Subscription {
@@ -306,6 +320,7 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
             pr.next = front.offset; // what was copied but not handed out stays unread
         }
         pr.buf.clear();
+        pr.panicked = None;
         pr.active = at.is_some();
         if let Some(o) = at {
             pr.next = o;
@@ -415,6 +430,7 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
             .zip(self.topic.parts.iter())
         {
             pr.buf.clear();
+            pr.panicked = None;
             pr.next = pos;
             pr.fresh_earliest = self.gating && start == Start::Earliest;
             let _cursors = part.cursors.lock();
@@ -449,6 +465,7 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
         self.deregister();
         for p in self.parts.iter_mut() {
             p.buf.clear();
+            p.panicked = None;
         }
     }
 
@@ -650,6 +667,10 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
         max: usize,
     ) -> Result<(), TryRecvError> {
         while out.len() < max {
+            // The batch so far is returned; the next read raises the panic.
+            if !out.is_empty() && self.panic_due() {
+                break;
+            }
             match self.next_ready() {
                 Ok(Some(r)) => out.push(r),
                 Ok(None) => break,
@@ -801,6 +822,7 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
                 continue;
             }
             if self.parts[p].buf.is_empty() {
+                self.raise_panic(p);
                 match self.fill(p) {
                     Fill::Lag(partition, skipped) => {
                         self.rr = (p + 1) % n;
@@ -814,11 +836,30 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
                 self.rr = (p + 1) % n;
                 return Ok(Some(r));
             }
+            self.raise_panic(p);
         }
         if self.drained() {
             return Err(RecvError::Closed);
         }
         Ok(None)
+    }
+
+    /// Raises the panic of a record of `p` whose `Clone` panicked, once the reader
+    /// has got to it (it has already moved past it).
+    fn raise_panic(&mut self, p: usize) {
+        if self.parts[p].buf.is_empty() {
+            if let Some(payload) = self.parts[p].panicked.take() {
+                self.rr = (p + 1) % self.parts.len();
+                std::panic::resume_unwind(payload);
+            }
+        }
+    }
+
+    /// Whether a read would raise a value's `Clone` panic now.
+    fn panic_due(&self) -> bool {
+        self.parts
+            .iter()
+            .any(|p| p.active && p.buf.is_empty() && p.panicked.is_some())
     }
 
     /// Copies up to a batch of partition `p`'s records into its buffer.
@@ -834,17 +875,30 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
         let result = loop {
             let pr = &mut self.parts[p];
             let from = pr.next;
-            let read = part.read(from, BATCH, floor, |offset, timestamp, e| {
-                pr.buf.push_back(Record {
-                    partition,
-                    offset,
-                    timestamp,
-                    key: e.key.clone(),
-                    headers: e.headers.clone(),
-                    value: e.value.clone(),
-                });
-                pr.next = offset + 1;
-            });
+            // Past each record before cloning it: a value whose `Clone` panics is
+            // passed over — the panic is kept and raised when the reader gets to it
+            // (module docs) — instead of wedging the reader on it. One
+            // `catch_unwind` per batch, not per record.
+            let copied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                part.read(from, BATCH, floor, |offset, timestamp, e| {
+                    pr.next = offset + 1;
+                    pr.buf.push_back(Record {
+                        partition,
+                        offset,
+                        timestamp,
+                        key: e.key.clone(),
+                        headers: e.headers.clone(),
+                        value: e.value.clone(),
+                    });
+                })
+            }));
+            let read = match copied {
+                Ok(read) => read,
+                Err(payload) => {
+                    pr.panicked = Some(payload);
+                    break Fill::Some;
+                }
+            };
             match read {
                 Read::Got(0) | Read::Empty => break Fill::Empty,
                 Read::Got(n) => {
