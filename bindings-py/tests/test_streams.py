@@ -317,3 +317,13 @@ def test_an_aggregate_whose_apply_raises_fails_load_and_execute_with_that_except
 
     with pytest.raises(RuntimeError, match="no aggregate"):
         store.aggregates(broken_factory).load("a")
+
+
+@pytest.mark.parametrize(
+    "window", [dict(hopping=(1e6, 0.001)), dict(tumbling=0), dict(hopping=(4, 0)), dict(session=0)]
+)
+def test_windows_of_zero_size_or_too_many_per_record_raise_config_error(window: dict[str, Any]) -> None:
+    bus = manual()
+    t = bus.topic("w")
+    with pytest.raises(ringlet.ConfigError, match="at least"):
+        t.stream().group_by_key().window(**window).count()

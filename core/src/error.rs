@@ -78,7 +78,9 @@ impl fmt::Display for Error {
             Error::OutOfRange { partition, reason } => {
                 write!(f, "out of range (partition {partition}): {reason}")
             }
-            Error::Closed => f.write_str("closed"),
+            Error::Closed => f.write_str(
+                "it is closed (or left), or the bus it belongs to is gone: keep a handle on the bus",
+            ),
             Error::NotOwner { partition } => {
                 write!(f, "partition {partition} is not owned by this member")
             }

@@ -917,3 +917,33 @@ fn callbacks_may_call_back_into_their_topology() {
     assert_eq!(n.load(Ordering::SeqCst), 2);
     assert_eq!(again.name(), "streams");
 }
+
+#[test]
+fn windows_of_zero_size_or_too_many_per_record_are_config_errors() {
+    use ringlet::streams::{Windows, MAX_WINDOWS_PER_RECORD};
+    use std::time::Duration;
+    let bus = ringlet::Bus::new();
+    let t = bus
+        .topic::<u32>("w", ringlet::TopicConfig::default())
+        .unwrap();
+    let count = |w: Windows| t.stream().unwrap().group_by_key().window(w).count();
+    let err = |w: Windows| match count(w) {
+        Err(ringlet::Error::ConfigError { reason, .. }) => reason,
+        other => panic!("expected a ConfigError, got {other:?}"),
+    };
+    assert!(err(Windows::tumbling(Duration::ZERO)).contains("at least 1 ms"));
+    assert!(err(Windows::hopping(Duration::from_secs(4), Duration::ZERO)).contains("advance"));
+    assert!(err(Windows::session(Duration::ZERO)).contains("gap"));
+    // A million-second window advancing every millisecond: refused, not allocated.
+    let huge = err(Windows::hopping(
+        Duration::from_secs(1_000_000),
+        Duration::from_millis(1),
+    ));
+    assert!(huge.contains(&MAX_WINDOWS_PER_RECORD.to_string()), "{huge}");
+    // At the limit it works.
+    let ok = Windows::hopping(
+        Duration::from_millis(MAX_WINDOWS_PER_RECORD as u64),
+        Duration::from_millis(1),
+    );
+    assert!(count(ok).is_ok());
+}

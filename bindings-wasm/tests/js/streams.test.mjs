@@ -365,3 +365,11 @@ test("event store: optimistic concurrency, aggregates, and a CQRS projection", (
   throwsNamed(assert, () => store.append("a1", [], -1), "RangeError");
   throwsNamed(assert, () => store.aggregates(5), "TypeError");
 });
+
+test("windows of zero size or too many per record are ConfigErrors, not allocations", () => {
+  const bus = manual();
+  const t = bus.topic("w");
+  for (const w of [{ hoppingMs: 1e9, advanceMs: 1 }, { tumblingMs: 0 }, { sessionGapMs: 0 }]) {
+    throwsNamed(assert, () => t.stream().groupByKey().window(w).count(), "ConfigError");
+  }
+});

@@ -79,7 +79,7 @@ use crate::{Error, Topic};
 
 pub use describe::{Description, NodeDescription};
 pub use table::{GroupedStream, Table, DEFAULT_TABLE_CAPACITY};
-pub use window::{Window, Windowed, Windows};
+pub use window::{Window, Windowed, Windows, MAX_WINDOWS_PER_RECORD};
 pub use windowed::{WindowedGrouped, WindowedTable};
 
 pub(crate) use error::Failure;

@@ -59,18 +59,22 @@ pub(crate) enum WindowKind {
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
+/// Most windows one record may fall into (a hopping window's `size / advance`):
+/// more is a `ConfigError` when the aggregation is made.
+pub const MAX_WINDOWS_PER_RECORD: i64 = 1000;
+
 impl Windows {
     /// Fixed-size, non-overlapping windows aligned to the epoch.
     pub fn tumbling(size: Duration) -> Self {
-        let size = duration_ms(size).max(1);
+        let size = duration_ms(size);
         Self::time(size, size)
     }
 
     /// Fixed-size windows starting every `advance` (overlapping when `advance <
     /// size`): a record belongs to every window that contains it.
     pub fn hopping(size: Duration, advance: Duration) -> Self {
-        let size = duration_ms(size).max(1);
-        Self::time(size, duration_ms(advance).clamp(1, size))
+        let size = duration_ms(size);
+        Self::time(size, duration_ms(advance).min(size))
     }
 
     fn time(size: i64, advance: i64) -> Self {
@@ -86,7 +90,7 @@ impl Windows {
     pub fn session(gap: Duration) -> Self {
         Windows {
             kind: WindowKind::Session {
-                gap: duration_ms(gap).max(1),
+                gap: duration_ms(gap),
             },
             grace_ms: 0,
             retention_ms: DAY_MS,
@@ -106,6 +110,41 @@ impl Windows {
     pub fn retention(mut self, d: Duration) -> Self {
         self.retention_ms = duration_ms(d);
         self
+    }
+
+    /// Whether these windows can be used: sizes, advances and gaps of at least
+    /// 1 ms, and at most [`MAX_WINDOWS_PER_RECORD`] windows per record (a hopping
+    /// window's `size / advance`), so one record never makes more state than that.
+    ///
+    /// # Errors
+    ///
+    /// `ConfigError` naming `what` (the aggregation) and the limit.
+    pub(crate) fn validate(&self, what: &str) -> Result<(), crate::Error> {
+        let bad = |reason: String| {
+            Err(crate::Error::ConfigError {
+                name: what.to_string(),
+                reason,
+            })
+        };
+        match self.kind {
+            WindowKind::Time { size, .. } if size < 1 => {
+                bad("a window's size must be at least 1 ms".into())
+            }
+            WindowKind::Time { advance, .. } if advance < 1 => {
+                bad("a hopping window's advance must be at least 1 ms".into())
+            }
+            WindowKind::Time { size, advance } if size / advance > MAX_WINDOWS_PER_RECORD => {
+                bad(format!(
+                    "a {size} ms window advancing every {advance} ms puts each record in {} windows; at most {MAX_WINDOWS_PER_RECORD}: advance by at least {} ms",
+                    size / advance,
+                    (size + MAX_WINDOWS_PER_RECORD - 1) / MAX_WINDOWS_PER_RECORD
+                ))
+            }
+            WindowKind::Session { gap } if gap < 1 => {
+                bad("a session window's gap must be at least 1 ms".into())
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Whether these are session windows.

@@ -143,6 +143,7 @@ impl<T: Clone + Send + Sync + 'static> WindowedGrouped<T> {
         mut merge: Option<Merge<A>>,
     ) -> Result<WindowedTable<A>, Error> {
         let WindowedGrouped { grouped, windows } = self;
+        windows.validate(grouped.stream.topo.name())?;
         let GroupedStream {
             stream,
             store,
