@@ -246,8 +246,7 @@ impl StreamPy {
                 convert::type_name(topic)
             )));
         };
-        self.stream.to(&t);
-        Ok(())
+        self.stream.to(&t).map_err(err)
     }
 
     /// Groups by key for `count`, `reduce`, `aggregate` or `window`.

@@ -327,3 +327,12 @@ def test_windows_of_zero_size_or_too_many_per_record_raise_config_error(window: 
     t = bus.topic("w")
     with pytest.raises(ringlet.ConfigError, match="at least"):
         t.stream().group_by_key().window(**window).count()
+
+
+def test_a_stream_written_back_to_its_own_topic_raises_config_error() -> None:
+    bus = manual()
+    t = bus.topic("loop")
+    with pytest.raises(ringlet.ConfigError, match="loop for ever"):
+        t.stream().map(lambda r: r.value).to(t)
+    t.publish(1)
+    assert bus.run_until_idle() == 1  # nothing loops

@@ -237,8 +237,7 @@ impl Stream {
             }
             Err(e) => return Err(err(e)),
         };
-        self.stream.to(&t);
-        Ok(())
+        self.stream.to(&t).map_err(err)
     }
 
     /// Groups by key for `count`, `reduce`, `aggregate` or `window`. Options:

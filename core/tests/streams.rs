@@ -57,7 +57,8 @@ fn stateless_operators() {
         .key_by(|r| format!("k{}", r.value % 2))
         .map(|r| format!("{}={}", key(r), r.value))
         .peek(move |r| e2.lock().unwrap().push(r.value.clone()))
-        .to(&out);
+        .to(&out)
+        .unwrap();
     for (i, v) in [1i64, -4, 2, 3, 5].into_iter().enumerate() {
         send(&input, "a", v, i as i64 * 10);
     }
@@ -564,7 +565,7 @@ fn a_failing_callback_stops_at_its_record_and_nothing_it_staged_is_applied() {
     let b = broken.clone();
     let s = input.stream().unwrap();
     let counts = s.group_by_key().count().unwrap();
-    s.to(&out);
+    s.to(&out).unwrap();
     let checked = s
         .try_map(move |r| {
             if r.value == 13 && b.load(Ordering::Relaxed) {
@@ -776,7 +777,7 @@ fn describe_in_text_mermaid_and_svg() {
         .unwrap()
         .filter(|r| !r.value.is_empty())
         .named("non-empty");
-    s.map(|r| r.value.to_uppercase()).to(&out);
+    s.map(|r| r.value.to_uppercase()).to(&out).unwrap();
     s.group_by_key()
         .store("per-user")
         .window(Windows::tumbling(Duration::from_secs(60)))
@@ -830,7 +831,7 @@ fn runs_are_deterministic_under_a_manual_clock() {
             .topic::<u64>("out", TopicConfig::default().partitions(2))
             .unwrap();
         let s = t.stream().unwrap();
-        s.map(|r| r.value * 10).to(&out);
+        s.map(|r| r.value * 10).to(&out).unwrap();
         let w = s
             .group_by_key()
             .window(Windows::hopping(
@@ -946,4 +947,23 @@ fn windows_of_zero_size_or_too_many_per_record_are_config_errors() {
         Duration::from_millis(1),
     );
     assert!(count(ok).is_ok());
+}
+
+#[test]
+fn a_stream_written_back_to_what_it_reads_is_a_config_error() {
+    let bus = ringlet::Bus::new();
+    let a = bus.topic::<u32>("a", ringlet::TopicConfig::default()).unwrap();
+    let b = bus.topic::<u32>("b", ringlet::TopicConfig::default()).unwrap();
+    let c = bus.topic::<u32>("c", ringlet::TopicConfig::default()).unwrap();
+    // Directly: a -> a.
+    let looped = a.stream().unwrap().map(|r| r.value + 1).to(&a);
+    assert!(matches!(looped, Err(ringlet::Error::ConfigError { reason, .. }) if reason.contains("\"a\"")));
+    // Through the topology: a -> b, then b -> c is fine, but c -> a loops.
+    a.stream().unwrap().to(&b).unwrap();
+    b.stream().unwrap().to(&c).unwrap();
+    let back = c.stream().unwrap().to(&a);
+    assert!(matches!(back, Err(ringlet::Error::ConfigError { reason, .. }) if reason.contains("feeds")));
+    // Nothing was added for the refused sinks: the pipeline runs and ends.
+    a.publish(1).unwrap();
+    assert_eq!(bus.run_until_idle().unwrap(), 3);
 }

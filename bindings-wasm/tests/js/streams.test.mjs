@@ -373,3 +373,12 @@ test("windows of zero size or too many per record are ConfigErrors, not allocati
     throwsNamed(assert, () => t.stream().groupByKey().window(w).count(), "ConfigError");
   }
 });
+
+test("a stream written back to its own topic is a ConfigError", () => {
+  const bus = manual();
+  const t = bus.topic("loop");
+  throwsNamed(assert, () => t.stream().map((r) => r.value).to(t), "ConfigError");
+  throwsNamed(assert, () => t.stream().to("loop"), "ConfigError");
+  t.publish(1);
+  assert.equal(bus.runUntilIdle(), 1);
+});

@@ -413,7 +413,26 @@ impl<T: Clone + Send + Sync + 'static> Stream<T> {
     /// partition follows the key, or round-robin), when the record has gone through
     /// the whole graph. The topic should not wait for room (`Block`): a full topic
     /// fails the record (see the [module docs](self)).
-    pub fn to(&self, topic: &Topic<T>) {
+    ///
+    /// # Errors
+    ///
+    /// `ConfigError` when `topic` is read by this stream, or feeds (through this
+    /// topology) a topic it reads: the topology would process its own output for
+    /// ever.
+    pub fn to(&self, topic: &Topic<T>) -> Result<(), Error> {
+        if let Some(through) = self.topo.loop_through(self.node, topic.name()) {
+            return Err(Error::ConfigError {
+                name: self.topo.name().to_string(),
+                reason: if through == topic.name() {
+                    format!("this stream reads {through:?}: writing its records back to it would loop for ever")
+                } else {
+                    format!(
+                        "writing to {:?} feeds {through:?}, which this stream reads: the records would loop for ever",
+                        topic.name()
+                    )
+                },
+            });
+        }
         let node = self
             .topo
             .add_node("KSTREAM-SINK", NodeKind::Sink, "to", vec![self.node]);
@@ -440,6 +459,7 @@ impl<T: Clone + Send + Sync + 'static> Stream<T> {
             ));
             Ok(())
         }));
+        Ok(())
     }
 
     /// Groups the records by their key, for an aggregation. Records without a key

@@ -306,6 +306,53 @@ impl Topology {
         }
     }
 
+    /// Whether writing to `target` from node `from` would feed a topic this
+    /// topology reads back into itself: `target` is a source topic upstream of
+    /// `from`, or leads (through this topology's sinks) to one. Returns the topic
+    /// it loops through.
+    pub(super) fn loop_through(&self, from: usize, target: &str) -> Option<String> {
+        let g = self.inner.graph.lock();
+        // The source topics upstream of a node.
+        let sources_of = |n: usize| {
+            let (mut seen, mut stack, mut topics) = (vec![false; g.len()], vec![n], Vec::new());
+            while let Some(i) = stack.pop() {
+                if std::mem::replace(&mut seen[i], true) {
+                    continue;
+                }
+                if g[i].kind == NodeKind::Source {
+                    topics.extend(g[i].topics.iter().cloned());
+                }
+                stack.extend(g[i].parents.iter().copied());
+            }
+            topics
+        };
+        // Topic → topic edges: each sink's topic is fed by its upstream sources.
+        let mut edges: Vec<(String, String)> = Vec::new();
+        for i in (0..g.len()).filter(|&i| g[i].kind == NodeKind::Sink) {
+            for s in sources_of(i) {
+                for k in &g[i].topics {
+                    edges.push((s.clone(), k.clone()));
+                }
+            }
+        }
+        let ours = sources_of(from);
+        // Every topic `target` feeds, `target` included.
+        let (mut reached, mut stack) = (Vec::new(), vec![target.to_string()]);
+        while let Some(t) = stack.pop() {
+            if reached.contains(&t) {
+                continue;
+            }
+            stack.extend(
+                edges
+                    .iter()
+                    .filter(|(s, _)| *s == t)
+                    .map(|(_, k)| k.clone()),
+            );
+            reached.push(t);
+        }
+        ours.into_iter().find(|s| reached.contains(s))
+    }
+
     pub(super) fn node_name(&self, id: usize) -> String {
         self.inner
             .graph
