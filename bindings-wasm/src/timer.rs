@@ -71,7 +71,10 @@ impl Timer {
             clear_timeout(&id);
         }
         let Some(fire) = &s.fire else { return };
-        let delay = (next - self.bus.now_ms()).max(0) as f64;
+        // Hosts run a longer delay at once (Node after 1 ms): arm at most the
+        // longest they take; firing early finds nothing due and arms again.
+        const LONGEST_MS: i64 = (1 << 31) - 1;
+        let delay = next.saturating_sub(self.bus.now_ms()).clamp(0, LONGEST_MS) as f64;
         let id = set_timeout(fire.as_ref().unchecked_ref(), delay);
         s.at = Some((next, id));
     }

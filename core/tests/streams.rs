@@ -952,18 +952,47 @@ fn windows_of_zero_size_or_too_many_per_record_are_config_errors() {
 #[test]
 fn a_stream_written_back_to_what_it_reads_is_a_config_error() {
     let bus = ringlet::Bus::new();
-    let a = bus.topic::<u32>("a", ringlet::TopicConfig::default()).unwrap();
-    let b = bus.topic::<u32>("b", ringlet::TopicConfig::default()).unwrap();
-    let c = bus.topic::<u32>("c", ringlet::TopicConfig::default()).unwrap();
+    let a = bus
+        .topic::<u32>("a", ringlet::TopicConfig::default())
+        .unwrap();
+    let b = bus
+        .topic::<u32>("b", ringlet::TopicConfig::default())
+        .unwrap();
+    let c = bus
+        .topic::<u32>("c", ringlet::TopicConfig::default())
+        .unwrap();
     // Directly: a -> a.
     let looped = a.stream().unwrap().map(|r| r.value + 1).to(&a);
-    assert!(matches!(looped, Err(ringlet::Error::ConfigError { reason, .. }) if reason.contains("\"a\"")));
+    assert!(
+        matches!(looped, Err(ringlet::Error::ConfigError { reason, .. }) if reason.contains("\"a\""))
+    );
     // Through the topology: a -> b, then b -> c is fine, but c -> a loops.
     a.stream().unwrap().to(&b).unwrap();
     b.stream().unwrap().to(&c).unwrap();
     let back = c.stream().unwrap().to(&a);
-    assert!(matches!(back, Err(ringlet::Error::ConfigError { reason, .. }) if reason.contains("feeds")));
+    assert!(
+        matches!(back, Err(ringlet::Error::ConfigError { reason, .. }) if reason.contains("feeds"))
+    );
     // Nothing was added for the refused sinks: the pipeline runs and ends.
     a.publish(1).unwrap();
     assert_eq!(bus.run_until_idle().unwrap(), 3);
+}
+
+#[test]
+fn a_topology_arms_no_timer_for_its_members() {
+    let bus = ringlet::Bus::new();
+    let t = bus
+        .topic::<u32>("quiet", ringlet::TopicConfig::default())
+        .unwrap();
+    let counts = t
+        .stream()
+        .unwrap()
+        .key_by(|r| r.value.to_string())
+        .group_by_key()
+        .count()
+        .unwrap();
+    t.publish(1).unwrap();
+    bus.run_until_idle().unwrap();
+    assert_eq!(counts.get("1"), Some(1));
+    assert_eq!(bus.next_deadline(), None, "nothing is due: no timer to arm");
 }

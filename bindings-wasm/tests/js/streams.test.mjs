@@ -382,3 +382,29 @@ test("a stream written back to its own topic is a ConfigError", () => {
   t.publish(1);
   assert.equal(bus.runUntilIdle(), 1);
 });
+
+test("a stream script on the system clock exits by itself (no busy timer)", async () => {
+  const { spawn } = await import("node:child_process");
+  const { fileURLToPath } = await import("node:url");
+  const pkg = fileURLToPath(new URL("../../pkg/node/ringlet_wasm.js", import.meta.url));
+  const script = `
+    const { Bus } = require(${JSON.stringify(pkg)});
+    const bus = new Bus();
+    const clicks = bus.topic("clicks");
+    const views = clicks.stream().groupByKey().count();
+    clicks.publish("/", { key: "ada" });
+    bus.runUntilIdle();
+    if (views.get("ada") !== 1) process.exit(2);
+  `;
+  const started = Date.now();
+  const code = await new Promise((resolve) => {
+    const child = spawn(process.execPath, ["-e", script], { stdio: "inherit" });
+    const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    child.on("exit", (c, signal) => {
+      clearTimeout(kill);
+      resolve(signal ?? c);
+    });
+  });
+  assert.equal(code, 0, "the script exited on its own");
+  assert.ok(Date.now() - started < 5_000);
+});

@@ -196,7 +196,8 @@ impl GroupConfig {
         self
     }
 
-    /// Sets the session timeout.
+    /// Sets the session timeout. `Duration::MAX` means never: no session deadline
+    /// is armed, and only `leave` or drop removes a member.
     #[must_use]
     pub fn session_timeout(mut self, d: Duration) -> Self {
         self.session_timeout = d;

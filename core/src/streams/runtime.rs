@@ -402,7 +402,10 @@ impl Topology {
             &self.inner.name,
             GroupConfig::default()
                 .start(Start::Earliest)
-                .session_timeout(Duration::from_secs(100 * 365 * 24 * 3600)),
+                // The topology's own members never time out: no session deadline
+                // is armed on the bus timer (a JS page or Node script would
+                // otherwise hold a timer for it).
+                .session_timeout(Duration::MAX),
         )?;
         let member = group.join()?;
         let node = self.add_node("KSTREAM-SOURCE", NodeKind::Source, "source", Vec::new());
