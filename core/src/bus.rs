@@ -614,15 +614,21 @@ fn existing<H: Clone + 'static>(
     };
     let handle = downcast::<H>(name, r, config.kind())?;
     if r.config != *config {
-        return Err(Error::ConfigError {
-            name: name.into(),
-            reason: format!(
-                "it exists with {:?}, not {:?}; use get_{} to open it as it is",
-                r.config,
-                config,
+        let (existing, given) = match (&r.config, config) {
+            (Config::Topic(a), Config::Topic(b)) => (a.described(), b.described()),
+            (Config::Queue(a), Config::Queue(b)) => (a.described(), b.described()),
+            _ => (Vec::new(), Vec::new()),
+        };
+        return Err(crate::error::conflict(
+            name,
+            &format!("the {} {name:?}", config.kind()),
+            &existing,
+            &given,
+            &format!(
+                "open it as it is with get_{}({name:?}), or delete it with delete({name:?}) to start again",
                 config.kind()
             ),
-        });
+        ));
     }
     Ok(Some(handle))
 }

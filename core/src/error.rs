@@ -796,3 +796,28 @@ impl ErrorDetails for SettleError {
         }
     }
 }
+
+/// A `ConfigError` for asking again for `what` (`the topic "orders"`) with options
+/// that differ from the existing ones: names each option that differs and its two
+/// values, and says how to open it as it is.
+pub(crate) fn conflict(
+    name: &str,
+    what: &str,
+    existing: &[(&'static str, String)],
+    given: &[(&'static str, String)],
+    open_as_is: &str,
+) -> Error {
+    let differ: Vec<String> = existing
+        .iter()
+        .zip(given)
+        .filter(|((_, a), (_, b))| a != b)
+        .map(|((field, a), (_, b))| format!("{field} is {a}, not {b}"))
+        .collect();
+    Error::ConfigError {
+        name: name.into(),
+        reason: format!(
+            "{what} exists with other options ({}): {open_as_is}",
+            differ.join(", ")
+        ),
+    }
+}

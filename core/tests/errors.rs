@@ -72,3 +72,26 @@ fn every_error_has_the_contracts_kind_and_its_numbers() {
         "the message says what is closed"
     );
 }
+
+#[test]
+fn a_conflicting_config_names_the_options_that_differ_not_a_debug_dump() {
+    let bus = Bus::new();
+    bus.topic::<u8>("orders", TopicConfig::default().partitions(3))
+        .unwrap();
+    let Err(Error::ConfigError { reason, .. }) =
+        bus.topic::<u8>("orders", TopicConfig::default().partitions(4))
+    else {
+        panic!("a ConfigError")
+    };
+    assert!(reason.contains("partitions is 3, not 4"), "{reason}");
+    assert!(reason.contains("get_topic(\"orders\")") && reason.contains("delete(\"orders\")"), "{reason}");
+    assert!(!reason.contains("TopicConfig"), "{reason}");
+    let t = bus.get_topic::<u8>("orders").unwrap();
+    t.group("g").unwrap();
+    let Err(Error::ConfigError { reason, .. }) =
+        t.group_with("g", ringlet::GroupConfig::default().auto_commit(true))
+    else {
+        panic!("a ConfigError")
+    };
+    assert!(reason.contains("auto_commit is false, not true"), "{reason}");
+}

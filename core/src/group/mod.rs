@@ -182,6 +182,15 @@ impl Default for GroupConfig {
 }
 
 impl GroupConfig {
+    /// Each option with its value, for messages.
+    pub(crate) fn described(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("start", format!("{:?}", self.start)),
+            ("auto_commit", self.auto_commit.to_string()),
+            ("session_timeout", format!("{:?}", self.session_timeout)),
+        ]
+    }
+
     /// Sets where partitions start when nothing is committed.
     #[must_use]
     pub fn start(mut self, start: Start) -> Self {
@@ -984,14 +993,14 @@ impl<T: Clone + Send + Sync + 'static> crate::topic::Topic<T> {
             });
         }
         if let Some(g) = groups.consumer.get(name) {
-            if config.as_ref().is_some_and(|c| *c != g.config) {
-                return Err(Error::ConfigError {
-                    name: name.into(),
-                    reason: format!(
-                        "the group exists with {:?}; use group() to open it as it is",
-                        g.config
-                    ),
-                });
+            if let Some(c) = config.as_ref().filter(|c| **c != g.config) {
+                return Err(crate::error::conflict(
+                    name,
+                    &format!("the consumer group {name:?}"),
+                    &g.config.described(),
+                    &c.described(),
+                    &format!("open it as it is with group({name:?})"),
+                ));
             }
             return Ok(Group {
                 inner: g.clone(),
@@ -1058,14 +1067,14 @@ impl<T: Clone + Send + Sync + 'static> crate::topic::Topic<T> {
             });
         }
         if let Some(view) = groups.share.get(name).and_then(Weak::upgrade) {
-            if config.as_ref().is_some_and(|c| c != view.config()) {
-                return Err(Error::ConfigError {
-                    name: name.into(),
-                    reason: format!(
-                        "the share group exists with {:?}; use share_group() to open it as it is",
-                        view.config()
-                    ),
-                });
+            if let Some(c) = config.as_ref().filter(|c| *c != view.config()) {
+                return Err(crate::error::conflict(
+                    name,
+                    &format!("the share group {name:?}"),
+                    &view.config().described(),
+                    &c.described(),
+                    &format!("open it as it is with share_group({name:?})"),
+                ));
             }
             let inner = view
                 .into_any()

@@ -86,6 +86,29 @@ impl Default for ShareGroupConfig {
 }
 
 impl ShareGroupConfig {
+    /// Each option with its value, for messages.
+    pub(crate) fn described(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("start", format!("{:?}", self.start)),
+            (
+                "visibility_timeout",
+                format!("{:?}", self.visibility_timeout),
+            ),
+            (
+                "max_deliveries",
+                self.max_deliveries
+                    .map_or("unlimited".into(), |n| n.to_string()),
+            ),
+            ("max_in_flight", self.max_in_flight.to_string()),
+            (
+                "dead_letter",
+                self.dead_letter
+                    .as_deref()
+                    .map_or("none".into(), |d| format!("{d:?}")),
+            ),
+        ]
+    }
+
     /// Sets where the group starts.
     #[must_use]
     pub fn start(mut self, start: Start) -> Self {

@@ -97,6 +97,30 @@ impl Default for QueueConfig {
 }
 
 impl QueueConfig {
+    /// Each option with its value, for messages.
+    pub(crate) fn described(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("capacity", self.capacity.to_string()),
+            (
+                "visibility_timeout",
+                format!("{:?}", self.visibility_timeout),
+            ),
+            (
+                "max_deliveries",
+                self.max_deliveries
+                    .map_or("unlimited".into(), |n| n.to_string()),
+            ),
+            (
+                "dead_letter",
+                self.dead_letter
+                    .as_deref()
+                    .map_or("none".into(), |d| format!("{d:?}")),
+            ),
+        ]
+    }
+}
+
+impl QueueConfig {
     /// Sets the capacity (1 to [`MAX_QUEUE_CAPACITY`]).
     #[must_use]
     pub fn capacity(mut self, n: usize) -> Self {

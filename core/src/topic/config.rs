@@ -108,6 +108,20 @@ impl Default for TopicConfig {
 }
 
 impl TopicConfig {
+    /// Each option with its value, for messages.
+    pub(crate) fn described(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("partitions", self.partitions.to_string()),
+            ("capacity", self.capacity.to_string()),
+            (
+                "max_age",
+                self.max_age.map_or("none".into(), |d| format!("{d:?}")),
+            ),
+            ("on_full", self.on_full.as_str().into()),
+            ("compacted", self.compacted.to_string()),
+        ]
+    }
+
     /// Sets the number of partitions (1 to [`MAX_PARTITIONS`]).
     #[must_use]
     pub fn partitions(mut self, n: u32) -> Self {
