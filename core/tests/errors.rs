@@ -84,7 +84,10 @@ fn a_conflicting_config_names_the_options_that_differ_not_a_debug_dump() {
         panic!("a ConfigError")
     };
     assert!(reason.contains("partitions is 3, not 4"), "{reason}");
-    assert!(reason.contains("get_topic(\"orders\")") && reason.contains("delete(\"orders\")"), "{reason}");
+    assert!(
+        reason.contains("get_topic(\"orders\")") && reason.contains("delete(\"orders\")"),
+        "{reason}"
+    );
     assert!(!reason.contains("TopicConfig"), "{reason}");
     let t = bus.get_topic::<u8>("orders").unwrap();
     t.group("g").unwrap();
@@ -93,5 +96,8 @@ fn a_conflicting_config_names_the_options_that_differ_not_a_debug_dump() {
     else {
         panic!("a ConfigError")
     };
-    assert!(reason.contains("auto_commit is false, not true"), "{reason}");
+    assert!(
+        reason.contains("auto_commit is false, not true"),
+        "{reason}"
+    );
 }
