@@ -627,17 +627,7 @@ impl UnknownName {
 
 impl fmt::Display for UnknownName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} must be one of {}, not {:?}",
-            self.what,
-            self.expected
-                .iter()
-                .map(|n| format!("{n:?}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            self.given
-        )
+        f.write_str(&self.message_for(self.what))
     }
 }
 
@@ -647,13 +637,12 @@ impl UnknownName {
     /// The message, naming the option as the caller's language spells it
     /// (`onFull` in JS, `on_full` in Python).
     pub fn message_for(&self, option: &str) -> String {
-        UnknownName {
-            what: "",
-            given: self.given.clone(),
-            expected: self.expected.clone(),
-        }
-        .to_string()
-        .replacen(" must", &format!("{option} must"), 1)
+        let expected: Vec<String> = self.expected.iter().map(|n| format!("{n:?}")).collect();
+        format!(
+            "{option} must be one of {}, not {:?}",
+            expected.join(", "),
+            self.given
+        )
     }
 }
 
