@@ -751,3 +751,84 @@ fn a_dead_letter_keeps_its_original_enqueue_time() {
     dead.ack().unwrap();
     assert_eq!(dlt_reader.try_recv().unwrap().timestamp, 11_000);
 }
+
+/// A value whose `Clone` panics when it holds 13.
+#[derive(Debug, PartialEq)]
+struct Fussy(u32);
+
+impl Clone for Fussy {
+    fn clone(&self) -> Self {
+        assert!(self.0 != 13, "13 cannot be cloned");
+        Fussy(self.0)
+    }
+}
+
+fn panics<R>(f: impl FnOnce() -> R) -> bool {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err()
+}
+
+#[test]
+fn a_message_whose_clone_panics_counts_as_a_failed_delivery_and_does_not_wedge_the_queue() {
+    let (clock, bus) = manual();
+    let dlq = bus
+        .queue::<Fussy>("fussy-dlq", QueueConfig::default())
+        .unwrap();
+    let q = bus
+        .queue::<Fussy>(
+            "fussy",
+            QueueConfig::default()
+                .capacity(4)
+                .visibility_timeout(SEC)
+                .max_deliveries(2)
+                .dead_letter("fussy-dlq"),
+        )
+        .unwrap();
+    for v in [1, 13, 3] {
+        q.try_send(Fussy(v)).unwrap();
+    }
+    let d = q.try_receive().unwrap();
+    assert_eq!(d.value(), &Fussy(1));
+    d.ack().unwrap();
+    assert!(panics(|| q.try_receive()), "the panic reaches the receiver");
+    let d = q.try_receive().unwrap();
+    assert_eq!(d.value(), &Fussy(3), "and the queue has moved on");
+    d.ack().unwrap();
+    let f = q.figures();
+    assert_eq!(
+        (f.ready, f.in_flight),
+        (0, 1),
+        "13 is in flight, like a crashed consumer's"
+    );
+    // Redelivered after the visibility timeout, then dead-lettered.
+    clock.advance(SEC);
+    assert!(panics(|| q.try_receive()));
+    clock.advance(SEC);
+    assert!(matches!(q.try_receive(), Err(TryReceiveError::Empty)));
+    assert_eq!(q.figures().dead_lettered, 1);
+    assert_eq!(dlq.len(), 1, "the dead letter kept the message");
+    // A batch that meets it panics too; what it took before is released.
+    for v in [5, 13, 6] {
+        q.try_send(Fussy(v)).unwrap();
+    }
+    assert!(panics(|| q.try_receive_batch(10)));
+    let got: Vec<u32> = q
+        .try_receive_batch(10)
+        .unwrap()
+        .into_iter()
+        .map(|d| {
+            let v = d.value().0;
+            d.ack().unwrap();
+            v
+        })
+        .collect();
+    assert_eq!(got, vec![5, 6]);
+    // No slot was lost: the queue takes its whole capacity again.
+    clock.advance(SEC);
+    assert!(panics(|| q.try_receive()), "the second 13, delivered again");
+    clock.advance(SEC);
+    assert!(matches!(q.try_receive(), Err(TryReceiveError::Empty)));
+    assert_eq!(dlq.len(), 2);
+    for v in 20..24 {
+        q.try_send(Fussy(v)).unwrap();
+    }
+}

@@ -311,3 +311,48 @@ fn leaving_ends_pending_receives_and_later_records_go_to_the_others() {
     ));
     assert_eq!(*b.try_receive().unwrap().value(), 7);
 }
+
+/// A value whose `Clone` panics when it holds 13.
+#[derive(Debug, PartialEq)]
+struct Fussy(u32);
+
+impl Clone for Fussy {
+    fn clone(&self) -> Self {
+        assert!(self.0 != 13, "13 cannot be cloned");
+        Fussy(self.0)
+    }
+}
+
+#[test]
+fn a_record_whose_clone_panics_is_passed_over_and_does_not_wedge_the_group() {
+    let bus = Bus::new();
+    let t = bus
+        .topic::<Fussy>(
+            "fussy",
+            TopicConfig::default().capacity(3).on_full(OnFull::Block),
+        )
+        .unwrap();
+    let g = t.share_group_with("w", earliest()).unwrap();
+    let m = g.join().unwrap();
+    for v in [1, 13, 3] {
+        t.try_publish(Fussy(v)).unwrap();
+    }
+    let d = m.try_receive().unwrap();
+    assert_eq!(d.value(), &Fussy(1));
+    d.ack().unwrap();
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| m.try_receive()));
+    assert!(panicked.is_err(), "the panic reaches the member");
+    let d = m.try_receive().unwrap();
+    assert_eq!(d.value(), &Fussy(3), "and the group has moved on");
+    d.ack().unwrap();
+    // Producers are not blocked by it.
+    t.try_publish(Fussy(4)).unwrap();
+    t.try_publish(Fussy(5)).unwrap();
+    let d = m.try_receive().unwrap();
+    assert_eq!(d.value(), &Fussy(4));
+    d.ack().unwrap();
+    let other = g.join().unwrap();
+    let d = other.try_receive().unwrap();
+    assert_eq!(d.value(), &Fussy(5));
+    d.ack().unwrap();
+}

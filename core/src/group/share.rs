@@ -249,6 +249,9 @@ pub(crate) struct ShareInner<T> {
     topic: Arc<TopicInner<T>>,
     queue: Arc<QueueInner<T>>,
     fetch: Mutex<Subscription<T>>,
+    /// The panic of a record whose `Clone` panicked as the pump copied it,
+    /// raised by the next take that finds nothing ready before it.
+    panicked: Mutex<Option<Box<dyn Any + Send>>>,
     tracker: Arc<Tracker>,
     journal: Option<Arc<Journal>>,
     next_member: AtomicU64,
@@ -360,6 +363,7 @@ impl<T: Clone + Send + Sync + 'static> ShareInner<T> {
             topic: topic.clone(),
             queue,
             fetch: Mutex::new(reader),
+            panicked: Mutex::new(None),
             tracker,
             journal: topic.journal.clone(),
             next_member: AtomicU64::new(1),
@@ -383,7 +387,19 @@ impl<T: Clone + Send + Sync + 'static> ShareInner<T> {
             if room == 0 {
                 break;
             }
-            match reader.try_recv_batch(room) {
+            let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                reader.try_recv_batch(room)
+            }));
+            let read = match read {
+                Ok(r) => r,
+                Err(payload) => {
+                    // The reader has passed the record; the group goes on.
+                    let earlier = self.panicked.lock().replace(payload);
+                    drop(earlier);
+                    break;
+                }
+            };
+            match read {
                 Ok(recs) if recs.is_empty() => break,
                 Ok(recs) => {
                     {
@@ -450,6 +466,18 @@ impl<T: Clone + Send + Sync + 'static> ShareInner<T> {
         !self.fetch.lock().has_pending()
     }
 
+    /// Raises the pump's kept `Clone` panic once nothing copied before it is
+    /// ready, so the records after it come after it.
+    fn raise_panic_if_next(&self) {
+        if !self.queue.is_drained() {
+            return;
+        }
+        let panicked = self.panicked.lock().take();
+        if let Some(payload) = panicked {
+            std::panic::resume_unwind(payload);
+        }
+    }
+
     fn take(
         &self,
         max: usize,
@@ -457,9 +485,13 @@ impl<T: Clone + Send + Sync + 'static> ShareInner<T> {
         f: &mut dyn FnMut(Taken<T>),
     ) -> Result<usize, NoMessage> {
         let attempt = &mut || {
+            self.raise_panic_if_next();
             self.pump();
             match self.queue.try_take(max, &mut *f) {
-                Err(NoMessage::Empty) => None,
+                Err(NoMessage::Empty) => {
+                    self.raise_panic_if_next();
+                    None
+                }
                 r => Some(r),
             }
         };
@@ -503,6 +535,12 @@ impl<T: Clone + Send + Sync + 'static> ShareInner<T> {
 }
 
 /// A handle to a share group of a topic. Cheap to clone; `Send + Sync`.
+///
+/// A record whose value's `Clone` panics as the group copies it from the topic is
+/// passed over, as by a subscription: the receive that reaches it (after the
+/// records copied before it) panics with it, and the group goes on with the
+/// records after it. Once in the group, a message behaves as in a queue (a panic
+/// in a later delivery's clone counts as a crashed delivery).
 ///
 /// # Examples
 ///

@@ -38,6 +38,7 @@
 use std::cmp::Reverse;
 use std::collections::binary_heap::PeekMut;
 use std::collections::BinaryHeap;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::Instant;
@@ -491,39 +492,57 @@ impl<T> QueueInner<T> {
         may_sleep: impl Fn() -> bool,
         due: impl Fn() -> Option<i64>,
     ) -> Option<R> {
+        /// Unregisters the waiter when the call ends, also by a panic (a value's
+        /// `Clone` in `attempt`).
+        struct Registered<'a> {
+            waiters: &'a [&'a Notifier],
+            timer: &'a BusTimer,
+            id: u64,
+            waker: Option<Waker>,
+        }
+        impl Drop for Registered<'_> {
+            fn drop(&mut self) {
+                if self.waker.is_some() {
+                    for n in self.waiters {
+                        n.unregister(self.id);
+                    }
+                    self.timer.cancel(self.id);
+                }
+            }
+        }
         // The waiter id and waker are made only if the call has to park.
-        let mut id = 0;
-        let mut waker: Option<Waker> = None;
+        let mut reg = Registered {
+            waiters,
+            timer: &self.timer,
+            id: 0,
+            waker: None,
+        };
         let mut spin = Spin::new();
-        let result = loop {
+        loop {
             if let Some(r) = attempt() {
-                break Some(r);
+                return Some(r);
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                break None;
+                return None;
             }
             if !spin.is_long() {
                 spin.wait();
                 continue;
             }
-            let w = waker.get_or_insert_with(|| {
-                id = waiter_id();
-                thread_waker()
-            });
+            if reg.waker.is_none() {
+                reg.id = waiter_id();
+                reg.waker = Some(thread_waker());
+            }
+            let (id, Some(w)) = (reg.id, &reg.waker) else {
+                continue;
+            };
             for n in waiters {
                 n.register(id, w);
             }
             if may_sleep() {
                 self.timer.park(id, w, due(), deadline);
             }
-        };
-        if waker.is_some() {
-            for n in waiters {
-                n.unregister(id);
-            }
-            self.timer.cancel(id);
         }
-        result
     }
 
     /// Returns an empty slot to the free list and wakes a sender waiting for room.
@@ -879,6 +898,8 @@ impl<T: Clone> QueueInner<T> {
         let mut taken_n = 0usize;
         let mut redelivered = 0u64;
         let mut lost = 0usize;
+        let mut in_flight = 0usize;
+        let panicked = std::cell::RefCell::new(None);
         let mut deliver = |mut slot: Owned| {
             if self.source.is_some() && !self.retained(&mut slot) {
                 lost += 1;
@@ -895,17 +916,15 @@ impl<T: Clone> QueueInner<T> {
                         };
                         self.journal(j, kind, e, |_| {});
                     }
-                    (
-                        e.value.clone(),
-                        e.key.clone(),
-                        e.headers.clone(),
-                        e.attempt,
-                        e.enqueued_at,
-                        e.origin,
-                    )
+                    // A value's `Clone` may panic: no panic may leave this
+                    // callback (the popped indices would never be released).
+                    let copy = catch_unwind(AssertUnwindSafe(|| {
+                        (e.value.clone(), e.key.clone(), e.headers.clone())
+                    }));
+                    (copy, e.attempt, e.enqueued_at, e.origin)
                 })
             });
-            let Some((value, key, headers, attempt, enqueued_at, origin)) = taken else {
+            let Some((copy, attempt, enqueued_at, origin)) = taken else {
                 // Never happens (a ready slot holds a message); keep the slot anyway.
                 return self.free_slot(slot);
             };
@@ -914,6 +933,17 @@ impl<T: Clone> QueueInner<T> {
             if attempt > 1 {
                 redelivered += 1;
             }
+            in_flight += 1;
+            let (value, key, headers) = match copy {
+                Ok(c) => c,
+                Err(payload) => {
+                    // In flight like a crashed consumer's delivery: it comes back
+                    // after the visibility timeout and counts towards the dead
+                    // letter. The panic is raised once the pops are done.
+                    panicked.borrow_mut().get_or_insert(payload);
+                    return;
+                }
+            };
             taken_n += 1;
             f(Taken {
                 index,
@@ -928,7 +958,7 @@ impl<T: Clone> QueueInner<T> {
             });
         };
         let mut n = self.slots.pop_into(&self.retry, max, &mut deliver);
-        if n < max {
+        if n < max && panicked.borrow().is_none() {
             n += self.slots.pop_into(&self.main, max - n, &mut deliver);
         }
         if redelivered > 0 {
@@ -936,13 +966,20 @@ impl<T: Clone> QueueInner<T> {
                 .redelivered
                 .fetch_add(redelivered, Ordering::Relaxed);
         }
-        if taken_n > 0 {
+        if in_flight > 0 {
             // SeqCst: Dekker with the expiry scan (the slot states were stored SeqCst).
             crate::sync::dekker_fence();
             if deadline < self.next_expiry.load(Ordering::SeqCst) {
                 self.next_expiry.fetch_min(deadline, Ordering::SeqCst);
                 self.deadlines_changed();
             }
+        }
+        if let Some(payload) = panicked.into_inner() {
+            // The deliveries handed to `f` before it are released (nacked) when
+            // the caller's unwinding drops them.
+            resume_unwind(payload);
+        }
+        if taken_n > 0 {
             return Ok(taken_n);
         }
         if lost > 0 {

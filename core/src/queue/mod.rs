@@ -26,7 +26,21 @@
 //! `rejected`), `ringlet.dead_letter.attempts` and `ringlet.dead_letter.source`.
 //! Dead-lettering never waits: a full (or closed) dead-letter queue or topic
 //! drops the message and counts it as `dead_letter_overflow`; with no dead letter
-//! configured, the message is dropped and counted as `dropped`.
+//! configured, the message is dropped and counted as `dropped`. The dead letter
+//! keeps the message's original enqueue time (as SQS keeps a message's sent
+//! timestamp); the headers say when and why it was dead-lettered.
+//!
+//! # A value whose `Clone` panics
+//!
+//! A receive hands out a clone of the message (the queue keeps its own for
+//! redelivery). If the value's `Clone` panics, the receive panics with it, and the
+//! message counts as delivered to a consumer that crashed: it is in flight until
+//! its visibility timeout, then delivered again, and dead-lettered after
+//! `max_deliveries` (dead-lettering moves the value, it does not clone it). A
+//! batch receive that meets it panics too; the deliveries it had taken before are
+//! released as dropped deliveries are (nacked, ready again at once). No slot is
+//! lost, no lock is left held, and senders are not blocked by it. Share groups
+//! behave like subscriptions instead (see [`ShareGroup`](crate::ShareGroup)).
 //!
 //! # Closing
 //!
