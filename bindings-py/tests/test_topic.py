@@ -214,3 +214,19 @@ def test_publish_many_on_a_full_block_topic_waits_at_most_its_timeout(bus):
     assert [r.value for r in sub.poll_many(timeout=0)] == [1, 2]  # what fitted
     assert t.publish_many([4, 5], timeout=0.05) == 2  # room again
     assert [r.value for r in sub.poll_many(timeout=0)] == [4, 5]
+
+
+@pytest.mark.parametrize("on_full", ["overwrite", "block", "reject", "keep"])
+def test_unread_records_that_expire_are_reported_as_lagged_under_every_on_full(bus, clock, on_full):
+    t = bus.topic("expiring", capacity=8, on_full=on_full, max_age=1.0)
+    sub = t.subscribe(start="earliest")
+    t.publish_many(["a", "b", "c"])
+    assert sub.lag == 3
+    clock.advance(2.0)
+    assert sub.lag == 0
+    t.publish("d")
+    with pytest.raises(ringlet.Lagged) as e:
+        sub.poll(timeout=0)
+    assert e.value.skipped == 3
+    assert sub.skipped == 3
+    assert sub.poll(timeout=0).value == "d"

@@ -215,7 +215,7 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
                     .iter()
                     .zip(&partitions)
                     .zip(self.parts.iter())
-                    .map(|((pos, _), part)| part.lag_from(*pos))
+                    .map(|((pos, pp), part)| part.lag_from((*pos).max(pp.earliest)))
                     .sum();
                 SubscriptionSnapshot {
                     id: *id,

@@ -431,3 +431,43 @@ fn errors_display_and_hand_back() {
     .to_string()
     .contains("2 records"));
 }
+
+#[test]
+fn unread_records_that_expire_are_reported_as_a_gap_under_every_on_full() {
+    let (bus, clock) = manual_bus();
+    for policy in [
+        OnFull::Overwrite,
+        OnFull::Block,
+        OnFull::Reject,
+        OnFull::Keep,
+    ] {
+        let t = bus
+            .topic::<u8>(
+                &format!("expiring-{policy:?}"),
+                TopicConfig::default()
+                    .capacity(8)
+                    .on_full(policy)
+                    .max_age(Duration::from_secs(1)),
+            )
+            .unwrap();
+        let mut sub = t.subscribe(Start::Earliest).unwrap();
+        for v in 0..3 {
+            t.publish(v).unwrap();
+        }
+        assert_eq!(sub.lag(), 3, "{policy:?}");
+        clock.advance(Duration::from_secs(2));
+        assert_eq!(sub.lag(), 0, "{policy:?}: lag counts what is retained");
+        t.publish(3).unwrap();
+        assert_eq!(sub.lag(), 1, "{policy:?}");
+        assert_eq!(
+            sub.try_recv(),
+            Err(ringlet::TryRecvError::Lagged {
+                partition: 0,
+                skipped: 3
+            }),
+            "{policy:?}"
+        );
+        assert_eq!(sub.skipped(), 3, "{policy:?}");
+        assert_eq!(sub.try_recv().unwrap().value, 3, "{policy:?}");
+    }
+}

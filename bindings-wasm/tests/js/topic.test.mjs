@@ -183,3 +183,19 @@ test("max age expires from the oldest end on the bus clock", () => {
   throwsNamed(assert, () => sub.poll(), "Lagged");
   assert.equal(sub.poll().value, "new");
 });
+
+for (const onFull of ["overwrite", "block", "reject", "keep"]) {
+  test(`unread records that expire are reported as Lagged on ${onFull} topics`, () => {
+    const bus = manual();
+    const t = bus.topic("expiring", { capacity: 8, onFull, maxAgeMs: 1000 });
+    const sub = t.subscribe({ start: "earliest" });
+    t.publishMany(["a", "b", "c"]);
+    assert.equal(sub.lag, 3);
+    bus.advance(2000);
+    assert.equal(sub.lag, 0);
+    t.publish("d");
+    assert.throws(() => sub.poll(), (e) => e.name === "Lagged" && e.skipped === 3);
+    assert.equal(sub.skipped, 3);
+    assert.equal(sub.poll().value, "d");
+  });
+}

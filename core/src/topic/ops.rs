@@ -31,7 +31,7 @@ impl<T: Clone + Send + Sync + 'static> TopicOps for TopicInner<T> {
     }
 
     fn lag_from(&self, p: u32, pos: u64) -> u64 {
-        self.parts[p as usize].lag_from(pos)
+        TopicInner::lag_from(self, p, pos)
     }
 
     fn floor(&self, p: u32) -> u64 {

@@ -34,6 +34,12 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
         part.start().max(part.expired.load(Ordering::Acquire))
     }
 
+    /// Records of `p` a reader at `pos` has yet to read that are still retained:
+    /// what was evicted or expired under it is not counted (it is a gap).
+    pub(crate) fn lag_from(&self, p: u32, pos: u64) -> u64 {
+        self.parts[p as usize].lag_from(pos.max(self.floor(p)))
+    }
+
     /// Advances partition `p`'s expiry boundary to now; returns when the next
     /// record expires (ms), if one is retained.
     pub(super) fn expire(&self, p: u32) -> Option<i64> {

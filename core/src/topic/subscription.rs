@@ -393,8 +393,8 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
     pub fn lag(&self) -> u64 {
         self.positions()
             .iter()
-            .zip(self.topic.parts.iter())
-            .map(|(pos, part)| part.lag_from(*pos))
+            .enumerate()
+            .map(|(p, pos)| self.topic.lag_from(p as u32, *pos))
             .sum()
     }
 
@@ -905,9 +905,20 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
                     self.last_fill = n;
                     break Fill::Some;
                 }
-                // The start itself moved before the first read: nothing was missed.
-                Read::Evicted { oldest } if pr.fresh_earliest => pr.next = oldest,
+                // The start itself moved before the first read (a publish that
+                // raced the subscribe evicted it): nothing was missed. Records that
+                // expired by `max_age` unread were missed, under every policy.
+                Read::Evicted { oldest }
+                    if pr.fresh_earliest && oldest <= from.max(part.start()) =>
+                {
+                    pr.next = oldest
+                }
                 Read::Evicted { oldest } => {
+                    let from = if pr.fresh_earliest {
+                        from.max(part.start())
+                    } else {
+                        from
+                    };
                     let to = match self.on_lag {
                         OnLag::Earliest | OnLag::Error => oldest,
                         OnLag::Latest => part.end().max(oldest),
