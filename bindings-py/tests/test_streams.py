@@ -336,3 +336,17 @@ def test_a_stream_written_back_to_its_own_topic_raises_config_error() -> None:
         t.stream().map(lambda r: r.value).to(t)
     t.publish(1)
     assert bus.run_until_idle() == 1  # nothing loops
+
+
+def test_a_stream_added_after_records_were_processed_starts_at_the_topics_earliest() -> None:
+    bus = manual()
+    orders = bus.topic("orders")
+    counts = orders.stream().group_by_key().count()
+    for k in ["ada", "bob", "ada"]:
+        orders.publish(1, key=k)
+    bus.run_until_idle()
+    # A later notebook cell: a second aggregation counts every record so far.
+    later = orders.stream().group_by_key(store="later").count()
+    bus.run_until_idle()
+    assert later.items() == [("ada", 2), ("bob", 1)]
+    assert counts.items() == [("ada", 2), ("bob", 1)]

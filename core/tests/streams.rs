@@ -996,3 +996,45 @@ fn a_topology_arms_no_timer_for_its_members() {
     assert_eq!(counts.get("1"), Some(1));
     assert_eq!(bus.next_deadline(), None, "nothing is due: no timer to arm");
 }
+
+#[test]
+fn a_stream_added_after_records_were_processed_starts_at_the_topics_earliest() {
+    let bus = bus();
+    let orders = topic::<u64>(&bus, "orders");
+    // A first notebook cell: one aggregation, run.
+    let counts = orders.stream().unwrap().group_by_key().count().unwrap();
+    let seen = Arc::new(AtomicU64::new(0));
+    let s = seen.clone();
+    orders.stream().unwrap().for_each(move |_| {
+        s.fetch_add(1, Ordering::Relaxed);
+    });
+    for (k, v) in [("ada", 5), ("bob", 7), ("ada", 3)] {
+        send(&orders, k, v, 0);
+    }
+    bus.run_until_idle().unwrap();
+    assert_eq!(counts.get("ada"), Some(2));
+    // A later cell: a second aggregation on the same topic counts everything.
+    let totals = orders
+        .stream()
+        .unwrap()
+        .group_by_key()
+        .reduce(|a, b| a + b)
+        .unwrap();
+    send(&orders, "ada", 1, 0);
+    bus.run_until_idle().unwrap();
+    assert_eq!(
+        totals.get("ada"),
+        Some(9),
+        "the new stream read from earliest"
+    );
+    assert_eq!(totals.get("bob"), Some(7));
+    assert_eq!(
+        counts.get("ada"),
+        Some(3),
+        "the first one counted each record once"
+    );
+    assert_eq!(seen.load(Ordering::Relaxed), 4);
+    // Streams asked for before anything was read share one source.
+    let d = bus.topology().describe().to_string();
+    assert_eq!(d.matches("Source: KSTREAM-SOURCE").count(), 2, "{d}");
+}

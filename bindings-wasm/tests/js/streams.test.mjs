@@ -408,3 +408,16 @@ test("a stream script on the system clock exits by itself (no busy timer)", asyn
   assert.equal(code, 0, "the script exited on its own");
   assert.ok(Date.now() - started < 5_000);
 });
+
+test("a stream added after records were processed starts at the topic's earliest", () => {
+  const bus = manual();
+  const orders = bus.topic("orders");
+  const counts = orders.stream().groupByKey().count();
+  for (const k of ["ada", "bob", "ada"]) orders.publish(1, { key: k });
+  bus.runUntilIdle();
+  const later = orders.stream().groupByKey({ store: "later" }).count();
+  bus.runUntilIdle();
+  assert.equal(later.get("ada"), 2);
+  assert.equal(later.get("bob"), 1);
+  assert.equal(counts.get("ada"), 2);
+});

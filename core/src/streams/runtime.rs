@@ -60,6 +60,17 @@ struct Source<T> {
     pub(super) out: Downstream<T>,
     pub(super) node: usize,
     pub(super) done: Vec<(u32, u64)>,
+    /// Set once the source has read a record: a stream asked for later gets a
+    /// source of its own, which starts at the topic's earliest.
+    pub(super) read: Arc<AtomicBool>,
+}
+
+/// A source in the topology's registry: its node, what it feeds, and whether it
+/// has read anything yet.
+struct SourceEntry<T> {
+    node: usize,
+    out: Downstream<T>,
+    read: Arc<AtomicBool>,
 }
 
 fn panic_message(p: &(dyn Any + Send)) -> String {
@@ -118,7 +129,12 @@ impl<T: Clone + Send + Sync + 'static> AnySource for Source<T> {
                 break Ok(n);
             }
             let rec = match self.member.try_recv() {
-                Ok(rec) => rec,
+                Ok(rec) => {
+                    if !self.read.load(Ordering::Relaxed) {
+                        self.read.store(true, Ordering::Relaxed);
+                    }
+                    rec
+                }
                 Err(TryRecvError::Lagged { .. }) => continue,
                 Err(TryRecvError::Empty | TryRecvError::Closed) => break Ok(n),
             };
@@ -362,8 +378,14 @@ impl Topology {
     }
 
     /// A stream of `topic` in this topology, from the earliest offsets (or the
-    /// group's committed offsets, when a topology of this name ran before). One
-    /// source per topic: streaming a topic twice gives the same source.
+    /// group's committed offsets, when a topology of this name ran before).
+    ///
+    /// Streaming a topic again gives the same source while that source has read
+    /// nothing. Once it has read records (a stream added to a running topology,
+    /// as a later notebook cell does), the new stream gets a source of its own,
+    /// with its own consumer group (`<topology>-source-<node>`), that starts at
+    /// the topic's earliest offsets (or where that group committed): every
+    /// stream of a topic sees its records from the start, and each once.
     ///
     /// # Errors
     ///
@@ -384,22 +406,34 @@ impl Topology {
             });
         }
         let mut sources = self.inner.sources.lock();
-        if let Some((_, s)) = sources.iter().find(|(n, _)| n == topic.name()) {
-            return match s.downcast_ref::<(usize, Downstream<T>)>() {
-                Some((node, out)) => Ok(Stream {
-                    topo: self.clone(),
-                    node: *node,
-                    out: out.clone(),
-                }),
-                None => Err(Error::TypeMismatch {
+        // The topic's latest source: shared while it has read nothing, so every
+        // stream of a topic sees it from its earliest record.
+        let mut group_name = self.inner.name.clone();
+        if let Some((_, s)) = sources.iter().rev().find(|(n, _)| n == topic.name()) {
+            let Some(s) = s.downcast_ref::<SourceEntry<T>>() else {
+                return Err(Error::TypeMismatch {
                     name: topic.name().to_string(),
                     expected: std::any::type_name::<T>().to_string(),
                     found: "another value type".into(),
-                }),
+                });
             };
+            if !s.read.load(Ordering::Relaxed) {
+                return Ok(Stream {
+                    topo: self.clone(),
+                    node: s.node,
+                    out: s.out.clone(),
+                });
+            }
+            // It has read records already (a later notebook cell): a new source
+            // with a consumer group of its own starts at the topic's earliest.
+            group_name = format!(
+                "{}-source-{}",
+                self.inner.name,
+                self.inner.graph.lock().len()
+            );
         }
         let group = topic.group_with(
-            &self.inner.name,
+            &group_name,
             GroupConfig::default()
                 .start(Start::Earliest)
                 // The topology's own members never time out: no session deadline
@@ -411,13 +445,20 @@ impl Topology {
         let node = self.add_node("KSTREAM-SOURCE", NodeKind::Source, "source", Vec::new());
         self.with_node(node, |n| n.topics.push(topic.name().to_string()));
         let out = Downstream::new();
-        sources.push((topic.name().to_string(), Box::new((node, out.clone()))));
+        let read = Arc::new(AtomicBool::new(false));
+        let entry = SourceEntry {
+            node,
+            out: out.clone(),
+            read: read.clone(),
+        };
+        sources.push((topic.name().to_string(), Box::new(entry)));
         self.inner.runner.lock().sources.push(Box::new(Source {
             topic: topic.clone(),
             member,
             out: out.clone(),
             node,
             done: Vec::new(),
+            read,
         }));
         Ok(Stream {
             topo: self.clone(),
