@@ -89,6 +89,14 @@ create_exception!(
     RingletError,
     "The name breaks the naming rules or is reserved."
 );
+create_exception!(
+    ringlet,
+    StreamError,
+    RingletError,
+    "A record failed in a topology: `.node`, `.topic`, `.partition`, `.offset`, `.key`, \
+     `.record` (the record the callback got, if a callback raised); `__cause__` is the \
+     callback's exception."
+);
 
 /// Registers the exception classes in the module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -107,6 +115,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ConfigError", py.get_type::<ConfigError>())?;
     m.add("NotFound", py.get_type::<NotFound>())?;
     m.add("InvalidName", py.get_type::<InvalidName>())?;
+    m.add("StreamError", py.get_type::<StreamError>())?;
     Ok(())
 }
 

@@ -11,17 +11,9 @@ use ringlet::eventstore::{AppendError, ExecuteError};
 use ringlet::{Aggregate, Aggregates, EventStore};
 
 use crate::convert::{self, Value};
-use crate::errors::{err, ConfigError, RingletError, VersionConflict};
+use crate::errors::{err, ConfigError, VersionConflict};
 use crate::topic::TopicPy;
 
-pyo3::create_exception!(
-    ringlet,
-    StreamErrorPy,
-    RingletError,
-    "A record failed in a topology: `.node`, `.topic`, `.partition`, `.offset`, `.key`, \
-     `.record` (the record the callback got, if a callback raised); `__cause__` is the \
-     callback's exception."
-);
 use crate::streams::callable;
 
 /// An event store: events per aggregate id with optimistic concurrency.

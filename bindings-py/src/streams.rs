@@ -6,29 +6,20 @@
 #![allow(clippy::result_large_err)]
 
 use parking_lot::Mutex;
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyKeyboardInterrupt, PySystemExit, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use ringlet::streams::{
-    BoxError, Cause, Description, GroupedStream, Stream, WindowedGrouped, Windows,
+    BoxError, Cause, Description, GroupedStream, Interrupt, Stream, WindowedGrouped, Windows,
 };
 use ringlet::{OnError, Record, StreamError, Topology};
 
 use crate::convert::{self, Value};
-use crate::errors::{err, RingletError};
+use crate::errors::err;
 use crate::eventstore::{AggregatesPy, EventStorePy};
 use crate::records::{read_value, RecordPy};
 use crate::tables::{Held, TablePy, WindowedTablePy};
 use crate::topic::TopicPy;
-
-pyo3::create_exception!(
-    ringlet,
-    StreamErrorPy,
-    RingletError,
-    "A record failed in a topology: `.node`, `.topic`, `.partition`, `.offset`, `.key`, \
-     `.record` (the record the callback got, if a callback raised); `__cause__` is the \
-     callback's exception."
-);
 
 /// A Python callback's exception, with the record it was called with.
 #[derive(Debug)]
@@ -45,8 +36,41 @@ impl std::fmt::Display for PyCallbackError {
 
 impl std::error::Error for PyCallbackError {}
 
+/// A callback's exception as the core's callback error. `KeyboardInterrupt` and
+/// `SystemExit` are not failures of the record: they stop the run
+/// ([`Interrupt`]) under every `on_error`, and come back as themselves.
 pub(crate) fn fail(err: PyErr, record: Option<Py<PyAny>>) -> BoxError {
-    Box::new(PyCallbackError { err, record })
+    let stop = Python::attach(|py| {
+        err.is_instance_of::<PyKeyboardInterrupt>(py) || err.is_instance_of::<PySystemExit>(py)
+    });
+    let e: BoxError = Box::new(PyCallbackError { err, record });
+    if stop {
+        Interrupt::boxed(e)
+    } else {
+        e
+    }
+}
+
+/// `run_until_idle` that checks for Ctrl-C before each step: a pending signal's
+/// exception (`KeyboardInterrupt`) is raised after the step that ran.
+pub(crate) fn run_until_idle(
+    py: Python<'_>,
+    run: impl FnOnce(&mut dyn FnMut() -> bool) -> Result<usize, StreamError> + Send,
+) -> PyResult<usize> {
+    let mut signal = None;
+    let r = py.detach(|| {
+        run(&mut || match Python::attach(|py| py.check_signals()) {
+            Ok(()) => true,
+            Err(e) => {
+                signal = Some(e);
+                false
+            }
+        })
+    });
+    match signal {
+        Some(e) => Err(e),
+        None => r.map_err(stream_err),
+    }
 }
 
 /// Runs `f(py, record)` with the GIL and the record as a Python `Record`; an
@@ -103,7 +127,7 @@ pub(crate) fn callable(f: &Bound<'_, PyAny>, what: &str) -> PyResult<Py<PyAny>> 
 pub(crate) fn stream_err(e: StreamError) -> PyErr {
     Python::attach(|py| {
         let msg = e.to_string();
-        let exc = StreamErrorPy::new_err(msg);
+        let exc = crate::errors::StreamError::new_err(msg);
         let v = exc.value(py);
         let _ = v.setattr("node", &e.node);
         let _ = v.setattr("topology", &e.topology);
@@ -111,6 +135,13 @@ pub(crate) fn stream_err(e: StreamError) -> PyErr {
         let _ = v.setattr("partition", e.partition);
         let _ = v.setattr("offset", e.offset);
         let _ = v.setattr("key", e.key.as_ref().map(|k| convert::key_to_py(py, k)));
+        if let Cause::Interrupted(c) = &e.cause {
+            if let Some(p) =
+                (&**c as &(dyn std::error::Error + 'static)).downcast_ref::<PyCallbackError>()
+            {
+                return p.err.clone_ref(py);
+            }
+        }
         let mut record = None;
         if let Cause::Callback(c) = &e.cause {
             if let Some(p) =
@@ -589,7 +620,7 @@ impl TopologyPy {
 
     /// Processes until nothing is pending; returns records read.
     fn run_until_idle(&self, py: Python<'_>) -> PyResult<usize> {
-        py.detach(|| self.topo.run_until_idle()).map_err(stream_err)
+        run_until_idle(py, |go_on| self.topo.run_until_idle_while(go_on))
     }
 
     /// Runs the topology on a thread until `.stop()`.
@@ -691,7 +722,7 @@ impl crate::bus::BusPy {
 
     /// Steps every topology until nothing is pending; returns records read.
     fn run_until_idle(&self, py: Python<'_>) -> PyResult<usize> {
-        py.detach(|| self.bus.run_until_idle()).map_err(stream_err)
+        run_until_idle(py, |go_on| self.bus.run_until_idle_while(go_on))
     }
 
     /// Steps every topology once; returns records read.
@@ -701,8 +732,6 @@ impl crate::bus::BusPy {
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    let py = m.py();
-    m.add("StreamError", py.get_type::<StreamErrorPy>())?;
     m.add_class::<StreamPy>()?;
     m.add_class::<GroupedPy>()?;
     m.add_class::<WindowedGroupedPy>()?;

@@ -8,16 +8,7 @@ use ringlet::streams::{Table, Windowed, WindowedTable};
 use ringlet::Key;
 
 use crate::convert::{self, Value};
-use crate::errors::RingletError;
 
-pyo3::create_exception!(
-    ringlet,
-    StreamErrorPy,
-    RingletError,
-    "A record failed in a topology: `.node`, `.topic`, `.partition`, `.offset`, `.key`, \
-     `.record` (the record the callback got, if a callback raised); `__cause__` is the \
-     callback's exception."
-);
 use crate::streams::{int, StreamPy};
 
 /// A table of Python values (`reduce`, `aggregate`) or of counts (`count`).

@@ -53,6 +53,44 @@ def test_ctrl_c_interrupts_a_blocked_call(what, ctrl_c):
     th.join()
 
 
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, SystemExit])
+def test_ctrl_c_inside_a_callback_propagates_and_is_not_a_failed_record(exc):
+    bus = ringlet.Bus()
+    t = bus.topic("t")
+    seen = []
+    raised = []
+
+    def f(r):
+        if r.value == 2 and not raised:
+            raised.append(1)
+            raise exc()
+        seen.append(r.value)
+
+    bus.topology().on_error("skip")
+    t.stream().for_each(f)
+    t.publish_many([1, 2, 3])
+    with pytest.raises(exc):
+        bus.run_until_idle()
+    assert seen == [1]
+    assert bus.topology().errors == [], "not counted as a failed record"
+    bus.run_until_idle()
+    assert seen == [1, 2, 3], "the interrupted record is read again"
+
+
+def test_ctrl_c_stops_a_runaway_topology(ctrl_c):
+    bus = ringlet.Bus()
+    t = bus.topic("loop", capacity=64)
+    t.stream().for_each(lambda r: t.publish(r.value + 1))
+    bus.topology().on_error("skip")
+    t.publish(0)
+    th = _interrupt_after(0.3)
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        bus.run_until_idle()
+    assert time.monotonic() - start < 5
+    th.join()
+
+
 class Tracked:
     live = 0
 

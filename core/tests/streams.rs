@@ -1038,3 +1038,41 @@ fn a_stream_added_after_records_were_processed_starts_at_the_topics_earliest() {
     let d = bus.topology().describe().to_string();
     assert_eq!(d.matches("Source: KSTREAM-SOURCE").count(), 2, "{d}");
 }
+
+#[test]
+fn an_interrupt_stops_the_run_under_skip_and_its_record_is_read_again() {
+    let bus = bus();
+    let input = bus.topic::<u64>("in", TopicConfig::default()).unwrap();
+    let interrupt = Arc::new(AtomicBool::new(true));
+    let i = interrupt.clone();
+    let counts = input
+        .stream()
+        .unwrap()
+        .try_map(move |r| {
+            if r.value == 3 && i.swap(false, Ordering::Relaxed) {
+                return Err(ringlet::streams::Interrupt::boxed("Ctrl-C".into()));
+            }
+            Ok(r.value)
+        })
+        .group_by_key()
+        .count()
+        .unwrap();
+    bus.topology().on_error(OnError::Skip);
+    for v in 1..=5 {
+        send(&input, "k", v, 0);
+    }
+    let err = bus.run_until_idle().unwrap_err();
+    assert!(
+        matches!(&err.cause, Cause::Interrupted(e) if e.to_string() == "Ctrl-C"),
+        "{err}"
+    );
+    assert_eq!(err.offset, 2);
+    assert_eq!(counts.get("k"), Some(2));
+    assert!(bus.topology().errors().is_empty(), "not a failed record");
+    assert_eq!(bus.run_until_idle().unwrap(), 3, "read again");
+    assert_eq!(counts.get("k"), Some(5));
+    // `go_on` is asked before each step.
+    send(&input, "k", 6, 0);
+    assert_eq!(bus.run_until_idle_while(|| false).unwrap(), 0);
+    assert_eq!(counts.get("k"), Some(5));
+}

@@ -14,6 +14,11 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub enum Cause {
     /// A callback returned this error.
     Callback(Arc<dyn std::error::Error + Send + Sync + 'static>),
+    /// A callback returned an [`Interrupt`]: the run stopped at this record,
+    /// whatever the [`OnError`]; the record did not fail (it is not in
+    /// [`Topology::errors`](crate::Topology::errors)) and is read again by the next
+    /// step.
+    Interrupted(Arc<dyn std::error::Error + Send + Sync + 'static>),
     /// A callback panicked with this message.
     Panic(String),
     /// An output could not be written: `target` is the topic or table.
@@ -29,9 +34,37 @@ impl fmt::Display for Cause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Cause::Callback(e) => write!(f, "{e}"),
+            Cause::Interrupted(e) => write!(f, "interrupted: {e}"),
             Cause::Panic(m) => write!(f, "panicked: {m}"),
             Cause::Output { target, reason } => write!(f, "cannot write to {target:?}: {reason}"),
         }
+    }
+}
+
+/// What a callback returns (boxed) to stop the run instead of failing its record:
+/// a host's "the user pressed Ctrl-C" (Python's `KeyboardInterrupt`). The step
+/// stops at the record under every [`OnError`], nothing the record staged is
+/// applied, its offset is not committed, and the error comes back as a
+/// [`StreamError`] with [`Cause::Interrupted`] holding the inner error.
+#[derive(Debug)]
+pub struct Interrupt(pub BoxError);
+
+impl Interrupt {
+    /// `e`, boxed as an interrupt.
+    pub fn boxed(e: BoxError) -> BoxError {
+        Box::new(Interrupt(e))
+    }
+}
+
+impl fmt::Display for Interrupt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "interrupted: {}", self.0)
+    }
+}
+
+impl std::error::Error for Interrupt {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
     }
 }
 
@@ -81,7 +114,9 @@ impl crate::ErrorDetails for StreamError {
 impl std::error::Error for StreamError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.cause {
-            Cause::Callback(e) => Some(&**e as &(dyn std::error::Error + 'static)),
+            Cause::Callback(e) | Cause::Interrupted(e) => {
+                Some(&**e as &(dyn std::error::Error + 'static))
+            }
             _ => None,
         }
     }

@@ -83,7 +83,7 @@ pub use window::{Window, Windowed, Windows, MAX_WINDOWS_PER_RECORD};
 pub use windowed::{WindowedGrouped, WindowedTable};
 
 pub(crate) use error::Failure;
-pub use error::{BoxError, Cause, OnError, StreamError};
+pub use error::{BoxError, Cause, Interrupt, OnError, StreamError};
 #[cfg(not(target_family = "wasm"))]
 pub use runtime::StreamThread;
 pub use runtime::Topology;

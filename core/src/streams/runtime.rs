@@ -153,6 +153,10 @@ impl<T: Clone + Send + Sync + 'static> AnySource for Source<T> {
                         cause: f.cause,
                     };
                     match on_error {
+                        _ if matches!(e.cause, Cause::Interrupted(_)) => {
+                            let _ = self.member.seek(partition, offset);
+                            break Err(e);
+                        }
                         OnError::Stop => {
                             // Read it again next time: the pipeline does not skip it.
                             let _ = self.member.seek(partition, offset);
@@ -548,14 +552,30 @@ impl Topology {
     ///
     /// As [`Topology::step`].
     pub fn run_until_idle(&self) -> Result<usize, StreamError> {
+        self.run_until_idle_while(|| true)
+    }
+
+    /// As [`Topology::run_until_idle`], asking `go_on` before each step: it
+    /// returns how many records were read when `go_on` says no. A host checks for
+    /// Ctrl-C there (Python's signal check), so a topology that keeps producing
+    /// work can be stopped between steps.
+    ///
+    /// # Errors
+    ///
+    /// As [`Topology::step`].
+    pub fn run_until_idle_while(
+        &self,
+        mut go_on: impl FnMut() -> bool,
+    ) -> Result<usize, StreamError> {
         let mut total = 0;
-        loop {
+        while go_on() {
             let n = self.step()?;
             if n == 0 {
-                return Ok(total);
+                break;
             }
             total += n;
         }
+        Ok(total)
     }
 
     /// Describes the graph: sources, processors, sinks, stores, by sub-topology.
@@ -783,13 +803,30 @@ impl Bus {
     /// As [`Bus::step`].
     #[allow(clippy::result_large_err)]
     pub fn run_until_idle(&self) -> Result<usize, StreamError> {
+        self.run_until_idle_while(|| true)
+    }
+
+    /// As [`Bus::run_until_idle`], asking `go_on` before each step: it
+    /// returns how many records were read when `go_on` says no. A host checks for
+    /// Ctrl-C there (Python's signal check), so a topology that keeps producing
+    /// work can be stopped between steps.
+    ///
+    /// # Errors
+    ///
+    /// As [`Bus::step`].
+    #[allow(clippy::result_large_err)]
+    pub fn run_until_idle_while(
+        &self,
+        mut go_on: impl FnMut() -> bool,
+    ) -> Result<usize, StreamError> {
         let mut total = 0;
-        loop {
+        while go_on() {
             let n = self.step()?;
             if n == 0 {
-                return Ok(total);
+                break;
             }
             total += n;
         }
+        Ok(total)
     }
 }

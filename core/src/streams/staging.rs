@@ -1,7 +1,7 @@
 //! What one record stages on its way through the graph: table updates and outputs,
 //! applied only once the whole graph has processed it.
 
-use super::{BoxError, Cause, Failure};
+use super::{BoxError, Cause, Failure, Interrupt};
 use crate::record::Record;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,7 +43,10 @@ impl Staging {
         self.node = node;
         f().map_err(|e| Failure {
             node,
-            cause: Cause::Callback(Arc::from(e)),
+            cause: match e.downcast::<Interrupt>() {
+                Ok(i) => Cause::Interrupted(Arc::from(i.0)),
+                Err(e) => Cause::Callback(Arc::from(e)),
+            },
         })
     }
 
