@@ -674,6 +674,15 @@ pub struct StreamThreadPy {
     pub(crate) th: Mutex<Option<ringlet::streams::StreamThread>>,
 }
 
+impl Drop for StreamThreadPy {
+    /// Stops the thread without the GIL: its callbacks need it to finish.
+    fn drop(&mut self) {
+        if let Some(t) = self.th.get_mut().take() {
+            Python::attach(|py| py.detach(move || drop(t)));
+        }
+    }
+}
+
 #[pymethods]
 impl StreamThreadPy {
     /// Stops the thread and waits for it; raises the `StreamError` that stopped

@@ -350,3 +350,69 @@ def test_a_stream_added_after_records_were_processed_starts_at_the_topics_earlie
     bus.run_until_idle()
     assert later.items() == [("ada", 2), ("bob", 1)]
     assert counts.items() == [("ada", 2), ("bob", 1)]
+
+
+def _finishes_within(seconds: float, f) -> None:
+    """Runs `f` on a daemon thread: a deadlock fails the test instead of hanging it."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            f()
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    th = threading.Thread(target=run, daemon=True)
+    th.start()
+    th.join(seconds)
+    assert not th.is_alive(), "deadlocked"
+    if errors:
+        raise errors[0]
+
+
+def test_stream_thread_stop_from_a_callback_in_run_until_idle_does_not_deadlock() -> None:
+    def scenario() -> None:
+        bus = ringlet.Bus()
+        t = bus.topic("in")
+        topo = bus.topology("stop-in-step")
+        stopped = []
+
+        def f(r: ringlet.Record) -> None:
+            if not stopped:
+                th = topo.spawn()  # its first step waits for this one
+                time.sleep(0.05)
+                th.stop()
+                stopped.append(th.finished)
+
+        topo.stream(t).for_each(f)
+        t.publish(1)
+        topo.run_until_idle()
+        assert len(stopped) == 1
+
+    _finishes_within(10, scenario)
+
+
+def test_stream_thread_stop_from_its_own_callback() -> None:
+    def scenario() -> None:
+        bus = ringlet.Bus()
+        t = bus.topic("in")
+        topo = bus.topology("self-stop")
+        holder: list[Any] = []
+        stopped: list[bool] = []
+
+        def f(r: ringlet.Record) -> None:
+            if holder:
+                holder.pop().stop()
+                stopped.append(True)
+
+        topo.stream(t).for_each(f)
+        holder.append(topo.spawn())
+        t.publish(1)
+        deadline = time.monotonic() + 5
+        while not stopped and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert stopped == [True]
+
+    _finishes_within(10, scenario)

@@ -1076,3 +1076,69 @@ fn an_interrupt_stops_the_run_under_skip_and_its_record_is_read_again() {
     assert_eq!(bus.run_until_idle_while(|| false).unwrap(), 0);
     assert_eq!(counts.get("k"), Some(5));
 }
+
+/// Runs `f` on a thread and waits up to 10 s for it: a deadlock fails the test
+/// instead of hanging it.
+fn within_10s(f: impl FnOnce() + Send + 'static) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        f();
+        let _ = tx.send(());
+    });
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("it finished (no deadlock)");
+}
+
+#[test]
+fn stream_thread_stop_from_its_own_callback_does_not_join_itself() {
+    within_10s(|| {
+        let bus = Bus::new();
+        let input = bus.topic::<u64>("in", TopicConfig::default()).unwrap();
+        let topo = bus.topology_named("self-stop").unwrap();
+        let slot: Arc<Mutex<Option<ringlet::streams::StreamThread>>> = Arc::default();
+        let s = slot.clone();
+        let stopped = Arc::new(AtomicU64::new(0));
+        let n = stopped.clone();
+        topo.stream(&input).unwrap().for_each(move |_| {
+            if let Some(th) = s.lock().unwrap().take() {
+                th.stop().unwrap();
+                n.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        *slot.lock().unwrap() = Some(topo.spawn().unwrap());
+        input.publish(1).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while stopped.load(Ordering::SeqCst) == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(
+            stopped.load(Ordering::SeqCst),
+            1,
+            "stop returned on the stream thread"
+        );
+    });
+}
+
+#[test]
+fn stream_thread_stop_from_a_callback_in_run_until_idle_does_not_deadlock() {
+    within_10s(|| {
+        let bus = Bus::new();
+        let input = bus.topic::<u64>("in", TopicConfig::default()).unwrap();
+        let topo = bus.topology_named("stop-in-step").unwrap();
+        let t = topo.clone();
+        let stopped = Arc::new(AtomicU64::new(0));
+        let n = stopped.clone();
+        topo.stream(&input).unwrap().for_each(move |_| {
+            if n.load(Ordering::SeqCst) == 0 {
+                // The thread's first step waits for the runner this step holds.
+                let th = t.spawn().unwrap();
+                std::thread::sleep(Duration::from_millis(50));
+                th.stop().unwrap();
+                n.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        input.publish(1).unwrap();
+        topo.run_until_idle().unwrap();
+        assert_eq!(stopped.load(Ordering::SeqCst), 1);
+    });
+}

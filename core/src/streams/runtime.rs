@@ -681,6 +681,12 @@ impl StreamThread {
     /// Stops the thread after the record it is processing (what it processed is
     /// committed) and waits for it.
     ///
+    /// Called from a callback — on the stream thread itself, or in a step of any
+    /// topology on another thread — it asks the thread to stop and returns without
+    /// waiting: waiting there would wait for itself (or for a thread that may wait
+    /// for the step it is in). The thread then ends after its current step, and
+    /// an error it ends with is not reported.
+    ///
     /// # Errors
     ///
     /// The error that stopped the thread earlier, under [`OnError::Stop`].
@@ -699,6 +705,11 @@ impl StreamThread {
             return Ok(());
         };
         h.thread().unpark();
+        let inside_a_step = RUNNING.with(|r| !r.borrow().is_empty());
+        if inside_a_step || h.thread().id() == std::thread::current().id() {
+            // It ends after its current step (documented on `stop`).
+            return Ok(());
+        }
         match h.join() {
             Ok(r) => r,
             Err(p) => std::panic::resume_unwind(p),
