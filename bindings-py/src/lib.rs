@@ -69,6 +69,7 @@ pub(crate) fn display<A: for<'py> IntoPyObject<'py>>(
 #[pymodule]
 fn _ringlet(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    ringlet::label_value_type::<convert::Value>("Python objects");
     errors::register(m)?;
     m.add_class::<bus::BusPy>()?;
     m.add_class::<bus::ManualClockPy>()?;

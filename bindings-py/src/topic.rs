@@ -165,7 +165,7 @@ impl TopicPy {
     ) -> PyResult<Receipt> {
         let mut m = convert::message(value, key, headers)?;
         if let Some(p) = convert::opt_count::<u32>(partition, "partition")? {
-            m = m.partition(p);
+            m = m.partition(self.values()?.check_partition(p).map_err(err)?);
         }
         if let Some(ts) = timestamp.filter(|t| !t.is_none()) {
             m = m.timestamp(convert::timestamp_ms(ts, "timestamp")?);

@@ -145,3 +145,16 @@ def test_async_await_twice_and_finished_pending():
         return (await asyncio.wait_for(a, 2)).value
 
     assert asyncio.run(main()) == 1
+
+
+def test_messages_speak_python_not_rust():
+    bus = ringlet.Bus()
+    t = bus.topic("orders")
+    with pytest.raises(ringlet.TypeMismatch) as e:
+        bus.queue("orders")
+    assert str(e.value) == '"orders" is a topic, not a queue: open it as a topic, or give the queue another name'
+    t.stream().group_by_key(store="counts").count()
+    with pytest.raises(ringlet.TypeMismatch) as e:
+        bus.get_topic("streams-counts-changelog")
+    assert "Python objects" in str(e.value) and "::" not in str(e.value)
+    assert ringlet.StreamError.__name__ == "StreamError"

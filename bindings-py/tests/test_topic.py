@@ -36,8 +36,10 @@ def test_unkeyed_round_robin_and_named_partition(bus):
     t = bus.topic("rr", partitions=3)
     assert [t.publish(i).partition for i in range(6)] == [0, 1, 2, 0, 1, 2]
     assert t.publish("x", partition=2).partition == 2
-    with pytest.raises(ringlet.OutOfRange):
+    with pytest.raises(ringlet.OutOfRange) as e:
         t.publish("x", partition=3)
+    assert e.value.partition == 3
+    assert "the topic has 3 partitions" in str(e.value)
     assert t.end_offsets() == [2, 2, 3]
     assert len(t) == 7
 

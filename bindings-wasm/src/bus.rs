@@ -51,6 +51,7 @@ impl Bus {
     /// journal; off when left out).
     #[wasm_bindgen(constructor)]
     pub fn new(options: Option<crate::types::BusOptions>) -> Result<Bus, JsValue> {
+        ringlet::label_value_type::<Value>("JS values");
         let options_ = options.map(JsValue::from).unwrap_or_default();
         let o = option_object(&options_, "Bus", &["clock", "startMs", "journal"])?;
         let clock = get(&o, "clock");

@@ -178,6 +178,9 @@ impl Topic {
                 .map_err(|e| full_wait_hint(e.map(Message::new), t.config().on_full))?
         } else {
             let m = message(value, &options_, true)?;
+            if let Some(p) = m.partition {
+                t.check_partition(p).map_err(err)?;
+            }
             t.try_publish_message(m)
                 .map_err(|e| full_wait_hint(e, t.config().on_full))?
         };
@@ -224,6 +227,9 @@ impl Topic {
         let options_ = options.map(JsValue::from).unwrap_or_default();
         let t = self.values()?;
         let m = message(value, &options_, true)?;
+        if let Some(Err(e)) = m.partition.map(|p| t.check_partition(p)) {
+            return Ok(Promise::reject(&err(e)));
+        }
         let m = match t.try_publish_message(m) {
             Ok(r) => return Ok(Promise::resolve(&receipt_js(r))),
             Err(ringlet::PublishError::Full(m)) if t.config().on_full == OnFull::Block => m,

@@ -1,6 +1,6 @@
 //! The bus: a registry of topics and queues by name, and the clock they share.
 
-use std::any::{type_name, Any, TypeId};
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
@@ -73,7 +73,8 @@ impl Bus {
 
 struct Registered {
     type_id: TypeId,
-    type_name: &'static str,
+    /// The value type as messages name it.
+    type_name: String,
     config: Config,
     handle: Box<dyn Any + Send + Sync>,
     close: Box<dyn Fn() + Send + Sync>,
@@ -490,7 +491,7 @@ impl Bus {
     }
 
     /// Opens what is registered as `name` if it is a `kind` holding the asked type.
-    fn get<H: Clone + 'static>(&self, name: &str, kind: &str) -> Result<H, Error> {
+    fn get<H: Handle>(&self, name: &str, kind: &str) -> Result<H, Error> {
         name::validate(name, true)?;
         let reg = self.inner.registry.lock();
         let r = reg
@@ -604,7 +605,7 @@ impl Bus {
 
 /// The handle already registered as `name`, if any: it must be the same kind holding
 /// the asked type (`TypeMismatch`) with the same configuration (`ConfigError`).
-fn existing<H: Clone + 'static>(
+fn existing<H: Handle>(
     reg: &HashMap<Arc<str>, Registered>,
     name: &str,
     config: &Config,
@@ -646,7 +647,7 @@ fn register<T: 'static>(
         name,
         Registered {
             type_id: TypeId::of::<T>(),
-            type_name: type_name::<T>(),
+            type_name: crate::error::value_type::<T>(),
             config,
             handle: Box::new(handle),
             close: Box::new(close),
@@ -655,21 +656,37 @@ fn register<T: 'static>(
     );
 }
 
+/// A registered handle and the value type it holds.
+trait Handle: Clone + 'static {
+    type Value: 'static;
+}
+
+impl<T: 'static> Handle for Topic<T> {
+    type Value = T;
+}
+
+impl<T: 'static> Handle for Queue<T> {
+    type Value = T;
+}
+
 /// The handle registered under `name`, if it is a `kind` of the asked value type.
-fn downcast<H: Clone + 'static>(name: &str, r: &Registered, kind: &str) -> Result<H, Error> {
-    let elem = std::any::type_name::<H>();
-    let asked = elem
-        .split_once('<')
-        .map_or(elem, |(_, t)| t.strip_suffix('>').unwrap_or(t));
-    let mismatch = || Error::TypeMismatch {
-        name: name.into(),
-        expected: format!("a {kind} of {asked}"),
-        found: format!("a {} of {}", r.config.kind(), r.type_name),
-    };
-    if r.config.kind() != kind {
-        return Err(mismatch());
+fn downcast<H: Handle>(name: &str, r: &Registered, kind: &str) -> Result<H, Error> {
+    let found = r.config.kind();
+    if found != kind {
+        return Err(Error::TypeMismatch {
+            name: name.into(),
+            expected: format!("a {kind}: open it as a {found}, or give the {kind} another name"),
+            found: format!("a {found}"),
+        });
     }
-    r.handle.downcast_ref::<H>().cloned().ok_or_else(mismatch)
+    r.handle
+        .downcast_ref::<H>()
+        .cloned()
+        .ok_or_else(|| Error::TypeMismatch {
+            name: name.into(),
+            expected: format!("a {kind} of {}", crate::error::value_type::<H::Value>()),
+            found: format!("a {kind} of {}", r.type_name),
+        })
 }
 
 /// Resolves the dead letter `target` of the queue `name` being created: it must
@@ -693,7 +710,7 @@ fn dead_letter_to<T: Clone + Send + Sync + 'static>(
             "the dead letter {target:?} is a {} of {}, not of {}",
             r.config.kind(),
             r.type_name,
-            type_name::<T>()
+            crate::error::value_type::<T>()
         )));
     }
     let mut seen = vec![target];

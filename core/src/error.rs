@@ -72,7 +72,7 @@ impl fmt::Display for Error {
                 expected,
                 found,
             } => {
-                write!(f, "{name:?} holds {found}, not {expected}")
+                write!(f, "{name:?} is {found}, not {expected}")
             }
             Error::ConfigError { name, reason } => write!(f, "configuration of {name:?}: {reason}"),
             Error::OutOfRange { partition, reason } => {
@@ -808,5 +808,58 @@ pub(crate) fn conflict(
             "{what} exists with other options ({}): {open_as_is}",
             differ.join(", ")
         ),
+    }
+}
+
+/// Labels hosts give their value types for messages, by type.
+static VALUE_LABELS: std::sync::Mutex<Vec<(std::any::TypeId, &'static str)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Names value type `T` as `label` in error messages (`TypeMismatch`, dead-letter
+/// checks): a binding's value type reads as `Python objects` instead of its Rust
+/// path. Call it before making topics or queues of `T`.
+pub fn label_value_type<T: 'static>(label: &'static str) {
+    let id = std::any::TypeId::of::<T>();
+    let mut labels = VALUE_LABELS.lock().unwrap_or_else(|p| p.into_inner());
+    labels.retain(|(t, _)| *t != id);
+    labels.push((id, label));
+}
+
+/// How messages name value type `T`: its label, or its Rust type without module
+/// paths (`Option<u64>`, not `core::option::Option<u64>`).
+pub(crate) fn value_type<T: 'static>() -> String {
+    let id = std::any::TypeId::of::<T>();
+    let labels = VALUE_LABELS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, label)) = labels.iter().find(|(t, _)| *t == id) {
+        return (*label).to_string();
+    }
+    drop(labels);
+    let mut out = String::new();
+    let mut word = String::new();
+    for c in std::any::type_name::<T>().chars() {
+        if c.is_alphanumeric() || c == '_' || c == ':' {
+            word.push(c);
+        } else {
+            out.push_str(word.rsplit("::").next().unwrap_or(""));
+            word.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(word.rsplit("::").next().unwrap_or(""));
+    out
+}
+
+#[cfg(test)]
+mod value_type_tests {
+    #[test]
+    fn paths_are_left_out_and_labels_win() {
+        assert_eq!(super::value_type::<Option<u64>>(), "Option<u64>");
+        assert_eq!(
+            super::value_type::<std::collections::HashMap<String, Vec<u8>>>(),
+            "HashMap<String, Vec<u8>>"
+        );
+        struct Host;
+        super::label_value_type::<Host>("host objects");
+        assert_eq!(super::value_type::<Host>(), "host objects");
     }
 }

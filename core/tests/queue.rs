@@ -48,7 +48,17 @@ fn registry_shares_queues_and_keeps_names_apart_from_topics() {
     let e = bus
         .topic::<u32>("jobs", TopicConfig::default())
         .unwrap_err();
-    assert!(e.to_string().contains("a queue of u32"), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "\"jobs\" is a queue, not a topic: open it as a queue, or give the topic another name"
+    );
+    let e = bus
+        .queue::<String>("jobs", QueueConfig::default())
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "\"jobs\" is a queue of u32, not a queue of String"
+    );
     assert!(matches!(
         bus.get_topic::<u32>("jobs"),
         Err(Error::TypeMismatch { .. })

@@ -53,7 +53,9 @@ test("keys: same key same partition (Kafka's murmur2), text and bytes keys come 
   assert.equal(r.partition, 2);
   const last = sub.pollMany(10).find((x) => x.value === "p");
   assert.equal(last.timestamp, 5000);
-  throwsNamed(assert, () => t.publish(1, { partition: 3 }), "OutOfRange");
+  throwsNamed(assert, () => t.publish(1, { partition: 3 }), "OutOfRange", /has 3 partitions/);
+  assert.throws(() => t.publish(1, { partition: 3 }), (e) => e.partition === 3);
+  return rejectsNamed(assert, t.publishAsync(1, { partition: 3 }), "OutOfRange");
 });
 
 test("eviction: Lagged once with the exact count, then the oldest retained; iteration counts gaps", async () => {

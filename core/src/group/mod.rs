@@ -1081,7 +1081,7 @@ impl<T: Clone + Send + Sync + 'static> crate::topic::Topic<T> {
                 .downcast::<share::ShareInner<T>>()
                 .map_err(|_| Error::TypeMismatch {
                     name: name.into(),
-                    expected: std::any::type_name::<T>().into(),
+                    expected: crate::error::value_type::<T>(),
                     found: "another type".into(),
                 })?;
             return Ok(ShareGroup {

@@ -417,7 +417,7 @@ impl Topology {
             let Some(s) = s.downcast_ref::<SourceEntry<T>>() else {
                 return Err(Error::TypeMismatch {
                     name: topic.name().to_string(),
-                    expected: std::any::type_name::<T>().to_string(),
+                    expected: crate::error::value_type::<T>(),
                     found: "another value type".into(),
                 });
             };

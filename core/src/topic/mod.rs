@@ -248,6 +248,37 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
         self.inner.config.partitions
     }
 
+    /// `partition`, if the topic has it: an argument check for hosts, whose users
+    /// get `OutOfRange` naming the partition (a publish to a missing partition
+    /// only hands the message back).
+    ///
+    /// # Errors
+    ///
+    /// `OutOfRange` with the partition and the topic's partition count.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let bus = ringlet::Bus::new();
+    /// let t = bus.topic::<u8>("t", ringlet::TopicConfig::default().partitions(2))?;
+    /// assert_eq!(t.check_partition(1), Ok(1));
+    /// assert_eq!(
+    ///     t.check_partition(3).unwrap_err().to_string(),
+    ///     "out of range (partition 3): the topic has 2 partitions (0 to 1)"
+    /// );
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn check_partition(&self, partition: u32) -> Result<u32, Error> {
+        let n = self.inner.config.partitions;
+        if partition < n {
+            return Ok(partition);
+        }
+        Err(Error::OutOfRange {
+            partition,
+            reason: format!("the topic has {n} partitions (0 to {})", n - 1),
+        })
+    }
+
     /// The next offset of each partition (Kafka's end offsets), indexed by partition.
     ///
     /// # Examples
