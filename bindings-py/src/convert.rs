@@ -122,6 +122,27 @@ pub(crate) fn opt_count<T: TryFrom<u64>>(
     }
 }
 
+/// The items of `obj` for an argument that takes several values (`what`: how
+/// the message names the call): any iterable but a `str`, bytes or a dict, whose
+/// characters or keys are never what was meant.
+pub(crate) fn items<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    if obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyDict>() || bytes_of(obj).is_some()
+    {
+        return Err(PyTypeError::new_err(format!(
+            "{what} takes a list of values, not a {}: put a single value in a list ([value])",
+            type_name(obj)
+        )));
+    }
+    obj.try_iter()
+        .map_err(|_| {
+            PyTypeError::new_err(format!(
+                "{what} takes a list of values, not {}",
+                type_name(obj)
+            ))
+        })?
+        .collect()
+}
+
 pub(crate) fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type()
         .name()

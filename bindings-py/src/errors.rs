@@ -132,6 +132,15 @@ fn with_attrs<E: pyo3::PyTypeInfo>(msg: String, attrs: &[(&str, u64)]) -> PyErr 
     })
 }
 
+/// `Full` after a batch call timed out part-way: `.{done}` (`sent`, `published`)
+/// says how many of the `total` values went in (the first ones, in order).
+pub(crate) fn full_after(what: &str, done: &'static str, n: usize, total: usize) -> PyErr {
+    with_attrs::<Full>(
+        format!("the {what} is full: {n} of {total} values were {done} before the timeout"),
+        &[(done, n as u64)],
+    )
+}
+
 /// A closed topic, queue, subscription or member.
 pub(crate) fn closed(what: &str) -> PyErr {
     Closed::new_err(format!("{what} is closed"))

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 use ringlet::eventstore::{AppendError, ExecuteError};
@@ -67,12 +68,13 @@ impl EventStorePy {
         py: Python<'_>,
         id: &str,
         events: &Bound<'_, PyAny>,
-        expected_version: Option<u64>,
+        expected_version: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<u64> {
-        let evs = events
-            .try_iter()?
-            .map(|e| e.map(|o| Value::new(&o)))
-            .collect::<PyResult<Vec<_>>>()?;
+        let evs: Vec<Value> = convert::items(events, "append")?
+            .iter()
+            .map(Value::new)
+            .collect();
+        let expected_version = convert::opt_count::<u64>(expected_version, "expected_version")?;
         py.detach(|| self.store.append(id, evs, expected_version))
             .map_err(|e| append_err(py, e))
     }
@@ -127,18 +129,38 @@ pub(crate) struct PyAggregate {
     factory_error: Arc<Mutex<Option<PyErr>>>,
 }
 
+/// What the factory made, if it is an aggregate: it has `apply` and `handle`.
+fn aggregate_object(o: Bound<'_, PyAny>) -> PyResult<Bound<'_, PyAny>> {
+    for method in ["apply", "handle"] {
+        if !o.getattr(method).is_ok_and(|m| m.is_callable()) {
+            return Err(PyTypeError::new_err(format!(
+                "the aggregate factory returned {}, which has no {method}() method: return \
+                 an aggregate object with apply(event) and handle(command)",
+                if o.is_none() {
+                    "None".to_string()
+                } else {
+                    format!("a {}", convert::type_name(&o))
+                }
+            )));
+        }
+    }
+    Ok(o)
+}
+
 impl PyAggregate {
     fn new(factory: &Py<PyAny>) -> Self {
-        Python::attach(|py| match factory.bind(py).call0() {
-            Ok(o) => PyAggregate {
-                obj: Some(Value::new(&o)),
-                factory_error: Arc::default(),
+        Python::attach(
+            |py| match factory.bind(py).call0().and_then(aggregate_object) {
+                Ok(o) => PyAggregate {
+                    obj: Some(Value::new(&o)),
+                    factory_error: Arc::default(),
+                },
+                Err(e) => PyAggregate {
+                    obj: None,
+                    factory_error: Arc::new(Mutex::new(Some(e))),
+                },
             },
-            Err(e) => PyAggregate {
-                obj: None,
-                factory_error: Arc::new(Mutex::new(Some(e))),
-            },
-        })
+        )
     }
 
     fn obj(&self) -> PyResult<&Value> {
@@ -180,7 +202,10 @@ impl Aggregate for PyAggregate {
             if out.is_none() {
                 return Ok(Vec::new());
             }
-            out.try_iter()?.map(|e| e.map(|o| Value::new(&o))).collect()
+            Ok(convert::items(&out, "handle's result")?
+                .iter()
+                .map(Value::new)
+                .collect())
         })
     }
 }

@@ -1,11 +1,11 @@
 //! `Queue` and `Delivery`, and awaiting the core's own futures.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use ringlet::queue::SharedDelivery;
@@ -16,7 +16,7 @@ use ringlet::{
 
 use crate::aio::{awaitable, awaitable_or_stop, PendingOp, Ready};
 use crate::convert::{self, Value};
-use crate::errors::{err, none_if_closed, stop_async};
+use crate::errors::{err, full_after, none_if_closed, stop_async};
 use crate::reader::wait_for;
 
 /// Awaits a core future (owned, `Unpin`), converting its output with `conv`.
@@ -177,18 +177,37 @@ impl QueuePy {
         self.send_msg(py, m, delay, timeout)
     }
 
-    /// Sends every value of an iterable, waiting while full; returns how many.
-    fn send_many(&self, py: Python<'_>, values: &Bound<'_, PyAny>) -> PyResult<usize> {
-        let it = values
-            .try_iter()
-            .map_err(|_| PyTypeError::new_err("send_many takes an iterable of values"))?;
-        let mut n = 0;
-        for v in it {
-            let m = Message::new(Value::new(&v?));
-            self.send_msg(py, m, None, None)?;
-            n += 1;
-        }
-        Ok(n)
+    /// Sends every value of a list (or iterable), waiting while full (at most
+    /// `timeout` seconds in all, then `Full` with `.sent`: the values before it
+    /// were sent); returns how many.
+    #[pyo3(signature = (values, *, timeout = None))]
+    fn send_many(
+        &self,
+        py: Python<'_>,
+        values: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<usize> {
+        let mut rest: VecDeque<Message<Value>> = convert::items(values, "send_many")?
+            .iter()
+            .map(|v| Message::new(Value::new(v)))
+            .collect();
+        let (total, timeout) = (rest.len(), convert::opt_duration(timeout, "timeout")?);
+        let q = &self.q;
+        let sent = wait_for(py, timeout, |step| {
+            while let Some(m) = rest.pop_front() {
+                match q.send_message_timeout(m, step) {
+                    Ok(()) => {}
+                    Err(SendTimeoutError::Timeout(m)) => {
+                        rest.push_front(m);
+                        return Ok(None);
+                    }
+                    Err(e) => return Err(err(e)),
+                }
+            }
+            Ok(Some(()))
+        })?;
+        sent.map(|()| total)
+            .ok_or_else(|| full_after("queue", "sent", total - rest.len(), total))
     }
 
     /// Sends a value, waiting asynchronously while the queue is full.

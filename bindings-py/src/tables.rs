@@ -175,9 +175,10 @@ impl WindowedTablePy {
         &self,
         py: Python<'_>,
         key: &Bound<'_, PyAny>,
-        start: i64,
+        start: &Bound<'_, PyAny>,
     ) -> PyResult<Option<Py<PyAny>>> {
         let k = convert::key(key)?;
+        let start = convert::timestamp_ms(start, "start")?;
         Ok(match &self.table {
             Held::Values(t) => t.get(k, start).map(|v| v.get(py)),
             Held::Counts(t) => t.get(k, start).map(|n| int(py, n)),

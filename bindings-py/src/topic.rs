@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use ringlet::journal::Event;
@@ -10,7 +9,7 @@ use ringlet::{Message, PublishTimeoutError, TopicConfig};
 
 use crate::aio::{awaitable, Ready};
 use crate::convert::{self, Value};
-use crate::errors::{err, TypeMismatch};
+use crate::errors::{err, full_after, TypeMismatch};
 use crate::group::{GroupPy, ShareGroupPy};
 use crate::reader::wait_for;
 use crate::records::Receipt;
@@ -185,11 +184,10 @@ impl TopicPy {
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<usize> {
         let t = self.values()?;
-        let vals = values
-            .try_iter()
-            .map_err(|_| PyTypeError::new_err("publish_many takes an iterable of values"))?
-            .map(|v| v.map(|v| Value::new(&v)))
-            .collect::<PyResult<Vec<Value>>>()?;
+        let vals: Vec<Value> = convert::items(values, "publish_many")?
+            .iter()
+            .map(Value::new)
+            .collect();
         let timeout = convert::opt_duration(timeout, "timeout")?;
         if !t.config().on_full.waits_for_room(timeout.is_some()) {
             return t.publish_batch(vals).map_err(err);
@@ -207,7 +205,7 @@ impl TopicPy {
             }
         })?
         .map(|()| total)
-        .ok_or_else(|| err(ringlet::PublishError::Full(())))
+        .ok_or_else(|| full_after("topic", "published", total - rest.len(), total))
     }
 
     /// Publishes a value, waiting asynchronously for room on a `block` topic.

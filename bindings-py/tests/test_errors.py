@@ -158,3 +158,45 @@ def test_messages_speak_python_not_rust():
         bus.get_topic("streams-counts-changelog")
     assert "Python objects" in str(e.value) and "::" not in str(e.value)
     assert ringlet.StreamError.__name__ == "StreamError"
+
+
+def test_a_str_or_dict_is_not_a_list_of_values():
+    bus = ringlet.Bus()
+    t = bus.topic("t")
+    q = bus.queue("q")
+    store = bus.event_store("accounts")
+    for call in [
+        lambda: t.publish_many("abc"),
+        lambda: t.publish_many({"a": 1}),
+        lambda: q.send_many("ab"),
+        lambda: q.send_many(b"ab"),
+        lambda: store.append("acc-1", "oops"),
+    ]:
+        with pytest.raises(TypeError, match=r"takes a list of values.*\[value\]"):
+            call()
+    assert len(t) == 0 and len(q) == 0 and store.load("acc-1") == []
+    assert t.publish_many(x for x in [1, 2]) == 2, "other iterables still work"
+
+
+def test_send_many_times_out_on_a_full_queue_and_says_how_many_went_in():
+    bus = ringlet.Bus()
+    q = bus.queue("q", capacity=2)
+    with pytest.raises(ringlet.Full) as e:
+        q.send_many([1, 2, 3, 4], timeout=0.05)
+    assert e.value.sent == 2
+    assert len(q) == 2
+
+
+def test_numbers_out_of_range_name_the_argument():
+    bus = ringlet.Bus()
+    store = bus.event_store("accounts")
+    with pytest.raises(ValueError, match="expected_version"):
+        store.append("acc-1", [1], expected_version=-1)
+
+
+def test_an_aggregate_factory_returning_none_says_so():
+    bus = ringlet.Bus()
+    store = bus.event_store("accounts")
+    aggs = store.aggregates(lambda: None)
+    with pytest.raises(TypeError, match="factory returned None"):
+        aggs.load("acc-1")
