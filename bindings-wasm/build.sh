@@ -12,6 +12,7 @@ wasm="$root/target/wasm32-unknown-unknown/wasm-release/ringlet_wasm.wasm"
 rm -rf "$here/pkg"
 wasm-bindgen --target web --remove-name-section --remove-producers-section --out-dir "$here/pkg/web" "$wasm"
 wasm-bindgen --target nodejs --out-dir "$here/pkg/node" "$wasm"
+node "$here/js/patch-glue.mjs" "$here/pkg/web/ringlet_wasm.js" "$here/pkg/node/ringlet_wasm.js"
 cp "$here/js/package.json" "$here/pkg/package.json"
 # Node's build is CommonJS; its inline snippets are ES modules (loaded by require).
 echo '{ "type": "commonjs" }' > "$here/pkg/node/package.json"

@@ -54,7 +54,7 @@ impl Bus {
         ringlet::label_value_type::<Value>("JS values");
         let options_ = options.map(JsValue::from).unwrap_or_default();
         let o = option_object(&options_, "Bus", &["clock", "startMs", "journal"])?;
-        let clock = get(&o, "clock");
+        let clock = get(&o, "clock")?;
         let manual = if absent(&clock) {
             false
         } else {
@@ -68,7 +68,7 @@ impl Bus {
                 }
             }
         };
-        let start = get(&o, "startMs");
+        let start = get(&o, "startMs")?;
         if !absent(&start) && !manual {
             return Err(crate::errors::type_error("startMs needs clock: \"manual\""));
         }
@@ -84,7 +84,7 @@ impl Bus {
         } else {
             None
         };
-        if let Some(n) = convert::opt_usize(&get(&o, "journal"), "journal")? {
+        if let Some(n) = convert::opt_usize(&get(&o, "journal")?, "journal")? {
             b = b.journal(n);
         }
         let bus = b.build();
@@ -145,15 +145,15 @@ impl Bus {
             "topic",
             &["partitions", "capacity", "maxAgeMs", "onFull", "compacted"],
         )?;
-        let f = get(&o, "onFull");
+        let f = get(&o, "onFull")?;
         let options = ringlet::options::TopicOptions {
-            partitions: convert::opt_u32(&get(&o, "partitions"), "partitions")?,
-            capacity: convert::opt_usize(&get(&o, "capacity"), "capacity")?,
-            max_age: convert::opt_ms(&get(&o, "maxAgeMs"), "maxAgeMs")?,
+            partitions: convert::opt_u32(&get(&o, "partitions")?, "partitions")?,
+            capacity: convert::opt_usize(&get(&o, "capacity")?, "capacity")?,
+            max_age: convert::opt_ms(&get(&o, "maxAgeMs")?, "maxAgeMs")?,
             on_full: (!absent(&f))
                 .then(|| convert::choice(&f, "onFull"))
                 .transpose()?,
-            compacted: convert::opt_bool(&get(&o, "compacted"), "compacted")?,
+            compacted: convert::opt_bool(&get(&o, "compacted")?, "compacted")?,
         };
         let t = self
             .bus

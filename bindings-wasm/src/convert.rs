@@ -10,6 +10,43 @@ use wasm_bindgen::JsCast;
 
 use crate::errors::{range_error, type_error};
 
+// Reflective reads that may run user code (a `Proxy`'s traps, getters) go through
+// imports that catch: a JS exception never unwinds through a Rust frame (it would
+// leak the WASM stack and leave objects borrowed).
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(catch, js_namespace = Array, js_name = isArray)]
+    fn js_is_array(v: &JsValue) -> Result<bool, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = Array, js_name = from)]
+    fn js_array_from(v: &JsValue) -> Result<Array, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = Object, js_name = entries)]
+    fn js_entries(v: &JsValue) -> Result<Array, JsValue>;
+}
+
+#[wasm_bindgen(
+    inline_js = "export function dateMs(v) { try { return v instanceof Date ? Date.prototype.getTime.call(v) : undefined; } catch (e) { return undefined; } }"
+)]
+extern "C" {
+    /// A `Date`'s ms, `undefined` for anything else.
+    #[wasm_bindgen(js_name = dateMs)]
+    fn js_date_ms(v: &JsValue) -> JsValue;
+}
+
+/// Whether `v` is an array (a revoked `Proxy` is not).
+pub fn is_array(v: &JsValue) -> bool {
+    js_is_array(v).unwrap_or(false)
+}
+
+/// Whether `v` is a `Date`.
+pub fn is_date(v: &JsValue) -> bool {
+    !js_date_ms(v).is_undefined()
+}
+
+/// A copy of array `v` (its items read once, through its traps if a `Proxy`).
+fn array(v: &JsValue) -> Result<Array, JsValue> {
+    js_array_from(v)
+}
+
 /// JS's largest exact integer, 2^53 - 1.
 const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
 
@@ -18,7 +55,7 @@ pub fn type_name(v: &JsValue) -> String {
     if v.is_null() {
         return "null".into();
     }
-    if Array::is_array(v) {
+    if is_array(v) {
         return "an array".into();
     }
     match v.js_typeof().as_string().as_deref() {
@@ -34,15 +71,17 @@ pub fn option_object(v: &JsValue, what: &str, known: &[&str]) -> Result<Option<O
     if v.is_undefined() || v.is_null() {
         return Ok(None);
     }
-    if !v.is_object() || Array::is_array(v) || v.is_function() {
+    if !v.is_object() || is_array(v) || v.is_function() {
         return Err(type_error(format!(
             "{what} options must be an object, not {}",
             type_name(v)
         )));
     }
     let o: Object = v.clone().unchecked_into();
-    for k in Object::keys(&o).iter() {
-        let name = k.as_string().unwrap_or_default();
+    for k in Reflect::own_keys(&o)?.iter() {
+        let Some(name) = k.as_string() else {
+            continue; // a symbol key is not an option
+        };
         if !known.contains(&name.as_str()) {
             return Err(type_error(format!(
                 "unknown {what} option {name:?} (known: {})",
@@ -53,11 +92,12 @@ pub fn option_object(v: &JsValue, what: &str, known: &[&str]) -> Result<Option<O
     Ok(Some(o))
 }
 
-/// `o[name]`, `undefined` when `o` is none or has no such property.
-pub fn get(o: &Option<Object>, name: &str) -> JsValue {
+/// `o[name]`, `undefined` when `o` is none or has no such property; a getter's
+/// (or trap's) exception comes back as the error.
+pub fn get(o: &Option<Object>, name: &str) -> Result<JsValue, JsValue> {
     match o {
-        Some(o) => Reflect::get(o, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED),
-        None => JsValue::UNDEFINED,
+        Some(o) => Reflect::get(o, &JsValue::from_str(name)),
+        None => Ok(JsValue::UNDEFINED),
     }
 }
 
@@ -147,8 +187,8 @@ pub fn opt_ms(v: &JsValue, name: &str) -> Result<Option<Duration>, JsValue> {
 
 /// A timestamp: ms since the epoch (a whole number, may be negative) or a `Date`.
 pub fn timestamp(v: &JsValue, name: &str) -> Result<i64, JsValue> {
-    let n = match v.dyn_ref::<js_sys::Date>() {
-        Some(d) => d.get_time(),
+    let n = match js_date_ms(v).as_f64() {
+        Some(ms) => ms,
         None => match v.as_f64() {
             Some(n) => n,
             None => {
@@ -205,14 +245,18 @@ pub fn key(v: &JsValue) -> Result<Key, JsValue> {
 /// `Uint8Array`s.
 pub fn headers(v: &JsValue) -> Result<Headers, JsValue> {
     let mut h = Headers::default();
-    if Array::is_array(v) {
-        for pair in Array::from(v).iter() {
-            if !Array::is_array(&pair) || Array::from(&pair).length() != 2 {
+    if is_array(v) {
+        for pair in array(v)?.iter() {
+            let pair = if is_array(&pair) {
+                array(&pair)?
+            } else {
+                Array::new()
+            };
+            if pair.length() != 2 {
                 return Err(type_error(
                     "headers as an array must hold [name, value] pairs",
                 ));
             }
-            let pair = Array::from(&pair);
             let name = string(&pair.get(0), "a header name")?;
             h.push(name, bytes(&pair.get(1), "a header value")?);
         }
@@ -224,8 +268,8 @@ pub fn headers(v: &JsValue) -> Result<Headers, JsValue> {
             type_name(v)
         )));
     }
-    for entry in Object::entries(v.unchecked_ref()).iter() {
-        let entry = Array::from(&entry);
+    for entry in js_entries(v)?.iter() {
+        let entry: Array = entry.unchecked_into();
         let name = string(&entry.get(0), "a header name")?;
         h.push(name, bytes(&entry.get(1), "a header value")?);
     }
@@ -242,15 +286,15 @@ pub fn start(v: &JsValue) -> Result<Start, JsValue> {
     if v.as_f64().is_some() {
         return Ok(Start::Offset(u64_arg(v, "start offset")?));
     }
-    if v.is_instance_of::<js_sys::Date>() {
+    if is_date(v) {
         return Ok(Start::Timestamp(timestamp(v, "start")?));
     }
-    if Array::is_array(v) {
+    if is_array(v) {
         return offset_pairs(v, WHAT).map(Start::Offsets);
     }
     if v.is_object() && !v.is_function() {
         let o = option_object(v, "start", &["timestamp"])?;
-        let t = get(&o, "timestamp");
+        let t = get(&o, "timestamp")?;
         if absent(&t) {
             return Err(type_error(WHAT));
         }
@@ -261,16 +305,20 @@ pub fn start(v: &JsValue) -> Result<Start, JsValue> {
 
 /// `[[partition, offset], …]`; anything else is a `TypeError` saying `what`.
 pub fn offset_pairs(v: &JsValue, what: &str) -> Result<Vec<(u32, u64)>, JsValue> {
-    if !Array::is_array(v) {
+    if !is_array(v) {
         return Err(type_error(format!("{what}, not {}", type_name(v))));
     }
-    Array::from(v)
+    array(v)?
         .iter()
         .map(|pair| {
-            if !Array::is_array(&pair) || Array::from(&pair).length() != 2 {
+            let pair = if is_array(&pair) {
+                array(&pair)?
+            } else {
+                Array::new()
+            };
+            if pair.length() != 2 {
                 return Err(type_error(what));
             }
-            let pair = Array::from(&pair);
             Ok((
                 u32_arg(&pair.get(0), "partition")?,
                 u64_arg(&pair.get(1), "offset")?,
@@ -302,22 +350,19 @@ pub fn choice<T: std::str::FromStr<Err = ringlet::UnknownName>>(
 
 /// A list of partitions (an array of whole numbers).
 pub fn partitions(v: &JsValue) -> Result<Vec<u32>, JsValue> {
-    if !Array::is_array(v) {
+    if !is_array(v) {
         return Err(type_error(format!(
             "partitions must be an array of numbers, not {}",
             type_name(v)
         )));
     }
-    Array::from(v)
-        .iter()
-        .map(|p| u32_arg(&p, "partition"))
-        .collect()
+    array(v)?.iter().map(|p| u32_arg(&p, "partition")).collect()
 }
 
 /// An iterable's items (arrays and anything with `Symbol.iterator`).
 pub fn items(v: &JsValue, name: &str) -> Result<Vec<JsValue>, JsValue> {
-    if Array::is_array(v) {
-        return Ok(Array::from(v).to_vec());
+    if is_array(v) {
+        return Ok(array(v)?.to_vec());
     }
     let Ok(Some(it)) = js_sys::try_iter(v) else {
         return Err(type_error(format!(
@@ -368,9 +413,9 @@ pub fn function(v: &JsValue, name: &str) -> Result<js_sys::Function, JsValue> {
 /// A reader's `start` (default `default`) and `onLag` (default `"earliest"`) from
 /// an options object already checked by [`option_object`].
 pub fn reader_options(o: &Option<Object>, default: Start) -> Result<(Start, OnLag), JsValue> {
-    let s = get(o, "start");
+    let s = get(o, "start")?;
     let start = if absent(&s) { default } else { start(&s)? };
-    let l = get(o, "onLag");
+    let l = get(o, "onLag")?;
     let lag = if absent(&l) {
         OnLag::Earliest
     } else {

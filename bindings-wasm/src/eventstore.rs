@@ -225,8 +225,8 @@ impl Bus {
         let name = convert::string(&name, "name")?;
         let o = option_object(&options_, "eventStore", &["partitions", "capacity"])?;
         let options = ringlet::options::TopicOptions {
-            partitions: convert::opt_u32(&get(&o, "partitions"), "partitions")?,
-            capacity: convert::opt_usize(&get(&o, "capacity"), "capacity")?,
+            partitions: convert::opt_u32(&get(&o, "partitions")?, "partitions")?,
+            capacity: convert::opt_usize(&get(&o, "capacity")?, "capacity")?,
             ..Default::default()
         };
         let store = self

@@ -58,9 +58,9 @@ impl Group {
     ) -> Result<Group, JsValue> {
         let o = option_object(opts, "group", &["start", "autoCommit", "sessionTimeoutMs"])?;
         let options = GroupOptions {
-            start: group_start(&get(&o, "start"))?,
-            auto_commit: convert::opt_bool(&get(&o, "autoCommit"), "autoCommit")?,
-            session_timeout: convert::opt_ms(&get(&o, "sessionTimeoutMs"), "sessionTimeoutMs")?,
+            start: group_start(&get(&o, "start")?)?,
+            auto_commit: convert::opt_bool(&get(&o, "autoCommit")?, "autoCommit")?,
+            session_timeout: convert::opt_ms(&get(&o, "sessionTimeoutMs")?, "sessionTimeoutMs")?,
         };
         let g = topic.open_group(name, &options).map_err(err)?;
         Ok(Group {
@@ -103,8 +103,8 @@ impl Group {
     pub fn join(&self, options: Option<crate::types::JoinOptions>) -> Result<JsValue, JsValue> {
         let options_ = options.map(JsValue::from).unwrap_or_default();
         let o = option_object(&options_, "join", &["onAssign", "onRevoke"])?;
-        let on_assign = convert::opt_function(&get(&o, "onAssign"), "onAssign")?;
-        let on_revoke = convert::opt_function(&get(&o, "onRevoke"), "onRevoke")?;
+        let on_assign = convert::opt_function(&get(&o, "onAssign")?, "onAssign")?;
+        let on_revoke = convert::opt_function(&get(&o, "onRevoke")?, "onRevoke")?;
         let mut m = self.g.join().map_err(err)?;
         let events = m.queue_changes();
         self.timer.rearm();
@@ -496,14 +496,14 @@ impl ShareGroup {
             ],
         )?;
         let options = ShareGroupOptions {
-            start: group_start(&get(&o, "start"))?,
+            start: group_start(&get(&o, "start")?)?,
             visibility_timeout: convert::opt_ms(
-                &get(&o, "visibilityTimeoutMs"),
+                &get(&o, "visibilityTimeoutMs")?,
                 "visibilityTimeoutMs",
             )?,
-            max_deliveries: convert::opt_u32(&get(&o, "maxDeliveries"), "maxDeliveries")?,
-            max_in_flight: convert::opt_usize(&get(&o, "maxInFlight"), "maxInFlight")?,
-            dead_letter: convert::opt_string(&get(&o, "deadLetter"), "deadLetter")?,
+            max_deliveries: convert::opt_u32(&get(&o, "maxDeliveries")?, "maxDeliveries")?,
+            max_in_flight: convert::opt_usize(&get(&o, "maxInFlight")?, "maxInFlight")?,
+            dead_letter: convert::opt_string(&get(&o, "deadLetter")?, "deadLetter")?,
         };
         let g = topic.open_share_group(name, &options).map_err(err)?;
         Ok(ShareGroup {

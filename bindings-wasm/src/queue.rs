@@ -30,13 +30,13 @@ pub(crate) fn open(
         ],
     )?;
     let options = ringlet::options::QueueOptions {
-        capacity: convert::opt_usize(&get(&o, "capacity"), "capacity")?,
+        capacity: convert::opt_usize(&get(&o, "capacity")?, "capacity")?,
         visibility_timeout: convert::opt_ms(
-            &get(&o, "visibilityTimeoutMs"),
+            &get(&o, "visibilityTimeoutMs")?,
             "visibilityTimeoutMs",
         )?,
-        max_deliveries: convert::opt_u32(&get(&o, "maxDeliveries"), "maxDeliveries")?,
-        dead_letter: convert::opt_string(&get(&o, "deadLetter"), "deadLetter")?,
+        max_deliveries: convert::opt_u32(&get(&o, "maxDeliveries")?, "maxDeliveries")?,
+        dead_letter: convert::opt_string(&get(&o, "deadLetter")?, "deadLetter")?,
     };
     let q = bus.open_queue::<Value>(name, &options).map_err(err)?;
     Ok(Queue::new(q, timer))
@@ -87,11 +87,11 @@ impl Queue {
 
 fn queue_message(value: JsValue, opts: &Option<js_sys::Object>) -> Result<Message<Value>, JsValue> {
     let mut m = Message::new(Value::new(value));
-    let k = get(opts, "key");
+    let k = get(opts, "key")?;
     if !absent(&k) {
         m = m.key(convert::key(&k)?);
     }
-    let h = get(opts, "headers");
+    let h = get(opts, "headers")?;
     if !absent(&h) {
         m = m.headers(convert::headers(&h)?);
     }
@@ -157,7 +157,7 @@ impl Queue {
         }
         let o = option_object(&options_, "send", &["key", "headers", "delayMs"])?;
         let m = queue_message(value, &o)?;
-        match convert::opt_ms(&get(&o, "delayMs"), "delayMs")? {
+        match convert::opt_ms(&get(&o, "delayMs")?, "delayMs")? {
             None => self.q.try_send_message(m).map_err(full),
             Some(d) => {
                 let r = self.q.try_send_delayed(m, d).map_err(full);

@@ -249,7 +249,7 @@ impl Stream {
     ) -> Result<GroupedStream, JsValue> {
         let options_ = options.map(JsValue::from).unwrap_or_default();
         let o = option_object(&options_, "groupByKey", &["store", "capacity"])?;
-        let s = get(&o, "store");
+        let s = get(&o, "store")?;
         let store = if absent(&s) {
             None
         } else {
@@ -258,7 +258,7 @@ impl Stream {
         Ok(GroupedStream {
             stream: self.stream.clone(),
             store,
-            capacity: convert::opt_usize(&get(&o, "capacity"), "capacity")?,
+            capacity: convert::opt_usize(&get(&o, "capacity")?, "capacity")?,
         })
     }
 
@@ -436,10 +436,10 @@ impl GroupedStream {
                 "retentionMs",
             ],
         )?;
-        let tumbling = convert::opt_ms(&get(&o, "tumblingMs"), "tumblingMs")?;
-        let hopping = convert::opt_ms(&get(&o, "hoppingMs"), "hoppingMs")?;
-        let advance = convert::opt_ms(&get(&o, "advanceMs"), "advanceMs")?;
-        let session = convert::opt_ms(&get(&o, "sessionGapMs"), "sessionGapMs")?;
+        let tumbling = convert::opt_ms(&get(&o, "tumblingMs")?, "tumblingMs")?;
+        let hopping = convert::opt_ms(&get(&o, "hoppingMs")?, "hoppingMs")?;
+        let advance = convert::opt_ms(&get(&o, "advanceMs")?, "advanceMs")?;
+        let session = convert::opt_ms(&get(&o, "sessionGapMs")?, "sessionGapMs")?;
         let mut w = match (tumbling, hopping, session) {
             (Some(t), None, None) if advance.is_none() => Windows::tumbling(t),
             (None, Some(h), None) => Windows::hopping(
@@ -453,10 +453,10 @@ impl GroupedStream {
                 ))
             }
         };
-        if let Some(g) = convert::opt_ms(&get(&o, "graceMs"), "graceMs")? {
+        if let Some(g) = convert::opt_ms(&get(&o, "graceMs")?, "graceMs")? {
             w = w.grace(g);
         }
-        if let Some(r) = convert::opt_ms(&get(&o, "retentionMs"), "retentionMs")? {
+        if let Some(r) = convert::opt_ms(&get(&o, "retentionMs")?, "retentionMs")? {
             w = w.retention(r);
         }
         Ok(WindowedGroupedStream {

@@ -42,19 +42,19 @@ fn message(value: JsValue, opts: &JsValue, with_place: bool) -> Result<Message<V
         &["key", "headers"]
     };
     let o = option_object(opts, "publish", known)?;
-    let k = get(&o, "key");
+    let k = get(&o, "key")?;
     if !absent(&k) {
         m = m.key(convert::key(&k)?);
     }
-    let h = get(&o, "headers");
+    let h = get(&o, "headers")?;
     if !absent(&h) {
         m = m.headers(convert::headers(&h)?);
     }
     if with_place {
-        if let Some(p) = convert::opt_u32(&get(&o, "partition"), "partition")? {
+        if let Some(p) = convert::opt_u32(&get(&o, "partition")?, "partition")? {
             m = m.partition(p);
         }
-        let ts = get(&o, "timestamp");
+        let ts = get(&o, "timestamp")?;
         if !absent(&ts) {
             m = m.timestamp(convert::timestamp(&ts, "timestamp")?);
         }

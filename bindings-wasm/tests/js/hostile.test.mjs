@@ -149,3 +149,61 @@ test("wrong types are TypeErrors even where wasm-bindgen would coerce", () => {
     assert.throws(fn, (e) => e.name === kind, kind);
   }
 });
+
+test("100,000 calls on freed objects throw Closed and leak nothing; the module still works", () => {
+  const bus = manual();
+  const t = bus.topic("freed", { partitions: 2 });
+  const sub = t.subscribe({ start: "earliest" });
+  const q = bus.queue("freed-q");
+  const m = t.group("g").join();
+  const other = bus.topic("other");
+  for (const o of [t, sub, q, m]) o.free();
+  const calls = [
+    () => t.publish(1), () => t.name, () => sub.poll(), () => sub.seek("earliest"),
+    () => q.send(1), () => q.tryReceive(), () => m.poll(), () => m.assignment(),
+    () => other.stream().join(t, () => 1), () => t.free(),
+  ];
+  for (let i = 0; i < 100_000; i++) {
+    try {
+      calls[i % calls.length]();
+    } catch (e) {
+      assert.ok(e.name === "Closed" || e instanceof TypeError, `${e.name}: ${e.message}`);
+    }
+  }
+  const fresh = manual();
+  const again = fresh.topic("again");
+  assert.equal(again.publish("still works").offset, 0);
+  assert.equal(again.subscribe({ start: "earliest" }).poll().value, "still works");
+});
+
+test("100,000 options whose traps and getters throw: the user's error, never a trap", () => {
+  const bus = manual();
+  const t = bus.topic("traps");
+  const throwingKeys = new Proxy({}, { ownKeys() { throw new TrapError("ownKeys"); } });
+  const throwingGetter = { get key() { throw new TrapError("getter"); } };
+  const revoked = Proxy.revocable([], {});
+  revoked.revoke();
+  const calls = [
+    () => t.subscribe(throwingKeys), () => t.publish(1, throwingKeys), () => t.publish(1, throwingGetter),
+    () => bus.topic("x", throwingKeys), () => t.publish(1, { headers: throwingKeys }),
+    () => t.publish(1, { headers: revoked.proxy }), () => t.subscribe({ start: revoked.proxy }),
+  ];
+  for (let i = 0; i < 100_000; i++) {
+    try {
+      calls[i % calls.length]();
+      assert.fail("it should have thrown");
+    } catch (e) {
+      assert.ok(!(e instanceof WebAssembly.RuntimeError), `the module trapped: ${e}`);
+      assert.ok(e instanceof TrapError || e instanceof TypeError, `${e.name}: ${e.message}`);
+    }
+  }
+  t.free(); // not left borrowed
+  assert.equal(manual().topic("after").publish(1).offset, 0);
+});
+
+test("an argument of the wrong class is a TypeError", () => {
+  const bus = manual();
+  const s = bus.topic("s").stream();
+  assert.throws(() => s.join({}, () => 1), TypeError);
+  assert.throws(() => s.merge({}), TypeError);
+});
