@@ -291,7 +291,7 @@ test("bad arguments are typed errors, never traps", () => {
   throwsNamed(assert, () => bus.topology(5), "TypeError");
   const table = s.groupByKey().count();
   throwsNamed(assert, () => table.get(5), "TypeError");
-  throwsNamed(assert, () => s.join({}, () => 1), "Error");
+  throwsNamed(assert, () => s.join({}, () => 1), "TypeError");
 });
 
 test("compacted topics keep the latest value per key; null is a tombstone", () => {
