@@ -1,17 +1,32 @@
 // Makes the glue wasm-bindgen generated safe for calls on freed objects and for
 // arguments of the wrong class: such calls throw a typed error in JS, before any
-// WASM frame runs (a throw from inside WASM would leak its stack).
+// WASM frame runs (a throw from inside WASM would leak its stack). Exports the
+// error classes (defined in an inline snippet of src/errors.rs) from the package.
 //   node patch-glue.mjs <glue.js>...
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync, readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
 
-const helpers = `
+/// The snippet defining the error classes, relative to the glue, and its classes.
+function errorClasses(glue) {
+  const root = join(dirname(glue), "snippets");
+  for (const d of readdirSync(root)) {
+    for (const f of readdirSync(join(root, d))) {
+      const text = readFileSync(join(root, d, f), "utf8");
+      if (text.includes("export class RingletError")) {
+        const names = ["RingletError", ...[...text.matchAll(/export const (\w+) = kind\(/g)].map((m) => m[1])];
+        return { path: `./snippets/${d}/${f}`, names };
+      }
+    }
+  }
+  throw new Error(`${glue}: no snippet defines the error classes`);
+}
+
+const helper = `
 function __ringletLive(obj) {
     const ptr = obj == null ? 0 : obj.__wbg_ptr;
     if (typeof ptr !== "number" || ptr === 0) {
         const what = obj != null && obj.constructor && obj.constructor.name !== "Object" ? obj.constructor.name : "object";
-        const e = new Error(\`this \${what} was freed (free() was called, or it was given away): make a new one\`);
-        e.name = "Closed";
-        throw e;
+        throw new __RingletClosed(\`this \${what} was freed (free() was called, or it was given away): make a new one\`);
     }
     return ptr;
 }
@@ -37,10 +52,24 @@ for (const file of process.argv.slice(2)) {
   for (const must of ["__ringletLive(this)", "if (ptr !== 0) wasm.", "new TypeError(`expected a "]) {
     if (!s.includes(must)) throw new Error(`${file}: the glue no longer has what is patched (${must})`);
   }
+  const esm = /^export class /m.test(s);
+  const { path, names } = errorClasses(file);
+  const head = esm
+    ? `import { Closed as __RingletClosed } from "${path}";\nexport { ${names.join(", ")} } from "${path}";\n`
+    : `const __ringletErrors = require("${path}");\nconst __RingletClosed = __ringletErrors.Closed;\n` +
+      names.map((n) => `exports.${n} = __ringletErrors.${n};`).join("\n") + "\n";
   // After the imports (ES module) or at the top (CommonJS).
   const lines = s.split("\n");
   let at = 0;
   while (at < lines.length && (lines[at].startsWith("import ") || lines[at].startsWith("/*"))) at++;
-  lines.splice(at, 0, helpers);
+  lines.splice(at, 0, head + helper);
   writeFileSync(file, lines.join("\n"));
+  // The classes in the types.
+  const dts = file.replace(/\.js$/, ".d.ts");
+  const decl = [
+    "/** Every error the engine throws is a RingletError; its class (and `name`) is the contract's name. */",
+    "export class RingletError extends Error {}",
+    ...names.filter((n) => n !== "RingletError").map((n) => `export class ${n} extends RingletError {}`),
+  ].join("\n");
+  writeFileSync(dts, readFileSync(dts, "utf8") + "\n" + decl + "\n");
 }

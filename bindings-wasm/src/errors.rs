@@ -1,6 +1,7 @@
 //! The one place core errors become JS `Error`s, and the argument errors.
 //!
-//! Every engine error is an `Error` whose `name` is stable: `Full`, `Closed`,
+//! Every engine error is a `RingletError` (an `Error`), of the subclass its
+//! stable `name` names — both exported, so `e instanceof Full` works: `Full`, `Closed`,
 //! `Lagged` (with `partition` and `skipped`), `Expired`, `AlreadySettled`, `Timeout`,
 //! `NotOwner` / `OutOfRange` (with `partition`), `VersionConflict` (with `id`,
 //! `expected`, `actual`), `TypeMismatch`, `ConfigError`, `NotFound`, `InvalidName`,
@@ -19,12 +20,50 @@ use wasm_bindgen::prelude::*;
 use crate::records::key_js;
 use crate::Local;
 
-/// An `Error` with `name` and extra numeric fields.
+// The error classes: `RingletError` and one subclass per contract name, exported
+// by the package (`e instanceof Full`, `e instanceof RingletError`; `e.name` is the
+// class's name). The names are the core's `ErrorKind` names (checked by a test)
+// plus `Busy`.
+#[wasm_bindgen(inline_js = r#"
+export class RingletError extends Error {}
+Object.defineProperty(RingletError.prototype, "name", { value: "RingletError", writable: true, configurable: true });
+function kind(name) {
+  const C = { [name]: class extends RingletError {} }[name];
+  Object.defineProperty(C.prototype, "name", { value: name, writable: true, configurable: true });
+  return C;
+}
+export const Full = kind("Full");
+export const Closed = kind("Closed");
+export const Lagged = kind("Lagged");
+export const Expired = kind("Expired");
+export const AlreadySettled = kind("AlreadySettled");
+export const Timeout = kind("Timeout");
+export const NotOwner = kind("NotOwner");
+export const OutOfRange = kind("OutOfRange");
+export const VersionConflict = kind("VersionConflict");
+export const TypeMismatch = kind("TypeMismatch");
+export const ConfigError = kind("ConfigError");
+export const NotFound = kind("NotFound");
+export const InvalidName = kind("InvalidName");
+export const StreamError = kind("StreamError");
+export const Busy = kind("Busy");
+const byName = { Full, Closed, Lagged, Expired, AlreadySettled, Timeout, NotOwner, OutOfRange,
+  VersionConflict, TypeMismatch, ConfigError, NotFound, InvalidName, StreamError, Busy };
+export function ringletError(name, message) {
+  return new (byName[name] ?? RingletError)(message);
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = ringletError)]
+    fn ringlet_error(name: &str, message: &str) -> js_sys::Error;
+}
+
+/// An error of the class named `name` (a `RingletError`) with extra numeric
+/// fields.
 pub fn named(name: &str, msg: &str, fields: &[(&str, f64)]) -> JsValue {
-    let e = js_sys::Error::new(msg);
-    e.set_name(name);
+    let e = ringlet_error(name, msg);
     for (k, v) in fields {
-        // Setting a property on a fresh plain `Error` cannot fail.
+        // Setting a property on a fresh error cannot fail.
         let _ = Reflect::set(&e, &JsValue::from_str(k), &JsValue::from_f64(*v));
     }
     e.into()

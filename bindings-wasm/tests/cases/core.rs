@@ -90,3 +90,17 @@ async fn delayed_message_fires_through_the_binding_timer() {
     let value = Reflect::get(&d, &"value".into()).unwrap();
     assert_eq!(value.as_string().as_deref(), Some("later"));
 }
+
+#[wasm_bindgen_test]
+fn every_contract_error_name_has_its_own_error_class() {
+    for kind in ringlet::ErrorKind::ALL {
+        if kind == ringlet::ErrorKind::NoKey {
+            continue; // an argument error: a TypeError
+        }
+        let e = ringlet_wasm::errors::named(kind.as_str(), "m", &[]);
+        let ctor = js_sys::Reflect::get(&e, &"constructor".into()).unwrap();
+        let class = js_sys::Reflect::get(&ctor, &"name".into()).unwrap();
+        assert_eq!(class.as_string().as_deref(), Some(kind.as_str()));
+        assert!(wasm_bindgen::JsCast::is_instance_of::<js_sys::Error>(&e));
+    }
+}

@@ -9,15 +9,26 @@ export function throwsNamed(assert, fn, name, re) {
     assert.ok(e instanceof Error, `not an Error: ${e}`);
     assert.ok(!(e instanceof WebAssembly.RuntimeError), `the module trapped: ${e}`);
     assert.equal(e.name, name, `${e.name}: ${e.message}`);
+    isClassed(assert, e, name);
     if (re) assert.match(e.message, re);
     return true;
   });
+}
+
+/** A contract error is an instance of its class and of RingletError. */
+function isClassed(assert, e, name) {
+  const C = ringlet[name];
+  if (typeof C === "function" && C.prototype instanceof ringlet.RingletError) {
+    assert.ok(e instanceof C, `${name} is not an instance of ringlet.${name}`);
+    assert.ok(e instanceof ringlet.RingletError);
+  }
 }
 
 export async function rejectsNamed(assert, p, name) {
   await assert.rejects(p, (e) => {
     assert.ok(e instanceof Error);
     assert.equal(e.name, name, `${e.name}: ${e.message}`);
+    isClassed(assert, e, name);
     return true;
   });
 }

@@ -2,7 +2,7 @@
 import init, {
   Bus, Delivery, Receipt, RingletRecord, Snapshot, JournalEvent, liveValues,
   Stream, Table, WindowedTable, WindowedValue, WindowedEntry, Topology, TopologyDescription, StreamError,
-  EventStore, Aggregates,
+  EventStore, Aggregates, RingletError, Full, Closed,
 } from "ringlet";
 
 export async function main(): Promise<number> {
@@ -12,6 +12,12 @@ export async function main(): Promise<number> {
   const receipt: Receipt = orders.publish({ id: 1 }, { key: "customer-42", headers: { source: "web" } });
   const sub = orders.subscribe({ start: "earliest", onLag: "error" });
   const rec: RingletRecord | undefined = sub.poll();
+  try {
+    orders.publish(1);
+  } catch (e) {
+    if (e instanceof Full || e instanceof Closed) console.log(e.name, e.message);
+    else if (e instanceof RingletError) throw e;
+  }
   const many: RingletRecord[] = sub.pollMany(10);
   const next: RingletRecord = await sub.next();
   for await (const r of sub) {
