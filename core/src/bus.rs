@@ -455,7 +455,7 @@ impl Bus {
             self.inner.timer.clone(),
             dead_letter,
             self.inner.journal.clone(),
-        );
+        )?;
         let (closer, shot) = (queue.clone(), queue.clone());
         register::<T>(
             &mut reg,

@@ -296,7 +296,7 @@ pub use murmur2::{murmur2, partition_for_key};
 pub use queue::{
     Delivery, Queue, QueueConfig, QueueFigures, ReceiveFuture, SendFuture, MAX_QUEUE_CAPACITY,
 };
-pub use record::{Headers, Key, Message, Receipt, Record};
+pub use record::{Headers, Key, Message, Receipt, Record, MAX_WASM_RECORDS};
 pub use snapshot::Snapshot;
 pub use streams::{OnError, Stream, StreamError, Table, Topology};
 pub use topic::BATCH;

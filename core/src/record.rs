@@ -304,3 +304,19 @@ impl<T> From<T> for Message<T> {
         Message::new(value)
     }
 }
+
+/// The most records one topic (over all its partitions) or one queue may hold in
+/// WebAssembly, where memory is at most 4 GiB and their storage is allocated
+/// when they are made: bigger ones are a `ConfigError` naming this limit, made
+/// at once instead of blocking the page (or trapping) while allocating.
+pub const MAX_WASM_RECORDS: u64 = 1 << 22;
+
+/// `ConfigError` reason when `records` passes [`MAX_WASM_RECORDS`] on wasm32.
+pub(crate) fn wasm_records_limit(what: &str, records: u64) -> Option<String> {
+    (cfg!(target_family = "wasm") && records > MAX_WASM_RECORDS).then(|| {
+        format!(
+            "{what} is {records}, more than the {MAX_WASM_RECORDS} records a topic or queue \
+             can hold in WebAssembly (its storage is allocated up front): use a smaller one"
+        )
+    })
+}

@@ -3,7 +3,7 @@
 // module keeps working afterwards.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ringlet, manual } from "./ringlet.mjs";
+import { ringlet, manual, throwsNamed } from "./ringlet.mjs";
 
 // Seeded, so a failure can be replayed: RINGLET_FUZZ_SEED=<seed> node --test ...
 const SEED = Number(process.env.RINGLET_FUZZ_SEED ?? Date.now() % 2 ** 32) >>> 0;
@@ -206,4 +206,20 @@ test("an argument of the wrong class is a TypeError", () => {
   const s = bus.topic("s").stream();
   assert.throws(() => s.join({}, () => 1), TypeError);
   assert.throws(() => s.merge({}), TypeError);
+});
+
+test("sizes past what WebAssembly can preallocate are a ConfigError at once, and the bus goes on", () => {
+  const bus = manual();
+  const big = [
+    () => bus.queue("q", { capacity: 2 ** 30 }),
+    () => bus.topic("t", { partitions: 4, capacity: 5e7 }),
+    () => bus.eventStore("e", { partitions: 65536 }),
+  ];
+  for (const f of big) {
+    const t0 = Date.now();
+    throwsNamed(assert, f, "ConfigError", /4194304 records/);
+    assert.ok(Date.now() - t0 < 1000, "refused without allocating");
+  }
+  assert.equal(bus.topic("fine").publish(1).offset, 0);
+  bus.queue("fine-q", { capacity: 1024 }).send(1);
 });

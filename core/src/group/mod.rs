@@ -1100,7 +1100,7 @@ impl<T: Clone + Send + Sync + 'static> crate::topic::Topic<T> {
             }
             (None, _) => None,
         };
-        let inner = share::ShareInner::new(name, config, &self.inner, dead_letter);
+        let inner = share::ShareInner::new(name, config, &self.inner, dead_letter)?;
         groups.share.retain(|_, w| w.strong_count() > 0);
         let view: Arc<dyn share::ShareView> = inner.clone();
         groups.share.insert(name.to_string(), Arc::downgrade(&view));

@@ -320,7 +320,7 @@ impl<T: Clone + Send + Sync + 'static> ShareInner<T> {
         config: ShareGroupConfig,
         topic: &Arc<TopicInner<T>>,
         dead_letter: Option<DeadLetterFn<T>>,
-    ) -> Arc<Self> {
+    ) -> Result<Arc<Self>, Error> {
         let n = topic.parts.len();
         let mut reader = Subscription::detached(topic.clone(), OnLag::Earliest);
         let ops: Arc<dyn TopicOps> = topic.clone();
@@ -355,8 +355,8 @@ impl<T: Clone + Send + Sync + 'static> ShareInner<T> {
                 source: Some(tracker.clone()),
                 journal: topic.journal.clone(),
             },
-        );
-        Arc::new(ShareInner {
+        )?;
+        Ok(Arc::new(ShareInner {
             name: name.into(),
             topic_name: topic.name.clone(),
             config,
@@ -367,7 +367,7 @@ impl<T: Clone + Send + Sync + 'static> ShareInner<T> {
             tracker,
             journal: topic.journal.clone(),
             next_member: AtomicU64::new(1),
-        })
+        }))
     }
 
     fn emit(&self, kind: EventKind, member: u64) {

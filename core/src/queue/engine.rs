@@ -217,6 +217,34 @@ impl<T> std::fmt::Debug for QueueInner<T> {
     }
 }
 
+/// A queue's preallocated storage: its slots and index queues.
+pub(crate) struct Storage<T> {
+    slots: Slots<T>,
+    free: IndexQueue,
+    main: IndexQueue,
+    retry: IndexQueue,
+}
+
+impl<T> Storage<T> {
+    /// Storage for `capacity` messages, or `ConfigError` (naming the queue
+    /// `name`) when it cannot be allocated.
+    pub(crate) fn try_new(name: &str, capacity: usize) -> Result<Self, crate::Error> {
+        let n = u32::try_from(capacity).unwrap_or(u32::MAX);
+        let storage = Slots::try_new(n).and_then(|(slots, free)| {
+            Some(Storage {
+                slots,
+                free,
+                main: IndexQueue::try_new(n as usize)?,
+                retry: IndexQueue::try_new(n as usize)?,
+            })
+        });
+        storage.ok_or_else(|| crate::Error::ConfigError {
+            name: name.into(),
+            reason: format!("not enough memory for capacity {capacity}"),
+        })
+    }
+}
+
 impl<T> QueueInner<T> {
     pub(crate) fn new(
         name: Arc<str>,
@@ -225,9 +253,14 @@ impl<T> QueueInner<T> {
         dead_letter: Option<DeadLetterFn<T>>,
         maintainer: Option<Waker>,
         hooks: Hooks,
+        storage: Storage<T>,
     ) -> Self {
-        let capacity = u32::try_from(config.capacity).unwrap_or(u32::MAX);
-        let (slots, free) = Slots::new(capacity);
+        let Storage {
+            slots,
+            free,
+            main,
+            retry,
+        } = storage;
         QueueInner {
             vt_ms: crate::clock::duration_ms(config.visibility_timeout).max(1),
             max_deliveries: config.max_deliveries.unwrap_or(u32::MAX),
@@ -236,8 +269,8 @@ impl<T> QueueInner<T> {
             timer,
             slots,
             free,
-            main: IndexQueue::new(capacity as usize),
-            retry: IndexQueue::new(capacity as usize),
+            main,
+            retry,
             delayed: Mutex::new(BinaryHeap::new()),
             delayed_len: AtomicUsize::new(0),
             next_due: CachePadded::new(AtomicI64::new(i64::MAX)),
@@ -263,16 +296,17 @@ impl<T> QueueInner<T> {
         timer: Arc<BusTimer>,
         dead_letter: Option<DeadLetterFn<T>>,
         hooks: Hooks,
-    ) -> Arc<Self>
+    ) -> Result<Arc<Self>, crate::Error>
     where
         T: Send + 'static,
     {
+        let storage = Storage::try_new(&name, config.capacity)?;
         let manual = timer.clock().is_manual();
-        Arc::new_cyclic(|weak| {
+        Ok(Arc::new_cyclic(|weak| {
             let maintainer =
                 manual.then(|| Waker::from(Arc::new(Maintainer(std::sync::Weak::clone(weak)))));
-            QueueInner::new(name, config, timer, dead_letter, maintainer, hooks)
-        })
+            QueueInner::new(name, config, timer, dead_letter, maintainer, hooks, storage)
+        }))
     }
 
     fn now(&self) -> i64 {
@@ -1045,6 +1079,7 @@ mod loom_tests {
             None,
             None,
             Hooks::default(),
+            Storage::try_new("q", capacity).unwrap(),
         ))
     }
 

@@ -88,28 +88,38 @@ impl IndexQueue {
     /// for that many operations. With `size == capacity` a full queue would make
     /// every pusher wait for the very latest pop (measured on 2 cores, 4 threads:
     /// receive + ack at 3–4 M/s, the preempted popper's time slice dominating).
+    #[cfg(test)]
     pub(crate) fn new(capacity: usize) -> Self {
-        let size = capacity.max(1).saturating_mul(2).next_power_of_two();
-        IndexQueue {
+        Self::try_new(capacity).expect("test queues fit in memory")
+    }
+
+    /// As `new`; `None` when the cells cannot be allocated.
+    pub(crate) fn try_new(capacity: usize) -> Option<Self> {
+        let size = capacity
+            .max(1)
+            .checked_mul(2)?
+            .checked_next_power_of_two()?;
+        let mut cells = Vec::new();
+        cells.try_reserve_exact(size).ok()?;
+        cells.extend((0..size as u64).map(|i| Cell {
+            stamp: AtomicU64::new(i),
+            index: AtomicU32::new(0),
+        }));
+        Some(IndexQueue {
             head: CachePadded::new(AtomicU64::new(0)),
             tail: CachePadded::new(AtomicU64::new(0)),
-            cells: (0..size as u64)
-                .map(|i| Cell {
-                    stamp: AtomicU64::new(i),
-                    index: AtomicU32::new(0),
-                })
-                .collect(),
+            cells: cells.into_boxed_slice(),
             mask: size as u64 - 1,
-        }
+        })
     }
 
     /// A queue holding `0..n`, in order (the free list of `n` slots).
-    pub(crate) fn full_of(n: u32) -> Self {
-        let q = Self::new(n as usize);
+    pub(crate) fn try_full_of(n: u32) -> Option<Self> {
+        let q = Self::try_new(n as usize)?;
         for i in 0..n {
             q.push(i);
         }
-        q
+        Some(q)
     }
 
     fn size(&self) -> u64 {
@@ -296,7 +306,7 @@ mod tests {
 
     #[test]
     fn batches_and_close() {
-        let q = IndexQueue::full_of(5);
+        let q = IndexQueue::try_full_of(5).unwrap();
         let mut got = vec![];
         assert_eq!(q.pop_into(3, |_, i| got.push(i)), 3);
         assert_eq!(q.pop_into(10, |_, i| got.push(i)), 2);
@@ -314,7 +324,7 @@ mod tests {
     #[test]
     fn threads_move_every_index_once() {
         const N: u32 = if cfg!(miri) { 64 } else { 20_000 };
-        let free = std::sync::Arc::new(IndexQueue::full_of(8));
+        let free = std::sync::Arc::new(IndexQueue::try_full_of(8).unwrap());
         let ready = std::sync::Arc::new(IndexQueue::new(8));
         let moved = std::sync::Arc::new(AtomicU64::new(0));
         let hs: Vec<_> = (0..2)

@@ -177,6 +177,9 @@ impl QueueConfig {
                 self.capacity
             ));
         }
+        if let Some(r) = crate::record::wasm_records_limit("capacity", self.capacity as u64) {
+            return bad(r);
+        }
         if self.visibility_timeout < Duration::from_millis(1) {
             return bad("visibility_timeout must be at least 1 ms".into());
         }
@@ -288,8 +291,8 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
         timer: Arc<BusTimer>,
         dead_letter: Option<DeadLetterFn<T>>,
         journal: Option<Arc<crate::journal::Journal>>,
-    ) -> Self {
-        Queue {
+    ) -> Result<Self, Error> {
+        Ok(Queue {
             inner: QueueInner::new_arc(
                 name,
                 config,
@@ -299,8 +302,8 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
                     source: None,
                     journal,
                 },
-            ),
-        }
+            )?,
+        })
     }
 
     /// The queue's name.

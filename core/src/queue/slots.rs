@@ -86,16 +86,23 @@ impl<T> std::fmt::Debug for Slots<T> {
 }
 
 impl<T> Slots<T> {
-    /// `n` empty slots, with the free list that owns them all.
-    pub(crate) fn new(n: u32) -> (Self, IndexQueue) {
-        let slots = (0..n)
-            .map(|_| Slot {
-                state: AtomicU64::new(0),
-                deadline: AtomicI64::new(0),
-                entry: UnsafeCell::new(None),
-            })
-            .collect();
-        (Slots { slots }, IndexQueue::full_of(n))
+    /// `n` empty slots, with the free list that owns them all; `None` when they
+    /// cannot be allocated.
+    pub(crate) fn try_new(n: u32) -> Option<(Self, IndexQueue)> {
+        let mut slots = Vec::new();
+        slots.try_reserve_exact(n as usize).ok()?;
+        slots.extend((0..n).map(|_| Slot {
+            state: AtomicU64::new(0),
+            deadline: AtomicI64::new(0),
+            entry: UnsafeCell::new(None),
+        }));
+        let free = IndexQueue::try_full_of(n)?;
+        Some((
+            Slots {
+                slots: slots.into_boxed_slice(),
+            },
+            free,
+        ))
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -199,7 +206,7 @@ mod loom_tests {
     #[test]
     fn late_ack_vs_expiry() {
         loom::model(|| {
-            let (slots, free) = Slots::<Arc<usize>>::new(1);
+            let (slots, free) = Slots::<Arc<usize>>::try_new(1).unwrap();
             let slots = Arc::new(slots);
             let (_, mut o) = slots.pop(&free).unwrap();
             slots.with(&mut o, |e| {

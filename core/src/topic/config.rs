@@ -205,6 +205,12 @@ impl TopicConfig {
                 self.capacity
             ));
         }
+        if let Some(r) = crate::record::wasm_records_limit(
+            "partitions × capacity",
+            u64::from(self.partitions) * self.capacity as u64,
+        ) {
+            return bad(r);
+        }
         if let Some(d) = self.max_age {
             if d < Duration::from_millis(1) {
                 return bad("max_age must be at least 1 ms".into());
