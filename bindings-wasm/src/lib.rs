@@ -183,10 +183,61 @@ unsafe impl<T> Sync for Local<T> {}
 
 /// Serves the Promises of one reader in call order: a call made while another is
 /// pending waits for it, so two `next()`s never race for one registration.
+/// Held by an object with pending calls: dropped (the object freed), it rejects
+/// them with `Closed` at once, dropping their futures (and so their registrations
+/// in the engine).
+#[derive(Default)]
+pub(crate) struct Freed {
+    flag: Rc<Cell<bool>>,
+    waker: Rc<std::cell::RefCell<Option<std::task::Waker>>>,
+}
+
+impl Freed {
+    /// `f`, ended with `Closed` once this is dropped.
+    pub(crate) fn guard<F>(
+        &self,
+        f: F,
+    ) -> impl std::future::Future<Output = Result<JsValue, JsValue>>
+    where
+        F: std::future::Future<Output = Result<JsValue, JsValue>>,
+    {
+        let (flag, slot) = (self.flag.clone(), self.waker.clone());
+        async move {
+            let mut f = std::pin::pin!(f);
+            std::future::poll_fn(|cx| {
+                if flag.get() {
+                    return std::task::Poll::Ready(Err(errors::named(
+                        "Closed",
+                        "it was freed (free()) while this call was pending",
+                        &[],
+                    )));
+                }
+                let r = f.as_mut().poll(cx);
+                if r.is_pending() {
+                    *slot.borrow_mut() = Some(cx.waker().clone());
+                }
+                r
+            })
+            .await
+        }
+    }
+}
+
+impl Drop for Freed {
+    fn drop(&mut self) {
+        self.flag.set(true);
+        let waker = self.waker.borrow_mut().take();
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Serial {
     tail: std::cell::RefCell<Option<(js_sys::Promise, Rc<Cell<bool>>)>>,
     waker: Rc<std::cell::RefCell<Option<std::task::Waker>>>,
+    freed: Freed,
 }
 
 impl Serial {
@@ -215,11 +266,12 @@ impl Serial {
         let prev = self.tail.borrow_mut().take().filter(|(_, d)| !d.get());
         let done = Rc::new(Cell::new(false));
         let d2 = done.clone();
+        let guarded = self.freed.guard(f);
         let p = wasm_bindgen_futures::future_to_promise(async move {
             if let Some((p, _)) = prev {
                 let _ = wasm_bindgen_futures::JsFuture::from(p).await;
             }
-            let r = f.await;
+            let r = guarded.await;
             d2.set(true);
             r
         });

@@ -53,11 +53,16 @@ pub(crate) fn delivery_js(d: ringlet::Delivery<Value>, timer: &Rc<Timer>) -> Del
 pub struct Queue {
     q: ringlet::Queue<Value>,
     timer: Rc<Timer>,
+    freed: crate::Freed,
 }
 
 impl Queue {
     pub(crate) fn new(q: ringlet::Queue<Value>, timer: Rc<Timer>) -> Self {
-        Queue { q, timer }
+        Queue {
+            q,
+            timer,
+            freed: crate::Freed::default(),
+        }
     }
 
     fn receive_promise(&self, end_ok: bool) -> Promise {
@@ -75,13 +80,13 @@ impl Queue {
             fut: self.q.receive_async(),
             timer: timer.clone(),
         };
-        wasm_bindgen_futures::future_to_promise(async move {
+        wasm_bindgen_futures::future_to_promise(self.freed.guard(async move {
             match fut.await {
                 Ok(d) => Ok(Delivery::from_core(d, timer).into()),
                 Err(_) if end_ok => Ok(JsValue::UNDEFINED),
                 Err(e) => Err(err(e)),
             }
-        })
+        }))
     }
 }
 

@@ -183,3 +183,27 @@ test("every listener runs when one throws; the first exception surfaces and the 
   assert.deepEqual(seen, [["+", [0]], ["-", [0]], ["+", [0]]]);
   assert.equal(m.poll().value, "x");
 });
+
+test("freeing a reader with a pending call rejects it with Closed and unregisters the reader", async () => {
+  const bus = manual();
+  const t = bus.topic("freed-pending", { capacity: 1, onFull: "block" });
+  const pending = [];
+  const sub = t.subscribe();
+  pending.push(sub.next());
+  sub.free();
+  const member = t.group("g").join();
+  pending.push(member.next());
+  member.free();
+  const q = bus.queue("freed-q");
+  pending.push(q.receive());
+  q.free();
+  const share = t.shareGroup("s");
+  const sm = share.join();
+  pending.push(sm.receive());
+  sm.free();
+  share.free();
+  for (const p of pending) await rejectsNamed(assert, p, "Closed");
+  // Nothing freed still reads: a block topic is not held full by them.
+  t.publish("a");
+  assert.equal(t.publish("b").offset, 1);
+});
