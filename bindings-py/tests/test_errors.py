@@ -200,3 +200,10 @@ def test_an_aggregate_factory_returning_none_says_so():
     aggs = store.aggregates(lambda: None)
     with pytest.raises(TypeError, match="factory returned None"):
         aggs.load("acc-1")
+
+
+def test_a_huge_name_is_not_echoed_whole():
+    bus = ringlet.Bus()
+    with pytest.raises(ringlet.InvalidName) as e:
+        bus.topic("x" * 100_000)
+    assert len(str(e.value)) < 300 and "100000 characters" in str(e.value)

@@ -84,7 +84,8 @@ pub fn option_object(v: &JsValue, what: &str, known: &[&str]) -> Result<Option<O
         };
         if !known.contains(&name.as_str()) {
             return Err(type_error(format!(
-                "unknown {what} option {name:?} (known: {})",
+                "unknown {what} option {} (known: {})",
+                ringlet::shown(&name),
                 known.join(", ")
             )));
         }

@@ -62,19 +62,33 @@ pub enum Error {
     Closed,
 }
 
+/// A name or value as messages quote it: in quotes, and cut after 60 characters
+/// (saying how long it was), so a huge argument is not echoed whole.
+pub fn shown(s: &str) -> String {
+    const MAX: usize = 60;
+    match s.char_indices().nth(MAX) {
+        None => format!("{s:?}"),
+        Some((at, _)) => format!("{:?}… ({} characters)", &s[..at], s.chars().count()),
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::InvalidName { name, reason } => write!(f, "invalid name {name:?}: {reason}"),
-            Error::NotFound { name } => write!(f, "no topic or queue named {name:?}"),
+            Error::InvalidName { name, reason } => {
+                write!(f, "invalid name {}: {reason}", shown(name))
+            }
+            Error::NotFound { name } => write!(f, "no topic or queue named {}", shown(name)),
             Error::TypeMismatch {
                 name,
                 expected,
                 found,
             } => {
-                write!(f, "{name:?} is {found}, not {expected}")
+                write!(f, "{} is {found}, not {expected}", shown(name))
             }
-            Error::ConfigError { name, reason } => write!(f, "configuration of {name:?}: {reason}"),
+            Error::ConfigError { name, reason } => {
+                write!(f, "configuration of {}: {reason}", shown(name))
+            }
             Error::OutOfRange { partition, reason } => {
                 write!(f, "out of range (partition {partition}): {reason}")
             }
@@ -851,6 +865,19 @@ pub(crate) fn value_type<T: 'static>() -> String {
 
 #[cfg(test)]
 mod value_type_tests {
+    #[test]
+    fn long_names_are_cut_in_messages() {
+        let name = "n".repeat(100_000);
+        let e = super::Error::InvalidName {
+            name,
+            reason: "too long".into(),
+        };
+        let m = e.to_string();
+        assert!(m.len() < 120, "{m}");
+        assert!(m.contains("(100000 characters)"), "{m}");
+        assert_eq!(super::shown("short"), "\"short\"");
+    }
+
     #[test]
     fn paths_are_left_out_and_labels_win() {
         assert_eq!(super::value_type::<Option<u64>>(), "Option<u64>");

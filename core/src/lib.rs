@@ -280,7 +280,7 @@ mod wait;
 
 pub use bus::{Bus, BusBuilder};
 pub use clock::{Clock, ManualClock};
-pub use error::label_value_type;
+pub use error::{label_value_type, shown};
 pub use error::{
     Error, ErrorDetails, ErrorKind, PublishError, PublishTimeoutError, ReceiveError,
     ReceiveTimeoutError, RecvError, RecvTimeoutError, SendError, SendTimeoutError, SettleError,

@@ -223,3 +223,11 @@ test("sizes past what WebAssembly can preallocate are a ConfigError at once, and
   assert.equal(bus.topic("fine").publish(1).offset, 0);
   bus.queue("fine-q", { capacity: 1024 }).send(1);
 });
+
+test("a huge name or option is not echoed whole in the message", () => {
+  const bus = manual();
+  const long = "x".repeat(100_000);
+  for (const f of [() => bus.topic(long), () => bus.getTopic(long), () => bus.topic("t", { [long]: 1 })]) {
+    assert.throws(f, (e) => e.message.length < 300 && /100000 characters/.test(e.message));
+  }
+});
