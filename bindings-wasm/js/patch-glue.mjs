@@ -46,7 +46,7 @@ for (const file of process.argv.slice(2)) {
   // A wrong-class argument is a TypeError naming what was expected.
   s = s.replace(
     /throw new Error\(`expected instance of \$\{klass\.name\}`\);/,
-    "throw new TypeError(`expected a ${klass.name}, not ${instance === null ? \"null\" : Array.isArray(instance) ? \"an array\" : typeof instance === \"object\" ? \"another object\" : \"a \" + typeof instance}`);",
+    "throw new TypeError(`expected a ${klass.name}, not ${instance == null ? String(instance) : Array.isArray(instance) ? \"an array\" : typeof instance === \"object\" ? \"another object\" : \"a \" + typeof instance}`);",
   );
   if (s === before) throw new Error(`${file}: nothing to patch (has the glue changed?)`);
   for (const must of ["__ringletLive(this)", "if (ptr !== 0) wasm.", "new TypeError(`expected a "]) {
