@@ -30,10 +30,18 @@
 //! checked explicitly (wasm-bindgen's release glue would coerce numbers silently):
 //! a wrong type throws `TypeError`, a number out of range or not an integer throws
 //! `RangeError`, an unknown option name throws `TypeError`. Errors of the engine are
-//! `Error`s whose `name` is the contract's (`Full`, `Closed`, `Lagged` with
-//! `partition` and `skipped`, …). Nothing reachable from JS panics: the crate has no
-//! `unwrap`, `expect` or indexing on the paths from JS, and a re-entrant call (a
-//! listener calling back into its member) gets an `Error` named `Busy`.
+//! `RingletError`s of the exported subclass their `name` names (`Full`, `Closed`,
+//! `Lagged` with `partition` and `skipped`, …), so `e instanceof Full` works.
+//! Nothing reachable from JS panics: the crate has no `unwrap`, `expect` or indexing
+//! on the paths from JS, and a re-entrant call (a listener calling back into its
+//! member) gets a `Busy` error. No JS exception unwinds through a Rust frame (that
+//! would leak the WASM stack): options, getters, arrays and `Proxy` traps are read
+//! through imports that catch, so the user's own exception comes back as it is; the
+//! glue checks every handle before entering WASM, so a call on a freed object
+//! throws `Closed` (and `free()` twice does nothing); freeing an object rejects its
+//! pending calls with `Closed`. A topic or queue holds at most
+//! [`ringlet::MAX_WASM_RECORDS`] records (its storage is allocated when it is
+//! made): bigger ones are a `ConfigError` at once.
 //!
 //! ## Time
 //!
