@@ -2,17 +2,14 @@
 //! `ShareMember`).
 
 use std::sync::Arc;
-use std::task::{Context, Poll};
-use std::time::Duration;
+use std::task::Context;
 
 use parking_lot::Mutex;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use ringlet::options::{GroupOptions, ShareGroupOptions};
-use ringlet::{
-    AssignmentChange, ChangeQueue, GroupConfig, RecvError, RecvTimeoutError, TryRecvError,
-};
+use ringlet::{AssignmentChange, ChangeQueue, GroupConfig};
 
 use crate::aio::{awaitable, awaitable_or_stop, Ready};
 use crate::convert::{self, Value};
@@ -21,7 +18,7 @@ use crate::queue::{
     deliveries, receive_many_with, receive_with, to_delivery, DeliveryPy, FutureOp,
 };
 use crate::reader::{self, locked, NextRecord, PollRecord, Reader};
-use crate::records::{read_value, ReadRecord, RecordPy};
+use crate::records::{ReadRecord, RecordPy};
 
 pub(crate) fn open_group(
     topic: &ringlet::Topic<Value>,
@@ -188,49 +185,6 @@ impl GroupPy {
 }
 
 type CoreMember = ringlet::Member<Value>;
-
-impl Reader for CoreMember {
-    fn try_recv(&mut self) -> Result<ReadRecord, TryRecvError> {
-        ringlet::Member::try_recv(self).map(read_value)
-    }
-    fn recv_timeout(&mut self, d: Duration) -> Result<ReadRecord, RecvTimeoutError> {
-        ringlet::Member::recv_timeout(self, d).map(read_value)
-    }
-    fn try_recv_batch(&mut self, max: usize) -> Result<Vec<ReadRecord>, TryRecvError> {
-        Ok(ringlet::Member::try_recv_batch(self, max)?
-            .into_iter()
-            .map(read_value)
-            .collect())
-    }
-    fn recv_batch_timeout(
-        &mut self,
-        max: usize,
-        d: Duration,
-    ) -> Result<Vec<ReadRecord>, RecvTimeoutError> {
-        Ok(ringlet::Member::recv_batch_timeout(self, max, d)?
-            .into_iter()
-            .map(read_value)
-            .collect())
-    }
-    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<ReadRecord, RecvError>> {
-        ringlet::Member::poll_recv(self, cx).map(|r| r.map(read_value))
-    }
-    fn cancel_poll(&mut self) {
-        ringlet::Member::cancel_poll(self);
-    }
-    fn try_next(&mut self) -> Result<Option<ReadRecord>, TryRecvError> {
-        Ok(ringlet::Member::try_next(self)?.map(read_value))
-    }
-    fn next_timeout(&mut self, d: Duration) -> Result<Option<ReadRecord>, RecvTimeoutError> {
-        Ok(ringlet::Member::next_timeout(self, d)?.map(read_value))
-    }
-    fn poll_next_item(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<Option<ReadRecord>, RecvError>> {
-        ringlet::Member::poll_next_item(self, cx).map(|r| r.map(|o| o.map(read_value)))
-    }
-}
 
 /// A member of a consumer group: reads the partitions it owns.
 #[pyclass(frozen, module = "ringlet", name = "Member")]

@@ -10,7 +10,7 @@ use ringlet::{RecvError, RecvTimeoutError, TryRecvError};
 
 use crate::aio::PendingOp;
 use crate::errors::err;
-use crate::records::{ReadRecord, RecordPy};
+use crate::records::{read, Payload, ReadRecord, RecordPy};
 
 /// How often a blocked call wakes to check for signals (Ctrl-C).
 pub(crate) const TICK: Duration = Duration::from_millis(50);
@@ -18,7 +18,7 @@ pub(crate) const TICK: Duration = Duration::from_millis(50);
 /// Runs `f` on the locked state: at once if the lock is free, else after waiting
 /// for it without the GIL (a blocked call in another thread holds it). `f` must
 /// not block.
-pub(crate) fn locked<T: Send, R: Send>(
+pub(crate) fn locked<T: Send + ?Sized, R: Send>(
     py: Python<'_>,
     m: &Mutex<T>,
     f: impl FnOnce(&mut T) -> R + Send,
@@ -76,8 +76,55 @@ pub(crate) trait Reader: Send {
     ) -> Poll<Result<Option<ReadRecord>, RecvError>>;
 }
 
+/// Every core reader (a subscription of values or journal events, a member),
+/// handing over records as [`ReadRecord`]s.
+impl<R> Reader for R
+where
+    R: ringlet::Reader + Send,
+    R::Value: Into<Payload>,
+{
+    fn try_recv(&mut self) -> Result<ReadRecord, TryRecvError> {
+        ringlet::Reader::try_recv(self).map(read)
+    }
+    fn recv_timeout(&mut self, d: Duration) -> Result<ReadRecord, RecvTimeoutError> {
+        ringlet::Reader::recv_timeout(self, d).map(read)
+    }
+    fn try_recv_batch(&mut self, max: usize) -> Result<Vec<ReadRecord>, TryRecvError> {
+        Ok(ringlet::Reader::try_recv_batch(self, max)?
+            .into_iter()
+            .map(read)
+            .collect())
+    }
+    fn recv_batch_timeout(
+        &mut self,
+        max: usize,
+        d: Duration,
+    ) -> Result<Vec<ReadRecord>, RecvTimeoutError> {
+        let v = ringlet::Reader::recv_batch_timeout(self, max, d)?;
+        Ok(v.into_iter().map(read).collect())
+    }
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<ReadRecord, RecvError>> {
+        ringlet::Reader::poll_recv(self, cx).map(|r| r.map(read))
+    }
+    fn cancel_poll(&mut self) {
+        ringlet::Reader::cancel_poll(self);
+    }
+    fn try_next(&mut self) -> Result<Option<ReadRecord>, TryRecvError> {
+        Ok(ringlet::Reader::try_next(self)?.map(read))
+    }
+    fn next_timeout(&mut self, d: Duration) -> Result<Option<ReadRecord>, RecvTimeoutError> {
+        Ok(ringlet::Reader::next_timeout(self, d)?.map(read))
+    }
+    fn poll_next_item(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<ReadRecord>, RecvError>> {
+        ringlet::Reader::poll_next_item(self, cx).map(|r| r.map(|o| o.map(read)))
+    }
+}
+
 /// One record: `Ok(None)` on timeout. A gap raises `Lagged` once.
-pub(crate) fn read_one<R: Reader>(
+pub(crate) fn read_one<R: Reader + ?Sized>(
     py: Python<'_>,
     m: &Mutex<R>,
     timeout: Option<Duration>,
@@ -98,7 +145,7 @@ pub(crate) fn read_one<R: Reader>(
 }
 
 /// Up to `max` records, waiting up to `timeout` for the first: empty on timeout.
-pub(crate) fn read_many<R: Reader>(
+pub(crate) fn read_many<R: Reader + ?Sized>(
     py: Python<'_>,
     m: &Mutex<R>,
     max: usize,
@@ -127,7 +174,10 @@ pub(crate) fn read_many<R: Reader>(
 
 /// The next record of an iteration (the core's rule): `None` once closed and
 /// drained.
-pub(crate) fn iter_next<R: Reader>(py: Python<'_>, m: &Mutex<R>) -> PyResult<Option<ReadRecord>> {
+pub(crate) fn iter_next<R: Reader + ?Sized>(
+    py: Python<'_>,
+    m: &Mutex<R>,
+) -> PyResult<Option<ReadRecord>> {
     match locked(py, m, |r| r.try_next()) {
         Ok(next) => return Ok(next),
         Err(TryRecvError::Empty) => {}

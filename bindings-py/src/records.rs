@@ -18,25 +18,27 @@ pub(crate) enum Payload {
 /// Records as readers return them, before conversion (no GIL needed).
 pub(crate) type ReadRecord = Record<Payload>;
 
-pub(crate) fn read_value(r: Record<Value>) -> ReadRecord {
-    Record {
-        partition: r.partition,
-        offset: r.offset,
-        timestamp: r.timestamp,
-        key: r.key,
-        headers: r.headers,
-        value: Payload::Value(r.value),
+impl From<Value> for Payload {
+    fn from(v: Value) -> Self {
+        Payload::Value(v)
     }
 }
 
-pub(crate) fn read_event(r: Record<Event>) -> ReadRecord {
+impl From<Event> for Payload {
+    fn from(e: Event) -> Self {
+        Payload::Event(Box::new(e))
+    }
+}
+
+/// A record as readers hand it over.
+pub(crate) fn read<T: Into<Payload>>(r: Record<T>) -> ReadRecord {
     Record {
         partition: r.partition,
         offset: r.offset,
         timestamp: r.timestamp,
         key: r.key,
         headers: r.headers,
-        value: Payload::Event(Box::new(r.value)),
+        value: r.value.into(),
     }
 }
 

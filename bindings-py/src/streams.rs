@@ -17,7 +17,7 @@ use ringlet::{OnError, Record, StreamError, Topology};
 use crate::convert::{self, Value};
 use crate::errors::err;
 use crate::eventstore::{AggregatesPy, EventStorePy};
-use crate::records::{read_value, RecordPy};
+use crate::records::{read, RecordPy};
 use crate::tables::{Held, TablePy, WindowedTablePy};
 use crate::topic::TopicPy;
 
@@ -80,8 +80,7 @@ pub(crate) fn with_record<R>(
     f: impl FnOnce(Python<'_>, Py<RecordPy>) -> PyResult<R>,
 ) -> Result<R, BoxError> {
     Python::attach(|py| {
-        let r =
-            Py::new(py, RecordPy::new(py, read_value(rec.clone()))?).map_err(|e| fail(e, None))?;
+        let r = Py::new(py, RecordPy::new(py, read(rec.clone()))?).map_err(|e| fail(e, None))?;
         let arg = r.clone_ref(py).into_any();
         f(py, r).map_err(|e| fail(e, Some(arg)))
     })

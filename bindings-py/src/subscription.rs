@@ -1,18 +1,17 @@
 //! `Subscription`: an independent reader over a topic (of values or journal events).
 
-use std::task::{Context, Poll};
-use std::time::Duration;
+use std::task::Context;
 
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
-use ringlet::{Error, OnLag, Record, RecvError, RecvTimeoutError, Start, TryRecvError};
+use ringlet::{Error, OnLag, Start, TryRecvError};
 
 use crate::aio::{awaitable, Ready};
 use crate::convert::{self};
 use crate::errors::{err, stop_async};
 use crate::reader::{self, locked, NextRecord, PollRecord, Reader};
-use crate::records::{read_event, read_value, ReadRecord, RecordPy};
+use crate::records::{Payload, RecordPy};
 use crate::topic::TopicKind;
 
 /// A subscription's operations, whatever the topic holds.
@@ -24,119 +23,28 @@ pub(crate) trait SubOps: Reader {
     fn close(&mut self);
 }
 
-struct SubState<T> {
-    sub: ringlet::Subscription<T>,
-    conv: fn(Record<T>) -> ReadRecord,
-}
-
-impl<T: Clone + Send + Sync + 'static> Reader for SubState<T> {
-    fn try_recv(&mut self) -> Result<ReadRecord, TryRecvError> {
-        self.sub.try_recv().map(self.conv)
-    }
-    fn recv_timeout(&mut self, d: Duration) -> Result<ReadRecord, RecvTimeoutError> {
-        self.sub.recv_timeout(d).map(self.conv)
-    }
-    fn try_recv_batch(&mut self, max: usize) -> Result<Vec<ReadRecord>, TryRecvError> {
-        Ok(self
-            .sub
-            .try_recv_batch(max)?
-            .into_iter()
-            .map(self.conv)
-            .collect())
-    }
-    fn recv_batch_timeout(
-        &mut self,
-        max: usize,
-        d: Duration,
-    ) -> Result<Vec<ReadRecord>, RecvTimeoutError> {
-        Ok(self
-            .sub
-            .recv_batch_timeout(max, d)?
-            .into_iter()
-            .map(self.conv)
-            .collect())
-    }
-    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<ReadRecord, RecvError>> {
-        self.sub.poll_recv(cx).map(|r| r.map(self.conv))
-    }
-    fn cancel_poll(&mut self) {
-        self.sub.cancel_poll();
-    }
-    fn try_next(&mut self) -> Result<Option<ReadRecord>, TryRecvError> {
-        Ok(self.sub.try_next()?.map(self.conv))
-    }
-    fn next_timeout(&mut self, d: Duration) -> Result<Option<ReadRecord>, RecvTimeoutError> {
-        Ok(self.sub.next_timeout(d)?.map(self.conv))
-    }
-    fn poll_next_item(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<Option<ReadRecord>, RecvError>> {
-        self.sub
-            .poll_next_item(cx)
-            .map(|r| r.map(|o| o.map(self.conv)))
-    }
-}
-
-impl<T: Clone + Send + Sync + 'static> SubOps for SubState<T> {
+impl<T: Clone + Send + Sync + 'static + Into<Payload>> SubOps for ringlet::Subscription<T> {
     fn skipped(&self) -> u64 {
-        self.sub.skipped()
+        ringlet::Subscription::skipped(self)
     }
     fn positions(&self) -> Vec<u64> {
-        self.sub.positions()
+        ringlet::Subscription::positions(self)
     }
     fn lag(&self) -> u64 {
-        self.sub.lag()
+        ringlet::Subscription::lag(self)
     }
     fn seek(&mut self, start: Start) -> Result<(), Error> {
-        self.sub.seek(start)
+        ringlet::Subscription::seek(self, start)
     }
     fn close(&mut self) {
-        self.sub.close();
-    }
-}
-
-impl Reader for Box<dyn SubOps> {
-    fn try_recv(&mut self) -> Result<ReadRecord, TryRecvError> {
-        (**self).try_recv()
-    }
-    fn recv_timeout(&mut self, d: Duration) -> Result<ReadRecord, RecvTimeoutError> {
-        (**self).recv_timeout(d)
-    }
-    fn try_recv_batch(&mut self, max: usize) -> Result<Vec<ReadRecord>, TryRecvError> {
-        (**self).try_recv_batch(max)
-    }
-    fn recv_batch_timeout(
-        &mut self,
-        max: usize,
-        d: Duration,
-    ) -> Result<Vec<ReadRecord>, RecvTimeoutError> {
-        (**self).recv_batch_timeout(max, d)
-    }
-    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<ReadRecord, RecvError>> {
-        (**self).poll_recv(cx)
-    }
-    fn cancel_poll(&mut self) {
-        (**self).cancel_poll()
-    }
-    fn try_next(&mut self) -> Result<Option<ReadRecord>, TryRecvError> {
-        (**self).try_next()
-    }
-    fn next_timeout(&mut self, d: Duration) -> Result<Option<ReadRecord>, RecvTimeoutError> {
-        (**self).next_timeout(d)
-    }
-    fn poll_next_item(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<Option<ReadRecord>, RecvError>> {
-        (**self).poll_next_item(cx)
+        ringlet::Subscription::close(self);
     }
 }
 
 /// An independent reader over all partitions of a topic.
 #[pyclass(frozen, module = "ringlet", name = "Subscription")]
 pub struct SubscriptionPy {
-    inner: Mutex<Box<dyn SubOps>>,
+    inner: Box<Mutex<dyn SubOps>>,
     topic: String,
 }
 
@@ -155,20 +63,15 @@ impl SubscriptionPy {
             Some(s) => convert::choice(s, "on_lag")?,
             None => OnLag::Earliest,
         };
-        let state: Box<dyn SubOps> = match kind {
-            TopicKind::Values(t) => Box::new(SubState {
-                sub: t.subscribe_with(start, on_lag).map_err(err)?,
-                conv: read_value,
-            }),
-            TopicKind::Journal(t) => Box::new(SubState {
-                sub: t.subscribe_with(start, on_lag).map_err(err)?,
-                conv: read_event,
-            }),
+        let inner: Box<Mutex<dyn SubOps>> = match kind {
+            TopicKind::Values(t) => {
+                Box::new(Mutex::new(t.subscribe_with(start, on_lag).map_err(err)?))
+            }
+            TopicKind::Journal(t) => {
+                Box::new(Mutex::new(t.subscribe_with(start, on_lag).map_err(err)?))
+            }
         };
-        Ok(SubscriptionPy {
-            inner: Mutex::new(state),
-            topic,
-        })
+        Ok(SubscriptionPy { inner, topic })
     }
 
     /// `await next()` (`iterate: false`: gaps raise `Lagged`) or a step of

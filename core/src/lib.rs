@@ -301,7 +301,7 @@ pub use snapshot::Snapshot;
 pub use streams::{OnError, Stream, StreamError, Table, Topology};
 pub use topic::BATCH;
 pub use topic::{
-    Iter, OnFull, OnLag, PublishFuture, RecvFuture, Start, Subscription, Topic, TopicConfig,
+    Iter, OnFull, OnLag, PublishFuture, Reader, RecvFuture, Start, Subscription, Topic, TopicConfig,
 };
 pub use topic::{MAX_CAPACITY, MAX_PARTITIONS};
 

@@ -742,3 +742,4 @@ mod loom_tests {
         });
     }
 }
+crate::topic::reader_by_inherent_methods!(Member);

@@ -3,7 +3,7 @@
 mod compact;
 mod config;
 mod future;
-mod iteration;
+pub(crate) mod iteration;
 #[cfg(all(test, loom))]
 mod loom_tests;
 mod ops;
@@ -28,6 +28,8 @@ use crate::wait::{BusTimer, Notifier};
 use crate::Error;
 
 use compact::Compacted;
+pub(crate) use iteration::reader_by_inherent_methods;
+pub use iteration::Reader;
 use ring::{ClaimRefused, Ring};
 pub(crate) use subscription::resolve;
 pub use subscription::{Iter, OnLag, RecvFuture, Start, Subscription, BATCH};

@@ -1223,3 +1223,4 @@ impl<T: Clone + Send + Sync + 'static> Iterator for Iter<'_, T> {
         super::next_item(skip, || self.sub.recv()).ok().flatten()
     }
 }
+crate::topic::reader_by_inherent_methods!(Subscription);
