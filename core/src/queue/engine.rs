@@ -565,11 +565,9 @@ impl<T> QueueInner<T> {
             }
             if reg.waker.is_none() {
                 reg.id = waiter_id();
-                reg.waker = Some(thread_waker());
             }
-            let (id, Some(w)) = (reg.id, &reg.waker) else {
-                continue;
-            };
+            let id = reg.id;
+            let w = reg.waker.get_or_insert_with(thread_waker);
             for n in waiters {
                 n.register(id, w);
             }

@@ -563,19 +563,8 @@ impl Topology {
     /// # Errors
     ///
     /// As [`Topology::step`].
-    pub fn run_until_idle_while(
-        &self,
-        mut go_on: impl FnMut() -> bool,
-    ) -> Result<usize, StreamError> {
-        let mut total = 0;
-        while go_on() {
-            let n = self.step()?;
-            if n == 0 {
-                break;
-            }
-            total += n;
-        }
-        Ok(total)
+    pub fn run_until_idle_while(&self, go_on: impl FnMut() -> bool) -> Result<usize, StreamError> {
+        steps_while(|| self.step(), go_on)
     }
 
     /// Describes the graph: sources, processors, sinks, stores, by sub-topology.
@@ -724,6 +713,23 @@ impl Drop for StreamThread {
     }
 }
 
+/// Runs `step` while `go_on` says so and a step reads something; returns how many
+/// records were read.
+fn steps_while(
+    mut step: impl FnMut() -> Result<usize, StreamError>,
+    mut go_on: impl FnMut() -> bool,
+) -> Result<usize, StreamError> {
+    let mut total = 0;
+    while go_on() {
+        let n = step()?;
+        if n == 0 {
+            break;
+        }
+        total += n;
+    }
+    Ok(total)
+}
+
 /// The topologies of a bus, kept in its extensions.
 #[derive(Default)]
 pub(crate) struct Topologies {
@@ -826,18 +832,7 @@ impl Bus {
     ///
     /// As [`Bus::step`].
     #[allow(clippy::result_large_err)]
-    pub fn run_until_idle_while(
-        &self,
-        mut go_on: impl FnMut() -> bool,
-    ) -> Result<usize, StreamError> {
-        let mut total = 0;
-        while go_on() {
-            let n = self.step()?;
-            if n == 0 {
-                break;
-            }
-            total += n;
-        }
-        Ok(total)
+    pub fn run_until_idle_while(&self, go_on: impl FnMut() -> bool) -> Result<usize, StreamError> {
+        steps_while(|| self.step(), go_on)
     }
 }
