@@ -3,18 +3,18 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::task::Poll;
 
 use js_sys::{Array, Function, Promise};
 use ringlet::options::{GroupOptions, ShareGroupOptions};
-use ringlet::{AssignmentChange, ChangeQueue, Record, Start, TryRecvError};
+use ringlet::{AssignmentChange, ChangeQueue, Start};
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{self, absent, get, option_object};
 use crate::errors::{busy, closed, err, type_error};
 use crate::queue::{delivery_js, Delivery};
-use crate::records::{numbers, plain, record_js};
+use crate::reader::{self, Host};
+use crate::records::{numbers, plain};
 use crate::timer::{Rearming, Timer};
 use crate::{iterable, Serial, Value};
 
@@ -110,12 +110,14 @@ impl Group {
         self.timer.rearm();
         Ok(iterable(Member {
             id: m.id(),
-            inner: Rc::new(RefCell::new(m)),
-            events,
-            on_assign,
-            on_revoke,
+            host: MemberHost {
+                inner: Rc::new(RefCell::new(m)),
+                events,
+                on_assign,
+                on_revoke,
+                timer: self.timer.clone(),
+            },
             serial: Serial::default(),
-            timer: self.timer.clone(),
         }))
     }
 
@@ -159,139 +161,65 @@ impl Group {
 #[wasm_bindgen]
 pub struct Member {
     id: u64,
+    host: MemberHost,
+    serial: Serial,
+}
+
+/// A member's core state and rebalance listeners.
+#[derive(Clone)]
+struct MemberHost {
     inner: Rc<RefCell<ringlet::Member<Value>>>,
     events: ChangeQueue,
     on_assign: Option<Function>,
     on_revoke: Option<Function>,
-    serial: Serial,
     timer: Rc<Timer>,
 }
 
-/// Calls the listeners for what the last engine call noticed (no borrow held):
-/// every one, returning the first exception (`ringlet::ChangeQueue`).
-fn fire(
-    events: &ChangeQueue,
-    on_assign: &Option<Function>,
-    on_revoke: &Option<Function>,
-) -> Result<(), JsValue> {
-    events.dispatch(|change| {
-        let (f, parts) = match change {
-            AssignmentChange::Assigned(p) => (on_assign, p),
-            AssignmentChange::Revoked(p) => (on_revoke, p),
-        };
-        match f {
-            Some(f) => f
-                .call1(
-                    &JsValue::UNDEFINED,
-                    &numbers(parts.iter().map(|&p| f64::from(p))),
-                )
-                .map(drop),
-            None => Ok(()),
-        }
-    })
-}
+impl Host for MemberHost {
+    type State = ringlet::Member<Value>;
+    fn reader(&self) -> &Rc<RefCell<ringlet::Member<Value>>> {
+        &self.inner
+    }
+    fn busy(&self) -> JsValue {
+        busy("the member")
+    }
+    fn timer(&self) -> &Rc<Timer> {
+        &self.timer
+    }
+    fn after_call(&self) {
+        self.timer.rearm();
+    }
 
-/// Puts back what a call read when its listener threw (it is read again).
-fn put_back(inner: &RefCell<ringlet::Member<Value>>, read: &[(u32, u64)]) {
-    if let Ok(mut m) = inner.try_borrow_mut() {
-        m.put_back(read.iter().copied());
+    /// Calls the listeners for what the last engine call noticed (no borrow
+    /// held): every one, returning the first exception (`ringlet::ChangeQueue`);
+    /// then what the call read is put back (it is read again).
+    fn after(&self, read: &[(u32, u64)]) -> Result<(), JsValue> {
+        self.events
+            .dispatch(|change| {
+                let (f, parts) = match change {
+                    AssignmentChange::Assigned(p) => (&self.on_assign, p),
+                    AssignmentChange::Revoked(p) => (&self.on_revoke, p),
+                };
+                let parts = numbers(parts.iter().map(|&p| f64::from(p)));
+                f.as_ref()
+                    .map_or(Ok(()), |f| f.call1(&JsValue::UNDEFINED, &parts).map(drop))
+            })
+            .inspect_err(|_| {
+                if let Ok(mut m) = self.inner.try_borrow_mut() {
+                    m.put_back(read.iter().copied());
+                }
+            })
     }
 }
 
 impl Member {
+    /// A call on the member (not a read): `Closed` once it left; the listeners
+    /// for what the call noticed run after it.
     fn with<R>(&self, f: impl FnOnce(&mut ringlet::Member<Value>) -> R) -> Result<R, JsValue> {
-        let mut m = self
-            .inner
-            .try_borrow_mut()
-            .map_err(|_| busy("the member"))?;
-        if m.has_left() {
-            return Err(closed("the member"));
-        }
-        let r = f(&mut m);
-        drop(m);
-        self.timer.rearm();
+        let r = self.host.with(|m| (!m.has_left()).then(|| f(m)))?;
+        let r = r.ok_or_else(|| closed("the member"))?;
+        self.host.after(&[])?;
         Ok(r)
-    }
-
-    /// Fires listeners after a read; on an exception puts back what `read` lists.
-    fn after(&self, read: impl FnOnce() -> Vec<(u32, u64)>) -> Result<(), JsValue> {
-        fire(&self.events, &self.on_assign, &self.on_revoke).inspect_err(|_| {
-            put_back(&self.inner, &read());
-        })
-    }
-
-    /// `next()` (`iterate: false`) or a step of `for await` (the core's iteration
-    /// rule: gaps passed over, `undefined` at the end).
-    fn next_promise(&self, iterate: bool) -> Promise {
-        if iterate && self.is_closed() {
-            return Promise::resolve(&JsValue::UNDEFINED);
-        }
-        if !self.serial.busy() {
-            let r = match self.with(|m| step(m, iterate)) {
-                Ok(r) => r,
-                Err(e) => return Promise::reject(&e),
-            };
-            let read = || {
-                r.iter()
-                    .flatten()
-                    .map(|r| (r.partition, r.offset))
-                    .collect()
-            };
-            if let Err(e) = self.after(read) {
-                return Promise::reject(&e);
-            }
-            match r {
-                Ok(r) => return Promise::resolve(&r.map_or(JsValue::UNDEFINED, record_js)),
-                Err(TryRecvError::Empty) => {}
-                Err(e) => return Promise::reject(&err(e)),
-            }
-        }
-        let inner = self.inner.clone();
-        let events = self.events.clone();
-        let (on_assign, on_revoke) = (self.on_assign.clone(), self.on_revoke.clone());
-        let slot = self.serial.waker_slot();
-        let fut = Rearming {
-            fut: std::future::poll_fn(move |cx| {
-                let r = {
-                    let Ok(mut m) = inner.try_borrow_mut() else {
-                        return Poll::Ready(Err(busy("the member")));
-                    };
-                    if iterate {
-                        m.poll_next_item(cx)
-                    } else {
-                        m.poll_recv(cx).map(|r| r.map(Some))
-                    }
-                };
-                if let Err(e) = fire(&events, &on_assign, &on_revoke) {
-                    if let Poll::Ready(Ok(Some(r))) = &r {
-                        put_back(&inner, &[(r.partition, r.offset)]);
-                    }
-                    return Poll::Ready(Err(e));
-                }
-                match r {
-                    Poll::Pending => {
-                        *slot.borrow_mut() = Some(cx.waker().clone());
-                        Poll::Pending
-                    }
-                    Poll::Ready(Ok(r)) => Poll::Ready(Ok(r.map_or(JsValue::UNDEFINED, record_js))),
-                    Poll::Ready(Err(e)) => Poll::Ready(Err(err(e))),
-                }
-            }),
-            timer: self.timer.clone(),
-        };
-        self.serial.run(fut)
-    }
-}
-
-/// One record without waiting (`iterate`: one step of an iteration).
-fn step(
-    m: &mut ringlet::Member<Value>,
-    iterate: bool,
-) -> Result<Option<Record<Value>>, TryRecvError> {
-    if iterate {
-        m.try_next()
-    } else {
-        m.try_recv().map(Some)
     }
 }
 
@@ -307,43 +235,27 @@ impl Member {
     /// Never waits. Throws `Lagged` at a gap, `Closed` after `leave()`.
     #[wasm_bindgen(unchecked_return_type = "RingletRecord | undefined")]
     pub fn poll(&self) -> Result<JsValue, JsValue> {
-        let r = self.with(|m| m.try_recv())?;
-        self.after(|| r.iter().map(|r| (r.partition, r.offset)).collect())?;
-        match r {
-            Ok(r) => Ok(record_js(r)),
-            Err(TryRecvError::Empty) => Ok(JsValue::UNDEFINED),
-            Err(e) => Err(err(e)),
-        }
+        reader::poll(&self.host)
     }
 
     /// Up to `max` (default 1024) ready records, possibly none.
     #[wasm_bindgen(js_name = pollMany, unchecked_return_type = "RingletRecord[]")]
     pub fn poll_many(&self, max_opt: Option<crate::types::Num>) -> Result<JsValue, JsValue> {
         let max = max_opt.map(JsValue::from).unwrap_or_default();
-        let max = convert::batch_max(&max)?;
-        let r = self.with(|m| m.try_recv_batch(max))?;
-        self.after(|| match &r {
-            Ok(v) => v.iter().map(|r| (r.partition, r.offset)).collect(),
-            Err(_) => vec![],
-        })?;
-        match r {
-            Ok(v) => Ok(v.into_iter().map(record_js).collect::<Array>().into()),
-            Err(TryRecvError::Empty) => Ok(Array::new().into()),
-            Err(e) => Err(err(e)),
-        }
+        reader::poll_many(&self.host, convert::batch_max(&max)?)
     }
 
     /// Resolves to the next record; rejects with `Lagged` at a gap, `Closed` after
     /// `leave()`.
     #[wasm_bindgen(unchecked_return_type = "Promise<RingletRecord>")]
     pub fn next(&self) -> Promise {
-        self.next_promise(false)
+        reader::next_promise(&self.host, &self.serial, false)
     }
 
     /// The step behind `for await` (gaps counted in `skipped`; `undefined` at the end).
     #[wasm_bindgen(js_name = iterNext, unchecked_return_type = "Promise<RingletRecord | undefined>")]
     pub fn iter_next(&self) -> Promise {
-        self.next_promise(true)
+        reader::next_promise(&self.host, &self.serial, true)
     }
 
     /// Commits the positions read so far, or the given `[[partition, offset], …]`.
@@ -358,12 +270,11 @@ impl Member {
                 "commit takes [[partition, offset], …] (or nothing)",
             )?)
         };
-        let r = self.with(|m| match &offsets {
+        self.with(|m| match &offsets {
             None => m.commit(),
             Some(v) => m.commit_offsets(v),
-        })?;
-        self.after(Vec::new)?;
-        r.map_err(err)
+        })?
+        .map_err(err)
     }
 
     /// Moves the position in an owned partition.
@@ -374,24 +285,19 @@ impl Member {
     ) -> Result<(), JsValue> {
         let p = convert::u32_arg(&partition, "partition")?;
         let o = convert::u64_arg(&offset, "offset")?;
-        let r = self.with(|m| m.seek(p, o))?;
-        self.after(Vec::new)?;
-        r.map_err(err)
+        self.with(|m| m.seek(p, o))?.map_err(err)
     }
 
     /// The partitions it owns now, ascending.
     #[wasm_bindgen(unchecked_return_type = "number[]")]
     pub fn assignment(&self) -> Result<JsValue, JsValue> {
-        let v = self.with(|m| m.assignment())?;
-        self.after(Vec::new)?;
-        Ok(numbers(v.into_iter().map(f64::from)))
+        self.with(|m| numbers(m.assignment().into_iter().map(f64::from)))
     }
 
     /// `[[partition, position], …]` for the owned partitions.
     #[wasm_bindgen(unchecked_return_type = "[number, number][]")]
     pub fn positions(&self) -> Result<JsValue, JsValue> {
         let v = self.with(|m| m.positions())?;
-        self.after(Vec::new)?;
         Ok(v.into_iter()
             .map(|(p, o)| numbers([f64::from(p), o as f64]))
             .collect::<Array>()
@@ -446,18 +352,14 @@ impl Member {
     /// Whether it left.
     #[wasm_bindgen(getter, js_name = isClosed)]
     pub fn is_closed(&self) -> bool {
-        matches!(self.inner.try_borrow(), Ok(m) if m.has_left())
+        matches!(self.host.inner.try_borrow(), Ok(m) if m.has_left())
     }
 
     /// Leaves the group (committing first when the group auto-commits); its
     /// partitions go to the other members. A pending `next()` rejects with
     /// `Closed`. Leaving twice does nothing.
     pub fn leave(&self) -> Result<(), JsValue> {
-        self.inner
-            .try_borrow_mut()
-            .map_err(|_| busy("the member"))?
-            .leave();
-        self.timer.rearm();
+        self.host.with(|m| m.leave())?;
         self.serial.wake();
         Ok(())
     }

@@ -102,6 +102,7 @@ mod convert;
 mod eventstore;
 mod group;
 mod queue;
+mod reader;
 mod records;
 mod streams;
 mod tables;

@@ -1,18 +1,17 @@
 //! `Topic` and `Subscription`.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-use std::task::Poll;
-
 use js_sys::{Array, Promise};
 use ringlet::journal::Event;
-use ringlet::{Message, OnFull, OnLag, RecvError, Start, TryRecvError};
+use ringlet::{Message, OnFull, OnLag, Start};
+use std::cell::RefCell;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{self, absent, get, option_object};
 use crate::errors::{busy, err, named, type_error};
 use crate::group::{Group, ShareGroup};
-use crate::records::{event_record_js, numbers, plain, receipt_js, record_js};
+use crate::reader::{self, Host, Reading};
+use crate::records::{numbers, plain, receipt_js};
 use crate::timer::{Rearming, Timer};
 use crate::{iterable, Serial, Value};
 
@@ -86,7 +85,8 @@ impl Topic {
     }
 }
 
-fn full_wait_hint(e: ringlet::PublishError<Message<Value>>, on_full: OnFull) -> JsValue {
+/// A publish error; `Full` on a `block` topic says that `publishAsync` waits.
+fn full_wait_hint<T: 'static>(e: ringlet::PublishError<T>, on_full: OnFull) -> JsValue {
     if matches!(e, ringlet::PublishError::Full(_)) && on_full == OnFull::Block {
         return named(
             "Full",
@@ -204,14 +204,7 @@ impl Topic {
         // JS never waits: a full `block` topic hands back the rest as `Full`.
         t.try_publish_batch(vals).map_err(|e| {
             let published = total - e.as_ref().into_inner().len();
-            let e = match e {
-                ringlet::PublishError::Full(_) if t.config().on_full == OnFull::Block => named(
-                    "Full",
-                    "the partition is full: publishAsync waits for room",
-                    &[],
-                ),
-                e => err(e),
-            };
+            let e = full_wait_hint(e, t.config().on_full);
             let _ = js_sys::Reflect::set(&e, &"published".into(), &(published as f64).into());
             e
         })
@@ -292,84 +285,61 @@ impl Topic {
     }
 }
 
-pub(crate) enum SubKind {
-    Values(ringlet::Subscription<Value>),
-    Journal(ringlet::Subscription<Event>),
+/// What a subscription does beyond reading, whatever its value type.
+pub(crate) trait Subscribed: Reading {
+    fn skipped(&self) -> u64;
+    fn positions(&self) -> Vec<u64>;
+    fn lag(&self) -> u64;
+    fn seek(&mut self, start: Start) -> Result<(), ringlet::Error>;
+    fn close(&mut self);
 }
 
-macro_rules! with_subscription {
-    ($kind:expr, $s:ident => $e:expr) => {
-        match $kind {
-            SubKind::Values($s) => $e,
-            SubKind::Journal($s) => $e,
-        }
-    };
-}
-
-fn try_step<T: Clone + Send + Sync + 'static>(
-    s: &mut ringlet::Subscription<T>,
-    iterate: bool,
-    conv: fn(ringlet::Record<T>) -> JsValue,
-) -> Result<Option<JsValue>, TryRecvError> {
-    if iterate {
-        Ok(s.try_next()?.map(conv))
-    } else {
-        s.try_recv().map(|r| Some(conv(r)))
+impl<T: Clone + Send + Sync + 'static> Subscribed for ringlet::Subscription<T>
+where
+    T: crate::reader::RecordJs,
+{
+    fn skipped(&self) -> u64 {
+        ringlet::Subscription::skipped(self)
     }
-}
-
-fn poll_step<T: Clone + Send + Sync + 'static>(
-    s: &mut ringlet::Subscription<T>,
-    cx: &mut std::task::Context<'_>,
-    iterate: bool,
-    conv: fn(ringlet::Record<T>) -> JsValue,
-) -> Poll<Result<Option<JsValue>, RecvError>> {
-    if iterate {
-        s.poll_next_item(cx).map(|r| r.map(|o| o.map(conv)))
-    } else {
-        s.poll_recv(cx).map(|r| r.map(|r| Some(conv(r))))
+    fn positions(&self) -> Vec<u64> {
+        ringlet::Subscription::positions(self)
     }
-}
-
-impl SubKind {
-    /// One record (`iterate`: one step of an iteration, the core's rule: `None`
-    /// at the end).
-    fn try_next(&mut self, iterate: bool) -> Result<Option<JsValue>, TryRecvError> {
-        match self {
-            SubKind::Values(s) => try_step(s, iterate, record_js),
-            SubKind::Journal(s) => try_step(s, iterate, event_record_js),
-        }
+    fn lag(&self) -> u64 {
+        ringlet::Subscription::lag(self)
     }
-
-    fn poll_next(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-        iterate: bool,
-    ) -> Poll<Result<Option<JsValue>, RecvError>> {
-        match self {
-            SubKind::Values(s) => poll_step(s, cx, iterate, record_js),
-            SubKind::Journal(s) => poll_step(s, cx, iterate, event_record_js),
-        }
+    fn seek(&mut self, start: Start) -> Result<(), ringlet::Error> {
+        ringlet::Subscription::seek(self, start)
     }
-
-    fn try_batch(&mut self, max: usize) -> Result<Vec<JsValue>, TryRecvError> {
-        match self {
-            SubKind::Values(s) => s
-                .try_recv_batch(max)
-                .map(|v| v.into_iter().map(record_js).collect()),
-            SubKind::Journal(s) => s
-                .try_recv_batch(max)
-                .map(|v| v.into_iter().map(event_record_js).collect()),
-        }
+    fn close(&mut self) {
+        self.cancel_poll();
+        ringlet::Subscription::close(self)
     }
 }
 
 /// An independent reader over all partitions of a topic.
 #[wasm_bindgen]
 pub struct Subscription {
-    inner: Rc<RefCell<SubKind>>,
+    host: SubscriptionHost,
     serial: Serial,
+}
+
+#[derive(Clone)]
+struct SubscriptionHost {
+    inner: Rc<RefCell<dyn Subscribed>>,
     timer: Rc<Timer>,
+}
+
+impl Host for SubscriptionHost {
+    type State = dyn Subscribed;
+    fn reader(&self) -> &Rc<RefCell<dyn Subscribed>> {
+        &self.inner
+    }
+    fn busy(&self) -> JsValue {
+        busy("the subscription")
+    }
+    fn timer(&self) -> &Rc<Timer> {
+        &self.timer
+    }
 }
 
 impl Subscription {
@@ -379,58 +349,11 @@ impl Subscription {
         on_lag: OnLag,
         timer: Rc<Timer>,
     ) -> Result<JsValue, JsValue> {
-        let inner = match kind {
-            TopicKind::Values(t) => SubKind::Values(t.subscribe_with(start, on_lag).map_err(err)?),
-            TopicKind::Journal(t) => {
-                SubKind::Journal(t.subscribe_with(start, on_lag).map_err(err)?)
-            }
-        };
+        let inner: Rc<RefCell<dyn Subscribed>> = with_topic!(kind, t => Rc::new(RefCell::new(t.subscribe_with(start, on_lag).map_err(err)?)));
         Ok(iterable(Subscription {
-            inner: Rc::new(RefCell::new(inner)),
+            host: SubscriptionHost { inner, timer },
             serial: Serial::default(),
-            timer,
         }))
-    }
-
-    fn with<R>(&self, f: impl FnOnce(&mut SubKind) -> R) -> Result<R, JsValue> {
-        let mut s = self
-            .inner
-            .try_borrow_mut()
-            .map_err(|_| busy("the subscription"))?;
-        Ok(f(&mut s))
-    }
-
-    /// The next record as a Promise; with `skip`, gaps are counted (not thrown) and
-    /// the end of the topic resolves to `undefined`.
-    fn next_promise(&self, iterate: bool) -> Promise {
-        if !self.serial.busy() {
-            // Ready now: no task.
-            match self.with(|s| s.try_next(iterate)) {
-                Err(e) => return Promise::reject(&e),
-                Ok(Ok(r)) => return Promise::resolve(&r.unwrap_or(JsValue::UNDEFINED)),
-                Ok(Err(TryRecvError::Empty)) => {}
-                Ok(Err(e)) => return Promise::reject(&err(e)),
-            }
-        }
-        let inner = self.inner.clone();
-        let slot = self.serial.waker_slot();
-        let fut = Rearming {
-            fut: std::future::poll_fn(move |cx| {
-                let Ok(mut s) = inner.try_borrow_mut() else {
-                    return Poll::Ready(Err(busy("the subscription")));
-                };
-                match s.poll_next(cx, iterate) {
-                    Poll::Pending => {
-                        *slot.borrow_mut() = Some(cx.waker().clone());
-                        Poll::Pending
-                    }
-                    Poll::Ready(Ok(r)) => Poll::Ready(Ok(r.unwrap_or(JsValue::UNDEFINED))),
-                    Poll::Ready(Err(e)) => Poll::Ready(Err(err(e))),
-                }
-            }),
-            timer: self.timer.clone(),
-        };
-        self.serial.run(fut)
     }
 }
 
@@ -440,11 +363,7 @@ impl Subscription {
     /// `Lagged` once at a gap, `Closed` once the topic is closed and drained.
     #[wasm_bindgen(unchecked_return_type = "RingletRecord | undefined")]
     pub fn poll(&self) -> Result<JsValue, JsValue> {
-        match self.with(|s| s.try_next(false))? {
-            Ok(r) => Ok(r.unwrap_or(JsValue::UNDEFINED)),
-            Err(TryRecvError::Empty) => Ok(JsValue::UNDEFINED),
-            Err(e) => Err(err(e)),
-        }
+        reader::poll(&self.host)
     }
 
     /// Up to `max` (default 1024) ready records, possibly none. A gap after the
@@ -452,46 +371,40 @@ impl Subscription {
     #[wasm_bindgen(js_name = pollMany, unchecked_return_type = "RingletRecord[]")]
     pub fn poll_many(&self, max_opt: Option<crate::types::Num>) -> Result<JsValue, JsValue> {
         let max = max_opt.map(JsValue::from).unwrap_or_default();
-        let max = convert::batch_max(&max)?;
-        match self.with(|s| s.try_batch(max))? {
-            Ok(v) => Ok(v.into_iter().collect::<Array>().into()),
-            Err(TryRecvError::Empty) => Ok(Array::new().into()),
-            Err(e) => Err(err(e)),
-        }
+        reader::poll_many(&self.host, convert::batch_max(&max)?)
     }
 
     /// Resolves to the next record (waiting for one); rejects with `Lagged` at a gap
     /// and `Closed` at the end.
     #[wasm_bindgen(unchecked_return_type = "Promise<RingletRecord>")]
     pub fn next(&self) -> Promise {
-        self.next_promise(false)
+        reader::next_promise(&self.host, &self.serial, false)
     }
 
     /// The step behind `for await`: the next record, or `undefined` at the end;
     /// gaps are counted in `skipped` (unless `onLag: "error"`).
     #[wasm_bindgen(js_name = iterNext, unchecked_return_type = "Promise<RingletRecord | undefined>")]
     pub fn iter_next(&self) -> Promise {
-        self.next_promise(true)
+        reader::next_promise(&self.host, &self.serial, true)
     }
 
     /// Records skipped over gaps so far.
     #[wasm_bindgen(getter)]
     pub fn skipped(&self) -> Result<f64, JsValue> {
-        self.with(|s| with_subscription!(s, s => s.skipped() as f64))
+        self.host.with(|s| s.skipped() as f64)
     }
 
     /// The next offset this reader will read in each partition.
     #[wasm_bindgen(unchecked_return_type = "number[]")]
     pub fn positions(&self) -> Result<JsValue, JsValue> {
-        self.with(
-            |s| with_subscription!(s, s => numbers(s.positions().into_iter().map(|o| o as f64))),
-        )
+        self.host
+            .with(|s| numbers(s.positions().into_iter().map(|o| o as f64)))
     }
 
     /// Records retained but not read yet, over all partitions.
     #[wasm_bindgen(getter)]
     pub fn lag(&self) -> Result<f64, JsValue> {
-        self.with(|s| with_subscription!(s, s => s.lag() as f64))
+        self.host.with(|s| s.lag() as f64)
     }
 
     /// Moves the reader (`start` as in `subscribe`).
@@ -503,14 +416,13 @@ impl Subscription {
             return Err(type_error("seek needs a start"));
         }
         let start = convert::start(&start)?;
-        self.with(|s| with_subscription!(s, s => s.seek(start)))?
-            .map_err(err)
+        self.host.with(|s| s.seek(start))?.map_err(err)
     }
 
     /// Stops reading (stops gating a `block` topic); reads then throw `Closed` and
     /// a pending `next()` rejects.
     pub fn close(&self) -> Result<(), JsValue> {
-        self.with(|s| with_subscription!(s, s => { s.cancel_poll(); s.close() }))?;
+        self.host.with(|s| s.close())?;
         self.serial.wake();
         Ok(())
     }
