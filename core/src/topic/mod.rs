@@ -10,6 +10,7 @@ mod ops;
 mod partition;
 mod publish;
 mod ring;
+mod start;
 mod subscription;
 
 use std::sync::Arc;
@@ -31,8 +32,9 @@ use compact::Compacted;
 pub(crate) use iteration::reader_by_inherent_methods;
 pub use iteration::Reader;
 use ring::{ClaimRefused, Ring};
-pub(crate) use subscription::resolve;
-pub use subscription::{Iter, OnLag, RecvFuture, Start, Subscription, BATCH};
+pub(crate) use start::resolve;
+pub use start::{OnLag, Start};
+pub use subscription::{Iter, RecvFuture, Subscription, BATCH};
 
 pub use config::{OnFull, TopicConfig, MAX_CAPACITY, MAX_PARTITIONS};
 pub use future::PublishFuture;

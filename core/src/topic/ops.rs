@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::partition::Cursor;
-use super::{subscription, Start, TopicInner};
+use super::{resolve, Start, TopicInner};
 use crate::sync::Ordering;
 
 /// What a reader that keeps its own cursors (a consumer or share group) needs of
@@ -41,7 +41,7 @@ impl<T: Clone + Send + Sync + 'static> TopicOps for TopicInner<T> {
     fn start_of(&self, p: u32, start: &Start) -> u64 {
         match start {
             Start::Earliest => TopicInner::floor(self, p),
-            Start::Timestamp(_) => subscription::resolve(self, start)
+            Start::Timestamp(_) => resolve(self, start)
                 .ok()
                 .and_then(|v| v.get(p as usize).copied())
                 .unwrap_or_else(|| self.parts[p as usize].end()),
