@@ -1,7 +1,12 @@
 //! Python bindings of Ringlet: the `ringlet._ringlet` extension module, wrapped by
 //! the pure-Python package `ringlet`. Each method converts its arguments, calls
 //! the core and maps errors in one place (`errors`); the semantics live in the
-//! `ringlet` crate.
+//! `ringlet` crate. What stays here is Python's side of each method: argument
+//! checks in Python's terms, waiting with the GIL released and Ctrl-C checked,
+//! asyncio awaitables, Python result objects and the docstrings; the journal's
+//! refusal of writes (its values are the core's `Event`s, not Python objects) and
+//! a failed aggregate factory (reported by the first call on what it did not
+//! make) are the only rules decided here, because only a binding meets them.
 //!
 //! Values are Python objects held by reference (never pickled): what is published
 //! is what is read. Blocking calls release the GIL and wake every 50 ms to check

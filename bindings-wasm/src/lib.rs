@@ -4,6 +4,12 @@
 //! [`ringlet`] crate, compiled to WebAssembly, with camelCase names, Promises and
 //! generated TypeScript types. The bindings are thin: each method checks and converts
 //! its arguments, calls the core and maps errors in one place (the `errors` module).
+//! What stays here is JS's side of each method: argument checks in JS's terms,
+//! Promises served in call order, the bus timer on `setTimeout`, JS result objects
+//! and the doc comments of the `.d.ts`; the journal's refusal of writes (its values
+//! are the core's `Event`s, not JS values) and a failed aggregate factory (reported
+//! by the first call on what it did not make) are the only rules decided here,
+//! because only a binding meets them.
 //!
 //! ```js
 //! import init, { Bus } from "ringlet";          // Node: import { Bus } from "ringlet"
