@@ -22,13 +22,16 @@ define stage
 endef
 
 JS_DIR := bindings-wasm
+# One version for the crate, the wheel and the npm package: the workspace's.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' Cargo.toml | head -1)
+DIST := $(CURDIR)/dist
 WASM_TEST := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner $(CARGO) test -p ringlet-wasm --target wasm32-unknown-unknown --release
 # On a loaded machine headless Chrome's renderer sometimes never answers
 # chromedriver ("Timed out receiving message from renderer", no test run at all):
 # the stage runs once more then. A failing test fails both times.
 CHROME_TEST := CHROMEDRIVER=/usr/bin/chromedriver $(WASM_TEST) --test browser
 
-.PHONY: demo tour test setup-rust setup setup-py setup-js js js-build js-node js-types js-wasm-test js-e2e playground fmt clippy doc unit stress loom miri wasm bench-build smoke bench python py-build py-test py-stubs py-notebooks
+.PHONY: demo tour test setup-rust setup setup-py setup-js js js-build js-node js-types js-wasm-test js-e2e playground fmt clippy doc docsrs unit stress loom miri wasm bench-build smoke bench python py-build py-test py-stubs py-notebooks dist dist-py dist-js dist-crates installed
 
 # The tour in the terminal, then the playground served on 127.0.0.1 (Ctrl-C stops it).
 demo: setup-rust tour setup-js js-build
@@ -67,7 +70,7 @@ setup: setup-rust setup-py setup-js
 
 test: setup
 	@total=$$(date +%s)
-	$(MAKE) --no-print-directory fmt clippy doc unit stress loom miri wasm bench-build smoke python js
+	$(MAKE) --no-print-directory fmt clippy doc docsrs unit stress loom miri wasm bench-build smoke python js dist-js dist-crates installed
 	echo "==> all checks passed in $$(( $$(date +%s) - total )) s"
 
 fmt:
@@ -78,6 +81,10 @@ clippy:
 
 doc:
 	$(call stage,rustdoc,RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps -q)
+
+# The crate docs as docs.rs builds them (nightly, `--cfg docsrs`, every feature).
+docsrs:
+	$(call stage,rustdoc as docs.rs,RUSTDOCFLAGS="--cfg docsrs -D warnings" CARGO_TARGET_DIR=target/docsrs $(CARGO) +nightly doc -p ringlet --no-deps --all-features -q)
 
 unit:
 	$(call stage,tests (unit + integration + doctests),$(CARGO) test --workspace -q)
@@ -121,12 +128,12 @@ bench-build:
 smoke:
 	$(call stage,demo smoke run,out=$$($(CARGO) run --release -q -p ringlet-examples --bin tour) && grep -q "skipped: 6 }" <<<"$$out" && grep -q "Err(Closed)" <<<"$$out" && grep -q "reason=max_deliveries attempts=3" <<<"$$out" && grep -q 'at-least-once.: ."p2@1"' <<<"$$out" && grep -q '"p3@1"\]$$' <<<"$$out" && grep -q 'kim gets "mow lawn" (attempt 2)' <<<"$$out" && echo "tour ran: $$(wc -l <<<"$$out") lines")
 
-# Python: `pip install ./bindings-py` (the maturin backend), then pytest, the stub
+# Python: the wheel of `make dist` installed in .venv, then pytest, the stub
 # against the module, and the notebooks executed headlessly.
 python: py-build py-test py-stubs py-notebooks
 
-py-build: setup-py
-	$(call stage,pip install ./bindings-py,$(PY) -m pip install -q --force-reinstall --no-deps ./bindings-py)
+py-build: dist-py
+	$(call stage,pip install the wheel,$(PY) -m pip install -q --force-reinstall --no-deps $(DIST)/ringlet-$(VERSION)-*abi3*.whl)
 
 py-test:
 	$(call stage,pytest,cd bindings-py && $(PY) -m pytest -q -p no:cacheprovider --ignore=tests/test_notebooks.py)
@@ -136,6 +143,29 @@ py-stubs:
 
 py-notebooks:
 	$(call stage,notebooks,cd bindings-py && $(PY) -m pytest -q -p no:cacheprovider tests/test_notebooks.py)
+
+# --- release artifacts: what `pip install`, `npm install` and `cargo add` fetch ----
+
+# dist/: the abi3 wheel and the sdist, the npm tarball, the packaged crate.
+dist: dist-py js-build dist-js dist-crates
+	@ls -l $(DIST)
+
+dist-py: setup-py
+	$(call stage,wheel + sdist (maturin),mkdir -p $(DIST) && rm -f $(DIST)/ringlet-*.whl $(DIST)/ringlet-*.tar.gz && $(PY) -m maturin sdist -m bindings-py/Cargo.toml -o $(DIST) && $(PY) -m maturin build -q --release -m bindings-py/Cargo.toml -o $(DIST) && ls $(DIST)/ringlet-$(VERSION)-*abi3*.whl $(DIST)/ringlet-$(VERSION).tar.gz)
+
+# The npm tarball of the package js-build made.
+dist-js:
+	$(call stage,npm pack,mkdir -p $(DIST) && rm -f $(DIST)/ringlet-*.tgz && cd $(JS_DIR)/pkg && npm pack -q --pack-destination $(DIST) >/dev/null && ls $(DIST)/ringlet-$(VERSION).tgz)
+
+dist-crates: setup-rust
+	$(call stage,cargo package + publish --dry-run,$(CARGO) package -q -p ringlet --allow-dirty && $(CARGO) publish -q -p ringlet --dry-run --no-verify --allow-dirty && mkdir -p $(DIST) && cp target/package/ringlet-$(VERSION).crate $(DIST)/)
+
+# Each artifact installed and used as a user would (release/check.sh).
+installed:
+	$(call stage,the wheel in a fresh virtualenv,release/check.sh python)
+	$(call stage,the tarball in a Node project,release/check.sh node)
+	$(call stage,the tarball in a Vite app in Chromium,release/check.sh vite)
+	$(call stage,the packaged crate in a Cargo project,release/check.sh cargo)
 
 # --- benchmarks (run with nothing else on the machine) --------------------------
 

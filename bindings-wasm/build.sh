@@ -13,7 +13,14 @@ rm -rf "$here/pkg"
 wasm-bindgen --target web --remove-name-section --remove-producers-section --out-dir "$here/pkg/web" "$wasm"
 wasm-bindgen --target nodejs --out-dir "$here/pkg/node" "$wasm"
 node "$here/js/patch-glue.mjs" "$here/pkg/web/ringlet_wasm.js" "$here/pkg/node/ringlet_wasm.js"
-cp "$here/js/package.json" "$here/pkg/package.json"
+# The package: js/package.json with the workspace's version (set once, in the root
+# Cargo.toml), the JS README and the licences.
+version=$(cargo metadata -q --no-deps --format-version 1 --manifest-path "$root/Cargo.toml" |
+  node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const p=JSON.parse(s).packages.find(p=>p.name==="ringlet-wasm");process.stdout.write(p.version)})')
+node -e 'const fs=require("fs");const p=JSON.parse(fs.readFileSync(process.argv[1]));const out={name:p.name,version:process.argv[3],...p};fs.writeFileSync(process.argv[2],JSON.stringify(out,null,2)+"\n")' \
+  "$here/js/package.json" "$here/pkg/package.json" "$version"
+cp "$here/js/README.md" "$here/pkg/README.md"
+cp "$root/LICENSE-MIT" "$root/LICENSE-APACHE" "$here/pkg/"
 # Node's build is CommonJS; its inline snippets are ES modules (loaded by require).
 echo '{ "type": "commonjs" }' > "$here/pkg/node/package.json"
 for d in "$here"/pkg/node/snippets/*/; do echo '{ "type": "module" }' > "$d/package.json"; done

@@ -255,6 +255,8 @@
 //!   every handle. [`Aggregates::execute`] retries a `VersionConflict` 3 times by
 //!   default; snapshots live in the compacted topic `<store>.snapshots`.
 
+// docs.rs labels platform-specific items (`Topology::spawn` is native only).
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs, missing_debug_implementations)]
 #![deny(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks, clippy::unnecessary_safety_comment)]
