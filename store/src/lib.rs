@@ -1,0 +1,121 @@
+//! # ringlet-store: the files behind Ringlet's durable topics and queues
+//!
+//! A store is a directory ([`Dir`]) locked by one process at a time, with a folder
+//! per topic or queue (its description in `meta.json`) and in it a folder per
+//! partition: that partition's [`PartitionLog`], a sequence of append-only segment
+//! files. The core engine does no I/O; this crate holds it.
+//!
+//! ```text
+//! data/
+//!   LOCK                              flock'ed while a store has the directory open
+//!   orders/
+//!     meta.json                       the topic's description (written atomically)
+//!     0/
+//!       00000000000000000000.log      segment: records from offset 0
+//!       00000000000000052311.log      the next segment, from offset 52311 (active)
+//!     1/ …
+//! ```
+//!
+//! ## Segment format (version 1)
+//!
+//! A segment file is named by the offset of its first record, 20 decimal digits.
+//! All integers are little-endian.
+//!
+//! ```text
+//! header   8 bytes  "RINGLSEG"
+//!          u32      format version (1)
+//! frames   …        one per append, back to back, to the end of the file
+//!
+//! frame    u32      length of what follows this field (checksum + body)
+//!          u32      CRC-32C (Castagnoli) of the body
+//!          body:
+//!          u32      record count
+//!          records, each:
+//!            u64    offset (greater than every offset before it in the log)
+//!            i64    timestamp, ms since the Unix epoch
+//!            u8     key kind: 0 none, 1 text (UTF-8), 2 bytes
+//!            [u32 length, bytes]          the key, unless kind 0
+//!            u32    header count, then per header:
+//!              [u32 length, UTF-8 bytes]  name
+//!              [u32 length, bytes]        value
+//!            [u32 length, bytes]          the value, as the topic's codec made it
+//! ```
+//!
+//! One append is one frame written with one `write`, so a batch is all or nothing
+//! on disk: a crash can leave only the last frame short. Offsets may have gaps
+//! (a compacted topic's), never repeat or go back. A new segment starts when the
+//! active one has reached [`LogOptions::segment_bytes`]; retention deletes whole
+//! segments whose records are all older than the oldest one kept
+//! ([`PartitionLog::retain_from`]).
+//!
+//! ## Opening and damage
+//!
+//! Opening reads every frame and checks its checksum and structure (the engine
+//! reads the retained records back anyway), and keeps a sparse in-memory index
+//! (a frame position every [`LogOptions::index_bytes`]) for reading from an
+//! offset. What it finds:
+//!
+//! - **A torn tail** — the last segment ends inside a frame, or its last frames
+//!   fail their checksum with nothing good after them (a crash during a write;
+//!   garbage appended after the last frame) — is cut off, and reported in the
+//!   [`Recovery`]: the records before it are all there.
+//! - **Damage before the tail** — a bad frame followed by good ones, or a bad
+//!   frame in a segment that is not the last, a foreign header, offsets out of
+//!   order — is [`StoreError::Corrupt`] naming the file and byte position, unless
+//!   the log is opened with [`LogOptions::repair`] (or the directory with
+//!   [`OpenOptions::repair`]), which cuts the log there and removes the later
+//!   segments, reporting what was dropped.
+//!
+//! A write that fails (disk full, permission denied) is undone — the segment is
+//! cut back to where it was — and returned as [`StoreError::Io`], so nothing of a
+//! failed append is ever read back. If even the undo fails, the log refuses
+//! appends ([`StoreError::Poisoned`]) until it is opened again.
+//!
+//! ## What survives what
+//!
+//! [`PartitionLog::append`] returns after the frame was handed to the operating
+//! system (`write`): it survives the process being killed (`kill -9`), not a power
+//! cut. With `sync`, it returns after `fdatasync` of the segment, and a new
+//! segment's directory entry is synced when it is created: it survives a power cut.
+
+mod dir;
+mod error;
+mod frame;
+mod log;
+
+pub use dir::{Dir, OpenOptions};
+pub use error::StoreError;
+pub use log::{LogOptions, PartitionLog, Recovery, Truncation};
+
+use ringlet::{Headers, Key};
+
+/// A record as a log stores it: the value already encoded by the topic's codec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    /// Its offset in the partition.
+    pub offset: u64,
+    /// Its timestamp, ms since the Unix epoch.
+    pub timestamp: i64,
+    /// Its key, text or bytes.
+    pub key: Option<Key>,
+    /// Its headers, in order.
+    pub headers: Headers,
+    /// The encoded value.
+    pub value: Vec<u8>,
+}
+
+impl StoredRecord {
+    /// A record with no key and no headers.
+    pub fn new(offset: u64, timestamp: i64, value: Vec<u8>) -> Self {
+        StoredRecord {
+            offset,
+            timestamp,
+            key: None,
+            headers: Headers::default(),
+            value,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

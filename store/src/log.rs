@@ -1,0 +1,591 @@
+//! One partition's log: a directory of segment files.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use crate::frame::{self, Frame, HEADER_LEN};
+use crate::{StoreError, StoredRecord};
+
+/// How a partition log is laid out and opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogOptions {
+    /// A new segment is started once the active one holds this many bytes.
+    pub segment_bytes: u64,
+    /// Bytes between entries of the in-memory offset index.
+    pub index_bytes: u64,
+    /// Truncate at damage found before the tail instead of failing with `Corrupt`.
+    pub repair: bool,
+}
+
+impl Default for LogOptions {
+    fn default() -> Self {
+        LogOptions {
+            segment_bytes: 64 << 20,
+            index_bytes: 4096,
+            repair: false,
+        }
+    }
+}
+
+/// What opening a log found and cut off.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Each cut, in file order.
+    pub truncations: Vec<Truncation>,
+}
+
+impl Recovery {
+    /// Whether the log was opened as it was.
+    pub fn is_clean(&self) -> bool {
+        self.truncations.is_empty()
+    }
+}
+
+/// Bytes cut off a segment at open (a torn tail, or damage cut with `repair`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Truncation {
+    /// The segment file.
+    pub file: PathBuf,
+    /// Where it was cut (its new length).
+    pub position: u64,
+    /// How many bytes were dropped (a whole segment deleted by `repair` counts
+    /// its length).
+    pub bytes: u64,
+    /// What was found there.
+    pub reason: String,
+}
+
+#[derive(Debug)]
+struct Segment {
+    base: u64,
+    path: PathBuf,
+    /// Bytes of good frames (and the header).
+    len: u64,
+    last: Option<u64>,
+    /// `(first offset of a frame, its byte position)`, sparse, ascending.
+    index: Vec<(u64, u64)>,
+    /// Bytes of frames since the last index entry.
+    since_index: u64,
+}
+
+impl Segment {
+    fn note_frame(
+        &mut self,
+        first: Option<u64>,
+        last: Option<u64>,
+        pos: u64,
+        len: u64,
+        every: u64,
+    ) {
+        if let Some(first) = first {
+            if self.index.is_empty() || self.since_index >= every {
+                self.index.push((first, pos));
+                self.since_index = 0;
+            }
+        }
+        self.since_index += len;
+        self.len = pos + len;
+        if last.is_some() {
+            self.last = last;
+        }
+    }
+}
+
+/// A partition's append-only log: checksummed frames of records in segment files
+/// named by their first offset (see the crate docs for the format).
+///
+/// # Examples
+///
+/// ```
+/// use ringlet_store::{LogOptions, PartitionLog, StoredRecord};
+/// let dir = std::env::temp_dir().join(format!("ringlet-doc-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// let (mut log, recovery) = PartitionLog::open(&dir, &LogOptions::default())?;
+/// assert!(recovery.is_clean());
+/// log.append(&[StoredRecord::new(0, 1_700_000_000_000, b"hello".to_vec())], false)?;
+/// drop(log);
+/// let (log, _) = PartitionLog::open(&dir, &LogOptions::default())?;
+/// assert_eq!(log.read_all(0)?[0].value, b"hello");
+/// assert_eq!(log.next_offset(), 1);
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok::<(), ringlet_store::StoreError>(())
+/// ```
+#[derive(Debug)]
+pub struct PartitionLog {
+    dir: PathBuf,
+    opts: LogOptions,
+    segments: Vec<Segment>,
+    active: File,
+    next: u64,
+    poisoned: bool,
+    buf: Vec<u8>,
+    #[cfg(test)]
+    fail_writes: Option<FailWrites>,
+}
+
+/// Test hook: the n-th write writes `partial` bytes then fails.
+#[cfg(test)]
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FailWrites {
+    pub(crate) after: usize,
+    pub(crate) partial: usize,
+    pub(crate) undo_fails: bool,
+}
+
+fn segment_name(base: u64) -> String {
+    format!("{base:020}.log")
+}
+
+fn parse_name(name: &str) -> Option<u64> {
+    let digits = name.strip_suffix(".log")?;
+    (digits.len() == 20 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, StoreError> {
+    fs::read(path).map_err(|e| StoreError::io("read", path, e))
+}
+
+fn truncate(path: &Path, len: u64) -> Result<(), StoreError> {
+    let f = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| StoreError::io("open", path, e))?;
+    f.set_len(len)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| StoreError::io("truncate", path, e))
+}
+
+/// Whether good frames run from `bytes[at..]` to the end (at least one).
+fn good_until_end(bytes: &[u8], mut at: usize) -> bool {
+    let mut any = false;
+    while at < bytes.len() {
+        match frame::check(&bytes[at..]) {
+            Frame::Good { len, .. } => {
+                at += len;
+                any = true;
+            }
+            Frame::Bad(_) => return false,
+        }
+    }
+    any
+}
+
+impl PartitionLog {
+    /// Opens the log in `dir` (created if missing), checking every frame: a torn
+    /// tail (a frame the last write left short, a bad checksum with nothing good
+    /// after it, garbage after the last frame) is cut off and reported in the
+    /// [`Recovery`]; damage before the tail is `Corrupt`, or cut off there (with
+    /// every later segment) when `opts.repair` is set.
+    ///
+    /// # Errors
+    ///
+    /// `Corrupt`, or `Io` when a file cannot be read or created.
+    pub fn open(dir: impl AsRef<Path>, opts: &LogOptions) -> Result<(Self, Recovery), StoreError> {
+        let dir = dir.as_ref().to_owned();
+        fs::create_dir_all(&dir).map_err(|e| StoreError::io("create", &dir, e))?;
+        let mut bases = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(|e| StoreError::io("list", &dir, e))? {
+            let entry = entry.map_err(|e| StoreError::io("list", &dir, e))?;
+            if let Some(base) = entry.file_name().to_str().and_then(parse_name) {
+                bases.push(base);
+            }
+        }
+        bases.sort_unstable();
+        let mut recovery = Recovery::default();
+        let mut segments: Vec<Segment> = Vec::new();
+        let mut next = 0;
+        let count = bases.len();
+        for (i, &base) in bases.iter().enumerate() {
+            let path = dir.join(segment_name(base));
+            let last_segment = i + 1 == count;
+            let bytes = read_file(&path)?;
+            let mut seg = Segment {
+                base,
+                path: path.clone(),
+                len: HEADER_LEN,
+                last: None,
+                index: Vec::new(),
+                since_index: 0,
+            };
+            let corrupt = |position: u64, reason: String| StoreError::Corrupt {
+                file: path.clone(),
+                position,
+                reason,
+            };
+            if base < next {
+                return Err(corrupt(
+                    0,
+                    format!(
+                        "named offset {base}, but the segment before ends at {}",
+                        next.saturating_sub(1)
+                    ),
+                ));
+            }
+            // The header; a last segment shorter than one was being created.
+            if let Err(why) = frame::check_header(&bytes) {
+                if last_segment
+                    && (bytes.len() as u64) < HEADER_LEN
+                    && frame::MAGIC.starts_with(&bytes[..bytes.len().min(8)])
+                {
+                    write_header(&path, true)?;
+                    recovery.truncations.push(Truncation {
+                        file: path.clone(),
+                        position: 0,
+                        bytes: bytes.len() as u64,
+                        reason: "a torn segment header, written again".into(),
+                    });
+                    next = next.max(base);
+                    segments.push(seg);
+                    continue;
+                }
+                return Err(corrupt(0, why));
+            }
+            let mut at = HEADER_LEN as usize;
+            let mut expect = next.max(base);
+            let mut bad = None;
+            while at < bytes.len() {
+                match frame::check(&bytes[at..]) {
+                    Frame::Good { len, first, last } => {
+                        if let Some(f) = first {
+                            if f < expect {
+                                bad = Some(format!(
+                                    "offset {f} after offset {}",
+                                    expect.saturating_sub(1)
+                                ));
+                                break;
+                            }
+                            if seg.last.is_none() && f != base {
+                                bad = Some(format!(
+                                    "the segment is named offset {base} but starts at {f}"
+                                ));
+                                break;
+                            }
+                        }
+                        seg.note_frame(first, last, at as u64, len as u64, opts.index_bytes);
+                        if let Some(l) = last {
+                            expect = l + 1;
+                        }
+                        at += len;
+                    }
+                    Frame::Bad(why) => {
+                        bad = Some(why.to_owned());
+                        break;
+                    }
+                }
+            }
+            if let Some(why) = bad {
+                let position = at as u64;
+                // The tail: nothing good after it in the last segment.
+                let declared_end = bytes
+                    .get(at..at + 4)
+                    .map(|b| at + 4 + u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+                let good_after = declared_end
+                    .is_some_and(|end| end <= bytes.len() && good_until_end(&bytes, end));
+                let tail = last_segment && !good_after;
+                if !tail && !opts.repair {
+                    return Err(corrupt(position, why));
+                }
+                truncate(&path, position)?;
+                recovery.truncations.push(Truncation {
+                    file: path.clone(),
+                    position,
+                    bytes: bytes.len() as u64 - position,
+                    reason: if tail {
+                        format!("a torn tail: {why}")
+                    } else {
+                        format!("repaired: {why}")
+                    },
+                });
+                seg.len = position;
+                next = expect;
+                segments.push(seg);
+                // Repair drops every later segment.
+                for &later in &bases[i + 1..] {
+                    let p = dir.join(segment_name(later));
+                    let len = fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+                    fs::remove_file(&p).map_err(|e| StoreError::io("remove", &p, e))?;
+                    recovery.truncations.push(Truncation {
+                        file: p,
+                        position: 0,
+                        bytes: len,
+                        reason: "repaired: a segment after the damage, removed".into(),
+                    });
+                }
+                break;
+            }
+            next = expect;
+            segments.push(seg);
+        }
+        if segments.is_empty() {
+            let path = dir.join(segment_name(0));
+            write_header(&path, false)?;
+            segments.push(Segment {
+                base: 0,
+                path,
+                len: HEADER_LEN,
+                last: None,
+                index: Vec::new(),
+                since_index: 0,
+            });
+        }
+        let active = open_append(&segments[segments.len() - 1].path)?;
+        Ok((
+            PartitionLog {
+                dir,
+                opts: opts.clone(),
+                segments,
+                active,
+                next,
+                poisoned: false,
+                buf: Vec::new(),
+                #[cfg(test)]
+                fail_writes: None,
+            },
+            recovery,
+        ))
+    }
+
+    /// The directory of the segments.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The lowest offset the next append may use: one past the last record, or the
+    /// first segment's base while the log is empty.
+    pub fn next_offset(&self) -> u64 {
+        self.next
+    }
+
+    /// The offset of the oldest record kept, or [`next_offset`](Self::next_offset)
+    /// when there is none.
+    pub fn first_offset(&self) -> u64 {
+        self.segments
+            .iter()
+            .find_map(|s| s.index.first().map(|&(o, _)| o))
+            .unwrap_or(self.next)
+    }
+
+    /// The segment files, oldest first.
+    pub fn segment_files(&self) -> Vec<PathBuf> {
+        self.segments.iter().map(|s| s.path.clone()).collect()
+    }
+
+    /// Appends `records` (offsets increasing, from [`next_offset`](Self::next_offset)
+    /// on; gaps are allowed) as one frame with one write; with `sync`, returns
+    /// after `fdatasync`. A failed write is undone (the file is cut back), so
+    /// nothing of a failed append is ever read back.
+    ///
+    /// # Errors
+    ///
+    /// `OutOfOrder`; `Io` when the write (or sync, or a new segment) fails;
+    /// `Poisoned` after a failed write that could not be undone.
+    pub fn append(&mut self, records: &[StoredRecord], sync: bool) -> Result<(), StoreError> {
+        let active_path = self.segments[self.segments.len() - 1].path.clone();
+        if self.poisoned {
+            return Err(StoreError::Poisoned { file: active_path });
+        }
+        let mut expected = self.next;
+        for r in records {
+            if r.offset < expected {
+                return Err(StoreError::OutOfOrder {
+                    offset: r.offset,
+                    expected,
+                });
+            }
+            expected = r.offset + 1;
+        }
+        let Some(first) = records.first() else {
+            return Ok(());
+        };
+        let seg = &self.segments[self.segments.len() - 1];
+        if seg.len >= self.opts.segment_bytes && seg.last.is_some() {
+            self.roll(first.offset, sync)?;
+        }
+        self.buf.clear();
+        frame::encode(records, &mut self.buf);
+        let seg_len = self.segments[self.segments.len() - 1].len;
+        if let Err(e) = self.write_frame() {
+            let path = self.segments[self.segments.len() - 1].path.clone();
+            if self.undo(seg_len).is_err() {
+                self.poisoned = true;
+            }
+            return Err(StoreError::io("write", &path, e));
+        }
+        let len = self.buf.len() as u64;
+        let every = self.opts.index_bytes;
+        let last = records.last().map(|r| r.offset);
+        let seg = self.segments.last_mut().expect("a log has a segment");
+        seg.note_frame(Some(first.offset), last, seg_len, len, every);
+        self.next = expected;
+        if sync {
+            let path = seg.path.clone();
+            self.active
+                .sync_data()
+                .map_err(|e| StoreError::io("sync", &path, e))?;
+        }
+        Ok(())
+    }
+
+    fn write_frame(&mut self) -> std::io::Result<()> {
+        #[cfg(test)]
+        if let Some(f) = &mut self.fail_writes {
+            if f.after == 0 {
+                let n = f.partial.min(self.buf.len());
+                self.active.write_all(&self.buf[..n])?;
+                return Err(std::io::Error::other("injected write failure"));
+            }
+            f.after -= 1;
+        }
+        self.active.write_all(&self.buf)
+    }
+
+    fn undo(&mut self, len: u64) -> std::io::Result<()> {
+        #[cfg(test)]
+        if self.fail_writes.is_some_and(|f| f.undo_fails) {
+            return Err(std::io::Error::other("injected truncate failure"));
+        }
+        self.active.set_len(len)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn fail_writes(&mut self, f: FailWrites) {
+        self.fail_writes = Some(f);
+    }
+
+    fn roll(&mut self, base: u64, sync: bool) -> Result<(), StoreError> {
+        let path = self.dir.join(segment_name(base));
+        write_header(&path, sync)?;
+        if sync {
+            sync_dir(&self.dir)?;
+        }
+        self.active = open_append(&path)?;
+        self.segments.push(Segment {
+            base,
+            path,
+            len: HEADER_LEN,
+            last: None,
+            index: Vec::new(),
+            since_index: 0,
+        });
+        Ok(())
+    }
+
+    /// `fdatasync` of the active segment.
+    ///
+    /// # Errors
+    ///
+    /// `Io`.
+    pub fn sync(&mut self) -> Result<(), StoreError> {
+        let path = &self.segments[self.segments.len() - 1].path;
+        self.active
+            .sync_data()
+            .map_err(|e| StoreError::io("sync", path, e))
+    }
+
+    /// Calls `f` with each record from offset `from` on, in order, until it returns
+    /// false.
+    ///
+    /// # Errors
+    ///
+    /// `Io` when a segment cannot be read, `Corrupt` when one changed on disk since
+    /// it was opened.
+    pub fn read(
+        &self,
+        from: u64,
+        mut f: impl FnMut(StoredRecord) -> bool,
+    ) -> Result<(), StoreError> {
+        for seg in &self.segments {
+            if seg.last.is_none_or(|l| l < from) {
+                continue;
+            }
+            let i = seg.index.partition_point(|&(o, _)| o <= from);
+            let pos = if i == 0 {
+                HEADER_LEN
+            } else {
+                seg.index[i - 1].1
+            };
+            let mut file =
+                File::open(&seg.path).map_err(|e| StoreError::io("open", &seg.path, e))?;
+            let mut bytes = vec![0; (seg.len - pos) as usize];
+            file.seek(SeekFrom::Start(pos))
+                .and_then(|_| file.read_exact(&mut bytes))
+                .map_err(|e| StoreError::io("read", &seg.path, e))?;
+            let mut at = 0;
+            while at < bytes.len() {
+                let Some((records, len)) = frame::read(&bytes[at..]) else {
+                    return Err(StoreError::Corrupt {
+                        file: seg.path.clone(),
+                        position: pos + at as u64,
+                        reason: "the frame changed on disk since the log was opened".into(),
+                    });
+                };
+                for r in records {
+                    if r.offset >= from && !f(r) {
+                        return Ok(());
+                    }
+                }
+                at += len;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every record from offset `from` on.
+    ///
+    /// # Errors
+    ///
+    /// As [`read`](Self::read).
+    pub fn read_all(&self, from: u64) -> Result<Vec<StoredRecord>, StoreError> {
+        let mut out = Vec::new();
+        self.read(from, |r| {
+            out.push(r);
+            true
+        })?;
+        Ok(out)
+    }
+
+    /// Deletes the segments (never the active one) whose records are all below
+    /// `offset`: retention moved past them. Returns how many were deleted.
+    ///
+    /// # Errors
+    ///
+    /// `Io` when a file cannot be removed (those before it are gone).
+    pub fn retain_from(&mut self, offset: u64) -> Result<usize, StoreError> {
+        let mut gone = 0;
+        while self.segments.len() > 1 {
+            let next_base = self.segments[1].base;
+            if next_base > offset {
+                break;
+            }
+            let seg = &self.segments[0];
+            fs::remove_file(&seg.path).map_err(|e| StoreError::io("remove", &seg.path, e))?;
+            self.segments.remove(0);
+            gone += 1;
+        }
+        Ok(gone)
+    }
+}
+
+fn write_header(path: &Path, sync: bool) -> Result<(), StoreError> {
+    let mut f = File::create(path).map_err(|e| StoreError::io("create", path, e))?;
+    f.write_all(&frame::header())
+        .and_then(|()| if sync { f.sync_all() } else { Ok(()) })
+        .map_err(|e| StoreError::io("write", path, e))
+}
+
+fn open_append(path: &Path) -> Result<File, StoreError> {
+    OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map_err(|e| StoreError::io("open", path, e))
+}
+
+/// `fsync` of a directory (its entries: a new or renamed file).
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| StoreError::io("sync", dir, e))
+}
