@@ -13,8 +13,12 @@ VENV := $(CURDIR)/.venv
 PY := $(VENV)/bin/python
 export PYO3_PYTHON := $(PY)
 PY_PACKAGES := maturin pytest hypothesis mypy nbclient nbformat ipykernel matplotlib psutil
-# Miri runs the unit tests and these integration tests (proptest is too slow there).
-MIRI_TESTS := --lib --test bus --test subscription --test topic --test stress --test queue --test queue_stress --test group --test share --test journal
+# Miri runs the unit tests and these integration tests (proptest is too slow there),
+# in two processes at once (Miri interprets on one core; cargo holds its lock only
+# while building).
+MIRI := MIRIFLAGS="-Zmiri-disable-isolation" $(CARGO) +nightly miri test -p ringlet -q
+MIRI_A := --lib --test stress --test queue_stress
+MIRI_B := --test bus --test subscription --test topic --test queue --test group --test share --test journal
 
 # Prints a stage's name and, when it ends, how long it took.
 define stage
@@ -96,7 +100,7 @@ loom:
 	$(call stage,loom models,RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 CARGO_TARGET_DIR=target/loom $(CARGO) test -p ringlet --release -q --lib loom_tests)
 
 miri:
-	$(call stage,miri,MIRIFLAGS="-Zmiri-disable-isolation" $(CARGO) +nightly miri test -p ringlet -q $(MIRI_TESTS))
+	$(call stage,miri (two processes),{ t=$$(date +%s); $(MIRI) $(MIRI_A) > target/miri-a.log 2>&1; s=$$?; echo "miri: unit and stress tests $$(( $$(date +%s) - t )) s" >> target/miri-a.log; exit $$s; } & a=$$!; t=$$(date +%s); $(MIRI) $(MIRI_B) || { wait $$a; cat target/miri-a.log; exit 1; }; echo "miri: integration tests $$(( $$(date +%s) - t )) s"; wait $$a || { cat target/miri-a.log; exit 1; }; tail -n 1 target/miri-a.log)
 
 wasm:
 	$(call stage,wasm32 build of the core,$(CARGO) build -p ringlet --target wasm32-unknown-unknown --release -q)

@@ -241,12 +241,16 @@ impl PartitionLog {
                     segments.push(seg);
                     continue;
                 }
-                return Err(corrupt(0, why));
+                // A newer format is never cut; a foreign header is damage.
+                if !opts.repair || bytes.starts_with(frame::MAGIC) {
+                    return Err(corrupt(0, why));
+                }
             }
-            let mut at = HEADER_LEN as usize;
+            let header_bad = frame::check_header(&bytes).is_err();
+            let mut at = if header_bad { 0 } else { HEADER_LEN as usize };
             let mut expect = next.max(base);
-            let mut bad = None;
-            while at < bytes.len() {
+            let mut bad = header_bad.then(|| "not a Ringlet segment (bad magic)".to_owned());
+            while bad.is_none() && at < bytes.len() {
                 match frame::check(&bytes[at..]) {
                     Frame::Good { len, first, last } => {
                         if let Some(f) = first {
@@ -254,12 +258,6 @@ impl PartitionLog {
                                 bad = Some(format!(
                                     "offset {f} after offset {}",
                                     expect.saturating_sub(1)
-                                ));
-                                break;
-                            }
-                            if seg.last.is_none() && f != base {
-                                bad = Some(format!(
-                                    "the segment is named offset {base} but starts at {f}"
                                 ));
                                 break;
                             }
@@ -284,11 +282,17 @@ impl PartitionLog {
                     .map(|b| at + 4 + u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
                 let good_after = declared_end
                     .is_some_and(|end| end <= bytes.len() && good_until_end(&bytes, end));
-                let tail = last_segment && !good_after;
+                let tail = last_segment && !good_after && !header_bad;
                 if !tail && !opts.repair {
                     return Err(corrupt(position, why));
                 }
-                truncate(&path, position)?;
+                if header_bad {
+                    write_header(&path, true)?;
+                    seg.len = HEADER_LEN;
+                } else {
+                    truncate(&path, position)?;
+                    seg.len = position;
+                }
                 recovery.truncations.push(Truncation {
                     file: path.clone(),
                     position,
@@ -299,7 +303,6 @@ impl PartitionLog {
                         format!("repaired: {why}")
                     },
                 });
-                seg.len = position;
                 next = expect;
                 segments.push(seg);
                 // Repair drops every later segment.
