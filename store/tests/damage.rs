@@ -9,6 +9,14 @@ use proptest::prelude::*;
 use ringlet::{Headers, Key};
 use ringlet_store::{LogOptions, PartitionLog, StoreError, StoredRecord};
 
+/// A record's key (text or bytes), headers, value and timestamp.
+type Spec = (
+    Option<(bool, Vec<u8>)>,
+    Vec<(String, Vec<u8>)>,
+    Vec<u8>,
+    i64,
+);
+
 #[derive(Debug, Clone)]
 enum Damage {
     /// Cut the last segment to this fraction of its length.
@@ -31,14 +39,7 @@ fn damage() -> impl Strategy<Value = Damage> {
     ]
 }
 
-fn record() -> impl Strategy<
-    Value = (
-        Option<(bool, Vec<u8>)>,
-        Vec<(String, Vec<u8>)>,
-        Vec<u8>,
-        i64,
-    ),
-> {
+fn record() -> impl Strategy<Value = Spec> {
     (
         proptest::option::of((any::<bool>(), proptest::collection::vec(any::<u8>(), 0..12))),
         proptest::collection::vec(
@@ -50,14 +51,7 @@ fn record() -> impl Strategy<
     )
 }
 
-fn build(
-    specs: &[(
-        Option<(bool, Vec<u8>)>,
-        Vec<(String, Vec<u8>)>,
-        Vec<u8>,
-        i64,
-    )],
-) -> Vec<StoredRecord> {
+fn build(specs: &[Spec]) -> Vec<StoredRecord> {
     let mut offset = 0;
     specs
         .iter()
