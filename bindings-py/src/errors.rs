@@ -98,6 +98,25 @@ create_exception!(
      callback's exception."
 );
 
+create_exception!(
+    ringlet,
+    Corrupt,
+    RingletError,
+    "Stored data is damaged before its tail (durable topics)."
+);
+create_exception!(
+    ringlet,
+    Locked,
+    RingletError,
+    "A store's directory is open elsewhere."
+);
+create_exception!(
+    ringlet,
+    Io,
+    RingletError,
+    "The operating system refused a read, write or sync of stored data."
+);
+
 /// Registers the exception classes in the module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -116,6 +135,9 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NotFound", py.get_type::<NotFound>())?;
     m.add("InvalidName", py.get_type::<InvalidName>())?;
     m.add("StreamError", py.get_type::<StreamError>())?;
+    m.add("Corrupt", py.get_type::<Corrupt>())?;
+    m.add("Locked", py.get_type::<Locked>())?;
+    m.add("Io", py.get_type::<Io>())?;
     Ok(())
 }
 
@@ -173,6 +195,9 @@ pub(crate) fn err<E: ErrorDetails>(e: E) -> PyErr {
         ErrorKind::NotFound => with_attrs::<NotFound>(msg, &attrs),
         ErrorKind::InvalidName => with_attrs::<InvalidName>(msg, &attrs),
         ErrorKind::NoKey => pyo3::exceptions::PyValueError::new_err(msg),
+        ErrorKind::Corrupt => with_attrs::<Corrupt>(msg, &attrs),
+        ErrorKind::Locked => with_attrs::<Locked>(msg, &attrs),
+        ErrorKind::Io => with_attrs::<Io>(msg, &attrs),
         _ => with_attrs::<RingletError>(msg, &attrs),
     }
 }

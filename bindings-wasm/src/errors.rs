@@ -46,9 +46,13 @@ export const ConfigError = kind("ConfigError");
 export const NotFound = kind("NotFound");
 export const InvalidName = kind("InvalidName");
 export const StreamError = kind("StreamError");
+export const Corrupt = kind("Corrupt");
+export const Locked = kind("Locked");
+export const Io = kind("Io");
 export const Busy = kind("Busy");
 const byName = { Full, Closed, Lagged, Expired, AlreadySettled, Timeout, NotOwner, OutOfRange,
-  VersionConflict, TypeMismatch, ConfigError, NotFound, InvalidName, StreamError, Busy };
+  VersionConflict, TypeMismatch, ConfigError, NotFound, InvalidName, StreamError, Corrupt, Locked,
+  Io, Busy };
 export function ringletError(name, message) {
   return new (byName[name] ?? RingletError)(message);
 }

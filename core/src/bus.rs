@@ -13,6 +13,7 @@ use crate::journal::{Event, Journal, JOURNAL_TOPIC};
 use crate::name;
 use crate::queue::{Queue, QueueConfig};
 use crate::snapshot::{QueueSnapshot, Snapshot, TopicSnapshot};
+use crate::storage::{Codec, Durability, Storage, StoredTopic};
 use crate::topic::{Topic, TopicConfig, MAX_CAPACITY};
 use crate::wait::BusTimer;
 use crate::Error;
@@ -46,6 +47,8 @@ pub(crate) struct BusInner {
     timer: Arc<BusTimer>,
     registry: Mutex<HashMap<Arc<str>, Registered>>,
     journal: Option<Arc<Journal>>,
+    /// Where durable topics keep their records.
+    storage: Option<Arc<dyn Storage>>,
     /// What the layers above keep on the bus (its topologies and event stores).
     pub(crate) extensions: Extensions,
 }
@@ -79,6 +82,8 @@ struct Registered {
     handle: Box<dyn Any + Send + Sync>,
     close: Box<dyn Fn() + Send + Sync>,
     snapshot: Arc<dyn Fn() -> EntrySnapshot + Send + Sync>,
+    /// A durable topic's sync.
+    sync: Option<Arc<dyn Fn() -> Result<(), Error> + Send + Sync>>,
 }
 
 /// One entry of a snapshot.
@@ -139,6 +144,7 @@ impl Default for Bus {
 pub struct BusBuilder {
     clock: Clock,
     journal: Option<usize>,
+    storage: Option<Arc<dyn Storage>>,
 }
 
 impl BusBuilder {
@@ -164,6 +170,15 @@ impl BusBuilder {
     #[must_use]
     pub fn clock(mut self, clock: impl Into<Clock>) -> Self {
         self.clock = clock.into();
+        self
+    }
+
+    /// Keeps durable topics in `storage` (`ringlet_store::Dir::open("data")?` for
+    /// files); see [`Bus::durable_topic`] and the [`storage`](crate::storage)
+    /// module.
+    #[must_use]
+    pub fn storage(mut self, storage: impl Storage) -> Self {
+        self.storage = Some(Arc::new(storage));
         self
     }
 
@@ -196,6 +211,7 @@ impl BusBuilder {
                 timer,
                 registry: Mutex::new(registry),
                 journal,
+                storage: self.storage,
                 extensions: Extensions::default(),
             }),
         }
@@ -303,6 +319,24 @@ impl Bus {
         name: &str,
         config: TopicConfig,
     ) -> Result<Topic<T>, Error> {
+        if config.durability.is_some() {
+            return Err(Error::ConfigError {
+                name: name.to_owned(),
+                reason: "durability is for durable topics: open it with durable_topic".into(),
+            });
+        }
+        self.make_topic(name, config, |_| Ok(None))
+    }
+
+    /// Creates or opens topic `name`; a new one is durable when `durable` makes
+    /// its logs and codec (called under the registry lock, before anything is
+    /// registered).
+    fn make_topic<T: Clone + Send + Sync + 'static>(
+        &self,
+        name: &str,
+        config: TopicConfig,
+        durable: impl FnOnce(&TopicConfig) -> Result<Option<crate::topic::Durable<T>>, Error>,
+    ) -> Result<Topic<T>, Error> {
         name::validate(name, false)?;
         config.validate(name)?;
         let mut reg = self.inner.registry.lock();
@@ -310,6 +344,7 @@ impl Bus {
         if let Some(topic) = existing::<Topic<T>>(&reg, name, &key)? {
             return Ok(topic);
         }
+        let durable = durable(&config)?;
         let name: Arc<str> = name.into();
         let bus = Arc::downgrade(&self.inner);
         let resolver: DeadLetterResolver<T> = Box::new(move |source, target| {
@@ -317,12 +352,13 @@ impl Bus {
             let reg = bus.registry.lock();
             dead_letter_to::<T>(&reg, source, target)
         });
-        let topic = Topic::<T>::create(
+        let topic = Topic::<T>::create_with(
             name.clone(),
             config,
             self.inner.timer.clone(),
             self.inner.journal.clone(),
             Some(resolver),
+            durable,
         )?;
         topic
             .inner
@@ -337,7 +373,122 @@ impl Bus {
             move || closer.close(),
             move || EntrySnapshot::Topic(shot.inner.snapshot()),
         );
+        if topic.inner.durable.is_some() {
+            let weak = Arc::downgrade(&topic.inner);
+            if let Some(r) = reg.get_mut(&*topic.inner.name) {
+                r.sync = Some(Arc::new(move || match weak.upgrade() {
+                    Some(t) => t.durable.as_ref().map_or(Ok(()), |d| d.logs.sync()),
+                    None => Ok(()),
+                }));
+            }
+        }
         Ok(topic)
+    }
+
+    /// Creates or opens the durable topic `name`: an in-memory topic whose records
+    /// are also written to the bus's [`storage`](BusBuilder::storage) before each
+    /// publish returns, and read back when it is opened again after a restart
+    /// (the newest `capacity` per partition, at their offsets; offsets continue).
+    /// Values are encoded with [`Postcard`](crate::storage::Postcard); see the
+    /// [`storage`](crate::storage) module for what survives what.
+    ///
+    /// # Errors
+    ///
+    /// As [`Bus::topic`]; `ConfigError` when the bus has no storage, for a
+    /// compacted or `Buffered` topic (not durable yet), or when the config
+    /// contradicts what is stored (partitions, value type, codec); `TypeMismatch`
+    /// when a stored value does not decode; `Corrupt`, `Io`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::{Bus, Start, TopicConfig};
+    /// let bus = Bus::new(); // no storage: durable topics need Bus::builder().storage(...)
+    /// assert!(matches!(
+    ///     bus.durable_topic::<String>("orders", TopicConfig::default()),
+    ///     Err(ringlet::Error::ConfigError { .. })
+    /// ));
+    /// ```
+    pub fn durable_topic<T>(&self, name: &str, config: TopicConfig) -> Result<Topic<T>, Error>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        self.durable_topic_with(name, config, crate::storage::Postcard)
+    }
+
+    /// [`Bus::durable_topic`] with values encoded by `codec` (for example
+    /// [`Raw`](crate::storage::Raw) to store `Vec<u8>` values as they are).
+    ///
+    /// # Errors
+    ///
+    /// As [`Bus::durable_topic`].
+    pub fn durable_topic_with<T: Clone + Send + Sync + 'static>(
+        &self,
+        name: &str,
+        config: TopicConfig,
+        codec: impl Codec<T>,
+    ) -> Result<Topic<T>, Error> {
+        let refuse = |reason: &str| {
+            Err(Error::ConfigError {
+                name: name.to_owned(),
+                reason: reason.into(),
+            })
+        };
+        let Some(storage) = self.inner.storage.clone() else {
+            return refuse("the bus has no storage: build it with Bus::builder().storage(...)");
+        };
+        if config.compacted {
+            return refuse("compacted topics are not durable yet");
+        }
+        let durability = config.durability.unwrap_or_default();
+        if durability == Durability::Buffered {
+            return refuse("buffered durability is not available yet: use written or synced");
+        }
+        let config = TopicConfig {
+            durability: Some(durability),
+            ..config
+        };
+        let codec: Arc<dyn Codec<T>> = Arc::new(codec);
+        self.make_topic(name, config, move |config| {
+            let description = StoredTopic {
+                partitions: config.partitions,
+                value_type: std::any::type_name::<T>().to_owned(),
+                codec: codec.name().to_owned(),
+                compacted: config.compacted,
+            };
+            let logs = storage.open_topic(name, &description)?;
+            Ok(Some(crate::topic::Durable::new(
+                logs,
+                codec,
+                durability,
+                config.partitions,
+            )))
+        })
+    }
+
+    /// Forces every durable topic's records to disk (`fdatasync`), whatever its
+    /// durability.
+    ///
+    /// # Errors
+    ///
+    /// The first `Io` error (the other topics are synced regardless).
+    pub fn sync(&self) -> Result<(), Error> {
+        let syncs: Vec<_> = self
+            .inner
+            .registry
+            .lock()
+            .values()
+            .filter_map(|r| r.sync.clone())
+            .collect();
+        let mut first = Ok(());
+        for sync in syncs {
+            if let Err(e) = sync() {
+                if first.is_ok() {
+                    first = Err(e);
+                }
+            }
+        }
+        first
     }
 
     /// Opens (or creates) the compacted topic `name` whose `None` values are
@@ -652,6 +803,7 @@ fn register<T: 'static>(
             handle: Box::new(handle),
             close: Box::new(close),
             snapshot: Arc::new(snapshot),
+            sync: None,
         },
     );
 }

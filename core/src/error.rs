@@ -60,6 +60,29 @@ pub enum Error {
     },
     /// The topic, subscription or group member is closed.
     Closed,
+    /// Stored data is damaged before its tail (durable topics): open the store with
+    /// repair to truncate it there.
+    Corrupt {
+        /// The file.
+        file: String,
+        /// The byte position of the damage.
+        position: u64,
+        /// What is wrong there.
+        reason: String,
+    },
+    /// The store's directory is open in another store (this process or another).
+    Locked {
+        /// The lock file.
+        path: String,
+    },
+    /// The operating system refused a read, write or sync of stored data (disk
+    /// full, permission denied); nothing of the failed call is visible.
+    Io {
+        /// The file or directory.
+        path: String,
+        /// What failed, in the operating system's words.
+        reason: String,
+    },
 }
 
 /// A name or value as messages quote it: in quotes, and cut after 60 characters
@@ -98,6 +121,19 @@ impl fmt::Display for Error {
             Error::NotOwner { partition } => {
                 write!(f, "partition {partition} is not owned by this member")
             }
+            Error::Corrupt {
+                file,
+                position,
+                reason,
+            } => write!(
+                f,
+                "{file} is corrupt at byte {position}: {reason} (open the store with repair to truncate it there)"
+            ),
+            Error::Locked { path } => write!(
+                f,
+                "{path} is locked: the store's directory is open elsewhere (one process at a time)"
+            ),
+            Error::Io { path, reason } => write!(f, "{path}: {reason}"),
         }
     }
 }
@@ -105,39 +141,55 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 macro_rules! handing_back {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $var:ident => $msg:literal as $kind:ident),* $(,)? }) => {
+    ($(#[$m:meta])* $name:ident {
+        $($(#[$vm:meta])* $var:ident => $msg:literal as $kind:ident),* $(,)?
+        $(; $(#[$sm:meta])* $svar:ident(Error))?
+    }) => {
         $(#[$m])*
         #[derive(Clone, PartialEq, Eq)]
         pub enum $name<M> {
             $($(#[$vm])* $var(M),)*
+            $($(#[$sm])* $svar(M, Error),)?
         }
 
         impl<M> $name<M> {
             /// The value (or message) that was not published.
             pub fn into_inner(self) -> M {
-                match self { $($name::$var(m) => m,)* }
+                match self { $($name::$var(m) => m,)* $($name::$svar(m, _) => m,)? }
             }
 
             /// The same error, borrowing what was handed back.
             pub fn as_ref(&self) -> $name<&M> {
-                match self { $($name::$var(m) => $name::$var(m),)* }
+                match self {
+                    $($name::$var(m) => $name::$var(m),)*
+                    $($name::$svar(m, e) => $name::$svar(m, e.clone()),)?
+                }
             }
 
             /// The same error around `f` of what was handed back.
             pub fn map<N>(self, f: impl FnOnce(M) -> N) -> $name<N> {
-                match self { $($name::$var(m) => $name::$var(f(m)),)* }
+                match self {
+                    $($name::$var(m) => $name::$var(f(m)),)*
+                    $($name::$svar(m, e) => $name::$svar(f(m), e),)?
+                }
             }
         }
 
         impl<M> fmt::Debug for $name<M> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                match self { $($name::$var(_) => f.write_str(concat!(stringify!($var), "(..)")),)* }
+                match self {
+                    $($name::$var(_) => f.write_str(concat!(stringify!($var), "(..)")),)*
+                    $($name::$svar(_, e) => write!(f, concat!(stringify!($svar), "(.., {:?})"), e),)?
+                }
             }
         }
 
         impl<M> fmt::Display for $name<M> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                match self { $($name::$var(_) => f.write_str($msg),)* }
+                match self {
+                    $($name::$var(_) => f.write_str($msg),)*
+                    $($name::$svar(_, e) => write!(f, "the record could not be stored: {e}"),)?
+                }
             }
         }
 
@@ -145,7 +197,10 @@ macro_rules! handing_back {
 
         impl<M> ErrorDetails for $name<M> {
             fn kind(&self) -> ErrorKind {
-                match self { $($name::$var(_) => ErrorKind::$kind,)* }
+                match self {
+                    $($name::$var(_) => ErrorKind::$kind,)*
+                    $($name::$svar(_, e) => e.kind(),)?
+                }
             }
         }
     };
@@ -173,7 +228,10 @@ handing_back! {
         /// The message names a partition the topic does not have.
         OutOfRange => "no such partition" as OutOfRange,
         /// The topic is compacted and the record has no key.
-        NoKey => "a compacted topic's records need a key" as NoKey,
+        NoKey => "a compacted topic's records need a key" as NoKey;
+        /// A durable topic's storage refused the record (`Io`), or its codec could
+        /// not encode the value (`TypeMismatch`); nothing was published.
+        Storage(Error)
     }
 }
 
@@ -189,7 +247,9 @@ handing_back! {
         /// The message names a partition the topic does not have.
         OutOfRange => "no such partition" as OutOfRange,
         /// The topic is compacted and the record has no key.
-        NoKey => "a compacted topic's records need a key" as NoKey,
+        NoKey => "a compacted topic's records need a key" as NoKey;
+        /// See [`PublishError::Storage`].
+        Storage(Error)
     }
 }
 
@@ -200,6 +260,7 @@ impl<M> From<PublishError<M>> for PublishTimeoutError<M> {
             PublishError::Closed(m) => PublishTimeoutError::Closed(m),
             PublishError::OutOfRange(m) => PublishTimeoutError::OutOfRange(m),
             PublishError::NoKey(m) => PublishTimeoutError::NoKey(m),
+            PublishError::Storage(m, e) => PublishTimeoutError::Storage(m, e),
         }
     }
 }
@@ -547,11 +608,17 @@ pub enum ErrorKind {
     NoKey,
     /// A stream-processing record failed.
     StreamError,
+    /// Stored data is damaged before its tail.
+    Corrupt,
+    /// A store's directory is open elsewhere.
+    Locked,
+    /// The operating system refused a read, write or sync of stored data.
+    Io,
 }
 
 impl ErrorKind {
     /// Every kind, in the contract's order.
-    pub const ALL: [ErrorKind; 15] = [
+    pub const ALL: [ErrorKind; 18] = [
         ErrorKind::Full,
         ErrorKind::Closed,
         ErrorKind::Lagged,
@@ -567,6 +634,9 @@ impl ErrorKind {
         ErrorKind::InvalidName,
         ErrorKind::NoKey,
         ErrorKind::StreamError,
+        ErrorKind::Corrupt,
+        ErrorKind::Locked,
+        ErrorKind::Io,
     ];
 
     /// The stable name (`"Full"`, `"Closed"`, …).
@@ -587,6 +657,9 @@ impl ErrorKind {
             ErrorKind::InvalidName => "InvalidName",
             ErrorKind::NoKey => "NoKey",
             ErrorKind::StreamError => "StreamError",
+            ErrorKind::Corrupt => "Corrupt",
+            ErrorKind::Locked => "Locked",
+            ErrorKind::Io => "Io",
         }
     }
 }
@@ -720,6 +793,9 @@ impl ErrorDetails for Error {
             Error::OutOfRange { .. } => ErrorKind::OutOfRange,
             Error::NotOwner { .. } => ErrorKind::NotOwner,
             Error::Closed => ErrorKind::Closed,
+            Error::Corrupt { .. } => ErrorKind::Corrupt,
+            Error::Locked { .. } => ErrorKind::Locked,
+            Error::Io { .. } => ErrorKind::Io,
         }
     }
 

@@ -275,6 +275,7 @@ pub mod options;
 pub mod queue;
 mod record;
 pub mod snapshot;
+pub mod storage;
 pub mod streams;
 mod sync;
 mod topic;

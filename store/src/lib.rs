@@ -1,5 +1,30 @@
 //! # ringlet-store: the files behind Ringlet's durable topics and queues
 //!
+//! ```
+//! use ringlet::storage::Durability;
+//! use ringlet::{Bus, Start, TopicConfig};
+//! # #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+//! # struct Order { id: u32 }
+//! # let data = std::env::temp_dir().join(format!("ringlet-store-readme-{}", std::process::id()));
+//! # let _ = std::fs::remove_dir_all(&data);
+//! # fn main_() -> Result<(), Box<dyn std::error::Error>> { let data = std::env::temp_dir().join(format!("ringlet-store-readme-{}", std::process::id()));
+//! {
+//!     let bus = Bus::builder().storage(ringlet_store::Dir::open(&data)?).build();
+//!     let orders = bus.durable_topic::<Order>("orders", TopicConfig::default()
+//!         .partitions(3).capacity(100_000).durability(Durability::Written))?;
+//!     orders.publish(Order { id: 1 })?;
+//!     bus.sync()?;
+//! } // the process ends (or is killed); the next one opens the same directory:
+//! let bus = Bus::builder().storage(ringlet_store::Dir::open(&data)?).build();
+//! let orders = bus.durable_topic::<Order>("orders", TopicConfig::default()
+//!     .partitions(3).capacity(100_000).durability(Durability::Written))?;
+//! let mut replay = orders.subscribe(Start::Earliest)?;
+//! assert_eq!(replay.recv()?.value, Order { id: 1 });
+//! # Ok(()) }
+//! # main_().unwrap();
+//! # std::fs::remove_dir_all(&data).unwrap();
+//! ```
+//!
 //! A store is a directory ([`Dir`]) locked by one process at a time, with a folder
 //! per topic or queue (its description in `meta.json`) and in it a folder per
 //! partition: that partition's [`PartitionLog`], a sequence of append-only segment
@@ -79,6 +104,7 @@
 //! segment's directory entry is synced when it is created: it survives a power cut.
 
 mod dir;
+mod engine;
 mod error;
 mod frame;
 mod log;
@@ -87,35 +113,7 @@ pub use dir::{Dir, OpenOptions};
 pub use error::StoreError;
 pub use log::{LogOptions, PartitionLog, Recovery, Truncation};
 
-use ringlet::{Headers, Key};
-
-/// A record as a log stores it: the value already encoded by the topic's codec.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredRecord {
-    /// Its offset in the partition.
-    pub offset: u64,
-    /// Its timestamp, ms since the Unix epoch.
-    pub timestamp: i64,
-    /// Its key, text or bytes.
-    pub key: Option<Key>,
-    /// Its headers, in order.
-    pub headers: Headers,
-    /// The encoded value.
-    pub value: Vec<u8>,
-}
-
-impl StoredRecord {
-    /// A record with no key and no headers.
-    pub fn new(offset: u64, timestamp: i64, value: Vec<u8>) -> Self {
-        StoredRecord {
-            offset,
-            timestamp,
-            key: None,
-            headers: Headers::default(),
-            value,
-        }
-    }
-}
+pub use ringlet::storage::StoredRecord;
 
 #[cfg(test)]
 mod tests;

@@ -18,6 +18,7 @@ __all__ = [
     "Bus",
     "Closed",
     "ConfigError",
+    "Corrupt",
     "Delivery",
     "EventStore",
     "Expired",
@@ -25,7 +26,9 @@ __all__ = [
     "Group",
     "GroupedStream",
     "InvalidName",
+    "Io",
     "Lagged",
+    "Locked",
     "ManualClock",
     "Member",
     "NotFound",
@@ -128,6 +131,15 @@ class NotFound(RingletError):
 
 class InvalidName(RingletError):
     """The name breaks the naming rules or is reserved."""
+
+class Corrupt(RingletError):
+    """Stored data is damaged before its tail (durable topics)."""
+
+class Locked(RingletError):
+    """A store's directory is open elsewhere."""
+
+class Io(RingletError):
+    """The operating system refused a read, write or sync of stored data."""
 
 @final
 class ManualClock:

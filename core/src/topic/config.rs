@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::storage::Durability;
 use crate::Error;
 
 /// Largest capacity of one partition.
@@ -93,6 +94,11 @@ pub struct TopicConfig {
     /// Kafka's `cleanup.policy=compact`: retain the latest record per key.
     #[serde(default)]
     pub compacted: bool,
+    /// How far a durable topic's records are on their way to disk when a publish
+    /// returns (`None`: in memory; `Bus::durable_topic` makes it
+    /// `Some(Durability::Written)` unless set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub durability: Option<Durability>,
 }
 
 impl Default for TopicConfig {
@@ -103,6 +109,7 @@ impl Default for TopicConfig {
             max_age: None,
             on_full: OnFull::Overwrite,
             compacted: false,
+            durability: None,
         }
     }
 }
@@ -119,6 +126,12 @@ impl TopicConfig {
             ),
             ("on_full", self.on_full.as_str().into()),
             ("compacted", self.compacted.to_string()),
+            (
+                "durability",
+                self.durability
+                    .map_or("none (in memory)", Durability::as_str)
+                    .into(),
+            ),
         ]
     }
 
@@ -183,6 +196,13 @@ impl TopicConfig {
     #[must_use]
     pub fn compacted(mut self, on: bool) -> Self {
         self.compacted = on;
+        self
+    }
+
+    /// Sets a durable topic's [`Durability`] (see [`crate::storage`]).
+    #[must_use]
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = Some(durability);
         self
     }
 

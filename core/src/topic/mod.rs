@@ -2,6 +2,8 @@
 
 mod compact;
 mod config;
+mod durable;
+pub(crate) use durable::Durable;
 mod future;
 pub(crate) mod iteration;
 #[cfg(all(test, loom))]
@@ -31,7 +33,7 @@ use crate::Error;
 use compact::Compacted;
 pub(crate) use iteration::reader_by_inherent_methods;
 pub use iteration::Reader;
-use ring::{ClaimRefused, Ring};
+use ring::Ring;
 pub(crate) use start::resolve;
 pub use start::{OnLag, Start};
 pub use subscription::{Iter, RecvFuture, Subscription, BATCH};
@@ -64,6 +66,8 @@ pub(crate) struct TopicInner<T> {
     pub(crate) readers: Mutex<Vec<(u64, Vec<Arc<Cursor>>)>>,
     /// Which values are tombstones (compacted topics opened with tombstones).
     pub(crate) tombstone: std::sync::OnceLock<fn(&T) -> bool>,
+    /// A durable topic's logs and codec.
+    pub(crate) durable: Option<durable::Durable<T>>,
 }
 
 /// A handle to a topic: publish to it, subscribe to it. Cheap to clone; `Send + Sync`.
@@ -149,6 +153,7 @@ fn without_timeout<M>(e: PublishTimeoutError<M>) -> PublishError<M> {
         PublishTimeoutError::Closed(m) => PublishError::Closed(m),
         PublishTimeoutError::OutOfRange(m) => PublishError::OutOfRange(m),
         PublishTimeoutError::NoKey(m) => PublishError::NoKey(m),
+        PublishTimeoutError::Storage(m, e) => PublishError::Storage(m, e),
     }
 }
 
@@ -167,6 +172,20 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
         journal: Option<Arc<Journal>>,
         dead_letters: Option<DeadLetterResolver<T>>,
     ) -> Result<Self, Error> {
+        Self::create_with(name, config, timer, journal, dead_letters, None)
+    }
+
+    /// [`Topic::create`], durable when `durable` is given: each partition's ring
+    /// starts at its log's newest `capacity` records, read back before the topic
+    /// is returned.
+    pub(crate) fn create_with(
+        name: Arc<str>,
+        config: TopicConfig,
+        timer: Arc<BusTimer>,
+        journal: Option<Arc<Journal>>,
+        dead_letters: Option<DeadLetterResolver<T>>,
+        durable: Option<durable::Durable<T>>,
+    ) -> Result<Self, Error> {
         let mut parts = Vec::new();
         parts
             .try_reserve_exact(config.partitions as usize)
@@ -174,9 +193,12 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
                 name: name.to_string(),
                 reason: "not enough memory for the partitions".into(),
             })?;
-        for _ in 0..config.partitions {
+        for p in 0..config.partitions {
             let storage = if config.compacted { 1 } else { config.capacity };
             parts.push(Partition {
+                base: durable
+                    .as_ref()
+                    .map_or(0, |d| d.base(p, config.capacity as u64)),
                 compact: config
                     .compacted
                     .then(|| Compacted::new(config.capacity, config.on_full)),
@@ -191,7 +213,7 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
             });
         }
         let max_age_ms = config.max_age.map(duration_ms);
-        Ok(Topic {
+        let topic = Topic {
             inner: Arc::new(TopicInner {
                 name,
                 config,
@@ -206,8 +228,15 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
                 extensions: Extensions::default(),
                 readers: Mutex::new(Vec::new()),
                 tombstone: std::sync::OnceLock::new(),
+                durable,
             }),
-        })
+        };
+        if let Some(d) = &topic.inner.durable {
+            for p in 0..topic.inner.config.partitions {
+                topic.inner.restore(d, p)?;
+            }
+        }
+        Ok(topic)
     }
 
     /// The topic's name.
@@ -699,26 +728,48 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
                 return Ok(n);
             }
             let k = chunk.len() as u64;
+            // A durable topic's chunk is one frame of the log, with one timestamp.
+            let now = inner.timer.clock().now_ms();
+            let mut stored = match &inner.durable {
+                None => None,
+                Some(d) => {
+                    let none = Headers::new();
+                    let encoded: Result<Vec<_>, Error> = chunk
+                        .iter()
+                        .map(|v| d.stored(&inner.name, now, None, &none, v))
+                        .collect();
+                    match encoded {
+                        Ok(v) => Some(v),
+                        Err(e) => {
+                            let rest: Vec<T> = chunk.into_iter().chain(it).collect();
+                            return Err(PublishError::Storage(rest, e));
+                        }
+                    }
+                }
+            };
+            let durable = stored.is_some();
             let mut src = chunk.into_iter();
-            match inner.claim_wait(0, k, wait, &mut || {
-                let now = inner.timer.clock().now_ms();
+            let next = &mut || {
+                let ts = if durable {
+                    now
+                } else {
+                    inner.timer.clock().now_ms()
+                };
                 (
-                    now,
+                    ts,
                     Entry {
                         key: None,
                         headers: Headers::new(),
                         value: src.next().expect("k values"),
                     },
                 )
-            }) {
+            };
+            match inner.claim_wait(0, k, wait, next, stored.as_deref_mut()) {
                 Ok(_) => n += k as usize,
                 Err(r) => {
                     // A refused claim took nothing: hand back this chunk and the rest.
                     let rest: Vec<T> = src.chain(it).collect();
-                    return Err(match r {
-                        ClaimRefused::Full => PublishError::Full(rest),
-                        ClaimRefused::Closed => PublishError::Closed(rest),
-                    });
+                    return Err(r.publish_error(rest));
                 }
             }
         }

@@ -10,7 +10,7 @@ use crate::sync::{AtomicU64, Mutex, Ordering};
 use crate::wait::Notifier;
 
 use super::compact::Compacted;
-use super::ring::{Read, Ring};
+use super::ring::{ClaimRefused, Read, Ring};
 
 /// What a slot stores besides its timestamp.
 pub(crate) struct Entry<T> {
@@ -27,6 +27,10 @@ pub(crate) struct Cursor {
 
 pub(crate) struct Partition<T> {
     pub(crate) ring: Ring<Entry<T>>,
+    /// The offset of the ring's first sequence number: 0, or where a durable
+    /// topic's restored records begin. Every offset in and out of the ring is
+    /// translated by it here.
+    pub(crate) base: u64,
     /// The storage of a compacted topic's partition (its `ring` is then unused).
     pub(crate) compact: Option<Compacted<T>>,
     /// Offsets below this are expired (max_age).
@@ -43,7 +47,7 @@ impl<T> Partition<T> {
     #[inline]
     pub(crate) fn end(&self) -> u64 {
         match &self.compact {
-            None => self.ring.end(),
+            None => self.base + self.ring.end(),
             Some(c) => c.end(),
         }
     }
@@ -51,7 +55,10 @@ impl<T> Partition<T> {
     #[inline]
     pub(crate) fn end_and_closed(&self) -> (u64, bool) {
         match &self.compact {
-            None => self.ring.end_and_closed(),
+            None => {
+                let (end, closed) = self.ring.end_and_closed();
+                (self.base + end, closed)
+            }
             Some(c) => c.end_and_closed(),
         }
     }
@@ -59,7 +66,10 @@ impl<T> Partition<T> {
     #[inline]
     pub(crate) fn end_and_closed_seqcst(&self) -> (u64, bool) {
         match &self.compact {
-            None => self.ring.end_and_closed_seqcst(),
+            None => {
+                let (end, closed) = self.ring.end_and_closed_seqcst();
+                (self.base + end, closed)
+            }
             Some(c) => c.end_and_closed(),
         }
     }
@@ -67,7 +77,7 @@ impl<T> Partition<T> {
     /// The oldest offset still stored (before expiry).
     pub(crate) fn start(&self) -> u64 {
         match &self.compact {
-            None => self.ring.start(),
+            None => self.base + self.ring.start(),
             Some(c) => c.start(),
         }
     }
@@ -84,7 +94,7 @@ impl<T> Partition<T> {
     /// Records a reader at `pos` has yet to read (compacted ones not counted).
     pub(crate) fn lag_from(&self, pos: u64) -> u64 {
         match &self.compact {
-            None => self.ring.end().saturating_sub(pos),
+            None => self.end().saturating_sub(pos),
             Some(c) => c.count_from(pos),
         }
     }
@@ -99,9 +109,63 @@ impl<T> Partition<T> {
         f: impl FnMut(u64, i64, &Entry<T>),
     ) -> Read {
         match &self.compact {
-            None => self.ring.read(from, max, floor, f),
+            None => self.ring_read(from, max, floor, f),
             Some(c) => c.read(from, max, f),
         }
+    }
+
+    /// [`Ring::read`] in offsets (the ring counts from [`Partition::base`]).
+    #[inline]
+    pub(crate) fn ring_read(
+        &self,
+        from: u64,
+        max: usize,
+        floor: u64,
+        mut f: impl FnMut(u64, i64, &Entry<T>),
+    ) -> Read {
+        let base = self.base;
+        if from < base {
+            return Read::Evicted {
+                oldest: self.start().max(floor),
+            };
+        }
+        match self
+            .ring
+            .read(from - base, max, floor.saturating_sub(base), |o, ts, e| {
+                f(o + base, ts, e)
+            }) {
+            Read::Evicted { oldest } => Read::Evicted {
+                oldest: oldest + base,
+            },
+            r => r,
+        }
+    }
+
+    /// [`Ring::claim`] in offsets, admitting anything (the caller decided).
+    pub(crate) fn ring_claim(&self, k: u64) -> Result<u64, ClaimRefused> {
+        self.ring
+            .claim(k, |_, _| true)
+            .map(|first| first + self.base)
+    }
+
+    /// [`Ring::write_claimed`] in offsets.
+    pub(crate) fn ring_write(&self, first: u64, k: u64, next: impl FnMut() -> (i64, Entry<T>)) {
+        self.ring.write_claimed(first - self.base, k, next)
+    }
+
+    /// [`Ring::publish`] in offsets: `admit(first offset, k)`; returns the first
+    /// offset.
+    #[inline]
+    pub(crate) fn ring_publish(
+        &self,
+        k: u64,
+        mut admit: impl FnMut(u64, u64) -> bool,
+        next: impl FnMut() -> (i64, Entry<T>),
+    ) -> Result<u64, ClaimRefused> {
+        let base = self.base;
+        self.ring
+            .publish(k, |n, k| admit(n + base, k), next)
+            .map(|first| first + base)
     }
 
     /// Recomputes the gate bound from the registered cursors.

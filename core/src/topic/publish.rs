@@ -8,12 +8,34 @@ use crate::error::{PublishError, PublishTimeoutError};
 use crate::journal::{Event, EventKind, Journal};
 use crate::murmur2::partition_for_key;
 use crate::record::{Headers, Key, Message, Receipt};
+use crate::storage::StoredRecord;
 use crate::sync::{Ordering, Spin};
 use crate::wait::thread_waker;
+use crate::Error;
 
 use super::compact::Compacted;
 use super::ring::{ClaimRefused, Read};
 use super::{Entry, OnFull, Partition, TopicInner, Wait};
+
+/// Why a claim took nothing.
+#[derive(Debug)]
+pub(super) enum Refused {
+    Full,
+    Closed,
+    /// A durable topic's log refused the records.
+    Storage(Error),
+}
+
+impl Refused {
+    /// The publish error handing `m` back.
+    pub(super) fn publish_error<M>(self, m: M) -> PublishError<M> {
+        match self {
+            Refused::Full => PublishError::Full(m),
+            Refused::Closed => PublishError::Closed(m),
+            Refused::Storage(e) => PublishError::Storage(m, e),
+        }
+    }
+}
 
 impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
     pub(crate) fn close(&self) {
@@ -48,10 +70,10 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
         let now = self.timer.clock().now_ms();
         let cutoff = now.saturating_sub(age);
         loop {
-            let from = part.ring.start().max(part.expired.load(Ordering::Acquire));
+            let from = part.start().max(part.expired.load(Ordering::Acquire));
             let mut boundary = from;
             let mut next_ts = None;
-            let read = part.ring.read(from, 64, 0, |o, ts, _| {
+            let read = part.ring_read(from, 64, 0, |o, ts, _| {
                 if next_ts.is_none() {
                     if ts < cutoff {
                         boundary = o + 1;
@@ -79,7 +101,7 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
     #[inline]
     pub(super) fn admit(&self, part: &Partition<T>, n: u64, k: u64) -> bool {
         let cap = part.ring.capacity();
-        if n + k <= cap {
+        if n - part.base + k <= cap {
             return true;
         }
         let evict = n + k - 1 - cap; // the newest offset this claim evicts
@@ -144,12 +166,34 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
                     ClaimRefused::Closed => PublishError::Closed(e),
                 });
         }
-        let mut entry = Some(entry);
         let clock = self.timer.clock();
-        let r = self.claim_wait(p, 1, wait, &mut || {
-            let ts = timestamp.unwrap_or_else(|| clock.now_ms());
-            (ts, entry.take().expect("one entry per claim"))
-        });
+        let mut stored = None;
+        let mut fixed_ts = timestamp;
+        if let Some(d) = &self.durable {
+            // The log holds the timestamp the record gets: take it once.
+            let ts = *fixed_ts.get_or_insert_with(|| clock.now_ms());
+            match d.stored(
+                &self.name,
+                ts,
+                entry.key.as_ref(),
+                &entry.headers,
+                &entry.value,
+            ) {
+                Ok(r) => stored = Some([r]),
+                Err(e) => return Err(PublishError::Storage(entry, e)),
+            }
+        }
+        let mut entry = Some(entry);
+        let r = self.claim_wait(
+            p,
+            1,
+            wait,
+            &mut || {
+                let ts = fixed_ts.unwrap_or_else(|| clock.now_ms());
+                (ts, entry.take().expect("one entry per claim"))
+            },
+            stored.as_mut().map(|s| &mut s[..]),
+        );
         match r {
             Ok(offset) => Ok(Receipt {
                 partition: p,
@@ -157,10 +201,7 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
             }),
             Err(refused) => {
                 let e = entry.take().expect("refused claims leave the entry");
-                Err(match refused {
-                    ClaimRefused::Full => PublishError::Full(e),
-                    ClaimRefused::Closed => PublishError::Closed(e),
-                })
+                Err(refused.publish_error(e))
             }
         }
     }
@@ -216,7 +257,7 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
         let k = msgs.len() as u64;
         let mut src = msgs.into_iter();
         let clock = self.timer.clock();
-        let r = self.claim_wait(p, k, Wait::Never, &mut || {
+        let next = &mut || {
             let m = src.next().expect("k messages");
             (
                 clock.now_ms(),
@@ -226,10 +267,10 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
                     value: m.value,
                 },
             )
-        });
-        match r {
+        };
+        match self.claim_wait(p, k, Wait::Never, next, None) {
             Ok(o) => Ok(o),
-            Err(refused) => Err((matches!(refused, ClaimRefused::Full), src.collect())),
+            Err(refused) => Err((matches!(refused, Refused::Full), src.collect())),
         }
     }
 
@@ -253,7 +294,8 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
     }
 
     /// Claims `k` records on partition `p`, waiting for room as `wait` allows, and
-    /// wakes readers once they are published.
+    /// wakes readers once they are published. A durable topic's claims carry the
+    /// records' stored form (`stored`), written to the log first.
     #[inline]
     pub(super) fn claim_wait(
         &self,
@@ -261,16 +303,25 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
         k: u64,
         wait: Wait,
         next: &mut dyn FnMut() -> (i64, Entry<T>),
-    ) -> Result<u64, ClaimRefused> {
+        mut stored: Option<&mut [StoredRecord]>,
+    ) -> Result<u64, Refused> {
         let part = &self.parts[p as usize];
         // Compacted partitions take records one by one in `publish_entry`.
         debug_assert!(part.compact.is_none(), "claims are for rings");
         if self.max_age_ms.is_some() && !matches!(self.config.on_full, OnFull::Overwrite) {
             self.expire(p);
         }
-        let mut attempt = || {
-            part.ring
-                .publish(k, |n, k| self.admit(part, n, k), &mut *next)
+        let mut failed = None;
+        let mut attempt = || match (&self.durable, stored.as_deref_mut()) {
+            (None, _) => part.ring_publish(k, |n, k| self.admit(part, n, k), &mut *next),
+            (Some(d), Some(records)) => self.claim_durable(d, p, records, &mut failed, &mut *next),
+            (Some(_), None) => {
+                failed = Some(Error::ConfigError {
+                    name: self.name.to_string(),
+                    reason: "event stores on durable topics are not supported yet".into(),
+                });
+                Err(ClaimRefused::Closed)
+            }
         };
         let r = match attempt() {
             Err(ClaimRefused::Full)
@@ -280,13 +331,18 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
             }
             r => r,
         };
-        if let Ok(offset) = r {
-            self.data.notify();
-            if let Some(j) = &self.journal {
-                self.journal_claim(j, p, offset, k);
+        match r {
+            Ok(offset) => {
+                self.data.notify();
+                if let Some(j) = &self.journal {
+                    self.journal_claim(j, p, offset, k);
+                }
+                Ok(offset)
             }
+            Err(_) if failed.is_some() => Err(Refused::Storage(failed.take().expect("checked"))),
+            Err(ClaimRefused::Full) => Err(Refused::Full),
+            Err(ClaimRefused::Closed) => Err(Refused::Closed),
         }
-        r
     }
 
     /// Appends one record to compacted partition `p`.
@@ -317,9 +373,10 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
         let part = &self.parts[p as usize];
         let cap = part.ring.capacity();
         let end = offset + k;
-        if end > cap {
+        if end - part.base > cap {
             let from = offset
                 .saturating_sub(cap)
+                .max(part.base)
                 .max(part.expired.load(Ordering::Acquire));
             self.journal_range(j, p, EventKind::Evict, from, end - cap);
         }

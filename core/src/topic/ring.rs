@@ -248,8 +248,21 @@ impl<E> Ring<E> {
     pub(crate) fn publish(
         &self,
         k: u64,
+        admit: impl FnMut(u64, u64) -> bool,
+        next: impl FnMut() -> (i64, E),
+    ) -> Result<u64, ClaimRefused> {
+        let first = self.claim(k, admit)?;
+        self.write_claimed(first, k, next);
+        Ok(first)
+    }
+
+    /// The claim half of [`Ring::publish`]: claims `k` offsets (readers see them
+    /// as not written yet) without writing them. The caller must then call
+    /// [`Ring::write_claimed`] for them, or readers and later producers wait forever.
+    pub(crate) fn claim(
+        &self,
+        k: u64,
         mut admit: impl FnMut(u64, u64) -> bool,
-        mut next: impl FnMut() -> (i64, E),
     ) -> Result<u64, ClaimRefused> {
         debug_assert!(k >= 1 && k <= self.cap);
         let mut spin = Spin::new();
@@ -277,11 +290,16 @@ impl<E> Ring<E> {
                 }
             }
         };
+        Ok(first)
+    }
+
+    /// The write half of [`Ring::publish`]: writes the `k` offsets from `first`
+    /// that [`Ring::claim`] returned, with the entries `next` produces in order.
+    pub(crate) fn write_claimed(&self, first: u64, k: u64, mut next: impl FnMut() -> (i64, E)) {
         for seq in first..first + k {
             let (ts, entry) = next();
             self.write(seq, ts, entry);
         }
-        Ok(first)
     }
 
     /// Writes the claimed record `seq`. Only the claimant of `seq` calls this, once.

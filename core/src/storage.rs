@@ -1,0 +1,220 @@
+//! Durable topics: the storage interface the engine writes through and reads
+//! back from, and the codecs that turn values into bytes. The core does no I/O:
+//! the `ringlet-store` crate implements [`Storage`] on files.
+//!
+//! # What a durable topic promises
+//!
+//! A durable topic (`Bus::durable_topic`, on a bus built with
+//! [`BusBuilder::storage`](crate::BusBuilder::storage)) has the semantics of an
+//! in-memory one, plus: every record a publish confirmed is in its partition's log
+//! before the publish returns, at its offset, in offset order (one partition's
+//! publishes take a lock while they write, so the log's order is the offsets');
+//! after a restart the newest `capacity` records of each partition are readable
+//! again at the same offsets, subscriptions from the earliest offset replay them,
+//! and new records continue the offsets (never reused).
+//!
+//! How far a confirmed record is on its way to disk is the topic's
+//! [`Durability`]: `Written` (the default) returns once the bytes were handed to
+//! the operating system, which survives the process being killed; `Synced` returns
+//! after `fdatasync`, which survives a power cut. A publish the storage refuses
+//! fails with [`PublishError::Storage`](crate::PublishError::Storage) and publishes
+//! nothing. A publish that a concurrent `close` refuses after its record was
+//! written reports `Closed`; the record is in the log (at its offset) and is read
+//! after a restart, as a Kafka producer's failed send may still have been written.
+//!
+//! Not yet durable: compacted topics, `Buffered` durability, queues, group offsets
+//! and event-store indexes (a `ConfigError` says so where it applies).
+
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::record::{Headers, Key};
+use crate::Error;
+
+/// How far a publish's record is on its way to disk when the publish returns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// Queued for a background writer (a crash loses at most its delay). Not yet
+    /// available: creating a topic with it is a `ConfigError`.
+    Buffered,
+    /// Handed to the operating system (`write`): survives `kill -9`, not a power cut.
+    #[default]
+    Written,
+    /// On the disk (`fdatasync`): survives a power cut.
+    Synced,
+}
+
+crate::error::named_values!(Durability, "durability", {
+    Buffered => "buffered",
+    Written => "written",
+    Synced => "synced",
+});
+
+/// A record as a log stores it: the value encoded by the topic's codec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    /// Its offset in the partition.
+    pub offset: u64,
+    /// Its timestamp, ms since the Unix epoch.
+    pub timestamp: i64,
+    /// Its key.
+    pub key: Option<Key>,
+    /// Its headers.
+    pub headers: Headers,
+    /// The encoded value.
+    pub value: Vec<u8>,
+}
+
+impl StoredRecord {
+    /// A record with no key and no headers.
+    pub fn new(offset: u64, timestamp: i64, value: Vec<u8>) -> Self {
+        StoredRecord {
+            offset,
+            timestamp,
+            key: None,
+            headers: Headers::default(),
+            value,
+        }
+    }
+}
+
+/// What a durable topic was created with, stored beside its logs and checked at
+/// every later open: a config that contradicts it is a `ConfigError` saying what
+/// is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredTopic {
+    /// Partitions.
+    pub partitions: u32,
+    /// The value type's name (`std::any::type_name`).
+    pub value_type: String,
+    /// The codec's name.
+    pub codec: String,
+    /// Whether the topic is compacted.
+    pub compacted: bool,
+}
+
+/// Where durable topics keep their records: one log per partition of each topic.
+/// `ringlet_store::Dir` implements it on files.
+pub trait Storage: Send + Sync + fmt::Debug + 'static {
+    /// Opens (creating it if new) topic `name`'s logs, checking `description`
+    /// against what is stored.
+    ///
+    /// # Errors
+    ///
+    /// `ConfigError` when the stored description differs; `Corrupt`; `Io`.
+    fn open_topic(
+        &self,
+        name: &str,
+        description: &StoredTopic,
+    ) -> Result<Box<dyn TopicLogs>, Error>;
+}
+
+/// One topic's partition logs.
+pub trait TopicLogs: Send + Sync + fmt::Debug {
+    /// The oldest offset kept in `partition`.
+    fn first_offset(&self, partition: u32) -> u64;
+    /// One past the newest offset of `partition` (where its offsets continue).
+    fn next_offset(&self, partition: u32) -> u64;
+    /// Calls `f` with each record of `partition` from offset `from` on, in order,
+    /// until it returns false.
+    ///
+    /// # Errors
+    ///
+    /// `Io`, `Corrupt`.
+    fn read(
+        &self,
+        partition: u32,
+        from: u64,
+        f: &mut dyn FnMut(StoredRecord) -> bool,
+    ) -> Result<(), Error>;
+    /// Appends `records` (offsets increasing) to `partition` as one write.
+    ///
+    /// # Errors
+    ///
+    /// `Io`: nothing of the records is kept.
+    fn append(
+        &self,
+        partition: u32,
+        records: &[StoredRecord],
+        durability: Durability,
+    ) -> Result<(), Error>;
+    /// Lets `partition` drop what is older than `offset` (retention moved on).
+    ///
+    /// # Errors
+    ///
+    /// `Io`.
+    fn retain_from(&self, partition: u32, offset: u64) -> Result<(), Error>;
+    /// Forces everything appended so far to disk.
+    ///
+    /// # Errors
+    ///
+    /// `Io`.
+    fn sync(&self) -> Result<(), Error>;
+    /// What opening the logs cut off (torn tails), as sentences.
+    fn recovered(&self) -> Vec<String>;
+}
+
+/// Turns a durable topic's values into bytes and back.
+pub trait Codec<T>: Send + Sync + 'static {
+    /// The codec's name, stored with the topic (a topic is reopened with the codec
+    /// it was created with).
+    fn name(&self) -> &str;
+    /// The bytes of `value`.
+    ///
+    /// # Errors
+    ///
+    /// Why the value cannot be encoded.
+    fn encode(&self, value: &T) -> Result<Vec<u8>, String>;
+    /// The value of `bytes`.
+    ///
+    /// # Errors
+    ///
+    /// Why the bytes are not a value of this type (it changed since they were
+    /// stored).
+    fn decode(&self, bytes: &[u8]) -> Result<T, String>;
+}
+
+/// The default codec: [postcard](https://docs.rs/postcard), serde's compact binary
+/// format with a stable wire format (specified since postcard 1.0): varint
+/// integers, no field names, so a record of a small struct costs a few bytes more
+/// than its fields. Fields are positional: adding, removing or reordering fields
+/// of a stored type makes old records undecodable (a `TypeMismatch` naming the
+/// offset) — evolve stored types by adding new variants or new topics, or use
+/// a self-describing codec of your own.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Postcard;
+
+impl<T: Serialize + DeserializeOwned + 'static> Codec<T> for Postcard {
+    fn name(&self) -> &str {
+        "postcard"
+    }
+
+    fn encode(&self, value: &T) -> Result<Vec<u8>, String> {
+        postcard::to_allocvec(value).map_err(|e| e.to_string())
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Result<T, String> {
+        postcard::from_bytes(bytes).map_err(|e| e.to_string())
+    }
+}
+
+/// Bytes stored as they are.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Raw;
+
+impl Codec<Vec<u8>> for Raw {
+    fn name(&self) -> &str {
+        "bytes"
+    }
+
+    fn encode(&self, value: &Vec<u8>) -> Result<Vec<u8>, String> {
+        Ok(value.clone())
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Result<Vec<u8>, String> {
+        Ok(bytes.to_vec())
+    }
+}

@@ -1,0 +1,535 @@
+//! Durable topics on a store directory: what a restart keeps, what a config that
+//! contradicts the files gets, what a failing disk does, and a process killed
+//! with SIGKILL at random moments, over and over.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ringlet::storage::{Durability, Storage, StoredRecord, StoredTopic, TopicLogs};
+use ringlet::{Bus, Error, Message, OnFull, PublishError, Start, TopicConfig};
+use ringlet_store::Dir;
+use serde::{Deserialize, Serialize};
+
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("ringlet-durable-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&p);
+        Scratch(p)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Order {
+    id: u64,
+    customer: String,
+}
+
+fn order(id: u64) -> Order {
+    Order {
+        id,
+        customer: format!("c{}", id % 7),
+    }
+}
+
+fn bus(dir: &Path) -> Bus {
+    Bus::builder().storage(Dir::open(dir).unwrap()).build()
+}
+
+#[test]
+fn records_survive_a_restart_at_their_offsets_and_offsets_continue() {
+    let s = Scratch::new("restart");
+    let config = TopicConfig::default().partitions(3).capacity(100);
+    let mut sent = Vec::new();
+    {
+        let bus = bus(&s.0);
+        let t = bus
+            .durable_topic::<Order>("orders", config.clone())
+            .unwrap();
+        for i in 0..30 {
+            let m = Message::new(order(i))
+                .key(format!("customer-{}", i % 5))
+                .header("source", "web")
+                .timestamp(1_000 + i as i64);
+            let r = t.publish_message(m).unwrap();
+            sent.push((r.partition, r.offset, i));
+        }
+        assert_eq!(t.publish_batch((30..40).map(order)).unwrap(), 10);
+    }
+    let bus = bus(&s.0);
+    let t = bus.durable_topic::<Order>("orders", config).unwrap();
+    assert_eq!(t.len(), 40);
+    let mut sub = t.subscribe(Start::Earliest).unwrap();
+    let got = sub.try_recv_batch(100).unwrap();
+    assert_eq!(got.len(), 40);
+    for (p, o, i) in &sent {
+        let r = got
+            .iter()
+            .find(|r| r.partition == *p && r.offset == *o)
+            .unwrap();
+        assert_eq!(r.value, order(*i));
+        assert_eq!(
+            r.key.as_ref().unwrap().as_str(),
+            Some(&*format!("customer-{}", i % 5))
+        );
+        assert_eq!(r.headers.get("source"), Some(&b"web"[..]));
+        assert_eq!(r.timestamp, 1_000 + *i as i64);
+    }
+    // Start::Offset works across the restart; new records continue the offsets.
+    let (p, o, i) = sent[7];
+    let mut at = t.subscribe(Start::Offsets(vec![(p, o)])).unwrap();
+    assert_eq!(at.try_recv().unwrap().value, order(i));
+    let ends = t.end_offsets();
+    let r = t
+        .publish_message(Message::new(order(99)).partition(p))
+        .unwrap();
+    assert_eq!(r.offset, ends[p as usize]);
+}
+
+#[test]
+fn retention_holds_across_restarts_and_old_segments_go() {
+    let s = Scratch::new("retention");
+    let config = TopicConfig::default().capacity(50);
+    {
+        let bus = bus(&s.0);
+        let t = bus.durable_topic::<u64>("ticks", config.clone()).unwrap();
+        for i in 0..5_000u64 {
+            t.publish(i).unwrap();
+        }
+    }
+    let bus = bus(&s.0);
+    let t = bus.durable_topic::<u64>("ticks", config).unwrap();
+    assert_eq!(
+        (t.earliest_offsets(), t.end_offsets()),
+        (vec![4_950], vec![5_000])
+    );
+    let mut sub = t.subscribe(Start::Earliest).unwrap();
+    let values: Vec<u64> = sub
+        .try_recv_batch(100)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.value)
+        .collect();
+    assert_eq!(values, (4_950..5_000).collect::<Vec<_>>());
+    // A reader from an evicted offset is told what it missed.
+    let mut old = t.subscribe(Start::Offset(10)).unwrap();
+    assert!(matches!(
+        old.try_recv(),
+        Err(ringlet::TryRecvError::Lagged { skipped: 4_940, .. })
+    ));
+    let segments = fs::read_dir(s.0.join("ticks/0")).unwrap().count();
+    assert!(
+        segments < 3,
+        "retention removed old segments ({segments} left)"
+    );
+}
+
+#[test]
+fn a_config_that_contradicts_what_is_stored_says_what_is_stored() {
+    let s = Scratch::new("contradict");
+    {
+        let bus = bus(&s.0);
+        bus.durable_topic::<Order>("orders", TopicConfig::default().partitions(3))
+            .unwrap()
+            .publish(order(1))
+            .unwrap();
+    }
+    let bus = bus(&s.0);
+    let e = bus
+        .durable_topic::<Order>("orders", TopicConfig::default().partitions(4))
+        .unwrap_err();
+    assert!(matches!(e, Error::ConfigError { .. }));
+    assert!(e.to_string().contains("stored with 3 partitions"), "{e}");
+    let e = bus
+        .durable_topic::<u64>("orders", TopicConfig::default().partitions(3))
+        .unwrap_err();
+    assert!(e.to_string().contains("Order"), "{e}");
+    // In-memory topics refuse durability; a bus without storage has no durable topics.
+    assert!(matches!(
+        bus.topic::<u8>("mem", TopicConfig::default().durability(Durability::Synced)),
+        Err(Error::ConfigError { .. })
+    ));
+    assert!(Bus::new()
+        .durable_topic::<u8>("x", TopicConfig::default())
+        .is_err());
+    for config in [
+        TopicConfig::default().compacted(true),
+        TopicConfig::default().durability(Durability::Buffered),
+    ] {
+        assert!(matches!(
+            bus.durable_topic::<u8>("y", config),
+            Err(Error::ConfigError { .. })
+        ));
+    }
+}
+
+#[test]
+fn a_value_that_no_longer_decodes_names_its_topic_partition_and_offset() {
+    let s = Scratch::new("decode");
+    {
+        let bus = bus(&s.0);
+        let t = bus
+            .durable_topic::<String>("names", TopicConfig::default())
+            .unwrap();
+        t.publish("ok".into()).unwrap();
+    }
+    // The same type name, other bytes: a value written by a different program.
+    let meta = fs::read_to_string(s.0.join("names/meta.json")).unwrap();
+    assert!(meta.contains("String"));
+    {
+        let dir = Dir::open(&s.0).unwrap();
+        let (mut log, _) = dir.log("names", 0, &Default::default()).unwrap();
+        log.append(&[StoredRecord::new(1, 0, vec![0xff, 0xff, 0xff])], false)
+            .unwrap();
+    }
+    let e = bus(&s.0)
+        .durable_topic::<String>("names", TopicConfig::default())
+        .unwrap_err();
+    assert!(matches!(e, Error::TypeMismatch { .. }), "{e}");
+    let msg = e.to_string();
+    assert!(msg.contains("partition 0, offset 1"), "{msg}");
+}
+
+#[test]
+fn a_second_bus_on_the_directory_is_locked_out() {
+    let s = Scratch::new("locked");
+    let _bus = bus(&s.0);
+    let e: Error = Dir::open(&s.0).unwrap_err().into();
+    assert!(matches!(e, Error::Locked { .. }), "{e}");
+}
+
+#[test]
+fn synced_topics_and_bus_sync() {
+    let s = Scratch::new("synced");
+    {
+        let bus = bus(&s.0);
+        let t = bus
+            .durable_topic::<u64>("t", TopicConfig::default().durability(Durability::Synced))
+            .unwrap();
+        t.publish_batch(0..100).unwrap();
+        assert_eq!(t.config().durability, Some(Durability::Synced));
+        bus.sync().unwrap();
+    }
+    let bus = bus(&s.0);
+    let t = bus
+        .durable_topic::<u64>("t", TopicConfig::default().durability(Durability::Synced))
+        .unwrap();
+    assert_eq!(t.len(), 100);
+}
+
+/// A store whose n-th append fails, as a full disk would.
+#[derive(Debug)]
+struct Failing {
+    inner: Dir,
+    fail_at: usize,
+    appends: Arc<AtomicUsize>,
+}
+
+#[derive(Debug)]
+struct FailingLogs {
+    inner: Box<dyn TopicLogs>,
+    fail_at: usize,
+    appends: Arc<AtomicUsize>,
+}
+
+impl Storage for Failing {
+    fn open_topic(&self, name: &str, d: &StoredTopic) -> Result<Box<dyn TopicLogs>, Error> {
+        Ok(Box::new(FailingLogs {
+            inner: self.inner.open_topic(name, d)?,
+            fail_at: self.fail_at,
+            appends: self.appends.clone(),
+        }))
+    }
+}
+
+impl TopicLogs for FailingLogs {
+    fn first_offset(&self, p: u32) -> u64 {
+        self.inner.first_offset(p)
+    }
+    fn next_offset(&self, p: u32) -> u64 {
+        self.inner.next_offset(p)
+    }
+    fn read(
+        &self,
+        p: u32,
+        from: u64,
+        f: &mut dyn FnMut(StoredRecord) -> bool,
+    ) -> Result<(), Error> {
+        self.inner.read(p, from, f)
+    }
+    fn append(&self, p: u32, records: &[StoredRecord], d: Durability) -> Result<(), Error> {
+        if self.appends.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_at {
+            return Err(Error::Io {
+                path: "disk".into(),
+                reason: "No space left on device".into(),
+            });
+        }
+        self.inner.append(p, records, d)
+    }
+    fn retain_from(&self, p: u32, offset: u64) -> Result<(), Error> {
+        self.inner.retain_from(p, offset)
+    }
+    fn sync(&self) -> Result<(), Error> {
+        self.inner.sync()
+    }
+    fn recovered(&self) -> Vec<String> {
+        self.inner.recovered()
+    }
+}
+
+#[test]
+fn a_failed_write_publishes_nothing_and_says_why() {
+    let s = Scratch::new("failing");
+    {
+        let storage = Failing {
+            inner: Dir::open(&s.0).unwrap(),
+            fail_at: 3,
+            appends: Arc::default(),
+        };
+        let bus = Bus::builder().storage(storage).build();
+        let t = bus
+            .durable_topic::<u64>("t", TopicConfig::default().on_full(OnFull::Block))
+            .unwrap();
+        let mut sub = t.subscribe(Start::Earliest).unwrap();
+        t.publish(1).unwrap();
+        t.publish(2).unwrap();
+        let e = t.publish(3).unwrap_err();
+        assert!(
+            matches!(&e, PublishError::Storage(3, Error::Io { .. })),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("No space left"), "{e}");
+        assert_eq!(e.kind(), ringlet::ErrorKind::Io);
+        // Nothing of it is visible; the next publish takes the offset.
+        assert_eq!(t.publish(4).unwrap().offset, 2);
+        let got: Vec<u64> = sub
+            .try_recv_batch(10)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.value)
+            .collect();
+        assert_eq!(got, [1, 2, 4]);
+        let e = t.publish_batch([5, 6]).map(drop);
+        assert!(e.is_ok());
+    }
+    let bus = bus(&s.0);
+    let t = bus
+        .durable_topic::<u64>("t", TopicConfig::default().on_full(OnFull::Block))
+        .unwrap();
+    let mut sub = t.subscribe(Start::Earliest).unwrap();
+    let got: Vec<u64> = sub
+        .try_recv_batch(10)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.value)
+        .collect();
+    assert_eq!(got, [1, 2, 4, 5, 6]);
+}
+
+use ringlet::ErrorDetails as _;
+
+/// The child of the crash test: publishes to a durable topic as fast as it can,
+/// printing `partition offset value` for each confirmed publish.
+fn crash_child(dir: &str) {
+    use std::io::Write;
+    let bus = Bus::builder().storage(Dir::open(dir).unwrap()).build();
+    let t = bus
+        .durable_topic::<u64>(
+            "log",
+            TopicConfig::default().partitions(2).capacity(1 << 14),
+        )
+        .unwrap();
+    // Every record ever published has a value one more than the last.
+    let start: u64 = t.end_offsets().iter().sum();
+    let out = std::io::stdout();
+    let mut out = out.lock();
+    for i in start.. {
+        let value = i;
+        let r = if i % 5 == 0 {
+            t.publish_batch([value])
+                .map(|_| (None, value))
+                .map_err(drop)
+        } else {
+            t.publish_message(Message::new(value).partition((i % 2) as u32))
+                .map(|r| (Some(r), value))
+                .map_err(drop)
+        };
+        match r {
+            Ok((Some(r), v)) => writeln!(out, "{} {} {v}", r.partition, r.offset).unwrap(),
+            Ok((None, v)) => writeln!(out, "- - {v}").unwrap(),
+            Err(()) => return,
+        }
+        out.flush().unwrap();
+    }
+}
+
+/// A child's line `partition offset value` (or `- - value` for a batch).
+fn confirmation(line: &str) -> Option<(Option<(u32, u64)>, u64)> {
+    let f: Vec<&str> = line.split(' ').collect();
+    let [p, o, v] = f[..] else { return None };
+    let v = v.parse().ok()?;
+    match (p, o) {
+        ("-", "-") => Some((None, v)),
+        _ => Some((Some((p.parse().ok()?, o.parse().ok()?)), v)),
+    }
+}
+
+#[test]
+fn a_publisher_killed_at_random_moments_loses_no_confirmed_record() {
+    if let Ok(dir) = std::env::var("RINGLET_CRASH_CHILD") {
+        crash_child(&dir);
+        return;
+    }
+    let s = Scratch::new("crash");
+    let kills: usize = std::env::var("RINGLET_CRASH_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut confirmed: Vec<(u32, u64, u64)> = Vec::new();
+    let mut unplaced: Vec<u64> = Vec::new();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64 ^ u64::from(std::process::id());
+    for round in 0..kills {
+        if Instant::now() > deadline {
+            assert!(round >= 10, "only {round} kills in the time allowed");
+            break;
+        }
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "a_publisher_killed_at_random_moments_loses_no_confirmed_record",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("RINGLET_CRASH_CHILD", &s.0)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        // Kill it while it publishes: after its first confirmation, at a random moment.
+        let mut lines = Vec::new();
+        while let Ok(line) = rx.recv_timeout(Duration::from_secs(20)) {
+            let confirmation = confirmation(&line).is_some();
+            lines.push(line);
+            if confirmation {
+                break;
+            }
+        }
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        std::thread::sleep(Duration::from_millis(1 + seed % 40));
+        // SIGKILL: no destructor, no flush.
+        child.kill().unwrap();
+        child.wait().unwrap();
+        reader.join().unwrap();
+        lines.extend(rx.try_iter());
+        if std::env::var("RINGLET_CRASH_DEBUG").is_ok() {
+            eprintln!(
+                "round {round}: {} lines, first {:?}",
+                lines.len(),
+                lines.iter().take(3).collect::<Vec<_>>()
+            );
+        }
+        for line in &lines {
+            match confirmation(line) {
+                Some((Some((p, o)), v)) => confirmed.push((p, o, v)),
+                Some((None, v)) => unplaced.push(v),
+                None => {} // the test harness's own lines
+            }
+        }
+        // Reopening always succeeds, and has every confirmed record exactly once,
+        // in order, at its offset.
+        let bus = bus(&s.0);
+        let t = bus
+            .durable_topic::<u64>(
+                "log",
+                TopicConfig::default().partitions(2).capacity(1 << 14),
+            )
+            .unwrap_or_else(|e| panic!("round {round}: reopening failed: {e}"));
+        let mut sub = t.subscribe(Start::Earliest).unwrap();
+        let mut all = Vec::new();
+        while let Ok(b) = sub.try_recv_batch(4096) {
+            if b.is_empty() {
+                break;
+            }
+            all.extend(b);
+        }
+        let earliest = t.earliest_offsets();
+        for p in 0..2u32 {
+            let offsets: Vec<u64> = all
+                .iter()
+                .filter(|r| r.partition == p)
+                .map(|r| r.offset)
+                .collect();
+            assert!(
+                offsets.windows(2).all(|w| w[1] == w[0] + 1),
+                "round {round}: partition {p} has holes"
+            );
+            assert_eq!(
+                offsets.first().copied(),
+                (earliest[p as usize] < t.end_offsets()[p as usize])
+                    .then_some(earliest[p as usize])
+            );
+        }
+        let mut values: Vec<u64> = all.iter().map(|r| r.value).collect();
+        for &(p, o, v) in confirmed
+            .iter()
+            .filter(|(p, o, _)| *o >= earliest[*p as usize])
+        {
+            let r = all.iter().find(|r| r.partition == p && r.offset == o);
+            assert_eq!(
+                r.map(|r| r.value),
+                Some(v),
+                "round {round}: confirmed {v} at {p}/{o}"
+            );
+        }
+        // A batch's value is retained unless newer ones evicted it: certainly
+        // when it is newer than every partition's oldest retained value.
+        let threshold = (0..2u32)
+            .filter_map(|p| {
+                all.iter()
+                    .filter(|r| r.partition == p)
+                    .map(|r| r.value)
+                    .min()
+            })
+            .max()
+            .unwrap_or(0);
+        for v in unplaced.iter().filter(|&&v| v >= threshold) {
+            assert!(
+                values.contains(v),
+                "round {round}: confirmed batch value {v} missing"
+            );
+        }
+        values.sort_unstable();
+        let before = values.len();
+        values.dedup();
+        assert_eq!(values.len(), before, "round {round}: a value appears twice");
+    }
+    assert!(
+        confirmed.len() > 100,
+        "the child published ({} confirmed)",
+        confirmed.len()
+    );
+}
