@@ -141,7 +141,7 @@ py-build: dist-py
 	$(call stage,pip install the wheel,$(PY) -m pip install -q --force-reinstall --no-deps $(DIST)/ringlet-$(VERSION)-*abi3*.whl)
 
 py-test:
-	$(call stage,pytest,cd bindings-py && $(PY) -m pytest -q -p no:cacheprovider --ignore=tests/test_notebooks.py)
+	$(call stage,pytest,cd bindings-py && RINGLET_PY_CRASH_KILLS=50 $(PY) -m pytest -q -p no:cacheprovider --ignore=tests/test_notebooks.py)
 
 py-stubs:
 	$(call stage,stubtest + mypy --strict,cd /tmp && $(PY) -m mypy.stubtest ringlet && $(PY) -m mypy --strict --no-incremental $(CURDIR)/bindings-py/python/ringlet)

@@ -79,9 +79,26 @@ impl BusPy {
 #[pymethods]
 impl BusPy {
     #[new]
-    #[pyo3(signature = (clock = None, journal = None))]
-    fn new(clock: Option<Py<ManualClockPy>>, journal: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    #[pyo3(signature = (clock = None, journal = None, *, data_dir = None, repair = false))]
+    fn new(
+        py: Python<'_>,
+        clock: Option<Py<ManualClockPy>>,
+        journal: Option<&Bound<'_, PyAny>>,
+        data_dir: Option<std::path::PathBuf>,
+        repair: bool,
+    ) -> PyResult<Self> {
         let mut b = ringlet::Bus::builder();
+        if let Some(path) = data_dir {
+            let options = ringlet_store::OpenOptions { repair };
+            let dir = py
+                .detach(|| ringlet_store::Dir::open_with(&path, options))
+                .map_err(|e| err(Error::from(e)))?;
+            b = b.storage(dir);
+        } else if repair {
+            return Err(crate::errors::ConfigError::new_err(
+                "repair is for a data directory: give data_dir too",
+            ));
+        }
         if let Some(c) = &clock {
             b = b.clock(c.get().clock.clone());
         }
@@ -94,21 +111,60 @@ impl BusPy {
         })
     }
 
+    /// Writes every durable topic's records to disk now (`fdatasync`), whatever
+    /// their durability.
+    fn sync(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.bus.sync()).map_err(err)
+    }
+
+    /// Closes the bus: its topics and queues are closed (publishing raises
+    /// `Closed`; readers drain what is retained), durable topics are synced, and
+    /// the data directory is unlocked, so a new `Bus(data_dir=...)` can open it.
+    /// Creating topics or queues afterwards raises `Closed`. `with Bus(...) as
+    /// bus:` closes it at the end of the block.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.bus.close()).map_err(err)
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
+        self.close(py)?;
+        Ok(false)
+    }
+
     /// The topic of that name, created if it does not exist. Options left out
     /// accept what exists (or take the defaults); a conflicting option raises
     /// `ConfigError`.
     /// `compacted=True` keeps the latest record per key; publishing `None` with a
     /// key deletes the key (a tombstone).
-    #[pyo3(signature = (name, *, partitions = None, capacity = None, max_age = None, on_full = None, compacted = None))]
+    ///
+    /// `durable=True` (on a `Bus(data_dir=...)`) writes every record to disk
+    /// before `publish` returns; reopened after a restart, the topic replays its
+    /// retained records at their offsets. `codec` is how values are stored:
+    /// `"json"` (the default: dict, list, str, int, float, bool, None — anything
+    /// else is a `TypeMismatch`, also a `TypeError`, at publish), `"pickle"` (any
+    /// picklable object; loading pickles runs code, so open only directories you
+    /// trust) or `"bytes"`. `durability` is `"written"` (the default: survives
+    /// the process being killed) or `"synced"` (survives a power cut). Left out,
+    /// they accept what is stored, as the other options accept what exists.
+    #[pyo3(signature = (name, *, partitions = None, capacity = None, max_age = None, on_full = None, compacted = None, durable = None, codec = None, durability = None))]
     #[allow(clippy::too_many_arguments)]
     fn topic(
         &self,
+        py: Python<'_>,
         name: &str,
         partitions: Option<&Bound<'_, PyAny>>,
         capacity: Option<&Bound<'_, PyAny>>,
         max_age: Option<&Bound<'_, PyAny>>,
         on_full: Option<&Bound<'_, PyAny>>,
         compacted: Option<bool>,
+        durable: Option<bool>,
+        codec: Option<&Bound<'_, PyAny>>,
+        durability: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<TopicPy> {
         let options = TopicOptions {
             partitions: convert::opt_count(partitions, "partitions")?,
@@ -119,10 +175,34 @@ impl BusPy {
                 .map(|p| convert::choice(p, "on_full"))
                 .transpose()?,
             compacted,
+            durable,
+            durability: durability
+                .filter(|p| !p.is_none())
+                .map(|p| convert::choice(p, "durability"))
+                .transpose()?,
+            codec: codec
+                .filter(|c| !c.is_none())
+                .map(|c| {
+                    c.extract::<String>().map_err(|_| {
+                        pyo3::exceptions::PyTypeError::new_err(format!(
+                            "codec must be a str (\"json\", \"pickle\" or \"bytes\"), not {}",
+                            convert::type_name(c)
+                        ))
+                    })
+                })
+                .transpose()?,
         };
-        let t = self
-            .bus
-            .open_topic::<Value>(name, &options, |v| Python::attach(|py| v.is_none(py)))
+        // Opening a durable topic decodes its records (the codecs take the GIL):
+        // without the GIL, so another thread's open can wait for it.
+        let t = py
+            .detach(|| {
+                self.bus.open_topic_with_codecs::<Value>(
+                    name,
+                    &options,
+                    |v| Python::attach(|py| v.is_none(py)),
+                    &crate::codecs::CODECS,
+                )
+            })
             .map_err(err)?;
         Ok(self.wrap(TopicKind::Values(t)))
     }

@@ -1,8 +1,10 @@
 //! The exception hierarchy and the one place core errors become Python exceptions.
 
 use pyo3::create_exception;
-use pyo3::exceptions::{PyException, PyStopAsyncIteration, PyStopIteration};
+use pyo3::exceptions::{PyException, PyStopAsyncIteration, PyStopIteration, PyTypeError};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyTuple, PyType};
 use ringlet::{ErrorDetails, ErrorKind};
 
 create_exception!(
@@ -65,12 +67,45 @@ create_exception!(
     RingletError,
     "An append expected another version."
 );
-create_exception!(
-    ringlet,
-    TypeMismatch,
-    RingletError,
-    "The name holds another kind of object."
-);
+/// `TypeMismatch`: a value or object of another type than expected — a
+/// `RingletError` and a `TypeError` (PyO3's exception macro takes one base, so the
+/// class is made with `type()` when the module is loaded).
+pub(crate) struct TypeMismatch;
+
+static TYPE_MISMATCH: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+impl TypeMismatch {
+    fn class(py: Python<'_>) -> PyResult<&Py<PyType>> {
+        TYPE_MISMATCH.get_or_try_init(py, || {
+            let bases = PyTuple::new(
+                py,
+                [
+                    py.get_type::<RingletError>().into_any(),
+                    py.get_type::<PyTypeError>().into_any(),
+                ],
+            )?;
+            let body = PyDict::new(py);
+            body.set_item("__module__", "ringlet")?;
+            body.set_item(
+                "__doc__",
+                "A value, or the object a name holds, is of another type than expected (also a TypeError).",
+            )?;
+            let class = py
+                .import("builtins")?
+                .getattr("type")?
+                .call1(("TypeMismatch", bases, body))?;
+            Ok(class.cast_into::<PyType>()?.unbind())
+        })
+    }
+
+    pub(crate) fn new_err(msg: impl Into<String>) -> PyErr {
+        let msg = msg.into();
+        Python::attach(|py| match Self::class(py) {
+            Ok(c) => PyErr::from_type(c.bind(py).clone(), msg),
+            Err(e) => e,
+        })
+    }
+}
 create_exception!(
     ringlet,
     ConfigError,
@@ -130,7 +165,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NotOwner", py.get_type::<NotOwner>())?;
     m.add("OutOfRange", py.get_type::<OutOfRange>())?;
     m.add("VersionConflict", py.get_type::<VersionConflict>())?;
-    m.add("TypeMismatch", py.get_type::<TypeMismatch>())?;
+    m.add("TypeMismatch", TypeMismatch::class(py)?.clone_ref(py))?;
     m.add("ConfigError", py.get_type::<ConfigError>())?;
     m.add("NotFound", py.get_type::<NotFound>())?;
     m.add("InvalidName", py.get_type::<InvalidName>())?;
@@ -143,8 +178,11 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
 /// An exception with attributes set on its instance.
 fn with_attrs<E: pyo3::PyTypeInfo>(msg: String, attrs: &[(&str, u64)]) -> PyErr {
+    set_attrs(PyErr::new::<E, _>(msg), attrs)
+}
+
+fn set_attrs(err: PyErr, attrs: &[(&str, u64)]) -> PyErr {
     Python::attach(|py| {
-        let err = PyErr::new::<E, _>(msg);
         let value = err.value(py);
         for (name, v) in attrs {
             // Setting an attribute on a fresh exception instance cannot fail.
@@ -190,7 +228,7 @@ pub(crate) fn err<E: ErrorDetails>(e: E) -> PyErr {
         ErrorKind::NotOwner => with_attrs::<NotOwner>(msg, &attrs),
         ErrorKind::OutOfRange => with_attrs::<OutOfRange>(msg, &attrs),
         ErrorKind::VersionConflict => with_attrs::<VersionConflict>(msg, &attrs),
-        ErrorKind::TypeMismatch => with_attrs::<TypeMismatch>(msg, &attrs),
+        ErrorKind::TypeMismatch => set_attrs(TypeMismatch::new_err(msg), &attrs),
         ErrorKind::ConfigError => with_attrs::<ConfigError>(msg, &attrs),
         ErrorKind::NotFound => with_attrs::<NotFound>(msg, &attrs),
         ErrorKind::InvalidName => with_attrs::<InvalidName>(msg, &attrs),

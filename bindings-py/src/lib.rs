@@ -8,8 +8,9 @@
 //! a failed aggregate factory (reported by the first call on what it did not
 //! make) are the only rules decided here, because only a binding meets them.
 //!
-//! Values are Python objects held by reference (never pickled): what is published
-//! is what is read. Blocking calls release the GIL and wake every 50 ms to check
+//! Values are Python objects held by reference: what is published is what is
+//! read (a durable topic also stores an encoded copy, `codecs`, decoded only when
+//! it is opened after a restart). Blocking calls release the GIL and wake every 50 ms to check
 //! signals, so Ctrl-C interrupts them. asyncio waiters are woken by one binding
 //! thread, never while the core holds a lock.
 //!
@@ -38,6 +39,14 @@
 //! - A share group's `max_deliveries` is an int; leaving it out keeps what exists
 //!   (or the default 5). Unlimited deliveries are for queues only.
 //! - A `Delivery` garbage-collected unsettled is nacked, as dropping one in Rust.
+//! - Durable topics (`Bus(data_dir=...)`, `topic(..., durable=True)`): the JSON
+//!   codec takes exactly dict (str keys), list, str, int (64-bit), finite float,
+//!   bool and None, so a value read back after a restart equals the one published
+//!   (a tuple or an int key would come back changed: they are refused, with
+//!   `codec="pickle"` named as the way out); dict keys keep their order. Left-out
+//!   options accept what is stored (partitions, compaction, codec), as they accept
+//!   what exists; `capacity` is retention and not stored. `ringlet.TypeMismatch`
+//!   is also a `TypeError`.
 
 // Python classes describe themselves with `__repr__`.
 #![allow(missing_debug_implementations)]
@@ -47,6 +56,7 @@ use pyo3::sync::PyOnceLock;
 
 mod aio;
 mod bus;
+mod codecs;
 mod convert;
 mod errors;
 mod eventstore;

@@ -19,10 +19,13 @@ def test_the_readme_has_python_examples():
 
 @pytest.mark.parametrize("clock", ["as written", "system"])
 @pytest.mark.parametrize("n", range(len(BLOCKS)))
-def test_a_readme_example_runs_and_exits(n, clock):
+def test_a_readme_example_runs_and_exits(n, clock, tmp_path):
     code = BLOCKS[n]
     if clock == "system":
         code = code.replace("ringlet.Bus(clock=ringlet.ManualClock())", "ringlet.Bus()")
     # Its own process: it must end by itself (no thread or timer left running).
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    # In a scratch directory: the durability example keeps a data directory.
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert r.returncode == 0, r.stderr

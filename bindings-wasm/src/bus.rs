@@ -143,7 +143,14 @@ impl Bus {
         let o = option_object(
             &options_,
             "topic",
-            &["partitions", "capacity", "maxAgeMs", "onFull", "compacted"],
+            &[
+                "partitions",
+                "capacity",
+                "maxAgeMs",
+                "onFull",
+                "compacted",
+                "durable",
+            ],
         )?;
         let f = get(&o, "onFull")?;
         let options = ringlet::options::TopicOptions {
@@ -154,6 +161,11 @@ impl Bus {
                 .then(|| convert::choice(&f, "onFull"))
                 .transpose()?,
             compacted: convert::opt_bool(&get(&o, "compacted")?, "compacted")?,
+            // Topics here are kept in memory: `durable: true` is the core's
+            // ConfigError saying so.
+            durable: convert::opt_bool(&get(&o, "durable")?, "durable")?,
+            durability: None,
+            codec: None,
         };
         let t = self
             .bus

@@ -55,7 +55,7 @@ export type HeadersInit = Record<string, string | Uint8Array> | [string, string 
 
 export interface BusOptions { clock?: "system" | "manual"; startMs?: number | Date; journal?: number }
 /** `compacted: true` keeps the latest record per key; publishing `null` with a key deletes it. */
-export interface TopicOptions { partitions?: number; capacity?: number; maxAgeMs?: number; onFull?: OnFull; compacted?: boolean }
+export interface TopicOptions { partitions?: number; capacity?: number; maxAgeMs?: number; onFull?: OnFull; compacted?: boolean; /** Topics in the browser and Node are kept in memory: `true` throws `ConfigError`. */ durable?: boolean }
 export interface QueueOptions { capacity?: number; visibilityTimeoutMs?: number; maxDeliveries?: number; deadLetter?: string }
 export interface PublishOptions { key?: Key; headers?: HeadersInit; partition?: number; timestamp?: number | Date }
 export interface SendOptions { key?: Key; headers?: HeadersInit; delayMs?: number }

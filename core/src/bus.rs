@@ -49,9 +49,18 @@ pub(crate) struct BusInner {
     journal: Option<Arc<Journal>>,
     /// Where durable topics keep their records.
     storage: Option<Arc<dyn Storage>>,
+    /// Held while a durable topic is opened (one at a time: its logs are opened
+    /// once), never while the registry is locked.
+    opening: Mutex<()>,
+    /// Set by [`Bus::close`]: nothing new is created.
+    closed: std::sync::atomic::AtomicBool,
     /// What the layers above keep on the bus (its topologies and event stores).
     pub(crate) extensions: Extensions,
 }
+
+/// Makes a new durable topic's logs and codec from its config.
+type DurableOpen<'a, T> =
+    Box<dyn FnOnce(&TopicConfig) -> Result<crate::topic::Durable<T>, Error> + 'a>;
 
 /// The bus a topic was made by, kept in the topic's extensions (streams and event
 /// stores find their bus from a topic this way).
@@ -80,10 +89,17 @@ struct Registered {
     type_name: String,
     config: Config,
     handle: Box<dyn Any + Send + Sync>,
-    close: Box<dyn Fn() + Send + Sync>,
+    close: Arc<dyn Fn() + Send + Sync>,
     snapshot: Arc<dyn Fn() -> EntrySnapshot + Send + Sync>,
     /// A durable topic's sync.
     sync: Option<Arc<dyn Fn() -> Result<(), Error> + Send + Sync>>,
+}
+
+impl Registered {
+    /// What closes the entry, to be called after the registry lock.
+    fn handle_closer(&self) -> Arc<dyn Fn() + Send + Sync> {
+        self.close.clone()
+    }
 }
 
 /// One entry of a snapshot.
@@ -212,6 +228,8 @@ impl BusBuilder {
                 registry: Mutex::new(registry),
                 journal,
                 storage: self.storage,
+                opening: Mutex::new(()),
+                closed: std::sync::atomic::AtomicBool::new(false),
                 extensions: Extensions::default(),
             }),
         }
@@ -325,26 +343,35 @@ impl Bus {
                 reason: "durability is for durable topics: open it with durable_topic".into(),
             });
         }
-        self.make_topic(name, config, |_| Ok(None))
+        self.make_topic(name, config, None)
     }
 
-    /// Creates or opens topic `name`; a new one is durable when `durable` makes
-    /// its logs and codec (called under the registry lock, before anything is
-    /// registered).
+    /// Creates or opens topic `name`; a new one is durable when `open` is given:
+    /// it makes the topic's logs and codec, and the records are read back into
+    /// the new topic — both outside the registry lock (decoding runs the codec,
+    /// user code), one durable open at a time so a topic's logs are opened once.
     fn make_topic<T: Clone + Send + Sync + 'static>(
         &self,
         name: &str,
         config: TopicConfig,
-        durable: impl FnOnce(&TopicConfig) -> Result<Option<crate::topic::Durable<T>>, Error>,
+        open: Option<DurableOpen<'_, T>>,
     ) -> Result<Topic<T>, Error> {
         name::validate(name, false)?;
         config.validate(name)?;
-        let mut reg = self.inner.registry.lock();
         let key = Config::Topic(config.clone());
+        let _opening = open.as_ref().map(|_| self.inner.opening.lock());
+        let reg = self.inner.registry.lock();
         if let Some(topic) = existing::<Topic<T>>(&reg, name, &key)? {
             return Ok(topic);
         }
-        let durable = durable(&config)?;
+        self.check_open()?;
+        let (mut held, durable) = match open {
+            None => (Some(reg), None),
+            Some(open) => {
+                drop(reg);
+                (None, Some(open(&config)?))
+            }
+        };
         let name: Arc<str> = name.into();
         let bus = Arc::downgrade(&self.inner);
         let resolver: DeadLetterResolver<T> = Box::new(move |source, target| {
@@ -352,6 +379,7 @@ impl Bus {
             let reg = bus.registry.lock();
             dead_letter_to::<T>(&reg, source, target)
         });
+        let is_durable = durable.is_some();
         let topic = Topic::<T>::create_with(
             name.clone(),
             config,
@@ -360,6 +388,27 @@ impl Bus {
             Some(resolver),
             durable,
         )?;
+        let mut reg = match held.take() {
+            Some(reg) => reg,
+            None => {
+                let reg = self.inner.registry.lock();
+                // Only durable opens were kept out, and nothing in memory can hold a
+                // durable topic's config: the name is still free unless the bus was
+                // closed meanwhile (the new topic is then dropped, after the lock).
+                let refused = self.check_open().err().or_else(|| {
+                    reg.contains_key(&*name).then(|| Error::ConfigError {
+                        name: name.to_string(),
+                        reason: "it was created while it was being opened: open it again".into(),
+                    })
+                });
+                if let Some(e) = refused {
+                    drop(reg);
+                    drop(topic);
+                    return Err(e);
+                }
+                reg
+            }
+        };
         topic
             .inner
             .extensions
@@ -373,7 +422,7 @@ impl Bus {
             move || closer.close(),
             move || EntrySnapshot::Topic(shot.inner.snapshot()),
         );
-        if topic.inner.durable.is_some() {
+        if is_durable {
             let weak = Arc::downgrade(&topic.inner);
             if let Some(r) = reg.get_mut(&*topic.inner.name) {
                 r.sync = Some(Arc::new(move || match weak.upgrade() {
@@ -383,6 +432,15 @@ impl Bus {
             }
         }
         Ok(topic)
+    }
+
+    /// `Closed` once [`Bus::close`] was called.
+    fn check_open(&self) -> Result<(), Error> {
+        if self.inner.closed.load(std::sync::atomic::Ordering::Acquire) {
+            Err(Error::Closed)
+        } else {
+            Ok(())
+        }
     }
 
     /// Creates or opens the durable topic `name`: an in-memory topic whose records
@@ -428,6 +486,24 @@ impl Bus {
         config: TopicConfig,
         codec: impl Codec<T>,
     ) -> Result<Topic<T>, Error> {
+        self.durable_topic_shared(name, config, Arc::new(codec))
+    }
+
+    /// What the bus's storage holds for topic `name` (`None` without storage).
+    pub(crate) fn stored_topic(&self, name: &str) -> Result<Option<StoredTopic>, Error> {
+        name::validate(name, false)?;
+        match &self.inner.storage {
+            Some(s) => s.describe(name),
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) fn durable_topic_shared<T: Clone + Send + Sync + 'static>(
+        &self,
+        name: &str,
+        config: TopicConfig,
+        codec: Arc<dyn Codec<T>>,
+    ) -> Result<Topic<T>, Error> {
         let refuse = |reason: &str| {
             Err(Error::ConfigError {
                 name: name.to_owned(),
@@ -435,7 +511,7 @@ impl Bus {
             })
         };
         let Some(storage) = self.inner.storage.clone() else {
-            return refuse("the bus has no storage: build it with Bus::builder().storage(...)");
+            return refuse("the bus keeps nothing on disk: give it a data directory (Bus(data_dir=...) in Python, Bus::builder().storage(ringlet_store::Dir::open(path)?) in Rust)");
         };
         if config.compacted {
             return refuse("compacted topics are not durable yet");
@@ -448,22 +524,30 @@ impl Bus {
             durability: Some(durability),
             ..config
         };
-        let codec: Arc<dyn Codec<T>> = Arc::new(codec);
-        self.make_topic(name, config, move |config| {
+        let asked = codec.name().to_owned();
+        let open: DurableOpen<'_, T> = Box::new(move |config| {
             let description = StoredTopic {
                 partitions: config.partitions,
-                value_type: std::any::type_name::<T>().to_owned(),
+                value_type: codec.value_type(),
                 codec: codec.name().to_owned(),
                 compacted: config.compacted,
             };
             let logs = storage.open_topic(name, &description)?;
-            Ok(Some(crate::topic::Durable::new(
+            Ok(crate::topic::Durable::new(
                 logs,
                 codec,
                 durability,
                 config.partitions,
-            )))
-        })
+            ))
+        });
+        let topic = self.make_topic(name, config, Some(open))?;
+        match topic.codec_name() {
+            Some(c) if c != asked => Err(Error::ConfigError {
+                name: name.to_owned(),
+                reason: format!("it is open with codec {c}; asked for {asked}"),
+            }),
+            _ => Ok(topic),
+        }
     }
 
     /// Forces every durable topic's records to disk (`fdatasync`), whatever its
@@ -486,6 +570,64 @@ impl Bus {
                 if first.is_ok() {
                     first = Err(e);
                 }
+            }
+        }
+        first
+    }
+
+    /// Closes the bus: every topic and queue on it is closed (publishers and
+    /// senders get `Closed`, readers drain what is retained), durable topics are
+    /// synced to disk, and the storage is let go (a store directory is unlocked:
+    /// another bus or process can open it now, even while handles of this one are
+    /// still around). Creating topics or queues afterwards is `Closed`; handles
+    /// and `get_topic` keep working for reading. Closing twice does nothing more.
+    ///
+    /// # Errors
+    ///
+    /// The first `Io` error of syncing or letting the storage go (everything is
+    /// closed regardless).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::{Bus, Error, TopicConfig};
+    /// let bus = Bus::new();
+    /// let t = bus.topic::<u8>("t", TopicConfig::default())?;
+    /// bus.close()?;
+    /// assert!(t.is_closed());
+    /// assert!(matches!(bus.topic::<u8>("u", TopicConfig::default()), Err(Error::Closed)));
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn close(&self) -> Result<(), Error> {
+        let (closers, syncs) = {
+            // The opening lock first: a durable open under way finishes (and
+            // registers) or sees the bus closed.
+            let _opening = self.inner.opening.lock();
+            let reg = self.inner.registry.lock();
+            if self
+                .inner
+                .closed
+                .swap(true, std::sync::atomic::Ordering::AcqRel)
+            {
+                return Ok(());
+            }
+            let closers: Vec<_> = reg.values().map(|r| r.handle_closer()).collect();
+            let syncs: Vec<_> = reg.values().filter_map(|r| r.sync.clone()).collect();
+            (closers, syncs)
+        };
+        // Closing wakes waiters (user code): outside the locks.
+        for close in closers {
+            close();
+        }
+        let mut first = Ok(());
+        for sync in syncs {
+            if let Err(e) = sync() {
+                first = first.and(Err(e));
+            }
+        }
+        if let Some(storage) = &self.inner.storage {
+            if let Err(e) = storage.close() {
+                first = first.and(Err(e));
             }
         }
         first
@@ -595,6 +737,7 @@ impl Bus {
         if let Some(queue) = existing::<Queue<T>>(&reg, name, &key)? {
             return Ok(queue);
         }
+        self.check_open()?;
         let dead_letter = match &config.dead_letter {
             Some(target) => Some(dead_letter_to::<T>(&reg, name, target)?),
             None => None,
@@ -801,7 +944,7 @@ fn register<T: 'static>(
             type_name: crate::error::value_type::<T>(),
             config,
             handle: Box::new(handle),
-            close: Box::new(close),
+            close: Arc::new(close),
             snapshot: Arc::new(snapshot),
             sync: None,
         },

@@ -7,8 +7,10 @@
 //! Python and JS build these from their keyword arguments and option objects;
 //! Rust code usually passes whole configs instead.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::storage::{Codec, Durability};
 use crate::{
     Bus, Error, Group, GroupConfig, OnFull, Queue, QueueConfig, ShareGroup, ShareGroupConfig,
     Start, Topic, TopicConfig,
@@ -23,6 +25,31 @@ pub struct TopicOptions {
     pub max_age: Option<Duration>,
     pub on_full: Option<OnFull>,
     pub compacted: Option<bool>,
+    /// Whether the topic is durable ([`Bus::open_topic_with_codecs`]); left out,
+    /// it is when `durability` or `codec` is given or the topic is stored.
+    pub durable: Option<bool>,
+    pub durability: Option<Durability>,
+    /// The name of a durable topic's codec (one of the host's [`Codecs`]).
+    pub codec: Option<String>,
+}
+
+/// The codecs a host offers for durable topics of its values, by name.
+pub struct Codecs<T> {
+    /// The codec of a new topic when none is named.
+    pub default: &'static str,
+    /// The names [`Codecs::make`] knows, for messages.
+    pub names: &'static [&'static str],
+    /// The codec of that name, if there is one.
+    pub make: fn(&str) -> Option<Arc<dyn Codec<T>>>,
+}
+
+impl<T> std::fmt::Debug for Codecs<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Codecs")
+            .field("default", &self.default)
+            .field("names", &self.names)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TopicOptions {
@@ -35,7 +62,24 @@ impl TopicOptions {
         if self.max_age.is_some() {
             base.max_age = self.max_age;
         }
+        if self.durability.is_some() {
+            base.durability = self.durability;
+        }
         base
+    }
+
+    /// Whether a durable topic is asked for (left out: when `durability` or
+    /// `codec` is given); `ConfigError` for `durable: false` with either.
+    fn wants_durable(&self, name: &str) -> Result<Option<bool>, Error> {
+        let implied = self.durability.is_some() || self.codec.is_some();
+        match self.durable {
+            Some(false) if implied => Err(Error::ConfigError {
+                name: name.to_owned(),
+                reason: "durability and codec are for durable topics: leave them out, or make it durable".into(),
+            }),
+            Some(d) => Ok(Some(d)),
+            None => Ok(implied.then_some(true)),
+        }
     }
 }
 
@@ -153,12 +197,87 @@ impl Bus {
         options: &TopicOptions,
         is_tombstone: fn(&T) -> bool,
     ) -> Result<Topic<T>, Error> {
-        let config = options.apply(self.topic_config_or_default::<T>(name)?);
-        if config.compacted {
-            self.topic_with_tombstones(name, config, is_tombstone)
-        } else {
-            self.topic(name, config)
+        self.open_topic_in(name, options, is_tombstone, None)
+    }
+
+    /// [`Bus::open_topic`] for a host that stores its values with `codecs`: the
+    /// topic is durable when `options.durable` says so, or (left out) when
+    /// `durability` or `codec` is given, or the topic exists durable or is
+    /// stored. Options left out accept what is stored, as they accept what
+    /// exists: a stored topic keeps its partitions, compaction and codec.
+    ///
+    /// # Errors
+    ///
+    /// As [`Bus::open_topic`] and [`Bus::durable_topic`]; `ConfigError` for a
+    /// codec `codecs` does not know, or one other than the topic's.
+    pub fn open_topic_with_codecs<T: Clone + Send + Sync + 'static>(
+        &self,
+        name: &str,
+        options: &TopicOptions,
+        is_tombstone: fn(&T) -> bool,
+        codecs: &Codecs<T>,
+    ) -> Result<Topic<T>, Error> {
+        self.open_topic_in(name, options, is_tombstone, Some(codecs))
+    }
+
+    fn open_topic_in<T: Clone + Send + Sync + 'static>(
+        &self,
+        name: &str,
+        options: &TopicOptions,
+        is_tombstone: fn(&T) -> bool,
+        codecs: Option<&Codecs<T>>,
+    ) -> Result<Topic<T>, Error> {
+        let wants = options.wants_durable(name)?;
+        let existing = match self.get_topic::<T>(name) {
+            Ok(t) => Some(t),
+            Err(Error::NotFound { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        let stored = match (&existing, wants) {
+            (None, None | Some(true)) => self.stored_topic(name)?,
+            _ => None,
+        };
+        let durable = wants.unwrap_or(match &existing {
+            Some(t) => t.config().durability.is_some(),
+            None => stored.is_some(),
+        });
+        let mut base = existing
+            .as_ref()
+            .map_or_else(TopicConfig::default, |t| t.config().clone());
+        if !durable {
+            base.durability = None;
+            let config = options.apply(base);
+            return if config.compacted {
+                self.topic_with_tombstones(name, config, is_tombstone)
+            } else {
+                self.topic(name, config)
+            };
         }
+        let Some(codecs) = codecs else {
+            return Err(Error::ConfigError {
+                name: name.to_owned(),
+                reason: "durable topics are not available here: topics are kept in memory".into(),
+            });
+        };
+        if let Some(st) = &stored {
+            base.partitions = st.partitions;
+            base.compacted = st.compacted;
+        }
+        let config = options.apply(base);
+        let codec_name = options
+            .codec
+            .clone()
+            .or_else(|| existing.as_ref().and_then(|t| t.codec_name()))
+            .or_else(|| stored.map(|st| st.codec))
+            .unwrap_or_else(|| codecs.default.to_owned());
+        let codec = (codecs.make)(&codec_name).ok_or_else(|| Error::ConfigError {
+            name: name.to_owned(),
+            reason: format!(
+                "there is no codec {codec_name:?}: use one of {}",
+                codecs.names.join(", ")
+            ),
+        })?;
+        self.durable_topic_shared(name, config, codec)
     }
 
     /// The config of the topic `name`, or the default one if there is none.

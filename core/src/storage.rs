@@ -110,6 +110,26 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
         name: &str,
         description: &StoredTopic,
     ) -> Result<Box<dyn TopicLogs>, Error>;
+
+    /// What is stored for topic `name`, if anything (bindings use it so that
+    /// options left out accept what is stored, as they accept what exists).
+    ///
+    /// # Errors
+    ///
+    /// `Corrupt` (an unreadable description), `Io`.
+    fn describe(&self, name: &str) -> Result<Option<StoredTopic>, Error>;
+
+    /// Lets the storage go when its bus is closed (a store directory is unlocked,
+    /// so another bus or process can open it); later opens fail with `Closed`.
+    /// Logs already open stay readable; their topics are closed, so nothing more
+    /// is appended through them.
+    ///
+    /// # Errors
+    ///
+    /// `Io`.
+    fn close(&self) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// One topic's partition logs.
@@ -162,6 +182,13 @@ pub trait Codec<T>: Send + Sync + 'static {
     /// The codec's name, stored with the topic (a topic is reopened with the codec
     /// it was created with).
     fn name(&self) -> &str;
+    /// The value type's name, stored with the topic and checked when it is opened
+    /// again: by default `std::any::type_name::<T>()`. Override it with a name of
+    /// your own to keep it stable when the type moves or is renamed (or across
+    /// compiler versions, which may spell type names differently).
+    fn value_type(&self) -> String {
+        std::any::type_name::<T>().to_owned()
+    }
     /// The bytes of `value`.
     ///
     /// # Errors

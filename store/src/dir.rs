@@ -41,7 +41,8 @@ pub struct OpenOptions {
 pub struct Dir {
     root: PathBuf,
     options: OpenOptions,
-    _lock: File,
+    /// The locked `LOCK` file, until [`Dir::unlock`].
+    lock: std::sync::Mutex<Option<File>>,
 }
 
 const LOCK: &str = "LOCK";
@@ -84,8 +85,40 @@ impl Dir {
         Ok(Dir {
             root,
             options,
-            _lock: lock,
+            lock: std::sync::Mutex::new(Some(lock)),
         })
+    }
+
+    /// Lets the directory's lock go before this `Dir` is dropped (a bus does when
+    /// it is closed while handles of its topics are still around): another store
+    /// can open the directory now, so nothing more may be written through this
+    /// one or the logs it opened — the engine refuses to open topics through it.
+    ///
+    /// # Errors
+    ///
+    /// `Io` when the lock cannot be released (it is released when the process
+    /// ends in any case).
+    pub fn unlock(&self) -> Result<(), StoreError> {
+        let file = self
+            .lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        match file {
+            Some(f) => f
+                .unlock()
+                .map_err(|e| StoreError::io("unlock", &self.root.join(LOCK), e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the directory is still locked for this store (until
+    /// [`Dir::unlock`]).
+    pub fn is_locked(&self) -> bool {
+        self.lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some()
     }
 
     /// The directory.

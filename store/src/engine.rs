@@ -41,19 +41,11 @@ impl Storage for Dir {
         name: &str,
         description: &StoredTopic,
     ) -> Result<Box<dyn TopicLogs>, Error> {
-        match self.read_meta(name)? {
-            Some(bytes) => {
-                let stored: StoredTopic =
-                    serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
-                        file: self
-                            .path()
-                            .join(name)
-                            .join("meta.json")
-                            .display()
-                            .to_string(),
-                        position: 0,
-                        reason: format!("not a topic description: {e}"),
-                    })?;
+        if !self.is_locked() {
+            return Err(Error::Closed);
+        }
+        match self.describe(name)? {
+            Some(stored) => {
                 if stored != *description {
                     return Err(Error::ConfigError {
                         name: name.to_owned(),
@@ -90,6 +82,28 @@ impl Storage for Dir {
             logs.push(Mutex::new(log));
         }
         Ok(Box::new(DirTopic { logs, recovered }))
+    }
+
+    fn describe(&self, name: &str) -> Result<Option<StoredTopic>, Error> {
+        let Some(bytes) = self.read_meta(name)? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::Corrupt {
+                file: self
+                    .path()
+                    .join(name)
+                    .join("meta.json")
+                    .display()
+                    .to_string(),
+                position: 0,
+                reason: format!("not a topic description: {e}"),
+            })
+    }
+
+    fn close(&self) -> Result<(), Error> {
+        Ok(self.unlock()?)
     }
 }
 

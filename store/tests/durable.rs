@@ -255,6 +255,9 @@ impl Storage for Failing {
             appends: self.appends.clone(),
         }))
     }
+    fn describe(&self, name: &str) -> Result<Option<StoredTopic>, Error> {
+        self.inner.describe(name)
+    }
 }
 
 impl TopicLogs for FailingLogs {
@@ -524,4 +527,97 @@ fn a_publisher_killed_at_random_moments_loses_no_confirmed_record() {
         "the child published ({} confirmed)",
         confirmed.len()
     );
+}
+
+#[test]
+fn closing_the_bus_unlocks_its_directory_for_the_next_bus() {
+    let s = Scratch::new("close");
+    let first = bus(&s.0);
+    let t = first
+        .durable_topic::<u64>("numbers", TopicConfig::default())
+        .unwrap();
+    t.publish(7).unwrap();
+    let mut old_reader = t.subscribe(Start::Earliest).unwrap();
+    first.close().unwrap();
+    first.close().unwrap();
+    assert!(t.is_closed());
+    assert!(matches!(t.publish(8), Err(PublishError::Closed(8))));
+    assert!(matches!(
+        first.durable_topic::<u64>("other", TopicConfig::default()),
+        Err(Error::Closed)
+    ));
+    // Handles of the closed bus still read what they hold.
+    assert_eq!(values(&mut old_reader), [7]);
+    let second = bus(&s.0);
+    let t2 = second
+        .durable_topic::<u64>("numbers", TopicConfig::default())
+        .unwrap();
+    t2.publish(9).unwrap();
+    assert_eq!(values(&mut t2.subscribe(Start::Earliest).unwrap()), [7, 9]);
+    drop((t, old_reader, first));
+    assert!(matches!(
+        Dir::open(&s.0),
+        Err(ringlet_store::StoreError::Locked { .. })
+    ));
+}
+
+/// A codec that looks the bus up while it decodes (as a binding's codec may
+/// take a runtime lock that another thread holds while it calls the bus).
+struct Looking(Arc<std::sync::OnceLock<Bus>>);
+
+impl ringlet::storage::Codec<u64> for Looking {
+    fn name(&self) -> &str {
+        "looking"
+    }
+    fn encode(&self, v: &u64) -> Result<Vec<u8>, String> {
+        Ok(v.to_le_bytes().to_vec())
+    }
+    fn decode(&self, b: &[u8]) -> Result<u64, String> {
+        if let Some(bus) = self.0.get() {
+            let _ = bus.names();
+        }
+        Ok(u64::from_le_bytes(b.try_into().map_err(|_| "8 bytes")?))
+    }
+}
+
+#[test]
+fn decoding_at_open_runs_outside_the_registry_and_concurrent_opens_share_a_topic() {
+    let s = Scratch::new("opening");
+    {
+        let bus = bus(&s.0);
+        let cell = Arc::new(std::sync::OnceLock::new());
+        let t = bus
+            .durable_topic_with("n", TopicConfig::default(), Looking(cell))
+            .unwrap();
+        t.publish_batch(0..100u64).unwrap();
+    }
+    let bus = bus(&s.0);
+    let cell = Arc::new(std::sync::OnceLock::new());
+    cell.set(bus.clone()).unwrap();
+    let topics: Vec<_> = std::thread::scope(|sc| {
+        let opens: Vec<_> = (0..4)
+            .map(|_| {
+                let (bus, cell) = (bus.clone(), cell.clone());
+                sc.spawn(move || {
+                    bus.durable_topic_with("n", TopicConfig::default(), Looking(cell))
+                        .unwrap()
+                })
+            })
+            .collect();
+        let names = sc.spawn(|| (0..1000).for_each(|_| drop(bus.names())));
+        names.join().unwrap();
+        opens.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for t in &topics {
+        t.publish(100).unwrap();
+    }
+    let mut sub = topics[0].subscribe(Start::Earliest).unwrap();
+    let got: Vec<u64> = sub
+        .try_recv_batch(1000)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.value)
+        .collect();
+    assert_eq!(got.len(), 104);
+    assert_eq!(&got[..100], &(0..100).collect::<Vec<u64>>()[..]);
 }

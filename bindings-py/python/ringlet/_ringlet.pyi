@@ -6,6 +6,7 @@ reference. Blocking calls release the GIL and Ctrl-C interrupts them.
 """
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable, Iterable, Iterator, AsyncIterator, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -66,6 +67,8 @@ _HeadersLike = Union[Mapping[str, _HeaderValue], Iterable[tuple[str, _HeaderValu
 _StartLike = Union[Literal["earliest", "latest"], int, Mapping[int, int], datetime]
 _GroupStart = Union[Literal["earliest", "latest"], datetime]
 _OnFull = Literal["overwrite", "block", "reject", "keep"]
+_Codec = Literal["json", "pickle", "bytes"]
+_Durability = Literal["written", "synced", "buffered"]
 _OnLag = Literal["earliest", "latest", "error"]
 
 class RingletError(Exception):
@@ -120,8 +123,8 @@ class StreamError(RingletError):
     key: Union[str, bytes, None]
     record: Optional[Record]
 
-class TypeMismatch(RingletError):
-    """The name holds another kind of object."""
+class TypeMismatch(RingletError, TypeError):
+    """A value, or the object a name holds, is of another type than expected (also a TypeError)."""
 
 class ConfigError(RingletError):
     """An invalid or conflicting configuration."""
@@ -156,7 +159,14 @@ class ManualClock:
 class Bus:
     """The event bus: a registry of topics and queues by name."""
 
-    def __new__(cls, clock: Optional[ManualClock] = None, journal: Optional[int] = None) -> Bus: ...
+    def __new__(
+        cls,
+        clock: Optional[ManualClock] = None,
+        journal: Optional[int] = None,
+        *,
+        data_dir: Union[str, os.PathLike[str], None] = None,
+        repair: bool = False,
+    ) -> Bus: ...
     def topic(
         self,
         name: str,
@@ -166,8 +176,17 @@ class Bus:
         max_age: Optional[_Seconds] = None,
         on_full: Optional[_OnFull] = None,
         compacted: Optional[bool] = None,
+        durable: Optional[bool] = None,
+        codec: Optional[_Codec] = None,
+        durability: Optional[_Durability] = None,
     ) -> Topic:
-        """The topic of that name, created if missing; options left out accept what exists."""
+        """The topic of that name, created if missing; options left out accept what exists (or is stored)."""
+    def sync(self) -> None:
+        """Writes every durable topic's records to disk now."""
+    def close(self) -> None:
+        """Closes every topic and queue, syncs durable topics and unlocks the data directory."""
+    def __enter__(self) -> Bus: ...
+    def __exit__(self, *args: object) -> bool: ...
     def queue(
         self,
         name: str,

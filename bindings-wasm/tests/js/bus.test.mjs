@@ -11,6 +11,10 @@ test("the registry: same name same topic, conflicts are errors, names, delete, g
   a.publish(1);
   assert.equal(b.length, 1);
   throwsNamed(assert, () => bus.topic("t", { partitions: 3 }), "ConfigError");
+  // Topics here are kept in memory.
+  assert.throws(() => bus.topic("d", { durable: true }), /not available here: topics are kept in memory/);
+  assert.equal(bus.topic("m", { durable: false }).length, 0);
+  bus.delete("m");
   bus.queue("q");
   throwsNamed(assert, () => bus.topic("q"), "TypeMismatch");
   throwsNamed(assert, () => bus.queue("t"), "TypeMismatch");

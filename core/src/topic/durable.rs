@@ -74,8 +74,11 @@ impl<T: Clone + Send + Sync + 'static> Durable<T> {
             .encode(value)
             .map_err(|reason| Error::TypeMismatch {
                 name: name.to_owned(),
-                expected: format!("a value the {} codec can encode", self.codec.name()),
-                found: format!("a value it cannot ({reason})"),
+                expected: format!("one it can ({reason})"),
+                found: format!(
+                    "given a value its {} codec cannot encode",
+                    self.codec.name()
+                ),
             })?;
         Ok(StoredRecord {
             offset: 0,

@@ -415,6 +415,22 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
         self.inner.parts[0].end_and_closed().1
     }
 
+    /// A durable topic's codec name (`None` for a topic kept in memory only).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let bus = ringlet::Bus::new();
+    /// assert_eq!(bus.topic::<u8>("t", Default::default())?.codec_name(), None);
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn codec_name(&self) -> Option<String> {
+        self.inner
+            .durable
+            .as_ref()
+            .map(|d| d.codec.name().to_owned())
+    }
+
     /// Closes the topic: publishes fail with `Closed` from now on; readers drain what
     /// is retained, then get `Closed`. Idempotent.
     ///

@@ -1,0 +1,279 @@
+"""Durable topics from Python: what a restart (a fresh process) finds, what each
+codec takes, what a locked, closed or damaged data directory does, and a
+publisher killed with SIGKILL at random moments."""
+
+import math
+import os
+import pathlib
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import ringlet
+
+
+def run(code: str, *, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Runs ``code`` in a fresh interpreter (a restart)."""
+    r = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
+    )
+    if check:
+        assert r.returncode == 0, r.stderr
+    return r
+
+
+def values(topic: ringlet.Topic) -> list[object]:
+    return [r.value for r in topic.subscribe("earliest").poll_many(100_000, timeout=0)]
+
+
+def test_records_come_back_in_a_new_process_at_their_offsets(tmp_path: pathlib.Path) -> None:
+    run(
+        f"""
+        import ringlet
+        with ringlet.Bus(data_dir={str(tmp_path)!r}) as bus:
+            t = bus.topic("orders", durable=True, partitions=3, capacity=100)
+            for i in range(20):
+                r = t.publish({{"id": i, "lines": [i, i * 1.5], "paid": i % 2 == 0, "note": None}},
+                              key=f"customer-{{i % 4}}", headers={{"source": "web"}})
+                print(r.partition, r.offset, i)
+        """
+    )
+    with ringlet.Bus(data_dir=tmp_path) as bus:
+        # Left out, the options are what is stored: 3 partitions, json.
+        t = bus.topic("orders")
+        assert t.partitions == 3
+        got = sorted(
+            (r.partition, r.offset, r.value["id"]) for r in t.subscribe("earliest").poll_many(100, timeout=0)
+        )
+        assert len(got) == 20
+        first = t.subscribe("earliest").poll(timeout=0)
+        assert first is not None
+        # Dicts come back with their keys in the order they were published.
+        assert list(first.value) == ["id", "lines", "paid", "note"]
+        assert first.headers == [("source", b"web")]
+        assert first.value["lines"][1] == first.value["id"] * 1.5
+        # Offsets continue, never reused.
+        ends = t.end_offsets()
+        r = t.publish({"id": 20}, key="customer-0")
+        assert r.offset == ends[r.partition]
+
+
+def test_identity_holds_within_the_process(tmp_path: pathlib.Path) -> None:
+    with ringlet.Bus(data_dir=tmp_path) as bus:
+        t = bus.topic("t", durable=True, codec="pickle")
+        sub = t.subscribe("latest")
+        value = {"a": [1, 2]}
+        t.publish(value)
+        assert sub.poll(timeout=0).value is value
+
+
+@pytest.mark.parametrize(
+    "bad, why",
+    [
+        ((1, 2), "tuple"),
+        ({1: "a"}, "dict key of type int"),
+        ({"x"}, "set"),
+        (math.nan, "not a JSON number"),
+        (2**64, "beyond 64 bits"),
+        (b"raw", "bytes"),
+    ],
+)
+def test_json_takes_exactly_json_values_and_refuses_the_rest_at_publish(
+    tmp_path: pathlib.Path, bad: object, why: str
+) -> None:
+    with ringlet.Bus(data_dir=tmp_path) as bus:
+        t = bus.topic("t", durable=True)
+        with pytest.raises(TypeError) as e:
+            t.publish(bad)
+        assert isinstance(e.value, ringlet.TypeMismatch)
+        assert why in str(e.value) and 'codec="pickle"' in str(e.value)
+        with pytest.raises(ringlet.TypeMismatch):
+            t.publish_many([1, 2, bad])
+        assert t.end_offsets() == [0]
+        nested: list[object] = []
+        nested.append(nested)
+        with pytest.raises(ringlet.TypeMismatch, match="deeper"):
+            t.publish(nested)
+        t.publish({"ok": [1, -2, 3.5, "s", True, None, {"deep": []}]})
+        assert t.end_offsets() == [1]
+
+
+def test_pickle_and_bytes_round_trip_across_a_restart(tmp_path: pathlib.Path) -> None:
+    run(
+        f"""
+        import datetime, decimal, ringlet
+        with ringlet.Bus(data_dir={str(tmp_path)!r}) as bus:
+            p = bus.topic("p", durable=True, codec="pickle")
+            p.publish((1, decimal.Decimal("2.50"), datetime.date(2026, 12, 1), {{1: "int key"}}))
+            b = bus.topic("b", durable=True, codec="bytes", durability="synced")
+            b.publish(b"\\x00\\xffraw")
+            try:
+                b.publish("text")
+            except ringlet.TypeMismatch as e:
+                assert "not bytes" in str(e), e
+            else:
+                raise AssertionError("a str went into a bytes topic")
+        """
+    )
+    import datetime
+    import decimal
+
+    with ringlet.Bus(data_dir=tmp_path) as bus:
+        assert values(bus.topic("p")) == [
+            (1, decimal.Decimal("2.50"), datetime.date(2026, 12, 1), {1: "int key"})
+        ]
+        assert values(bus.topic("b", codec="bytes")) == [b"\x00\xffraw"]
+
+
+def test_options_that_contradict_what_is_stored_say_what_is_stored(tmp_path: pathlib.Path) -> None:
+    with ringlet.Bus(data_dir=tmp_path) as bus:
+        bus.topic("t", durable=True, partitions=2, codec="pickle").publish(1)
+    with ringlet.Bus(data_dir=tmp_path) as bus:
+        with pytest.raises(ringlet.ConfigError, match="stored with 2 partitions.*codec pickle"):
+            bus.topic("t", codec="json")
+        with pytest.raises(ringlet.ConfigError, match="stored with 2 partitions"):
+            bus.topic("t", partitions=3)
+        with pytest.raises(ringlet.ConfigError, match='no codec "yaml": use one of json, pickle, bytes'):
+            bus.topic("u", durable=True, codec="yaml")
+        with pytest.raises(ringlet.ConfigError, match="durability and codec are for durable topics"):
+            bus.topic("u", durable=False, codec="json")
+        with pytest.raises(ValueError, match="durability"):
+            bus.topic("u", durable=True, durability="sometimes")
+        with pytest.raises(ringlet.ConfigError, match="buffered"):
+            bus.topic("u", durable=True, durability="buffered")
+        t = bus.topic("t")
+        assert values(t) == [1]
+        # In this process it is open durable: durable=False contradicts it.
+        with pytest.raises(ringlet.ConfigError, match="durability"):
+            bus.topic("t", durable=False)
+    with pytest.raises(ringlet.ConfigError, match="data directory"):
+        ringlet.Bus().topic("t", durable=True)
+    with pytest.raises(ringlet.ConfigError, match="data_dir"):
+        ringlet.Bus(repair=True)
+
+
+def test_a_value_that_no_longer_unpickles_names_where_it_is(tmp_path: pathlib.Path) -> None:
+    run(
+        f"""
+        import ringlet
+        class Gone:
+            pass
+        with ringlet.Bus(data_dir={str(tmp_path)!r}) as bus:
+            t = bus.topic("t", durable=True, codec="pickle")
+            t.publish("fine")
+            t.publish(Gone())
+        """
+    )
+    with ringlet.Bus(data_dir=tmp_path) as bus:
+        with pytest.raises(ringlet.TypeMismatch, match="partition 0, offset 1"):
+            bus.topic("t")
+
+
+def test_one_bus_per_directory_and_close_lets_it_go(tmp_path: pathlib.Path) -> None:
+    bus = ringlet.Bus(data_dir=tmp_path)
+    t = bus.topic("t", durable=True)
+    t.publish("a")
+    with pytest.raises(ringlet.Locked, match="LOCK"):
+        ringlet.Bus(data_dir=tmp_path)
+    r = run(f"import ringlet; ringlet.Bus(data_dir={str(tmp_path)!r})", check=False)
+    assert r.returncode != 0 and "ringlet.Locked" in r.stderr
+    sub = t.subscribe("earliest")
+    bus.close()
+    bus.close()
+    with pytest.raises(ringlet.Closed):
+        t.publish("b")
+    with pytest.raises(ringlet.Closed):
+        bus.topic("other")
+    assert sub.poll(timeout=0).value == "a"
+    with ringlet.Bus(data_dir=tmp_path) as again:
+        again.topic("t").publish("c")
+        again.sync()
+        assert values(again.topic("t")) == ["a", "c"]
+
+
+def last_segment(tmp_path: pathlib.Path, topic: str) -> pathlib.Path:
+    return sorted((tmp_path / topic / "0").glob("*.log"))[-1]
+
+
+def test_a_torn_tail_is_cut_and_damage_before_it_is_corrupt_unless_repaired(
+    tmp_path: pathlib.Path,
+) -> None:
+    with ringlet.Bus(data_dir=tmp_path) as bus:
+        t = bus.topic("t", durable=True)
+        for i in range(10):
+            t.publish(f"record {i}")
+    seg = last_segment(tmp_path, "t")
+    whole = seg.read_bytes()
+    seg.write_bytes(whole[:-3])
+    with ringlet.Bus(data_dir=tmp_path) as bus:
+        assert values(bus.topic("t")) == [f"record {i}" for i in range(9)]
+    # A flipped byte in the first record's value: damage before the tail.
+    data = bytearray(seg.read_bytes())
+    at = data.index(b"record 0")
+    data[at] ^= 0xFF
+    seg.write_bytes(bytes(data))
+    with ringlet.Bus(data_dir=tmp_path) as bus:
+        with pytest.raises(ringlet.Corrupt, match=str(seg.name)):
+            bus.topic("t")
+    with ringlet.Bus(data_dir=tmp_path, repair=True) as bus:
+        assert values(bus.topic("t")) == []
+        assert bus.topic("t").publish("after repair").offset == 0
+
+
+CHILD = """
+import sys, ringlet
+bus = ringlet.Bus(data_dir=sys.argv[1])
+t = bus.topic("counts", durable=True, partitions=2, capacity=1_000_000)
+i = int(sys.argv[2])
+while True:
+    r = t.publish(i, key=str(i % 5))
+    print(r.partition, r.offset, i, flush=True)
+    i += 1
+"""
+
+
+def test_a_publisher_killed_at_random_moments_loses_no_confirmed_record(
+    tmp_path: pathlib.Path,
+) -> None:
+    kills = int(os.environ.get("RINGLET_PY_CRASH_KILLS", "5"))
+    rng = random.Random(kills)
+    confirmed: dict[int, tuple[int, int]] = {}
+    next_value = 0
+    for _ in range(kills):
+        with subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(tmp_path), str(next_value)],
+            stdout=subprocess.PIPE,
+            text=True,
+        ) as child:
+            assert child.stdout is not None
+            # Kill it once it is publishing, a random moment later.
+            first = child.stdout.readline()
+            time.sleep(rng.uniform(0.0, 0.05))
+            child.send_signal(signal.SIGKILL)
+            out = first + child.stdout.read()
+        assert child.returncode == -signal.SIGKILL
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) == 3:  # a line cut by the kill is not a confirmation
+                p, o, v = map(int, parts)
+                confirmed[v] = (p, o)
+        with ringlet.Bus(data_dir=tmp_path) as bus:
+            # Capacity is retention, not stored: ask for the child's.
+            t = bus.topic("counts", capacity=1_000_000)
+            stored: dict[int, tuple[int, int]] = {}
+            offsets: list[list[int]] = [[], []]
+            for r in t.subscribe("earliest").poll_many(1_000_000, timeout=0):
+                offsets[r.partition].append(r.offset)
+                assert r.value not in stored, f"{r.value} stored twice"
+                stored[r.value] = (r.partition, r.offset)
+            for o in offsets:
+                assert o == list(range(len(o))), "offsets with a gap"
+            for v, at in confirmed.items():
+                assert stored.get(v) == at, f"confirmed {v} at {at}, stored at {stored.get(v)}"
+            next_value = max(stored, default=-1) + 1
+    assert len(confirmed) > kills
