@@ -22,8 +22,13 @@
 //! written reports `Closed`; the record is in the log (at its offset) and is read
 //! after a restart, as a Kafka producer's failed send may still have been written.
 //!
-//! Not yet durable: compacted topics, `Buffered` durability, queues, group offsets
-//! and event-store indexes (a `ConfigError` says so where it applies).
+//! The offsets consumer groups commit on a durable topic are stored with it
+//! (before the commit returns, with the topic's durability): after a restart a
+//! group's members resume from its committed offsets (at-least-once across
+//! restarts: what was read but not committed is handed out again).
+//!
+//! Not yet durable: compacted topics, `Buffered` durability, queues, share
+//! groups and event-store indexes (a `ConfigError` says so where it applies).
 
 use std::fmt;
 
@@ -167,7 +172,21 @@ pub trait TopicLogs: Send + Sync + fmt::Debug {
     ///
     /// `Io`.
     fn retain_from(&self, partition: u32, offset: u64) -> Result<(), Error>;
-    /// Forces everything appended so far to disk.
+    /// The offsets consumer group `group` committed, per partition (the next
+    /// offset to read), as stored: empty for a group that never committed.
+    fn committed(&self, group: &str) -> Vec<(u32, u64)>;
+    /// Stores consumer group `group`'s commit of `offsets`, as one write.
+    ///
+    /// # Errors
+    ///
+    /// `Io`: the commit is not stored.
+    fn commit(
+        &self,
+        group: &str,
+        offsets: &[(u32, u64)],
+        durability: Durability,
+    ) -> Result<(), Error>;
+    /// Forces everything appended (and committed) so far to disk.
     ///
     /// # Errors
     ///

@@ -47,6 +47,7 @@ pub struct Dir {
 
 const LOCK: &str = "LOCK";
 const META: &str = "meta.json";
+const COMMITS: &str = "commits";
 
 impl Dir {
     /// Opens (creating it if missing) and locks the directory.
@@ -164,6 +165,25 @@ impl Dir {
         options: &LogOptions,
     ) -> Result<(PartitionLog, Recovery), StoreError> {
         let path = self.folder(name)?.join(partition.to_string());
+        let options = LogOptions {
+            repair: options.repair || self.options.repair,
+            ..options.clone()
+        };
+        PartitionLog::open(path, &options)
+    }
+
+    /// Opens (or creates) the log of the consumer groups' committed offsets of
+    /// `name` (its `commits/` folder), with the directory's repair setting.
+    ///
+    /// # Errors
+    ///
+    /// As [`Dir::log`].
+    pub fn commit_log(
+        &self,
+        name: &str,
+        options: &LogOptions,
+    ) -> Result<(PartitionLog, Recovery), StoreError> {
+        let path = self.folder(name)?.join(COMMITS);
         let options = LogOptions {
             repair: options.repair || self.options.repair,
             ..options.clone()

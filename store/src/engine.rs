@@ -1,10 +1,11 @@
 //! The engine's [`Storage`] on a store directory: a topic's description in its
 //! `meta.json`, a [`PartitionLog`] per partition.
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use ringlet::storage::{Durability, Storage, StoredRecord, StoredTopic, TopicLogs};
-use ringlet::Error;
+use ringlet::{Error, Key};
 
 use crate::{Dir, LogOptions, PartitionLog, StoreError};
 
@@ -70,18 +71,17 @@ impl Storage for Dir {
         let mut recovered = Vec::new();
         for p in 0..description.partitions {
             let (log, recovery) = self.log(name, p, &LogOptions::default())?;
-            recovered.extend(recovery.truncations.iter().map(|t| {
-                format!(
-                    "{}: cut at byte {} ({} bytes dropped): {}",
-                    t.file.display(),
-                    t.position,
-                    t.bytes,
-                    t.reason
-                )
-            }));
+            recovered.extend(cuts(&recovery));
             logs.push(Mutex::new(log));
         }
-        Ok(Box::new(DirTopic { logs, recovered }))
+        let (log, recovery) = self.commit_log(name, &commit_log_options())?;
+        recovered.extend(cuts(&recovery));
+        let commits = Commits::load(log)?;
+        Ok(Box::new(DirTopic {
+            logs,
+            commits: Mutex::new(commits),
+            recovered,
+        }))
     }
 
     fn describe(&self, name: &str) -> Result<Option<StoredTopic>, Error> {
@@ -107,6 +107,144 @@ impl Storage for Dir {
     }
 }
 
+fn cuts(recovery: &crate::Recovery) -> impl Iterator<Item = String> + '_ {
+    recovery.truncations.iter().map(|t| {
+        format!(
+            "{}: cut at byte {} ({} bytes dropped): {}",
+            t.file.display(),
+            t.position,
+            t.bytes,
+            t.reason
+        )
+    })
+}
+
+/// A commits log's segments are small: it is rewritten (a snapshot of every
+/// group) every [`SNAPSHOT_EVERY`] commits, and older segments then go.
+fn commit_log_options() -> LogOptions {
+    LogOptions {
+        segment_bytes: 1 << 20,
+        ..LogOptions::default()
+    }
+}
+
+/// Commits between two snapshots of a commits log.
+const SNAPSHOT_EVERY: u64 = 4096;
+
+/// A topic's consumer-group commits: a log of records keyed by group name whose
+/// values are `u32` count, then (`u32` partition, `u64` offset) pairs, all
+/// little-endian; the latest offset of each group and partition wins.
+#[derive(Debug)]
+struct Commits {
+    log: PartitionLog,
+    latest: BTreeMap<String, BTreeMap<u32, u64>>,
+    since_snapshot: u64,
+}
+
+impl Commits {
+    fn load(log: PartitionLog) -> Result<Self, Error> {
+        let mut latest: BTreeMap<String, BTreeMap<u32, u64>> = BTreeMap::new();
+        let mut bad = None;
+        let mut count = 0;
+        log.read(log.first_offset(), &mut |r: StoredRecord| {
+            count += 1;
+            match (r.key.as_ref().and_then(Key::as_str), decode(&r.value)) {
+                (Some(group), Some(pairs)) => {
+                    latest.entry(group.to_owned()).or_default().extend(pairs);
+                    true
+                }
+                _ => {
+                    bad = Some(r.offset);
+                    false
+                }
+            }
+        })?;
+        if let Some(offset) = bad {
+            return Err(Error::Corrupt {
+                file: log.dir().display().to_string(),
+                position: offset,
+                reason: "a commit record without a group name or with a cut list of offsets".into(),
+            });
+        }
+        Ok(Commits {
+            log,
+            latest,
+            since_snapshot: count,
+        })
+    }
+
+    fn commit(&mut self, group: &str, offsets: &[(u32, u64)], sync: bool) -> Result<(), Error> {
+        let record = StoredRecord {
+            key: Some(Key::from(group)),
+            ..StoredRecord::new(self.log.next_offset(), 0, encode(offsets.iter().copied()))
+        };
+        self.log.append(&[record], sync)?;
+        self.latest
+            .entry(group.to_owned())
+            .or_default()
+            .extend(offsets.iter().copied());
+        self.since_snapshot += 1;
+        if self.since_snapshot >= SNAPSHOT_EVERY {
+            // The commit is stored: a snapshot that fails is tried again later.
+            let _ = self.snapshot(sync);
+        }
+        Ok(())
+    }
+
+    /// Appends every group's latest offsets as one frame and lets what is older go.
+    fn snapshot(&mut self, sync: bool) -> Result<(), Error> {
+        let first = self.log.next_offset();
+        let records: Vec<StoredRecord> = self
+            .latest
+            .iter()
+            .enumerate()
+            .map(|(i, (group, offsets))| StoredRecord {
+                key: Some(Key::from(group.as_str())),
+                ..StoredRecord::new(
+                    first + i as u64,
+                    0,
+                    encode(offsets.iter().map(|(p, o)| (*p, *o))),
+                )
+            })
+            .collect();
+        if !records.is_empty() {
+            self.log.append(&records, sync)?;
+            self.log.retain_from(first)?;
+        }
+        self.since_snapshot = records.len() as u64;
+        Ok(())
+    }
+}
+
+fn encode(offsets: impl ExactSizeIterator<Item = (u32, u64)>) -> Vec<u8> {
+    let mut v = Vec::with_capacity(4 + offsets.len() * 12);
+    v.extend_from_slice(&(offsets.len() as u32).to_le_bytes());
+    for (p, o) in offsets {
+        v.extend_from_slice(&p.to_le_bytes());
+        v.extend_from_slice(&o.to_le_bytes());
+    }
+    v
+}
+
+fn decode(b: &[u8]) -> Option<Vec<(u32, u64)>> {
+    let n = u32::from_le_bytes(b.get(..4)?.try_into().ok()?) as usize;
+    let body = b.get(4..)?;
+    if body.len() != n.checked_mul(12)? {
+        return None;
+    }
+    Some(
+        body.chunks_exact(12)
+            .map(|c| {
+                let (p, o) = c.split_at(4);
+                (
+                    u32::from_le_bytes(p.try_into().expect("4 bytes")),
+                    u64::from_le_bytes(o.try_into().expect("8 bytes")),
+                )
+            })
+            .collect(),
+    )
+}
+
 fn describe(t: &StoredTopic) -> String {
     format!(
         "{} partitions, values {} (codec {}){}",
@@ -121,6 +259,7 @@ fn describe(t: &StoredTopic) -> String {
 #[derive(Debug)]
 struct DirTopic {
     logs: Vec<Mutex<PartitionLog>>,
+    commits: Mutex<Commits>,
     recovered: Vec<String>,
 }
 
@@ -129,6 +268,12 @@ impl DirTopic {
         // A panic while holding a log cannot leave it half-written (appends undo
         // failed writes): go on with it.
         self.logs[p as usize]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn commits(&self) -> std::sync::MutexGuard<'_, Commits> {
+        self.commits
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -167,14 +312,33 @@ impl TopicLogs for DirTopic {
         Ok(())
     }
 
+    fn committed(&self, group: &str) -> Vec<(u32, u64)> {
+        self.commits()
+            .latest
+            .get(group)
+            .map(|m| m.iter().map(|(p, o)| (*p, *o)).collect())
+            .unwrap_or_default()
+    }
+
+    fn commit(
+        &self,
+        group: &str,
+        offsets: &[(u32, u64)],
+        durability: Durability,
+    ) -> Result<(), Error> {
+        self.commits()
+            .commit(group, offsets, durability == Durability::Synced)
+    }
+
     fn sync(&self) -> Result<(), Error> {
         let mut first = Ok(());
         for p in 0..self.logs.len() as u32 {
             if let Err(e) = self.log(p).sync() {
-                if first.is_ok() {
-                    first = Err(e.into());
-                }
+                first = first.and(Err(e.into()));
             }
+        }
+        if let Err(e) = self.commits().log.sync() {
+            first = first.and(Err(e.into()));
         }
         first
     }

@@ -39,6 +39,7 @@
 //!       00000000000000000000.log      segment: records from offset 0
 //!       00000000000000052311.log      the next segment, from offset 52311 (active)
 //!     1/ …
+//!     commits/                        the consumer groups' committed offsets (a log)
 //! ```
 //!
 //! ## Segment format (version 1)
@@ -95,6 +96,17 @@
 //! cut back to where it was — and returned as [`StoreError::Io`], so nothing of a
 //! failed append is ever read back. If even the undo fails, the log refuses
 //! appends ([`StoreError::Poisoned`]) until it is opened again.
+//!
+//! ## Committed offsets
+//!
+//! A durable topic's `commits/` folder is a log of the same format whose records
+//! are keyed by consumer group name (a text key); a record's value is a `u32`
+//! count, then that many (`u32` partition, `u64` next offset to read) pairs,
+//! little-endian. Read in order, the latest offset of each group and partition
+//! wins. Every 4096 commits the latest offsets of every group are appended as one
+//! frame and the segments before it are deleted (its segments are 1 MiB), so the
+//! log stays a few MiB however often groups commit. A commit is written with the
+//! topic's durability before the group's committed offsets change.
 //!
 //! ## What survives what
 //!

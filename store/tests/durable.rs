@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ringlet::storage::{Durability, Storage, StoredRecord, StoredTopic, TopicLogs};
-use ringlet::{Bus, Error, Message, OnFull, PublishError, Start, TopicConfig};
+use ringlet::{Bus, Error, GroupConfig, Message, OnFull, PublishError, Start, TopicConfig};
 use ringlet_store::Dir;
 use serde::{Deserialize, Serialize};
 
@@ -275,6 +275,18 @@ impl TopicLogs for FailingLogs {
     ) -> Result<(), Error> {
         self.inner.read(p, from, f)
     }
+    fn committed(&self, group: &str) -> Vec<(u32, u64)> {
+        self.inner.committed(group)
+    }
+    fn commit(&self, group: &str, offsets: &[(u32, u64)], d: Durability) -> Result<(), Error> {
+        if self.appends.fetch_add(1, Ordering::SeqCst) + 1 >= self.fail_at {
+            return Err(Error::Io {
+                path: "commits".into(),
+                reason: "no space left on device (injected)".into(),
+            });
+        }
+        self.inner.commit(group, offsets, d)
+    }
     fn append(&self, p: u32, records: &[StoredRecord], d: Durability) -> Result<(), Error> {
         if self.appends.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_at {
             return Err(Error::Io {
@@ -348,9 +360,23 @@ fn crash_child(dir: &str) {
         .unwrap();
     // Every record ever published has a value one more than the last.
     let start: u64 = t.end_offsets().iter().sum();
+    let group = t
+        .group_with("readers", GroupConfig::default().start(Start::Earliest))
+        .unwrap();
+    let mut member = group.join().unwrap();
     let out = std::io::stdout();
     let mut out = out.lock();
     for i in start.. {
+        if i % 7 == 0 {
+            // Read a little and commit it: `c partition offset` once stored.
+            let _ = member.try_recv_batch(3);
+            let positions = member.positions();
+            if member.commit().is_ok() {
+                for (p, o) in positions {
+                    writeln!(out, "c {p} {o}").unwrap();
+                }
+            }
+        }
         let value = i;
         let r = if i % 5 == 0 {
             t.publish_batch([value])
@@ -395,6 +421,7 @@ fn a_publisher_killed_at_random_moments_loses_no_confirmed_record() {
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut confirmed: Vec<(u32, u64, u64)> = Vec::new();
     let mut unplaced: Vec<u64> = Vec::new();
+    let mut commits = [0u64; 2];
     let mut seed = 0x9e37_79b9_7f4a_7c15u64 ^ u64::from(std::process::id());
     for round in 0..kills {
         if Instant::now() > deadline {
@@ -448,6 +475,11 @@ fn a_publisher_killed_at_random_moments_loses_no_confirmed_record() {
             );
         }
         for line in &lines {
+            if let ["c", p, o] = line.split(' ').collect::<Vec<_>>()[..] {
+                let (p, o): (usize, u64) = (p.parse().unwrap(), o.parse().unwrap());
+                commits[p] = commits[p].max(o);
+                continue;
+            }
             match confirmation(line) {
                 Some((Some((p, o)), v)) => confirmed.push((p, o, v)),
                 Some((None, v)) => unplaced.push(v),
@@ -463,6 +495,19 @@ fn a_publisher_killed_at_random_moments_loses_no_confirmed_record() {
                 TopicConfig::default().partitions(2).capacity(1 << 14),
             )
             .unwrap_or_else(|e| panic!("round {round}: reopening failed: {e}"));
+        // Committed offsets are at least the last confirmed commit.
+        let stored = t
+            .group_with("readers", GroupConfig::default().start(Start::Earliest))
+            .unwrap()
+            .committed();
+        for p in 0..2 {
+            assert!(
+                stored[p].unwrap_or(0) >= commits[p],
+                "round {round}: partition {p} committed {:?}, confirmed {}",
+                stored[p],
+                commits[p]
+            );
+        }
         let mut sub = t.subscribe(Start::Earliest).unwrap();
         let mut all = Vec::new();
         while let Ok(b) = sub.try_recv_batch(4096) {
@@ -526,6 +571,10 @@ fn a_publisher_killed_at_random_moments_loses_no_confirmed_record() {
         confirmed.len() > 100,
         "the child published ({} confirmed)",
         confirmed.len()
+    );
+    assert!(
+        commits.iter().all(|&c| c > 0),
+        "the child committed ({commits:?})"
     );
 }
 
@@ -620,4 +669,104 @@ fn decoding_at_open_runs_outside_the_registry_and_concurrent_opens_share_a_topic
         .collect();
     assert_eq!(got.len(), 104);
     assert_eq!(&got[..100], &(0..100).collect::<Vec<u64>>()[..]);
+}
+
+#[test]
+fn a_group_resumes_from_its_committed_offsets_after_a_restart() {
+    let s = Scratch::new("group");
+    let config = TopicConfig::default().partitions(2).capacity(10_000);
+    let gc = GroupConfig::default().start(Start::Earliest);
+    {
+        let bus = bus(&s.0);
+        let t = bus.durable_topic::<u64>("n", config.clone()).unwrap();
+        for i in 0..40u64 {
+            t.publish_message(Message::new(i).partition((i % 2) as u32))
+                .unwrap();
+        }
+        let g = t.group_with("billing", gc.clone()).unwrap();
+        let mut m = g.join().unwrap();
+        let first: Vec<_> = m.try_recv_batch(10).unwrap();
+        assert_eq!(first.len(), 10);
+        m.commit().unwrap();
+        // Read further, but do not commit: at-least-once hands these out again.
+        assert_eq!(m.try_recv_batch(6).unwrap().len(), 6);
+        assert_eq!(g.committed().iter().flatten().sum::<u64>(), 10);
+        // Another group commits once, on one partition.
+        let other = t.group_with("audit", gc.clone()).unwrap();
+        let mut a = other.join().unwrap();
+        a.commit_offsets(&[(1, 20)]).unwrap();
+    }
+    let bus = bus(&s.0);
+    let t = bus.durable_topic::<u64>("n", config).unwrap();
+    let g = t.group_with("billing", gc.clone()).unwrap();
+    let before = g.committed();
+    assert_eq!(before.iter().flatten().sum::<u64>(), 10);
+    let mut m = g.join().unwrap();
+    let mut rest = Vec::new();
+    while let Ok(b) = m.try_recv_batch(100) {
+        if b.is_empty() {
+            break;
+        }
+        rest.extend(b);
+    }
+    // Everything after the committed offsets, the 6 uncommitted ones included.
+    assert_eq!(rest.len(), 30);
+    for r in &rest {
+        assert!(r.offset >= before[r.partition as usize].unwrap_or(0));
+    }
+    assert_eq!(
+        t.group_with("audit", gc.clone()).unwrap().committed(),
+        [None, Some(20)]
+    );
+    assert_eq!(t.group_with("new", gc).unwrap().committed(), [None, None]);
+}
+
+#[test]
+fn many_commits_keep_the_commit_log_small() {
+    let s = Scratch::new("commits");
+    let config = TopicConfig::default().capacity(100);
+    {
+        let bus = bus(&s.0);
+        let t = bus.durable_topic::<u64>("n", config.clone()).unwrap();
+        t.publish_batch(0..100u64).unwrap();
+        let g = t.group("g").unwrap();
+        let mut m = g.join().unwrap();
+        for i in 0..50_000u64 {
+            m.commit_offsets(&[(0, i % 101)]).unwrap();
+        }
+        m.commit_offsets(&[(0, 42)]).unwrap();
+    }
+    let size: u64 = fs::read_dir(s.0.join("n").join("commits"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    assert!(size < 3 << 20, "the commits log holds {size} bytes");
+    let bus = bus(&s.0);
+    let t = bus.durable_topic::<u64>("n", config).unwrap();
+    assert_eq!(t.group("g").unwrap().committed(), [Some(42)]);
+}
+
+#[test]
+fn a_commit_the_disk_refuses_is_an_error_and_changes_nothing() {
+    let s = Scratch::new("commit-fail");
+    let appends = Arc::new(AtomicUsize::new(0));
+    let bus = Bus::builder()
+        .storage(Failing {
+            inner: Dir::open(&s.0).unwrap(),
+            fail_at: 3,
+            appends: appends.clone(),
+        })
+        .build();
+    let t = bus
+        .durable_topic::<u64>("n", TopicConfig::default())
+        .unwrap();
+    t.publish_batch(0..10u64).unwrap(); // write 1
+    let g = t
+        .group_with("g", GroupConfig::default().start(Start::Earliest))
+        .unwrap();
+    let mut m = g.join().unwrap();
+    m.commit_offsets(&[(0, 4)]).unwrap(); // write 2
+    let e = m.commit_offsets(&[(0, 8)]).unwrap_err(); // write 3 fails
+    assert!(matches!(e, Error::Io { .. }), "{e}");
+    assert_eq!(g.committed(), [Some(4)]);
 }

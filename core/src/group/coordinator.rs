@@ -127,6 +127,16 @@ impl GroupInner {
         timer: Arc<BusTimer>,
         journal: Option<Arc<Journal>>,
     ) -> Arc<Self> {
+        // A durable topic's group resumes from what it committed before a restart
+        // (never past the end: a log repaired shorter keeps fewer records).
+        let mut committed = vec![None; partitions as usize];
+        if let Some(t) = topic.upgrade() {
+            for (p, o) in t.stored_commits(name) {
+                if let Some(c) = committed.get_mut(p as usize) {
+                    *c = Some(o.min(t.end(p)));
+                }
+            }
+        }
         Arc::new_cyclic(|weak: &Weak<GroupInner>| GroupInner {
             name: name.into(),
             topic_name,
@@ -138,8 +148,8 @@ impl GroupInner {
             state: Mutex::new(GroupState {
                 members: Vec::new(),
                 owner: vec![None; partitions as usize],
-                committed: vec![None; partitions as usize],
-                position: vec![None; partitions as usize],
+                position: committed.clone(),
+                committed,
                 cursors: (0..partitions)
                     .map(|_| {
                         Arc::new(Cursor {
@@ -355,6 +365,16 @@ impl GroupInner {
                         reason: format!("offset {o} is past the end offset {end}"),
                     });
                 }
+            }
+            // A durable topic stores what changes before the group sees it (under
+            // the group's lock, so stored commits are in the order they were made).
+            let changed: Vec<(u32, u64)> = offsets
+                .iter()
+                .copied()
+                .filter(|&(p, o)| s.committed[p as usize] != Some(o))
+                .collect();
+            if !changed.is_empty() {
+                topic.store_commit(&self.name, &changed)?;
             }
             for &(p, o) in offsets {
                 let i = p as usize;

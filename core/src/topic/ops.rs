@@ -5,6 +5,7 @@ use std::sync::Arc;
 use super::partition::Cursor;
 use super::{resolve, Start, TopicInner};
 use crate::sync::Ordering;
+use crate::Error;
 
 /// What a reader that keeps its own cursors (a consumer or share group) needs of
 /// its topic, whatever the topic's value type.
@@ -23,6 +24,11 @@ pub(crate) trait TopicOps: Send + Sync {
     /// Wake every reader (a rebalance changed what members read).
     fn wake_readers(&self);
     fn is_closed(&self) -> bool;
+    /// What a durable topic stores as consumer group `group`'s commits (empty for
+    /// a topic in memory).
+    fn stored_commits(&self, group: &str) -> Vec<(u32, u64)>;
+    /// Stores a commit of a durable topic's consumer group (nothing in memory).
+    fn store_commit(&self, group: &str, offsets: &[(u32, u64)]) -> Result<(), Error>;
 }
 
 impl<T: Clone + Send + Sync + 'static> TopicOps for TopicInner<T> {
@@ -74,5 +80,19 @@ impl<T: Clone + Send + Sync + 'static> TopicOps for TopicInner<T> {
 
     fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    fn stored_commits(&self, group: &str) -> Vec<(u32, u64)> {
+        self.durable
+            .as_ref()
+            .map(|d| d.logs.committed(group))
+            .unwrap_or_default()
+    }
+
+    fn store_commit(&self, group: &str, offsets: &[(u32, u64)]) -> Result<(), Error> {
+        match &self.durable {
+            Some(d) => d.logs.commit(group, offsets, d.durability),
+            None => Ok(()),
+        }
     }
 }
