@@ -50,6 +50,32 @@ impl ManualClockPy {
     }
 }
 
+/// Sets the durable-topic options (`durable`, `codec`, `durability`) of `options`.
+pub(crate) fn storage_options(
+    options: &mut TopicOptions,
+    durable: Option<bool>,
+    codec: Option<&Bound<'_, PyAny>>,
+    durability: Option<&Bound<'_, PyAny>>,
+) -> PyResult<()> {
+    options.durable = durable;
+    options.durability = durability
+        .filter(|p| !p.is_none())
+        .map(|p| convert::choice(p, "durability"))
+        .transpose()?;
+    options.codec = codec
+        .filter(|c| !c.is_none())
+        .map(|c| {
+            c.extract::<String>().map_err(|_| {
+                pyo3::exceptions::PyTypeError::new_err(format!(
+                    "codec must be a str (\"json\", \"pickle\" or \"bytes\"), not {}",
+                    convert::type_name(c)
+                ))
+            })
+        })
+        .transpose()?;
+    Ok(())
+}
+
 /// The event bus: a registry of topics and queues by name.
 #[pyclass(frozen, module = "ringlet", name = "Bus")]
 pub struct BusPy {
@@ -166,7 +192,7 @@ impl BusPy {
         codec: Option<&Bound<'_, PyAny>>,
         durability: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<TopicPy> {
-        let options = TopicOptions {
+        let mut options = TopicOptions {
             partitions: convert::opt_count(partitions, "partitions")?,
             capacity: convert::opt_count(capacity, "capacity")?,
             max_age: convert::opt_duration(max_age, "max_age")?,
@@ -175,23 +201,9 @@ impl BusPy {
                 .map(|p| convert::choice(p, "on_full"))
                 .transpose()?,
             compacted,
-            durable,
-            durability: durability
-                .filter(|p| !p.is_none())
-                .map(|p| convert::choice(p, "durability"))
-                .transpose()?,
-            codec: codec
-                .filter(|c| !c.is_none())
-                .map(|c| {
-                    c.extract::<String>().map_err(|_| {
-                        pyo3::exceptions::PyTypeError::new_err(format!(
-                            "codec must be a str (\"json\", \"pickle\" or \"bytes\"), not {}",
-                            convert::type_name(c)
-                        ))
-                    })
-                })
-                .transpose()?,
+            ..Default::default()
         };
+        storage_options(&mut options, durable, codec, durability)?;
         // Opening a durable topic decodes its records (the codecs take the GIL):
         // without the GIL, so another thread's open can wait for it.
         let t = py

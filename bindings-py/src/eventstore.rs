@@ -42,18 +42,29 @@ pub(crate) fn append_err(py: Python<'_>, e: AppendError<Value>) -> PyErr {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn event_store(
+    py: Python<'_>,
     bus: &ringlet::Bus,
     name: &str,
     partitions: Option<&Bound<'_, PyAny>>,
     capacity: Option<&Bound<'_, PyAny>>,
+    durable: Option<bool>,
+    codec: Option<&Bound<'_, PyAny>>,
+    durability: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<EventStorePy> {
-    let options = ringlet::options::TopicOptions {
+    let mut options = ringlet::options::TopicOptions {
         partitions: convert::opt_count(partitions, "partitions")?,
         capacity: convert::opt_count(capacity, "capacity")?,
         ..Default::default()
     };
-    let store = bus.open_event_store::<Value>(name, &options).map_err(err)?;
+    crate::bus::storage_options(&mut options, durable, codec, durability)?;
+    // As `Bus.topic`: a durable store decodes its events without the GIL held.
+    let store = py
+        .detach(|| {
+            bus.open_event_store_with_codecs::<Value>(name, &options, &crate::codecs::CODECS)
+        })
+        .map_err(err)?;
     Ok(EventStorePy { store })
 }
 
@@ -245,13 +256,23 @@ impl AggregatesPy {
 #[pymethods]
 impl crate::bus::BusPy {
     /// The event store `name` (a `keep` topic keyed by aggregate id).
-    #[pyo3(signature = (name, *, partitions = None, capacity = None))]
+    /// `durable=True` (and `codec`, `durability`, as for `Bus.topic`) keeps its
+    /// events in the data directory: reopened after a restart, every aggregate
+    /// is rebuilt from them.
+    #[pyo3(signature = (name, *, partitions = None, capacity = None, durable = None, codec = None, durability = None))]
+    #[allow(clippy::too_many_arguments)]
     fn event_store(
         &self,
+        py: Python<'_>,
         name: &str,
         partitions: Option<&Bound<'_, PyAny>>,
         capacity: Option<&Bound<'_, PyAny>>,
+        durable: Option<bool>,
+        codec: Option<&Bound<'_, PyAny>>,
+        durability: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<EventStorePy> {
-        event_store(&self.bus, name, partitions, capacity)
+        event_store(
+            py, &self.bus, name, partitions, capacity, durable, codec, durability,
+        )
     }
 }

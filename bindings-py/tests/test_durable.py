@@ -298,3 +298,52 @@ def test_a_consumer_group_resumes_from_what_it_committed_before_a_restart(
         g = bus.topic("jobs").group("workers")
         assert g.committed() == [4]
         assert [r.value for r in g.join().poll_many(100, timeout=0)] == list(range(4, 10))
+
+
+ACCOUNT = """
+import ringlet
+
+class Account:
+    def __init__(self):
+        self.balance = 0
+
+    def apply(self, e):
+        self.balance += e["amount"] if e["type"] == "deposited" else -e["amount"]
+
+    def handle(self, c):
+        if c["type"] == "withdraw" and c["amount"] > self.balance:
+            raise ValueError("insufficient funds")
+        return [{"type": "deposited" if c["type"] == "deposit" else "withdrew", "amount": c["amount"]}]
+"""
+
+
+def test_an_event_store_rebuilds_its_aggregates_in_a_new_process(tmp_path: pathlib.Path) -> None:
+    run(
+        ACCOUNT
+        + f"""
+with ringlet.Bus(data_dir={str(tmp_path)!r}) as bus:
+    accounts = bus.event_store("accounts", durable=True, partitions=2).aggregates(Account)
+    accounts.execute("alice", {{"type": "deposit", "amount": 100}})
+    accounts.execute("alice", {{"type": "withdraw", "amount": 30}})
+    accounts.execute("bob", {{"type": "deposit", "amount": 5}})
+"""
+    )
+    r = run(
+        ACCOUNT
+        + f"""
+with ringlet.Bus(data_dir={str(tmp_path)!r}) as bus:
+    store = bus.event_store("accounts")
+    accounts = store.aggregates(Account)
+    alice, version = accounts.load("alice")
+    print(store.ids(), alice.balance, version, accounts.load("bob")[0].balance)
+    try:
+        accounts.execute("alice", {{"type": "withdraw", "amount": 71}})
+    except ValueError as e:
+        print(e)
+    try:
+        store.append("alice", [{{"type": "deposited", "amount": 1}}], expected_version=1)
+    except ringlet.VersionConflict as e:
+        print("stale", e.actual)
+"""
+    )
+    assert r.stdout.split("\n")[:3] == ["['alice', 'bob'] 70 2 5", "insufficient funds", "stale 2"]

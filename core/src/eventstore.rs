@@ -68,6 +68,8 @@ use parking_lot::Mutex;
 
 use crate::murmur2::partition_for_key;
 use crate::record::{Key, Message, Record};
+use crate::storage::Codec;
+use crate::topic::Refused;
 use crate::{Bus, Error, OnFull, Topic, TopicConfig};
 
 /// The header holding an event's version.
@@ -92,6 +94,9 @@ pub enum AppendError<E> {
     Full(Vec<E>),
     /// The store's topic is closed.
     Closed(Vec<E>),
+    /// A durable store's log refused the events (`Io`, or an event its codec
+    /// cannot encode): nothing was appended.
+    Storage(Vec<E>, Error),
 }
 
 impl<E> AppendError<E> {
@@ -100,7 +105,8 @@ impl<E> AppendError<E> {
         match self {
             AppendError::VersionConflict { events, .. }
             | AppendError::Full(events)
-            | AppendError::Closed(events) => events,
+            | AppendError::Closed(events)
+            | AppendError::Storage(events, _) => events,
         }
     }
 }
@@ -121,6 +127,7 @@ impl<E> fmt::Debug for AppendError<E> {
                 .finish_non_exhaustive(),
             AppendError::Full(_) => f.write_str("Full(..)"),
             AppendError::Closed(_) => f.write_str("Closed(..)"),
+            AppendError::Storage(_, e) => f.debug_tuple("Storage").field(&"..").field(e).finish(),
         }
     }
 }
@@ -131,6 +138,7 @@ impl<E> crate::ErrorDetails for AppendError<E> {
             AppendError::VersionConflict { .. } => crate::ErrorKind::VersionConflict,
             AppendError::Full(_) => crate::ErrorKind::Full,
             AppendError::Closed(_) => crate::ErrorKind::Closed,
+            AppendError::Storage(_, e) => e.kind(),
         }
     }
 }
@@ -149,6 +157,7 @@ impl<E> fmt::Display for AppendError<E> {
             ),
             AppendError::Full(_) => f.write_str("the event store is full"),
             AppendError::Closed(_) => f.write_str("the event store is closed"),
+            AppendError::Storage(_, e) => write!(f, "the events could not be stored: {e}"),
         }
     }
 }
@@ -261,12 +270,12 @@ impl<E: Clone + Send + Sync + 'static> EventStore<E> {
                     .extend(first..first + k);
                 Ok(actual + k)
             }
-            Err((full, msgs)) => {
+            Err((refused, msgs)) => {
                 let events = msgs.into_iter().map(|m| m.value).collect();
-                Err(if full {
-                    AppendError::Full(events)
-                } else {
-                    AppendError::Closed(events)
+                Err(match refused {
+                    Refused::Full => AppendError::Full(events),
+                    Refused::Closed => AppendError::Closed(events),
+                    Refused::Storage(e) => AppendError::Storage(events, e),
                 })
             }
         }
@@ -334,36 +343,78 @@ impl Bus {
         name: &str,
         config: TopicConfig,
     ) -> Result<EventStore<E>, Error> {
-        if config.compacted {
-            return Err(Error::ConfigError {
-                name: name.to_string(),
-                reason: "an event store's topic is not compacted".into(),
-            });
-        }
+        let config = store_config(name, config)?;
+        let topic = self.topic::<E>(name, config)?;
+        self.store_over(name, topic)
+    }
+
+    /// The event store `name` over a durable topic ([`Bus::durable_topic`]): its
+    /// events survive a restart, and reopening the store indexes them again, so
+    /// every aggregate is rebuilt from its events.
+    ///
+    /// # Errors
+    ///
+    /// As [`Bus::event_store`] and [`Bus::durable_topic`].
+    pub fn durable_event_store<E>(
+        &self,
+        name: &str,
+        config: TopicConfig,
+    ) -> Result<EventStore<E>, Error>
+    where
+        E: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        self.durable_event_store_with(name, config, crate::storage::Postcard)
+    }
+
+    /// [`Bus::durable_event_store`] with events encoded by `codec`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Bus::durable_event_store`].
+    pub fn durable_event_store_with<E: Clone + Send + Sync + 'static>(
+        &self,
+        name: &str,
+        config: TopicConfig,
+        codec: impl Codec<E>,
+    ) -> Result<EventStore<E>, Error> {
+        let config = store_config(name, config)?;
+        let topic = self.durable_topic_with::<E>(name, config, codec)?;
+        self.store_over(name, topic)
+    }
+
+    /// The store over `topic`: the one made before if it is over this topic, else
+    /// a new one (indexing the topic outside the stores' lock: it clones values).
+    fn store_over<E: Clone + Send + Sync + 'static>(
+        &self,
+        name: &str,
+        topic: Topic<E>,
+    ) -> Result<EventStore<E>, Error> {
         let stores = self.inner.extensions.get_or_default::<Stores>();
-        let mut stores = stores.0.lock();
-        if let Some(s) = stores.get(name) {
-            if let Some(s) = s.downcast_ref::<EventStore<E>>() {
-                if s.topic().config() == &config.clone().on_full(OnFull::Keep)
-                    && !s.topic().is_closed()
-                {
-                    return Ok(s.clone());
-                }
-            }
+        let found = |stores: &HashMap<String, Box<dyn std::any::Any + Send + Sync>>| {
+            stores
+                .get(name)
+                .and_then(|s| s.downcast_ref::<EventStore<E>>())
+                .filter(|s| Arc::ptr_eq(&s.inner.topic.inner, &topic.inner) && !topic.is_closed())
+                .cloned()
+        };
+        if let Some(s) = found(&stores.0.lock()) {
+            return Ok(s);
         }
-        let topic = self.topic::<E>(name, config.on_full(OnFull::Keep))?;
-        let store = EventStore::open(topic)?;
-        let replaced = stores.insert(name.to_string(), Box::new(store.clone()));
-        drop(stores);
+        let store = EventStore::open(topic.clone())?;
+        let mut guard = stores.0.lock();
+        if let Some(s) = found(&guard) {
+            drop(guard);
+            drop(store);
+            return Ok(s);
+        }
+        let replaced = guard.insert(name.to_string(), Box::new(store.clone()));
+        drop(guard);
         drop(replaced);
         Ok(store)
     }
-}
 
-impl Bus {
-    /// Opens the event store `name` with the options given (its topic's
-    /// `partitions` and `capacity`), the others as they are; creates it if it does
-    /// not exist.
+    /// Opens the event store `name` with the options given, the others as they
+    /// are (its topic's); creates it if it does not exist.
     ///
     /// # Errors
     ///
@@ -378,6 +429,41 @@ impl Bus {
             options.apply(self.topic_config_or_default::<E>(name)?),
         )
     }
+
+    /// [`Bus::open_event_store`] for a host that stores its values with
+    /// `codecs`: durable as [`Bus::open_topic_with_codecs`] decides.
+    ///
+    /// # Errors
+    ///
+    /// As [`Bus::open_topic_with_codecs`]; `ConfigError` for a compacted store.
+    pub fn open_event_store_with_codecs<E: Clone + Send + Sync + 'static>(
+        &self,
+        name: &str,
+        options: &crate::options::TopicOptions,
+        codecs: &crate::options::Codecs<E>,
+    ) -> Result<EventStore<E>, Error> {
+        if options.compacted == Some(true) {
+            store_config(name, TopicConfig::default().compacted(true))?;
+        }
+        let options = crate::options::TopicOptions {
+            on_full: Some(OnFull::Keep),
+            compacted: Some(false),
+            ..options.clone()
+        };
+        let topic = self.open_topic_with_codecs::<E>(name, &options, |_| false, codecs)?;
+        self.store_over(name, topic)
+    }
+}
+
+/// An event store's topic config: `on_full = keep`, never compacted.
+fn store_config(name: &str, config: TopicConfig) -> Result<TopicConfig, Error> {
+    if config.compacted {
+        return Err(Error::ConfigError {
+            name: name.to_string(),
+            reason: "an event store's topic is not compacted".into(),
+        });
+    }
+    Ok(config.on_full(OnFull::Keep))
 }
 
 /// A bus's event stores by name, kept in its extensions.

@@ -27,8 +27,12 @@
 //! group's members resume from its committed offsets (at-least-once across
 //! restarts: what was read but not committed is handed out again).
 //!
-//! Not yet durable: compacted topics, `Buffered` durability, queues, share
-//! groups and event-store indexes (a `ConfigError` says so where it applies).
+//! An event store over a durable topic ([`Bus::durable_event_store`](crate::Bus::durable_event_store))
+//! keeps its events the same way; reopened, it indexes them again, so every
+//! aggregate is rebuilt and versions continue.
+//!
+//! Not yet durable: compacted topics, `Buffered` durability, queues and share
+//! groups (a `ConfigError` says so where it applies).
 
 use std::fmt;
 

@@ -770,3 +770,124 @@ fn a_commit_the_disk_refuses_is_an_error_and_changes_nothing() {
     assert!(matches!(e, Error::Io { .. }), "{e}");
     assert_eq!(g.committed(), [Some(4)]);
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum AccountEvent {
+    Opened,
+    Deposited(u64),
+    Withdrew(u64),
+}
+
+#[derive(Clone, Default)]
+struct Account {
+    open: bool,
+    balance: u64,
+}
+
+impl ringlet::eventstore::Aggregate for Account {
+    type Event = AccountEvent;
+    type Command = AccountEvent;
+    type Error = String;
+    fn apply(&mut self, e: &AccountEvent) {
+        match e {
+            AccountEvent::Opened => self.open = true,
+            AccountEvent::Deposited(n) => self.balance += n,
+            AccountEvent::Withdrew(n) => self.balance -= n,
+        }
+    }
+    fn handle(&self, c: AccountEvent) -> Result<Vec<AccountEvent>, String> {
+        match c {
+            AccountEvent::Withdrew(n) if n > self.balance => Err("insufficient funds".into()),
+            c => Ok(vec![c]),
+        }
+    }
+}
+
+#[test]
+fn an_event_store_rebuilds_every_aggregate_after_a_restart() {
+    use ringlet::eventstore::{Aggregates, AppendError};
+    let s = Scratch::new("events");
+    let config = TopicConfig::default().partitions(3).capacity(10_000);
+    {
+        let bus = bus(&s.0);
+        let store = bus
+            .durable_event_store::<AccountEvent>("accounts", config.clone())
+            .unwrap();
+        let accounts = Aggregates::<Account>::new(&store)
+            .snapshot_every(3)
+            .unwrap();
+        for id in ["a", "b", "c", "d"] {
+            accounts.execute(id, AccountEvent::Opened).unwrap();
+            accounts.execute(id, AccountEvent::Deposited(100)).unwrap();
+        }
+        accounts.execute("a", AccountEvent::Withdrew(30)).unwrap();
+        store
+            .append(
+                "b",
+                [AccountEvent::Deposited(1), AccountEvent::Deposited(2)],
+                Some(2),
+            )
+            .unwrap();
+        // Opening it again in the same process gives the same store.
+        let again = bus
+            .durable_event_store::<AccountEvent>("accounts", config.clone())
+            .unwrap();
+        assert_eq!(again.version("b"), 4);
+    }
+    let bus = bus(&s.0);
+    let store = bus
+        .durable_event_store::<AccountEvent>("accounts", config)
+        .unwrap();
+    assert_eq!(store.ids(), ["a", "b", "c", "d"]);
+    assert_eq!(
+        store.load("b"),
+        [
+            AccountEvent::Opened,
+            AccountEvent::Deposited(100),
+            AccountEvent::Deposited(1),
+            AccountEvent::Deposited(2)
+        ]
+    );
+    let accounts = Aggregates::<Account>::new(&store);
+    let (a, version) = accounts.load("a");
+    assert_eq!((a.balance, version), (70, 3));
+    assert!(accounts.execute("a", AccountEvent::Withdrew(80)).is_err());
+    // Versions continue: a writer that read before the restart is stale.
+    assert!(matches!(
+        store.append("a", [AccountEvent::Deposited(5)], Some(2)),
+        Err(AppendError::VersionConflict { actual: 3, .. })
+    ));
+    assert_eq!(
+        store
+            .append("a", [AccountEvent::Deposited(5)], Some(3))
+            .unwrap(),
+        4
+    );
+    assert_eq!(accounts.load("a").0.balance, 75);
+}
+
+#[test]
+fn an_event_the_disk_refuses_is_not_appended() {
+    use ringlet::eventstore::AppendError;
+    let s = Scratch::new("events-fail");
+    let bus = Bus::builder()
+        .storage(Failing {
+            inner: Dir::open(&s.0).unwrap(),
+            fail_at: 2,
+            appends: Arc::new(AtomicUsize::new(0)),
+        })
+        .build();
+    let store = bus
+        .durable_event_store::<AccountEvent>("accounts", TopicConfig::default())
+        .unwrap();
+    store.append("a", [AccountEvent::Opened], Some(0)).unwrap();
+    let e = store
+        .append("a", [AccountEvent::Deposited(1)], Some(1))
+        .unwrap_err();
+    assert!(
+        matches!(e, AppendError::Storage(ref ev, Error::Io { .. }) if ev.len() == 1),
+        "{e}"
+    );
+    assert_eq!(store.version("a"), 1);
+    assert_eq!(store.topic().end_offsets(), [1]);
+}

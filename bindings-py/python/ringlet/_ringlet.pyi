@@ -228,9 +228,16 @@ class Bus:
     def step(self) -> int:
         """Steps every topology once; returns records read."""
     def event_store(
-        self, name: str, *, partitions: Optional[int] = None, capacity: Optional[int] = None
+        self,
+        name: str,
+        *,
+        partitions: Optional[int] = None,
+        capacity: Optional[int] = None,
+        durable: Optional[bool] = None,
+        codec: Optional[_Codec] = None,
+        durability: Optional[_Durability] = None,
     ) -> EventStore:
-        """The event store ``name`` (a keep topic keyed by aggregate id)."""
+        """The event store ``name`` (a keep topic keyed by aggregate id); ``durable=True`` keeps it in the data directory."""
 
 @final
 class Receipt:

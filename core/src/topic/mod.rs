@@ -4,6 +4,7 @@ mod compact;
 mod config;
 mod durable;
 pub(crate) use durable::Durable;
+pub(crate) use publish::Refused;
 mod future;
 pub(crate) mod iteration;
 #[cfg(all(test, loom))]

@@ -19,7 +19,7 @@ use super::{Entry, OnFull, Partition, TopicInner, Wait};
 
 /// Why a claim took nothing.
 #[derive(Debug)]
-pub(super) enum Refused {
+pub(crate) enum Refused {
     Full,
     Closed,
     /// A durable topic's log refused the records.
@@ -253,14 +253,28 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
         &self,
         p: u32,
         msgs: Vec<Message<T>>,
-    ) -> Result<u64, (bool, Vec<Message<T>>)> {
+    ) -> Result<u64, (Refused, Vec<Message<T>>)> {
         let k = msgs.len() as u64;
+        // One timestamp for the batch: a durable topic's log holds it.
+        let now = self.timer.clock().now_ms();
+        let mut stored = match &self.durable {
+            None => None,
+            Some(d) => {
+                let encoded: Result<Vec<_>, Error> = msgs
+                    .iter()
+                    .map(|m| d.stored(&self.name, now, m.key.as_ref(), &m.headers, &m.value))
+                    .collect();
+                match encoded {
+                    Ok(v) => Some(v),
+                    Err(e) => return Err((Refused::Storage(e), msgs)),
+                }
+            }
+        };
         let mut src = msgs.into_iter();
-        let clock = self.timer.clock();
         let next = &mut || {
             let m = src.next().expect("k messages");
             (
-                clock.now_ms(),
+                now,
                 Entry {
                     key: m.key,
                     headers: m.headers,
@@ -268,9 +282,9 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
                 },
             )
         };
-        match self.claim_wait(p, k, Wait::Never, next, None) {
+        match self.claim_wait(p, k, Wait::Never, next, stored.as_deref_mut()) {
             Ok(o) => Ok(o),
-            Err(refused) => Err((matches!(refused, Refused::Full), src.collect())),
+            Err(refused) => Err((refused, src.collect())),
         }
     }
 
@@ -316,9 +330,12 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
             (None, _) => part.ring_publish(k, |n, k| self.admit(part, n, k), &mut *next),
             (Some(d), Some(records)) => self.claim_durable(d, p, records, &mut failed, &mut *next),
             (Some(_), None) => {
-                failed = Some(Error::ConfigError {
-                    name: self.name.to_string(),
-                    reason: "event stores on durable topics are not supported yet".into(),
+                // Every caller passes a durable topic's stored form: refuse
+                // rather than publish what the log does not hold.
+                debug_assert!(false, "a durable claim without its stored records");
+                failed = Some(Error::Io {
+                    path: self.name.to_string(),
+                    reason: "the records were not encoded for the log".into(),
                 });
                 Err(ClaimRefused::Closed)
             }
