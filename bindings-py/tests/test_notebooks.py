@@ -75,3 +75,15 @@ def test_clickstream_windows_and_sessions():
     assert any("image/svg+xml" in o.get("data", {}) for o in outputs)  # describe()
     assert any("image/png" in o.get("data", {}) for o in outputs)
     assert (HERE / "out" / "clickstream.png").stat().st_size > 5_000
+
+
+def test_durable_bank():
+    text, outputs = run("durable_bank.ipynb")
+    assert "acc-1 in this kernel: balance 75, version 2" in text
+    assert "acc-1 rebuilt in a new process: balance 75, version 2" in text
+    assert "acc-2 rebuilt in a new process: balance 50, version 1" in text
+    assert "exit status: -9" in text
+    assert "acc-1: balance 80 after 3 transactions (version 3)" in text
+    assert "acc-2: balance 30 after 2 transactions (version 2)" in text
+    assert "stale writer refused: expected version 2, the account is at 3" in text
+    assert any("accounts" in h for h in html_outputs(outputs))
