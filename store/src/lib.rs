@@ -114,6 +114,12 @@
 //! system (`write`): it survives the process being killed (`kill -9`), not a power
 //! cut. With `sync`, it returns after `fdatasync` of the segment, and a new
 //! segment's directory entry is synced when it is created: it survives a power cut.
+//! [`PartitionLog::sync`] (what `bus.sync()` calls) syncs the active segment and,
+//! when a segment was created since, the directory; a segment left behind with
+//! unsynced frames is synced when the next one starts, so syncing the active
+//! segment covers everything. [`PartitionLog::sync_point`] hands that work out to
+//! be done without holding the log (a sync that fails poisons the log: what
+//! reached the disk is then unknown).
 
 mod dir;
 mod engine;
@@ -123,7 +129,7 @@ mod log;
 
 pub use dir::{Dir, OpenOptions};
 pub use error::StoreError;
-pub use log::{LogOptions, PartitionLog, Recovery, Truncation};
+pub use log::{LogOptions, PartitionLog, Recovery, SyncPoint, Truncation};
 
 pub use ringlet::storage::StoredRecord;
 

@@ -119,9 +119,41 @@ pub struct PartitionLog {
     active: File,
     next: u64,
     poisoned: bool,
+    /// Frames written since the active segment was last synced.
+    unsynced: bool,
+    /// A segment was created without syncing the directory entry.
+    dir_unsynced: bool,
     buf: Vec<u8>,
     #[cfg(test)]
     fail_writes: Option<FailWrites>,
+}
+
+/// A log's state to sync without holding the log ([`PartitionLog::sync_point`]).
+#[derive(Debug)]
+pub struct SyncPoint {
+    file: File,
+    path: PathBuf,
+    dir: Option<PathBuf>,
+    through: u64,
+}
+
+impl SyncPoint {
+    /// `fdatasync` of the segment (and of the directory if a segment was created
+    /// since the last sync); returns the offset every record before which is now
+    /// on disk.
+    ///
+    /// # Errors
+    ///
+    /// `Io`: poison the log then, nothing is known of what reached the disk.
+    pub fn sync(self) -> Result<u64, StoreError> {
+        self.file
+            .sync_data()
+            .map_err(|e| StoreError::io("sync", &self.path, e))?;
+        if let Some(d) = &self.dir {
+            sync_dir(d)?;
+        }
+        Ok(self.through)
+    }
 }
 
 /// Test hook: the n-th write writes `partial` bytes then fails.
@@ -343,6 +375,8 @@ impl PartitionLog {
                 active,
                 next,
                 poisoned: false,
+                unsynced: false,
+                dir_unsynced: false,
                 buf: Vec::new(),
                 #[cfg(test)]
                 fail_writes: None,
@@ -428,8 +462,43 @@ impl PartitionLog {
             self.active
                 .sync_data()
                 .map_err(|e| StoreError::io("sync", &path, e))?;
+        } else {
+            self.unsynced = true;
         }
         Ok(())
+    }
+
+    /// What a group commit syncs outside the log's lock: a handle of the active
+    /// segment, the directory when a segment was created unsynced, and the offset
+    /// everything before which is on disk once both are synced (segments rolled
+    /// away from were synced when they were). See [`SyncPoint::sync`].
+    ///
+    /// # Errors
+    ///
+    /// `Poisoned`; `Io` when the segment's handle cannot be cloned.
+    pub fn sync_point(&mut self) -> Result<SyncPoint, StoreError> {
+        let path = self.segments[self.segments.len() - 1].path.clone();
+        if self.poisoned {
+            return Err(StoreError::Poisoned { file: path });
+        }
+        let file = self
+            .active
+            .try_clone()
+            .map_err(|e| StoreError::io("open", &path, e))?;
+        let dir = std::mem::take(&mut self.dir_unsynced).then(|| self.dir.clone());
+        self.unsynced = false;
+        Ok(SyncPoint {
+            file,
+            path,
+            dir,
+            through: self.next,
+        })
+    }
+
+    /// Refuses appends from now on ([`StoreError::Poisoned`]), as after a failed
+    /// sync: what the disk holds is then unknown until the log is opened again.
+    pub fn poison(&mut self) {
+        self.poisoned = true;
     }
 
     fn write_frame(&mut self) -> std::io::Result<()> {
@@ -459,10 +528,20 @@ impl PartitionLog {
     }
 
     fn roll(&mut self, base: u64, sync: bool) -> Result<(), StoreError> {
+        if std::mem::take(&mut self.unsynced) {
+            // A group commit syncs only the active segment: the one left behind
+            // is synced now.
+            let old = &self.segments[self.segments.len() - 1].path;
+            self.active
+                .sync_data()
+                .map_err(|e| StoreError::io("sync", old, e))?;
+        }
         let path = self.dir.join(segment_name(base));
         write_header(&path, sync)?;
         if sync {
             sync_dir(&self.dir)?;
+        } else {
+            self.dir_unsynced = true;
         }
         self.active = open_append(&path)?;
         self.segments.push(Segment {
@@ -482,10 +561,9 @@ impl PartitionLog {
     ///
     /// `Io`.
     pub fn sync(&mut self) -> Result<(), StoreError> {
-        let path = &self.segments[self.segments.len() - 1].path;
-        self.active
-            .sync_data()
-            .map_err(|e| StoreError::io("sync", path, e))
+        let point = self.sync_point()?;
+        point.sync().inspect_err(|_| self.poisoned = true)?;
+        Ok(())
     }
 
     /// Calls `f` with each record from offset `from` on, in order, until it returns

@@ -332,3 +332,28 @@ fn the_lock_holds_across_processes() {
         .unwrap();
     assert_eq!(status.code(), Some(3), "the child saw the lock");
 }
+
+#[test]
+fn a_sync_point_syncs_outside_the_log_and_a_poisoned_log_refuses_appends() {
+    let s = Scratch::new("sync-point");
+    let (mut log, _) = open(&s.0, &small());
+    for o in 0..200 {
+        log.append(&[rec(o)], false).unwrap();
+    }
+    assert!(log.segment_files().len() > 1, "the small segments rolled");
+    let point = log.sync_point().unwrap();
+    // The log can take appends while the point is synced.
+    log.append(&[rec(200)], false).unwrap();
+    assert_eq!(point.sync().unwrap(), 200);
+    log.sync().unwrap();
+    log.poison();
+    assert!(matches!(
+        log.append(&[rec(201)], false),
+        Err(StoreError::Poisoned { .. })
+    ));
+    assert!(matches!(log.sync(), Err(StoreError::Poisoned { .. })));
+    drop(log);
+    let (log, recovery) = open(&s.0, &small());
+    assert!(recovery.is_clean());
+    assert_eq!(log.next_offset(), 201);
+}
