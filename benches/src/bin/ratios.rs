@@ -22,6 +22,15 @@ struct Row {
     per_iter: f64,
 }
 
+/// A rate given in M/s, in k/s when it is below 0.1 M/s.
+fn rate(m_per_s: f64) -> String {
+    if m_per_s < 0.1 {
+        format!("{:.1} k/s", m_per_s * 1e3)
+    } else {
+        format!("{m_per_s:.1} M/s")
+    }
+}
+
 fn main() {
     let dir = std::env::args()
         .nth(1)
@@ -154,6 +163,69 @@ fn main() {
             latency: false,
             per_iter: N,
         },
+        Row {
+            what: "durable publish (Written), u64, 1 at a time",
+            ours: ("durable", "written_u64"),
+            peer: ("durable", "floor_u64"),
+            peer_name: "BufWriter<File>, one write each",
+            target: 0.5,
+            latency: false,
+            per_iter: 20_000.0,
+        },
+        Row {
+            what: "durable publish (Written), u64, batches of 64",
+            ours: ("durable", "written_batch_u64"),
+            peer: ("durable", "floor_batch_u64"),
+            peer_name: "BufWriter<File>, one write per 64",
+            target: 0.5,
+            latency: false,
+            per_iter: 20_000.0,
+        },
+        Row {
+            what: "durable publish (Written), u64, vs in memory",
+            ours: ("durable", "written_u64"),
+            peer: ("durable", "memory_u64"),
+            peer_name: "the same topic in memory",
+            target: 0.0,
+            latency: false,
+            per_iter: 20_000.0,
+        },
+        Row {
+            what: "durable publish (Written), 100-byte values, 1 at a time",
+            ours: ("durable", "written_100b"),
+            peer: ("durable", "floor_100b"),
+            peer_name: "BufWriter<File>, one write each",
+            target: 0.5,
+            latency: false,
+            per_iter: 20_000.0,
+        },
+        Row {
+            what: "durable publish (Written), 100-byte values, batches of 64",
+            ours: ("durable", "written_batch_100b"),
+            peer: ("durable", "floor_batch_100b"),
+            peer_name: "BufWriter<File>, one write per 64",
+            target: 0.5,
+            latency: false,
+            per_iter: 20_000.0,
+        },
+        Row {
+            what: "durable publish (Written), 100-byte values, vs in memory",
+            ours: ("durable", "written_100b"),
+            peer: ("durable", "memory_100b"),
+            peer_name: "the same topic in memory",
+            target: 0.0,
+            latency: false,
+            per_iter: 20_000.0,
+        },
+        Row {
+            what: "durable publish (Synced), u64, 1 at a time",
+            ours: ("durable", "synced_u64"),
+            peer: ("durable", "floor_synced_u64"),
+            peer_name: "File write + fdatasync each",
+            target: 0.5,
+            latency: false,
+            per_iter: 200.0,
+        },
     ];
     println!("| benchmark | Ringlet | peer | peer result | ratio | target | met |");
     println!("|---|---|---|---|---|---|---|");
@@ -189,8 +261,14 @@ fn main() {
                 ("–".to_string(), "")
             };
             println!(
-                "| {} | {:.1} M/s | {} | {:.1} M/s | {:.2}× | {} | {} |",
-                r.what, o, r.peer_name, p, ratio, target, met
+                "| {} | {} | {} | {} | {:.2}× | {} | {} |",
+                r.what,
+                rate(o),
+                r.peer_name,
+                rate(p),
+                ratio,
+                target,
+                met
             );
         }
     }
