@@ -131,7 +131,7 @@ bench-build:
 	$(call stage,benchmarks compile,$(CARGO) bench --workspace --no-run -q)
 
 smoke:
-	$(call stage,demo smoke run,out=$$($(CARGO) run --release -q -p ringlet-examples --bin tour) && grep -q "skipped: 6 }" <<<"$$out" && grep -q "Err(Closed)" <<<"$$out" && grep -q "reason=max_deliveries attempts=3" <<<"$$out" && grep -q 'at-least-once.: ."p2@1"' <<<"$$out" && grep -q '"p3@1"\]$$' <<<"$$out" && grep -q 'kim gets "mow lawn" (attempt 2)' <<<"$$out" && echo "tour ran: $$(wc -l <<<"$$out") lines")
+	$(call stage,demo smoke run,out=$$($(CARGO) run --release -q -p ringlet-examples --bin tour) && grep -q "skipped: 6 }" <<<"$$out" && grep -q "Err(Closed)" <<<"$$out" && grep -q "reason=max_deliveries attempts=3" <<<"$$out" && grep -q 'at-least-once.: ."p2@1"' <<<"$$out" && grep -q '"p3@1"\]$$' <<<"$$out" && grep -q 'kim gets "mow lawn" (attempt 2)' <<<"$$out" && grep -q 'after the restart: offset 2 "ordered cake"' <<<"$$out" && grep -q 'the next publish continues the offsets: 3' <<<"$$out" && echo "tour ran: $$(wc -l <<<"$$out") lines")
 
 # Python: the wheel of `make dist` installed in .venv, then pytest, the stub
 # against the module, and the notebooks executed headlessly.

@@ -18,7 +18,69 @@ fn chapter(n: u32, title: &str, text: &str) {
     }
 }
 
+/// Chapter 13's crashing process: publishes to a durable topic, commits as a
+/// group, then aborts (no destructor runs, nothing is flushed or closed).
+fn crash_child(dir: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let bus = Bus::builder()
+        .storage(ringlet_store::Dir::open(dir)?)
+        .build();
+    let orders = bus.durable_topic::<String>("orders", TopicConfig::default())?;
+    for item in ["tea", "scone", "cake"] {
+        let r = orders.publish(format!("ordered {item}"))?;
+        println!(
+            "   [crashing process] publish \"ordered {item}\" -> offset {}",
+            r.offset
+        );
+    }
+    let mut billing = orders.group("billing")?.join()?;
+    billing.commit_offsets(&[(0, 1)])?;
+    println!("   [crashing process] group billing committed offset 1, then the process aborts");
+    std::process::abort();
+}
+
+/// Chapter 13: a durable topic and its group's commits outlive a crashed process.
+fn durability() -> Result<(), Box<dyn std::error::Error>> {
+    chapter(
+        13,
+        "Surviving a crash",
+        "A durable topic writes each record to its log before publish returns.\nA process that dies without closing anything loses nothing it confirmed.",
+    );
+    let dir = std::env::temp_dir().join(format!("ringlet-tour-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .env("RINGLET_TOUR_CRASH", &dir)
+        .output()?;
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    println!(
+        "   the process ended by signal: {}",
+        !out.status.success() && out.status.code().is_none()
+    );
+    {
+        let bus = Bus::builder()
+            .storage(ringlet_store::Dir::open(&dir)?)
+            .build();
+        let orders = bus.durable_topic::<String>("orders", TopicConfig::default())?;
+        let mut replay = orders.subscribe(Start::Earliest)?;
+        while let Ok(r) = replay.try_recv() {
+            println!("   after the restart: offset {} {:?}", r.offset, r.value);
+        }
+        let mut billing = orders.group("billing")?.join()?;
+        let resumed: Vec<String> =
+            std::iter::from_fn(|| billing.try_recv().ok().map(|r| r.value)).collect();
+        println!("   group billing resumes from its committed offset: {resumed:?}");
+        println!(
+            "   the next publish continues the offsets: {}",
+            orders.publish("ordered pie".into())?.offset
+        );
+    }
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if let Ok(dir) = std::env::var("RINGLET_TOUR_CRASH") {
+        return crash_child(&dir);
+    }
     println!("\x1b[1mRinglet tour\x1b[0m — Kafka's ideas, in one process, on a lock-free core.");
     let clock = ManualClock::starting_at(1_700_000_000_000);
     let bus = Bus::builder().clock(clock.clone()).journal(10_000).build();
@@ -369,6 +431,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     {
         println!("   {}", serde_json::to_string(e)?);
     }
+
+    durability()?;
 
     println!("\nTopics and queues on this bus: {:?}", bus.names());
     println!(
