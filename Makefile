@@ -17,8 +17,8 @@ PY_PACKAGES := maturin pytest hypothesis mypy nbclient nbformat ipykernel matplo
 # in two processes at once (Miri interprets on one core; cargo holds its lock only
 # while building).
 MIRI := MIRIFLAGS="-Zmiri-disable-isolation" $(CARGO) +nightly miri test -p ringlet -q
-MIRI_A := --lib --test stress --test queue_stress
-MIRI_B := --test bus --test subscription --test topic --test queue --test group --test share --test journal
+MIRI_A := --lib --test stress --test queue_stress --test queue --test group
+MIRI_B := --test bus --test subscription --test topic --test share --test journal
 
 # Prints a stage's name and, when it ends, how long it took.
 define stage
