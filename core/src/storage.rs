@@ -218,7 +218,10 @@ pub trait Codec<T>: Send + Sync + 'static {
     ///
     /// Why the value cannot be encoded.
     fn encode(&self, value: &T) -> Result<Vec<u8>, String>;
-    /// The value of `bytes`.
+    /// The value of `bytes`. Called while a durable topic is opened, for each
+    /// record read back, outside the bus's locks except the one that makes
+    /// durable opens take turns: it may use the bus, but must not open a durable
+    /// topic itself (that open would wait for this one).
     ///
     /// # Errors
     ///
