@@ -58,6 +58,21 @@ pub(crate) struct BusInner {
     pub(crate) extensions: Extensions,
 }
 
+/// A durable topic's sync, as registered.
+type SyncFn = Arc<dyn Fn() -> Result<(), Error> + Send + Sync>;
+
+/// Runs every sync (after the registry lock): the first error, the others synced
+/// regardless.
+fn run_syncs(syncs: Vec<SyncFn>) -> Result<(), Error> {
+    let mut first = Ok(());
+    for sync in syncs {
+        if let Err(e) = sync() {
+            first = first.and(Err(e));
+        }
+    }
+    first
+}
+
 /// Makes a new durable topic's logs and codec from its config.
 type DurableOpen<'a, T> =
     Box<dyn FnOnce(&TopicConfig) -> Result<crate::topic::Durable<T>, Error> + 'a>;
@@ -92,14 +107,7 @@ struct Registered {
     close: Arc<dyn Fn() + Send + Sync>,
     snapshot: Arc<dyn Fn() -> EntrySnapshot + Send + Sync>,
     /// A durable topic's sync.
-    sync: Option<Arc<dyn Fn() -> Result<(), Error> + Send + Sync>>,
-}
-
-impl Registered {
-    /// What closes the entry, to be called after the registry lock.
-    fn handle_closer(&self) -> Arc<dyn Fn() + Send + Sync> {
-        self.close.clone()
-    }
+    sync: Option<SyncFn>,
 }
 
 /// One entry of a snapshot.
@@ -564,15 +572,7 @@ impl Bus {
             .values()
             .filter_map(|r| r.sync.clone())
             .collect();
-        let mut first = Ok(());
-        for sync in syncs {
-            if let Err(e) = sync() {
-                if first.is_ok() {
-                    first = Err(e);
-                }
-            }
-        }
-        first
+        run_syncs(syncs)
     }
 
     /// Closes the bus: every topic and queue on it is closed (publishers and
@@ -611,7 +611,7 @@ impl Bus {
             {
                 return Ok(());
             }
-            let closers: Vec<_> = reg.values().map(|r| r.handle_closer()).collect();
+            let closers: Vec<_> = reg.values().map(|r| r.close.clone()).collect();
             let syncs: Vec<_> = reg.values().filter_map(|r| r.sync.clone()).collect();
             (closers, syncs)
         };
@@ -619,12 +619,7 @@ impl Bus {
         for close in closers {
             close();
         }
-        let mut first = Ok(());
-        for sync in syncs {
-            if let Err(e) = sync() {
-                first = first.and(Err(e));
-            }
-        }
+        let mut first = run_syncs(syncs);
         if let Some(storage) = &self.inner.storage {
             if let Err(e) = storage.close() {
                 first = first.and(Err(e));

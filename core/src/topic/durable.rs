@@ -88,6 +88,22 @@ impl<T: Clone + Send + Sync + 'static> Durable<T> {
             value,
         })
     }
+
+    /// The stored forms of a batch about to be published, with one timestamp
+    /// (the batch is one frame of the log).
+    pub(crate) fn stored_batch<'a>(
+        &self,
+        name: &str,
+        ts: i64,
+        entries: impl Iterator<Item = (Option<&'a Key>, &'a Headers, &'a T)>,
+    ) -> Result<Vec<StoredRecord>, Error>
+    where
+        T: 'a,
+    {
+        entries
+            .map(|(key, headers, value)| self.stored(name, ts, key, headers, value))
+            .collect()
+    }
 }
 
 impl<T: Clone + Send + Sync + 'static> TopicInner<T> {

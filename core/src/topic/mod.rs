@@ -751,11 +751,8 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
                 None => None,
                 Some(d) => {
                     let none = Headers::new();
-                    let encoded: Result<Vec<_>, Error> = chunk
-                        .iter()
-                        .map(|v| d.stored(&inner.name, now, None, &none, v))
-                        .collect();
-                    match encoded {
+                    let entries = chunk.iter().map(|v| (None, &none, v));
+                    match d.stored_batch(&inner.name, now, entries) {
                         Ok(v) => Some(v),
                         Err(e) => {
                             let rest: Vec<T> = chunk.into_iter().chain(it).collect();

@@ -260,11 +260,8 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
         let mut stored = match &self.durable {
             None => None,
             Some(d) => {
-                let encoded: Result<Vec<_>, Error> = msgs
-                    .iter()
-                    .map(|m| d.stored(&self.name, now, m.key.as_ref(), &m.headers, &m.value))
-                    .collect();
-                match encoded {
+                let entries = msgs.iter().map(|m| (m.key.as_ref(), &m.headers, &m.value));
+                match d.stored_batch(&self.name, now, entries) {
                     Ok(v) => Some(v),
                     Err(e) => return Err((Refused::Storage(e), msgs)),
                 }
