@@ -96,6 +96,7 @@ unit:
 stress:
 	$(call stage,stress tests (release),$(CARGO) test -p ringlet --release -q --test stress --test queue_stress --test group_stress)
 	$(call stage,durable topics killed 60 times (release),RINGLET_CRASH_KILLS=60 $(CARGO) test -p ringlet-store --release -q --test durable)
+	$(call stage,durable queues killed 50 times (release),RINGLET_CRASH_KILLS=50 $(CARGO) test -p ringlet-store --release -q --test durable_queue)
 
 loom:
 	$(call stage,loom models,RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 CARGO_TARGET_DIR=target/loom $(CARGO) test -p ringlet --release -q --lib loom_tests)

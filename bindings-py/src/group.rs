@@ -645,6 +645,7 @@ impl ShareMemberPy {
             Ok(d) => Ready::wrap(py, Py::new(py, DeliveryPy::new(py, d))?.into_any()),
             Err(ringlet::TryReceiveError::Closed) => Err(stop_async()),
             Err(ringlet::TryReceiveError::Empty) => awaitable_or_stop(py, Self::receive_op(&m)),
+            Err(e) => Err(crate::errors::err(e)),
         }
     }
 

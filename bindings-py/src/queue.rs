@@ -286,6 +286,7 @@ impl QueuePy {
             Ok(d) => Ready::wrap(py, Py::new(py, DeliveryPy::new(py, d))?.into_any()),
             Err(TryReceiveError::Closed) => Err(stop_async()),
             Err(TryReceiveError::Empty) => awaitable_or_stop(py, self.receive_op()),
+            Err(e) => Err(crate::errors::err(e)),
         }
     }
 

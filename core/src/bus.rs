@@ -77,6 +77,19 @@ fn run_syncs(syncs: Vec<SyncFn>) -> Result<(), Error> {
 type DurableOpen<'a, T> =
     Box<dyn FnOnce(&TopicConfig) -> Result<crate::topic::Durable<T>, Error> + 'a>;
 
+/// Opens a new durable queue's log and reads its messages back.
+type QueueOpen<'a, T> = Box<
+    dyn FnOnce(
+            Arc<str>,
+        ) -> Result<
+            (
+                crate::queue::durable::QueueLog<T>,
+                Vec<crate::queue::durable::Restored<T>>,
+            ),
+            Error,
+        > + 'a,
+>;
+
 /// The bus a topic was made by, kept in the topic's extensions (streams and event
 /// stores find their bus from a topic this way).
 pub(crate) struct Owner(Weak<BusInner>);
@@ -539,6 +552,7 @@ impl Bus {
                 value_type: codec.value_type(),
                 codec: codec.name().to_owned(),
                 compacted: config.compacted,
+                queue: false,
             };
             let logs = storage.open_topic(name, &description)?;
             Ok(crate::topic::Durable::new(
@@ -725,36 +739,188 @@ impl Bus {
         name: &str,
         config: QueueConfig,
     ) -> Result<Queue<T>, Error> {
+        if config.durability.is_some() {
+            return Err(Error::ConfigError {
+                name: name.to_owned(),
+                reason: "durability is for durable queues: open it with durable_queue".into(),
+            });
+        }
+        self.make_queue(name, config, None)
+    }
+
+    /// Creates or opens queue `name`; a new one is durable when `open` is given:
+    /// its log is opened and read back (decoding runs the codec, user code), and
+    /// the queue made and restored, outside the registry lock, one durable open
+    /// at a time; it is registered once restored.
+    fn make_queue<T: Clone + Send + Sync + 'static>(
+        &self,
+        name: &str,
+        config: QueueConfig,
+        open: Option<QueueOpen<'_, T>>,
+    ) -> Result<Queue<T>, Error> {
         name::validate(name, false)?;
         config.validate(name)?;
+        let _opening = open.as_ref().map(|_| self.inner.opening.lock());
         let mut reg = self.inner.registry.lock();
         let key = Config::Queue(config.clone());
         if let Some(queue) = existing::<Queue<T>>(&reg, name, &key)? {
             return Ok(queue);
         }
         self.check_open()?;
-        let dead_letter = match &config.dead_letter {
+        let mut dead_letter = match &config.dead_letter {
             Some(target) => Some(dead_letter_to::<T>(&reg, name, target)?),
             None => None,
         };
         let name: Arc<str> = name.into();
-        let queue = Queue::<T>::create(
-            name.clone(),
-            config,
-            self.inner.timer.clone(),
-            dead_letter,
-            self.inner.journal.clone(),
-        )?;
+        let durable = match open {
+            None => None,
+            Some(open) => {
+                drop(reg);
+                let opened = open(name.clone());
+                // Restoring may dead-letter (user code): outside the lock too.
+                let queue = opened.and_then(|log| {
+                    Queue::<T>::create(
+                        name.clone(),
+                        config.clone(),
+                        self.inner.timer.clone(),
+                        dead_letter.take(),
+                        self.inner.journal.clone(),
+                        Some(log),
+                    )
+                })?;
+                reg = self.inner.registry.lock();
+                let refused = self.check_open().err().or_else(|| {
+                    reg.contains_key(&*name).then(|| Error::ConfigError {
+                        name: name.to_string(),
+                        reason: "it was created while it was being opened: open it again".into(),
+                    })
+                });
+                if let Some(e) = refused {
+                    drop(reg);
+                    drop(queue);
+                    return Err(e);
+                }
+                Some(queue)
+            }
+        };
+        let is_durable = durable.is_some();
+        let queue = match durable {
+            Some(q) => q,
+            None => Queue::<T>::create(
+                name.clone(),
+                config,
+                self.inner.timer.clone(),
+                dead_letter,
+                self.inner.journal.clone(),
+                None,
+            )?,
+        };
         let (closer, shot) = (queue.clone(), queue.clone());
         register::<T>(
             &mut reg,
-            name,
+            name.clone(),
             key,
             queue.clone(),
             move || closer.close(),
             move || EntrySnapshot::Queue(shot.snapshot()),
         );
+        if is_durable {
+            let syncer = queue.clone();
+            if let Some(r) = reg.get_mut(&*name) {
+                r.sync = Some(Arc::new(move || syncer.sync_log()));
+            }
+        }
         Ok(queue)
+    }
+
+    /// Creates or opens the durable queue `name`: an in-memory queue whose
+    /// changes — sends, deliveries, acks, delays, dead letters — are also written
+    /// to the bus's [`storage`](BusBuilder::storage) before each call returns,
+    /// and read back when it is opened again after a restart. Values are encoded
+    /// with [`Postcard`](crate::storage::Postcard).
+    ///
+    /// After a restart, ready and delayed messages come back (delays keep their
+    /// due time); a message that was in flight comes back ready with its
+    /// delivery counted as an attempt (so a message that crashes its consumer
+    /// still reaches `max_deliveries` and the dead letter); acked and
+    /// dead-lettered messages never come back. Messages delivered before come
+    /// back at the head, then the others, each in send order. A storage failure
+    /// is the call's `Storage` error and changes nothing (an ack that cannot be
+    /// stored leaves the message ready again). `Queue::ack_batch` cannot return
+    /// the error: when the storage refuses, it acks none of them and returns 0.
+    /// The log's format: [`crate::queue`]'s durability section.
+    ///
+    /// # Errors
+    ///
+    /// As [`Bus::queue`]; `ConfigError` when the bus has no storage, for
+    /// `Buffered` durability (not available yet), when the value type or codec
+    /// differs from what is stored, or when the stored messages do not fit the
+    /// capacity; `TypeMismatch` when a stored value does not decode; `Corrupt`,
+    /// `Io`.
+    pub fn durable_queue<T>(&self, name: &str, config: QueueConfig) -> Result<Queue<T>, Error>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        self.durable_queue_with(name, config, crate::storage::Postcard)
+    }
+
+    /// [`Bus::durable_queue`] with values encoded by `codec`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Bus::durable_queue`].
+    pub fn durable_queue_with<T: Clone + Send + Sync + 'static>(
+        &self,
+        name: &str,
+        config: QueueConfig,
+        codec: impl Codec<T>,
+    ) -> Result<Queue<T>, Error> {
+        self.durable_queue_shared(name, config, Arc::new(codec))
+    }
+
+    pub(crate) fn durable_queue_shared<T: Clone + Send + Sync + 'static>(
+        &self,
+        name: &str,
+        config: QueueConfig,
+        codec: Arc<dyn Codec<T>>,
+    ) -> Result<Queue<T>, Error> {
+        let refuse = |reason: &str| {
+            Err(Error::ConfigError {
+                name: name.to_owned(),
+                reason: reason.into(),
+            })
+        };
+        let Some(storage) = self.inner.storage.clone() else {
+            return refuse("the bus keeps nothing on disk: give it a data directory (Bus(data_dir=...) in Python, Bus::builder().storage(ringlet_store::Dir::open(path)?) in Rust)");
+        };
+        let durability = config.durability.unwrap_or_default();
+        if durability == Durability::Buffered {
+            return refuse("buffered durability is not available yet: use written or synced");
+        }
+        let config = QueueConfig {
+            durability: Some(durability),
+            ..config
+        };
+        let asked = codec.name().to_owned();
+        let open: QueueOpen<'_, T> = Box::new(move |name| {
+            let description = StoredTopic {
+                partitions: 1,
+                value_type: codec.value_type(),
+                codec: codec.name().to_owned(),
+                compacted: false,
+                queue: true,
+            };
+            let logs = storage.open_topic(&name, &description)?;
+            crate::queue::durable::QueueLog::open(name, logs, codec, durability)
+        });
+        let queue = self.make_queue(name, config, Some(open))?;
+        match queue.codec_name() {
+            Some(c) if c != asked => Err(Error::ConfigError {
+                name: name.to_owned(),
+                reason: format!("it is open with codec {c}; asked for {asked}"),
+            }),
+            _ => Ok(queue),
+        }
     }
 
     /// Opens the existing queue `name`, whatever its configuration.

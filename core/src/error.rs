@@ -418,7 +418,10 @@ handing_back! {
     /// ```
     SendError {
         /// The queue is closed.
-        Closed => "the queue is closed" as Closed,
+        Closed => "the queue is closed" as Closed;
+        /// A durable queue's storage refused the message (`Io`), or its codec
+        /// could not encode the value (`TypeMismatch`); nothing was sent.
+        Storage(Error)
     }
 }
 
@@ -440,7 +443,9 @@ handing_back! {
         /// Ready, in-flight and delayed messages fill the capacity.
         Full => "the queue is full" as Full,
         /// The queue is closed.
-        Closed => "the queue is closed" as Closed,
+        Closed => "the queue is closed" as Closed;
+        /// See [`SendError::Storage`].
+        Storage(Error)
     }
 }
 
@@ -450,7 +455,9 @@ handing_back! {
         /// Still full when the timeout passed.
         Timeout => "timed out waiting for room" as Full,
         /// The queue is closed.
-        Closed => "the queue is closed" as Closed,
+        Closed => "the queue is closed" as Closed;
+        /// See [`SendError::Storage`].
+        Storage(Error)
     }
 }
 
@@ -468,28 +475,35 @@ handing_back! {
 /// assert_eq!(q.receive().unwrap_err(), ReceiveError::Closed);
 /// # Ok::<(), ringlet::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReceiveError {
     /// The queue is closed and nothing is ready.
     Closed,
+    /// A durable queue's storage refused to record the delivery (`Io`): nothing
+    /// was delivered, the messages are ready again.
+    Storage(Error),
 }
 
 /// Why `try_receive` (or `try_receive_batch`) returned nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TryReceiveError {
     /// Nothing is ready right now.
     Empty,
     /// See [`ReceiveError::Closed`].
     Closed,
+    /// See [`ReceiveError::Storage`].
+    Storage(Error),
 }
 
 /// Why `receive_timeout` returned nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReceiveTimeoutError {
     /// Nothing became ready within the timeout (real elapsed time).
     Timeout,
     /// See [`ReceiveError::Closed`].
     Closed,
+    /// See [`ReceiveError::Storage`].
+    Storage(Error),
 }
 
 /// Why settling a [`Delivery`](crate::Delivery) (`ack`, `nack`, `nack_after`,
@@ -510,7 +524,7 @@ pub enum ReceiveTimeoutError {
 /// assert_eq!(q.receive().unwrap().attempt(), 2);
 /// # Ok::<(), ringlet::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SettleError {
     /// The visibility timeout passed first: the message was made ready again (or
@@ -520,11 +534,18 @@ pub enum SettleError {
     /// [`SharedDelivery`](crate::queue::SharedDelivery): a [`Delivery`](crate::Delivery)
     /// settles by value, once).
     AlreadySettled,
+    /// A durable queue's storage refused to record the ack (`Io`), or the
+    /// delay of a `nack_after`: the message is ready again at once, as after a
+    /// nack.
+    Storage(Error),
 }
 
 impl fmt::Display for ReceiveError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the queue is closed and nothing is ready")
+        match self {
+            ReceiveError::Closed => f.write_str("the queue is closed and nothing is ready"),
+            ReceiveError::Storage(e) => write!(f, "the delivery could not be stored: {e}"),
+        }
     }
 }
 
@@ -533,6 +554,7 @@ impl fmt::Display for TryReceiveError {
         match self {
             TryReceiveError::Empty => f.write_str("no message ready"),
             TryReceiveError::Closed => fmt::Display::fmt(&ReceiveError::Closed, f),
+            TryReceiveError::Storage(e) => write!(f, "the delivery could not be stored: {e}"),
         }
     }
 }
@@ -542,6 +564,9 @@ impl fmt::Display for ReceiveTimeoutError {
         match self {
             ReceiveTimeoutError::Timeout => f.write_str("timed out"),
             ReceiveTimeoutError::Closed => fmt::Display::fmt(&ReceiveError::Closed, f),
+            ReceiveTimeoutError::Storage(e) => {
+                write!(f, "the delivery could not be stored: {e}")
+            }
         }
     }
 }
@@ -553,6 +578,10 @@ impl fmt::Display for SettleError {
                 f.write_str("the delivery expired (visibility timeout) before it was settled")
             }
             SettleError::AlreadySettled => f.write_str("the delivery was settled already"),
+            SettleError::Storage(e) => write!(
+                f,
+                "the settlement could not be stored (the message is ready again): {e}"
+            ),
         }
     }
 }
@@ -845,7 +874,10 @@ read_error_details! {
 
 impl ErrorDetails for ReceiveError {
     fn kind(&self) -> ErrorKind {
-        ErrorKind::Closed
+        match self {
+            ReceiveError::Closed => ErrorKind::Closed,
+            ReceiveError::Storage(e) => e.kind(),
+        }
     }
 }
 
@@ -854,6 +886,7 @@ impl ErrorDetails for TryReceiveError {
         match self {
             TryReceiveError::Empty => ErrorKind::Timeout,
             TryReceiveError::Closed => ErrorKind::Closed,
+            TryReceiveError::Storage(e) => e.kind(),
         }
     }
 }
@@ -863,6 +896,7 @@ impl ErrorDetails for ReceiveTimeoutError {
         match self {
             ReceiveTimeoutError::Timeout => ErrorKind::Timeout,
             ReceiveTimeoutError::Closed => ErrorKind::Closed,
+            ReceiveTimeoutError::Storage(e) => e.kind(),
         }
     }
 }
@@ -872,6 +906,7 @@ impl ErrorDetails for SettleError {
         match self {
             SettleError::Expired => ErrorKind::Expired,
             SettleError::AlreadySettled => ErrorKind::AlreadySettled,
+            SettleError::Storage(e) => e.kind(),
         }
     }
 }

@@ -31,8 +31,15 @@
 //! keeps its events the same way; reopened, it indexes them again, so every
 //! aggregate is rebuilt and versions continue.
 //!
-//! Not yet durable: compacted topics, `Buffered` durability, queues and share
-//! groups (a `ConfigError` says so where it applies).
+//! A durable queue ([`Bus::durable_queue`](crate::Bus::durable_queue)) writes
+//! each send, delivery, ack, delay and dead letter to its own log (described
+//! as a queue, `queue: true`) before the call returns; reopened, its ready,
+//! delayed and in-flight messages come back, in-flight ones with that delivery
+//! counted as an attempt. The log's records: `crate::queue::durable`.
+//!
+//! Not yet durable: compacted topics, `Buffered` durability and share groups
+//! (a `ConfigError` says so where it applies); Python and JS queues are in
+//! memory.
 
 use std::fmt;
 
@@ -103,6 +110,10 @@ pub struct StoredTopic {
     pub codec: String,
     /// Whether the topic is compacted.
     pub compacted: bool,
+    /// Whether it is a durable queue's log (see [`crate::queue`]'s durability)
+    /// rather than a topic.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub queue: bool,
 }
 
 /// Where durable topics keep their records: one log per partition of each topic.

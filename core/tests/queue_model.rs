@@ -266,7 +266,7 @@ fn run(ops: Vec<Op>, capacity: usize, max_deliveries: Option<u32>, dlq_capacity:
                     Op::Reject(_) => d.reject(),
                     _ => {
                         drop(d);
-                        want
+                        want.clone()
                     }
                 };
                 assert_eq!(got, want, "step {step}: {op:?}");

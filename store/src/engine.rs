@@ -36,6 +36,9 @@ impl From<StoreError> for Error {
     }
 }
 
+/// Segment size of a durable queue's log.
+const QUEUE_SEGMENT_BYTES: u64 = 4 << 20;
+
 impl Storage for Dir {
     fn open_topic(
         &self,
@@ -69,8 +72,18 @@ impl Storage for Dir {
         }
         let mut logs = Vec::new();
         let mut recovered = Vec::new();
+        // A queue's log churns (most of it is soon acked): smaller segments let
+        // retention delete what is settled sooner.
+        let options = if description.queue {
+            LogOptions {
+                segment_bytes: QUEUE_SEGMENT_BYTES,
+                ..LogOptions::default()
+            }
+        } else {
+            LogOptions::default()
+        };
         for p in 0..description.partitions {
-            let (log, recovery) = self.log(name, p, &LogOptions::default())?;
+            let (log, recovery) = self.log(name, p, &options)?;
             recovered.extend(cuts(&recovery));
             logs.push(Mutex::new(log));
         }
@@ -246,8 +259,11 @@ fn decode(b: &[u8]) -> Option<Vec<(u32, u64)>> {
 }
 
 fn describe(t: &StoredTopic) -> String {
+    if t.queue {
+        return format!("a queue, values {} (codec {})", t.value_type, t.codec);
+    }
     format!(
-        "{} partitions, values {} (codec {}){}",
+        "a topic of {} partitions, values {} (codec {}){}",
         t.partitions,
         t.value_type,
         t.codec,

@@ -108,6 +108,32 @@
 //! log stays a few MiB however often groups commit. A commit is written with the
 //! topic's durability before the group's committed offsets change.
 //!
+//! ## Durable queues
+//!
+//! A durable queue is a folder like a topic's, described with `"queue": true`,
+//! with one log (`0/`) of lifecycle records — sent, delivered, delayed,
+//! removed — whose format the engine defines (see `ringlet::storage`). Its
+//! segments are 4 MiB, so that retention deletes what was settled soon after.
+//!
+//! ```
+//! use ringlet::{Bus, QueueConfig};
+//! # let data = std::env::temp_dir().join(format!("ringlet-store-queue-{}", std::process::id()));
+//! # let _ = std::fs::remove_dir_all(&data);
+//! {
+//!     let bus = Bus::builder().storage(ringlet_store::Dir::open(&data)?).build();
+//!     let jobs = bus.durable_queue::<String>("jobs", QueueConfig::default().max_deliveries(5))?;
+//!     jobs.send_batch(["resize photo 1".to_string(), "resize photo 2".to_string()]).unwrap();
+//!     jobs.receive().unwrap().ack().unwrap();       // stored before it returns
+//!     std::mem::forget(jobs.receive().unwrap());    // in flight when the process dies
+//! }
+//! let bus = Bus::builder().storage(ringlet_store::Dir::open(&data)?).build();
+//! let jobs = bus.durable_queue::<String>("jobs", QueueConfig::default().max_deliveries(5))?;
+//! let d = jobs.receive().unwrap();
+//! assert_eq!((d.value().as_str(), d.attempt()), ("resize photo 2", 2));
+//! # d.ack().unwrap(); drop((jobs, bus)); std::fs::remove_dir_all(&data)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! ## What survives what
 //!
 //! [`PartitionLog::append`] returns after the frame was handed to the operating

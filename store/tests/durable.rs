@@ -4,32 +4,19 @@
 
 use std::fs;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ringlet::storage::{Durability, Storage, StoredRecord, StoredTopic, TopicLogs};
+use ringlet::storage::{Durability, StoredRecord};
 use ringlet::{Bus, Error, GroupConfig, Message, OnFull, PublishError, Start, TopicConfig};
 use ringlet_store::Dir;
+
+mod common;
+use common::{Failing, Scratch};
 use serde::{Deserialize, Serialize};
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("ringlet-durable-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&p);
-        Scratch(p)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Order {
@@ -154,7 +141,11 @@ fn a_config_that_contradicts_what_is_stored_says_what_is_stored() {
         .durable_topic::<Order>("orders", TopicConfig::default().partitions(4))
         .unwrap_err();
     assert!(matches!(e, Error::ConfigError { .. }));
-    assert!(e.to_string().contains("stored with 3 partitions"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("stored with a topic of 3 partitions"),
+        "{e}"
+    );
     let e = bus
         .durable_topic::<u64>("orders", TopicConfig::default().partitions(3))
         .unwrap_err();
@@ -230,81 +221,6 @@ fn synced_topics_and_bus_sync() {
         .durable_topic::<u64>("t", TopicConfig::default().durability(Durability::Synced))
         .unwrap();
     assert_eq!(t.len(), 100);
-}
-
-/// A store whose n-th append fails, as a full disk would.
-#[derive(Debug)]
-struct Failing {
-    inner: Dir,
-    fail_at: usize,
-    appends: Arc<AtomicUsize>,
-}
-
-#[derive(Debug)]
-struct FailingLogs {
-    inner: Box<dyn TopicLogs>,
-    fail_at: usize,
-    appends: Arc<AtomicUsize>,
-}
-
-impl Storage for Failing {
-    fn open_topic(&self, name: &str, d: &StoredTopic) -> Result<Box<dyn TopicLogs>, Error> {
-        Ok(Box::new(FailingLogs {
-            inner: self.inner.open_topic(name, d)?,
-            fail_at: self.fail_at,
-            appends: self.appends.clone(),
-        }))
-    }
-    fn describe(&self, name: &str) -> Result<Option<StoredTopic>, Error> {
-        self.inner.describe(name)
-    }
-}
-
-impl TopicLogs for FailingLogs {
-    fn first_offset(&self, p: u32) -> u64 {
-        self.inner.first_offset(p)
-    }
-    fn next_offset(&self, p: u32) -> u64 {
-        self.inner.next_offset(p)
-    }
-    fn read(
-        &self,
-        p: u32,
-        from: u64,
-        f: &mut dyn FnMut(StoredRecord) -> bool,
-    ) -> Result<(), Error> {
-        self.inner.read(p, from, f)
-    }
-    fn committed(&self, group: &str) -> Vec<(u32, u64)> {
-        self.inner.committed(group)
-    }
-    fn commit(&self, group: &str, offsets: &[(u32, u64)], d: Durability) -> Result<(), Error> {
-        if self.appends.fetch_add(1, Ordering::SeqCst) + 1 >= self.fail_at {
-            return Err(Error::Io {
-                path: "commits".into(),
-                reason: "no space left on device (injected)".into(),
-            });
-        }
-        self.inner.commit(group, offsets, d)
-    }
-    fn append(&self, p: u32, records: &[StoredRecord], d: Durability) -> Result<(), Error> {
-        if self.appends.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_at {
-            return Err(Error::Io {
-                path: "disk".into(),
-                reason: "No space left on device".into(),
-            });
-        }
-        self.inner.append(p, records, d)
-    }
-    fn retain_from(&self, p: u32, offset: u64) -> Result<(), Error> {
-        self.inner.retain_from(p, offset)
-    }
-    fn sync(&self) -> Result<(), Error> {
-        self.inner.sync()
-    }
-    fn recovered(&self) -> Vec<String> {
-        self.inner.recovered()
-    }
 }
 
 #[test]

@@ -150,6 +150,7 @@ impl ShareGroupConfig {
             visibility_timeout: self.visibility_timeout,
             max_deliveries: self.max_deliveries,
             dead_letter: self.dead_letter.clone(),
+            durability: None,
         }
     }
 
@@ -354,6 +355,7 @@ impl<T: Clone + Send + Sync + 'static> ShareInner<T> {
             Hooks {
                 source: Some(tracker.clone()),
                 journal: topic.journal.clone(),
+                durable: None,
             },
         )?;
         Ok(Arc::new(ShareInner {
@@ -649,9 +651,7 @@ fn take_one<T: Clone + Send + Sync + 'static>(
 }
 
 fn nothing_to_receive(n: NoMessage) -> ReceiveError {
-    match n {
-        NoMessage::Empty | NoMessage::Closed | NoMessage::Timeout => ReceiveError::Closed,
-    }
+    crate::queue::receive_error(n)
 }
 
 impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
@@ -683,10 +683,7 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
         if self.has_left() {
             return Err(TryReceiveError::Closed);
         }
-        take_one(&self.inner, Wait::Never).map_err(|n| match n {
-            NoMessage::Closed => TryReceiveError::Closed,
-            _ => TryReceiveError::Empty,
-        })
+        take_one(&self.inner, Wait::Never).map_err(crate::queue::try_receive_error)
     }
 
     /// Waits up to `timeout` (real time) for a delivery.
@@ -703,10 +700,7 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
             &self.inner,
             Wait::Until(Instant::now().checked_add(timeout)),
         )
-        .map_err(|n| match n {
-            NoMessage::Closed => ReceiveTimeoutError::Closed,
-            _ => ReceiveTimeoutError::Timeout,
-        })
+        .map_err(crate::queue::receive_timeout_error)
     }
 
     /// Blocks until at least one delivery is ready, then takes up to `max`.
@@ -740,10 +734,7 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
             return Ok(Vec::new());
         }
         self.take_batch(max, Wait::Until(Instant::now().checked_add(timeout)))
-            .map_err(|n| match n {
-                NoMessage::Closed => ReceiveTimeoutError::Closed,
-                _ => ReceiveTimeoutError::Timeout,
-            })
+            .map_err(crate::queue::receive_timeout_error)
     }
 
     fn take_batch(&self, max: usize, wait: Wait) -> Result<Vec<Delivery<T>>, NoMessage> {

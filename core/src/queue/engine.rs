@@ -49,6 +49,7 @@ use crate::clock::waiter_id;
 use crate::dead_letter::DeadLetterFn;
 use crate::error::SettleError;
 use crate::journal::{Event, EventKind, Journal};
+use crate::queue::durable::{Outgoing, QueueLog, Restored};
 use crate::queue::index::IndexQueue;
 use crate::queue::slots::{Entry, Owned, Slots};
 use crate::queue::{QueueConfig, QueueFigures};
@@ -65,27 +66,43 @@ pub(crate) trait Source: Send + Sync {
     fn settled(&self, partition: u32, offset: u64, lost: bool);
 }
 
-/// Optional parts of a queue: a share group's source, the bus journal.
-#[derive(Default)]
-pub(crate) struct Hooks {
+/// Optional parts of a queue: a share group's source, the bus journal, a
+/// durable queue's log.
+pub(crate) struct Hooks<T> {
     pub(crate) source: Option<Arc<dyn Source>>,
     pub(crate) journal: Option<Arc<Journal>>,
+    pub(crate) durable: Option<QueueLog<T>>,
+}
+
+impl<T> Default for Hooks<T> {
+    fn default() -> Self {
+        Hooks {
+            source: None,
+            journal: None,
+            durable: None,
+        }
+    }
 }
 
 /// Why a send took nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum SendRefused {
     Full,
     Closed,
     Timeout,
+    /// A durable queue's storage refused the message (or its codec did).
+    Storage(crate::Error),
 }
 
 /// Why a receive got nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum NoMessage {
     Empty,
     Closed,
     Timeout,
+    /// A durable queue's storage refused to record the deliveries (the messages
+    /// are ready again).
+    Storage(crate::Error),
 }
 
 /// How a delivery is settled.
@@ -196,6 +213,8 @@ pub(crate) struct QueueInner<T> {
     armed_id: u64,
     source: Option<Arc<dyn Source>>,
     journal: Option<Arc<Journal>>,
+    /// A durable queue's lifecycle log (see [`crate::queue::durable`]).
+    pub(crate) durable: Option<QueueLog<T>>,
 }
 
 /// Wakes into [`QueueInner::maintain`] (see `QueueInner::maintainer`).
@@ -252,7 +271,7 @@ impl<T> QueueInner<T> {
         timer: Arc<BusTimer>,
         dead_letter: Option<DeadLetterFn<T>>,
         maintainer: Option<Waker>,
-        hooks: Hooks,
+        hooks: Hooks<T>,
         storage: Storage<T>,
     ) -> Self {
         let Storage {
@@ -286,6 +305,7 @@ impl<T> QueueInner<T> {
             armed_id: waiter_id(),
             source: hooks.source,
             journal: hooks.journal,
+            durable: hooks.durable,
         }
     }
 
@@ -295,7 +315,7 @@ impl<T> QueueInner<T> {
         config: QueueConfig,
         timer: Arc<BusTimer>,
         dead_letter: Option<DeadLetterFn<T>>,
-        hooks: Hooks,
+        hooks: Hooks<T>,
     ) -> Result<Arc<Self>, crate::Error>
     where
         T: Send + 'static,
@@ -418,9 +438,33 @@ impl<T> QueueInner<T> {
         }
         let now = self.now();
         self.promote_due(now);
-        let Some((seq, mut slot)) = self.slots.pop(&self.free) else {
+        let Some((mut seq, mut slot)) = self.slots.pop(&self.free) else {
             return Err((SendRefused::Full, msg));
         };
+        let due = match delay_ms {
+            Some(d) if d > 0 => Some(now.saturating_add(d)),
+            _ => None,
+        };
+        if let Some(log) = &self.durable {
+            // In the log before anyone can receive it.
+            let sent = log.encode(&msg.value).and_then(|value| {
+                log.sent(vec![Outgoing {
+                    enqueued_at: msg.timestamp.unwrap_or(now),
+                    key: msg.key.as_ref(),
+                    headers: &msg.headers,
+                    due,
+                    value,
+                }])
+            });
+            match sent {
+                Ok(ids) => seq = ids[0],
+                Err(e) => {
+                    self.counters.unsent.fetch_add(1, Ordering::Relaxed);
+                    self.free_slot(slot);
+                    return Err((SendRefused::Storage(e), msg));
+                }
+            }
+        }
         let Message {
             value,
             key,
@@ -444,6 +488,12 @@ impl<T> QueueInner<T> {
             self.counters.unsent.fetch_add(1, Ordering::Relaxed);
             self.free_slot(slot);
             let e = e.expect("the entry written above");
+            if let Some(log) = &self.durable {
+                // Refused after it was logged: it must not come back after a
+                // restart either (if this write fails too, it may, as a
+                // failed send may have been kept).
+                let _ = log.removed(vec![e.seq]);
+            }
             Message {
                 value: e.value,
                 key: e.key,
@@ -452,18 +502,14 @@ impl<T> QueueInner<T> {
                 timestamp,
             }
         };
-        match delay_ms {
-            Some(d) if d > 0 => {
+        match due {
+            Some(due) => {
                 let mut heap = self.delayed.lock();
                 if self.main.is_closed() {
                     drop(heap);
                     return Err((SendRefused::Closed, unsend(slot)));
                 }
-                heap.push(Reverse(Delayed {
-                    due: now.saturating_add(d),
-                    seq,
-                    slot,
-                }));
+                heap.push(Reverse(Delayed { due, seq, slot }));
                 self.counters.delayed_sends.fetch_add(1, Ordering::Relaxed);
                 let earlier = self.heap_changed(&heap);
                 drop(heap);
@@ -749,6 +795,11 @@ impl<T> QueueInner<T> {
         }
         match how {
             Settle::Ack => {
+                if let Err(e) = self.log_removed(&mut slot) {
+                    // Not acked on disk: not acked here either (ready again).
+                    self.ready_again(slot);
+                    return Err(SettleError::Storage(e));
+                }
                 self.journal_slot(EventKind::Ack, &mut slot);
                 self.finish(slot, false);
             }
@@ -760,11 +811,32 @@ impl<T> QueueInner<T> {
             Settle::NackAfter(d) => {
                 self.counters.nacked.fetch_add(1, Ordering::Relaxed);
                 self.journal_slot(EventKind::Nack, &mut slot);
-                self.requeue(slot, Some(d), self.now());
+                let now = self.now();
+                if let Some(log) = &self.durable {
+                    let id = self.seq_of(&mut slot);
+                    if let Err(e) = log.delayed(id, now.saturating_add(d)) {
+                        self.requeue(slot, None, 0);
+                        return Err(SettleError::Storage(e));
+                    }
+                }
+                self.requeue(slot, Some(d), now);
             }
             Settle::Reject => self.dead_letter(slot, Reason::Rejected),
         }
         Ok(())
+    }
+
+    /// The send order (a durable queue's message id) of the message in `slot`.
+    fn seq_of(&self, slot: &mut Owned) -> u64 {
+        self.slots.with(slot, |e| e.as_ref().map_or(0, |e| e.seq))
+    }
+
+    /// A durable queue: logs that the message in `slot` left for good.
+    fn log_removed(&self, slot: &mut Owned) -> Result<(), crate::Error> {
+        match &self.durable {
+            Some(log) => log.removed(vec![self.seq_of(slot)]),
+            None => Ok(()),
+        }
     }
 
     /// Takes back delivery `gen` of slot `index` because its timeout passed.
@@ -794,14 +866,30 @@ impl<T> QueueInner<T> {
                         self.lose(slot);
                         continue;
                     }
+                    if self.log_removed(&mut slot).is_err() {
+                        self.ready_again(slot);
+                        continue;
+                    }
                     self.journal_slot(EventKind::Ack, &mut slot);
                     self.finish(slot, false);
                     acked_one_by_one += 1;
                     continue;
                 }
-                self.slots.with(&mut slot, |e| *e = None);
                 freed.push(slot);
             }
+        }
+        if let Some(log) = &self.durable {
+            let ids = freed.iter_mut().map(|s| self.seq_of(s)).collect();
+            if log.removed(ids).is_err() {
+                // Not acked on disk: none of them is acked (ready again).
+                for slot in freed {
+                    self.ready_again(slot);
+                }
+                return acked_one_by_one;
+            }
+        }
+        for slot in &mut freed {
+            self.slots.with(slot, |e| *e = None);
         }
         let n = freed.len();
         let acked = acked_one_by_one + n;
@@ -842,11 +930,94 @@ impl<T> QueueInner<T> {
         }
     }
 
+    /// A message whose ack could not be stored: ready again at the head.
+    fn ready_again(&self, slot: Owned) {
+        self.slots.push(&self.retry, slot);
+        self.ready_waiters.notify();
+    }
+
+    /// Puts a durable queue's messages read back at open where they were: ready
+    /// (delivered ones at the head), delayed, or — out of attempts — dead-lettered.
+    /// Before anyone can see the queue.
+    ///
+    /// # Errors
+    ///
+    /// `ConfigError` when they do not fit the capacity.
+    pub(crate) fn restore(&self, messages: Vec<Restored<T>>) -> Result<(), crate::Error> {
+        let (held, cap) = (messages.len(), self.slots.len());
+        if held > cap {
+            return Err(crate::Error::ConfigError {
+                name: self.name.to_string(),
+                reason: format!(
+                    "it holds {held} messages, more than capacity {cap}: open it with a capacity of at least {held}"
+                ),
+            });
+        }
+        let now = self.now();
+        let mut main = Vec::new();
+        let mut out_of_attempts = Vec::new();
+        let mut delayed = 0u64;
+        for m in messages {
+            let Some((_, mut slot)) = self.slots.pop(&self.free) else {
+                break; // counted above: never
+            };
+            self.slots.with(&mut slot, |e| {
+                *e = Some(Entry {
+                    value: m.value,
+                    key: m.key,
+                    headers: m.headers,
+                    enqueued_at: m.enqueued_at,
+                    seq: m.id,
+                    attempt: m.attempt,
+                    origin: None,
+                })
+            });
+            if m.attempt > 0 && m.attempt >= self.max_deliveries {
+                out_of_attempts.push(slot);
+            } else if let Some(due) = m.due.filter(|&d| d > now) {
+                self.delayed.lock().push(Reverse(Delayed {
+                    due,
+                    seq: m.id,
+                    slot,
+                }));
+                delayed += 1;
+            } else if m.attempt > 0 {
+                self.slots.push(&self.retry, slot);
+            } else {
+                main.push(slot);
+            }
+        }
+        self.slots.push_all(&self.main, main);
+        self.counters
+            .delayed_sends
+            .fetch_add(delayed, Ordering::Relaxed);
+        let heap = self.delayed.lock();
+        self.heap_changed(&heap);
+        drop(heap);
+        for slot in out_of_attempts {
+            self.dead_letter(slot, Reason::MaxDeliveries);
+        }
+        self.deadlines_changed();
+        Ok(())
+    }
+
     /// Frees the slot and sends its message to the dead letter, never waiting.
     fn dead_letter(&self, mut slot: Owned, reason: Reason) {
         let entry = self.slots.with(&mut slot, Option::take);
         self.free_slot(slot);
         let Some(e) = entry else { return };
+        /// Logs the removal once the dead letter has the message (a crash in
+        /// between dead-letters it twice rather than never).
+        struct Logged<'a, T>(Option<&'a QueueLog<T>>, u64);
+        impl<T> Drop for Logged<'_, T> {
+            fn drop(&mut self) {
+                if let Some(log) = self.0 {
+                    // A failing log: it may come back after a restart.
+                    let _ = log.removed(vec![self.1]);
+                }
+            }
+        }
+        let _logged = Logged(self.durable.as_ref(), e.seq);
         if let (Some(src), Some((p, o))) = (&self.source, e.origin) {
             src.settled(p, o, false);
         }
@@ -932,6 +1103,10 @@ impl<T: Clone> QueueInner<T> {
         let mut lost = 0usize;
         let mut in_flight = 0usize;
         let panicked = std::cell::RefCell::new(None);
+        // A durable queue logs the deliveries before handing any out.
+        let durable = self.durable.is_some();
+        let mut pending: Vec<Taken<T>> = Vec::new();
+        let mut delivered_ids: Vec<u64> = Vec::new();
         let mut deliver = |mut slot: Owned| {
             if self.source.is_some() && !self.retained(&mut slot) {
                 lost += 1;
@@ -953,10 +1128,10 @@ impl<T: Clone> QueueInner<T> {
                     let copy = catch_unwind(AssertUnwindSafe(|| {
                         (e.value.clone(), e.key.clone(), e.headers.clone())
                     }));
-                    (copy, e.attempt, e.enqueued_at, e.origin)
+                    (copy, e.attempt, e.enqueued_at, e.origin, e.seq)
                 })
             });
-            let Some((copy, attempt, enqueued_at, origin)) = taken else {
+            let Some((copy, attempt, enqueued_at, origin, seq)) = taken else {
                 // Never happens (a ready slot holds a message); keep the slot anyway.
                 return self.free_slot(slot);
             };
@@ -966,6 +1141,9 @@ impl<T: Clone> QueueInner<T> {
                 redelivered += 1;
             }
             in_flight += 1;
+            if durable {
+                delivered_ids.push(seq);
+            }
             let (value, key, headers) = match copy {
                 Ok(c) => c,
                 Err(payload) => {
@@ -977,7 +1155,7 @@ impl<T: Clone> QueueInner<T> {
                 }
             };
             taken_n += 1;
-            f(Taken {
+            let taken = Taken {
                 index,
                 gen,
                 value,
@@ -987,11 +1165,37 @@ impl<T: Clone> QueueInner<T> {
                 enqueued_at,
                 deadline,
                 origin,
-            });
+            };
+            if durable {
+                pending.push(taken);
+            } else {
+                f(taken);
+            }
         };
         let mut n = self.slots.pop_into(&self.retry, max, &mut deliver);
         if n < max && panicked.borrow().is_none() {
             n += self.slots.pop_into(&self.main, max - n, &mut deliver);
+        }
+        if let Some(log) = &self.durable {
+            if let Err(e) = log.delivered(delivered_ids) {
+                // Not handed out: ready again, at the head, with the attempt
+                // not counted.
+                for t in pending {
+                    if let Some(mut slot) = self.slots.settle(t.index, t.gen) {
+                        self.slots.with(&mut slot, |e| {
+                            if let Some(e) = e {
+                                e.attempt = e.attempt.saturating_sub(1);
+                            }
+                        });
+                        self.slots.push(&self.retry, slot);
+                    }
+                }
+                self.ready_waiters.notify();
+                return Err(NoMessage::Storage(e));
+            }
+            for t in pending {
+                f(t);
+            }
         }
         if redelivered > 0 {
             self.counters

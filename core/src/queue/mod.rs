@@ -50,6 +50,7 @@
 //! later is delivered to the receives that come after.
 
 mod delivery;
+pub(crate) mod durable;
 pub(crate) mod engine;
 mod index;
 mod slots;
@@ -97,6 +98,11 @@ pub struct QueueConfig {
     /// The queue or topic that takes dead letters (default none: they are dropped
     /// and counted).
     pub dead_letter: Option<String>,
+    /// How far a durable queue's changes are on their way to disk when a call
+    /// returns (`None`: in memory; `Bus::durable_queue` makes it
+    /// `Some(Durability::Written)` unless set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub durability: Option<crate::storage::Durability>,
 }
 
 impl Default for QueueConfig {
@@ -106,6 +112,7 @@ impl Default for QueueConfig {
             visibility_timeout: Duration::from_secs(30),
             max_deliveries: None,
             dead_letter: None,
+            durability: None,
         }
     }
 }
@@ -130,6 +137,12 @@ impl QueueConfig {
                     .as_deref()
                     .map_or("none".into(), |d| format!("{d:?}")),
             ),
+            (
+                "durability",
+                self.durability
+                    .map_or("none (in memory)", crate::storage::Durability::as_str)
+                    .into(),
+            ),
         ]
     }
 }
@@ -153,6 +166,14 @@ impl QueueConfig {
     #[must_use]
     pub fn max_deliveries(mut self, n: u32) -> Self {
         self.max_deliveries = Some(n);
+        self
+    }
+
+    /// Sets a durable queue's [`Durability`](crate::storage::Durability) (see
+    /// [`Bus::durable_queue`](crate::Bus::durable_queue)).
+    #[must_use]
+    pub fn durability(mut self, durability: crate::storage::Durability) -> Self {
+        self.durability = Some(durability);
         self
     }
 
@@ -291,19 +312,38 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
         timer: Arc<BusTimer>,
         dead_letter: Option<DeadLetterFn<T>>,
         journal: Option<Arc<crate::journal::Journal>>,
+        durable: Option<(durable::QueueLog<T>, Vec<durable::Restored<T>>)>,
     ) -> Result<Self, Error> {
-        Ok(Queue {
-            inner: QueueInner::new_arc(
-                name,
-                config,
-                timer,
-                dead_letter,
-                engine::Hooks {
-                    source: None,
-                    journal,
-                },
-            )?,
-        })
+        let (log, restored) = match durable {
+            Some((log, restored)) => (Some(log), restored),
+            None => (None, Vec::new()),
+        };
+        let inner = QueueInner::new_arc(
+            name,
+            config,
+            timer,
+            dead_letter,
+            engine::Hooks {
+                source: None,
+                journal,
+                durable: log,
+            },
+        )?;
+        inner.restore(restored)?;
+        Ok(Queue { inner })
+    }
+
+    /// A durable queue's codec name (`None` in memory).
+    pub fn codec_name(&self) -> Option<String> {
+        self.inner
+            .durable
+            .as_ref()
+            .map(|d| d.codec_name().to_owned())
+    }
+
+    /// Forces a durable queue's log to disk.
+    pub(crate) fn sync_log(&self) -> Result<(), Error> {
+        self.inner.durable.as_ref().map_or(Ok(()), |d| d.sync())
     }
 
     /// The queue's name.
@@ -494,7 +534,7 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
     pub fn send_message(&self, msg: Message<T>) -> Result<(), SendError<Message<T>>> {
         self.inner
             .send(msg, None, Wait::Until(None))
-            .map_err(|(_, m)| SendError::Closed(m))
+            .map_err(send_error)
     }
 
     /// [`Queue::send_message`] if there is room now.
@@ -517,10 +557,9 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
         timeout: Duration,
     ) -> Result<(), SendTimeoutError<Message<T>>> {
         let until = Wait::Until(Instant::now().checked_add(timeout));
-        self.inner.send(msg, None, until).map_err(|(r, m)| match r {
-            SendRefused::Closed => SendTimeoutError::Closed(m),
-            SendRefused::Full | SendRefused::Timeout => SendTimeoutError::Timeout(m),
-        })
+        self.inner
+            .send(msg, None, until)
+            .map_err(send_timeout_error)
     }
 
     /// [`Queue::send_message`], waiting asynchronously while the queue is full.
@@ -573,7 +612,7 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
         let delay = Some(crate::clock::duration_ms(delay));
         self.inner
             .send(msg.into(), delay, Wait::Until(None))
-            .map_err(|(_, m)| SendError::Closed(m))
+            .map_err(send_error)
     }
 
     /// [`Queue::send_delayed`], waiting at most `timeout` (real time) for room.
@@ -591,10 +630,7 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
         let until = Wait::Until(Instant::now().checked_add(timeout));
         self.inner
             .send(msg.into(), delay, until)
-            .map_err(|(r, m)| match r {
-                SendRefused::Closed => SendTimeoutError::Closed(m),
-                SendRefused::Full | SendRefused::Timeout => SendTimeoutError::Timeout(m),
-            })
+            .map_err(send_timeout_error)
     }
 
     /// [`Queue::send_delayed`] if there is room now.
@@ -637,10 +673,10 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
         let mut it = values.into_iter();
         let mut n = 0;
         while let Some(v) = it.next() {
-            if let Err((_, m)) = self.inner.send(Message::new(v), None, Wait::Until(None)) {
-                return Err(SendError::Closed(
-                    std::iter::once(m.value).chain(it).collect(),
-                ));
+            if let Err(refused) = self.inner.send(Message::new(v), None, Wait::Until(None)) {
+                return Err(
+                    send_error(refused).map(|m| std::iter::once(m.value).chain(it).collect())
+                );
             }
             n += 1;
         }
@@ -670,7 +706,7 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
         let mut got = None;
         match self.inner.take(1, Wait::Until(None), |t| got = Some(t)) {
             Ok(_) => Ok(self.delivery(got)),
-            Err(_) => Err(ReceiveError::Closed),
+            Err(n) => Err(receive_error(n)),
         }
     }
 
@@ -694,8 +730,7 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
         let mut got = None;
         match self.inner.take(1, Wait::Never, |t| got = Some(t)) {
             Ok(_) => Ok(self.delivery(got)),
-            Err(NoMessage::Closed) => Err(TryReceiveError::Closed),
-            Err(_) => Err(TryReceiveError::Empty),
+            Err(n) => Err(try_receive_error(n)),
         }
     }
 
@@ -722,8 +757,7 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
         let until = Wait::Until(Instant::now().checked_add(timeout));
         match self.inner.take(1, until, |t| got = Some(t)) {
             Ok(_) => Ok(self.delivery(got)),
-            Err(NoMessage::Closed) => Err(ReceiveTimeoutError::Closed),
-            Err(_) => Err(ReceiveTimeoutError::Timeout),
+            Err(n) => Err(receive_timeout_error(n)),
         }
     }
 
@@ -771,7 +805,7 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
             return Ok(Vec::new());
         }
         self.take_batch(max, Wait::Until(None))
-            .map_err(|_| ReceiveError::Closed)
+            .map_err(receive_error)
     }
 
     /// Waits up to `timeout` (real time) for a message, then takes up to `max` of
@@ -824,8 +858,7 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
         let mut v = Vec::with_capacity(max.min(64));
         match self.inner.take(max, Wait::Never, |t| v.push(self.wrap(t))) {
             Ok(_) => Ok(v),
-            Err(NoMessage::Closed) => Err(TryReceiveError::Closed),
-            Err(_) => Err(TryReceiveError::Empty),
+            Err(n) => Err(try_receive_error(n)),
         }
     }
 
@@ -865,9 +898,50 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
     }
 }
 
+// What the engine refused, as each call reports it.
+
+pub(crate) fn send_error<M>((r, m): (SendRefused, M)) -> SendError<M> {
+    match r {
+        SendRefused::Storage(e) => SendError::Storage(m, e),
+        SendRefused::Closed | SendRefused::Full | SendRefused::Timeout => SendError::Closed(m),
+    }
+}
+
 fn try_send_error<M>((r, m): (SendRefused, M)) -> TrySendError<M> {
     match r {
         SendRefused::Closed => TrySendError::Closed(m),
         SendRefused::Full | SendRefused::Timeout => TrySendError::Full(m),
+        SendRefused::Storage(e) => TrySendError::Storage(m, e),
+    }
+}
+
+fn send_timeout_error<M>((r, m): (SendRefused, M)) -> SendTimeoutError<M> {
+    match r {
+        SendRefused::Closed => SendTimeoutError::Closed(m),
+        SendRefused::Full | SendRefused::Timeout => SendTimeoutError::Timeout(m),
+        SendRefused::Storage(e) => SendTimeoutError::Storage(m, e),
+    }
+}
+
+pub(crate) fn receive_error(n: NoMessage) -> ReceiveError {
+    match n {
+        NoMessage::Storage(e) => ReceiveError::Storage(e),
+        NoMessage::Empty | NoMessage::Closed | NoMessage::Timeout => ReceiveError::Closed,
+    }
+}
+
+pub(crate) fn try_receive_error(n: NoMessage) -> TryReceiveError {
+    match n {
+        NoMessage::Closed => TryReceiveError::Closed,
+        NoMessage::Storage(e) => TryReceiveError::Storage(e),
+        NoMessage::Empty | NoMessage::Timeout => TryReceiveError::Empty,
+    }
+}
+
+pub(crate) fn receive_timeout_error(n: NoMessage) -> ReceiveTimeoutError {
+    match n {
+        NoMessage::Closed => ReceiveTimeoutError::Closed,
+        NoMessage::Storage(e) => ReceiveTimeoutError::Storage(e),
+        NoMessage::Empty | NoMessage::Timeout => ReceiveTimeoutError::Timeout,
     }
 }
