@@ -134,9 +134,9 @@ def test_options_that_contradict_what_is_stored_say_what_is_stored(tmp_path: pat
     with ringlet.Bus(data_dir=tmp_path) as bus:
         bus.topic("t", durable=True, partitions=2, codec="pickle").publish(1)
     with ringlet.Bus(data_dir=tmp_path) as bus:
-        with pytest.raises(ringlet.ConfigError, match="stored with 2 partitions.*codec pickle"):
+        with pytest.raises(ringlet.ConfigError, match="stored with a topic of 2 partitions.*codec pickle"):
             bus.topic("t", codec="json")
-        with pytest.raises(ringlet.ConfigError, match="stored with 2 partitions"):
+        with pytest.raises(ringlet.ConfigError, match="stored with a topic of 2 partitions"):
             bus.topic("t", partitions=3)
         with pytest.raises(ringlet.ConfigError, match='no codec "yaml": use one of json, pickle, bytes'):
             bus.topic("u", durable=True, codec="yaml")
