@@ -411,24 +411,7 @@ impl Bus {
         )?;
         let mut reg = match held.take() {
             Some(reg) => reg,
-            None => {
-                let reg = self.inner.registry.lock();
-                // Only durable opens were kept out, and nothing in memory can hold a
-                // durable topic's config: the name is still free unless the bus was
-                // closed meanwhile (the new topic is then dropped, after the lock).
-                let refused = self.check_open().err().or_else(|| {
-                    reg.contains_key(&*name).then(|| Error::ConfigError {
-                        name: name.to_string(),
-                        reason: "it was created while it was being opened: open it again".into(),
-                    })
-                });
-                if let Some(e) = refused {
-                    drop(reg);
-                    drop(topic);
-                    return Err(e);
-                }
-                reg
-            }
+            None => self.relock_free(&name)?,
         };
         topic
             .inner
@@ -453,6 +436,31 @@ impl Bus {
             }
         }
         Ok(topic)
+    }
+
+    /// The registry, locked again after a durable open made `name`'s topic or
+    /// queue outside it. Only durable opens are kept out (they take turns), and
+    /// nothing in memory can hold a durable config: the name is still free unless
+    /// the bus was closed meanwhile. On an error the lock is let go first, so the
+    /// caller drops what it made (user values) outside it.
+    fn relock_free(
+        &self,
+        name: &str,
+    ) -> Result<parking_lot::MutexGuard<'_, HashMap<Arc<str>, Registered>>, Error> {
+        let reg = self.inner.registry.lock();
+        let refused = self.check_open().err().or_else(|| {
+            reg.contains_key(name).then(|| Error::ConfigError {
+                name: name.to_string(),
+                reason: "it was created while it was being opened: open it again".into(),
+            })
+        });
+        match refused {
+            Some(e) => {
+                drop(reg);
+                Err(e)
+            }
+            None => Ok(reg),
+        }
     }
 
     /// `Closed` once [`Bus::close`] was called.
@@ -788,18 +796,7 @@ impl Bus {
                         Some(log),
                     )
                 })?;
-                reg = self.inner.registry.lock();
-                let refused = self.check_open().err().or_else(|| {
-                    reg.contains_key(&*name).then(|| Error::ConfigError {
-                        name: name.to_string(),
-                        reason: "it was created while it was being opened: open it again".into(),
-                    })
-                });
-                if let Some(e) = refused {
-                    drop(reg);
-                    drop(queue);
-                    return Err(e);
-                }
+                reg = self.relock_free(&name)?;
                 Some(queue)
             }
         };

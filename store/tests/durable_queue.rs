@@ -263,6 +263,13 @@ fn a_busy_queue_keeps_its_log_small_even_with_a_message_nobody_acks() {
 
 // --- killed at random moments ---------------------------------------------------
 
+/// The crash harness's queue, as the worker and the checker open it.
+fn work_config() -> QueueConfig {
+    QueueConfig::default()
+        .capacity(1 << 16)
+        .visibility_timeout(Duration::from_millis(50))
+}
+
 /// The child: sends numbered jobs and works them (ack, nack, or leave them in
 /// flight), printing each confirmation once it returned: `s n` sent, `a n`
 /// acked, `d n attempt` delivered; and `t n` before it tries to ack (an ack cut
@@ -270,14 +277,7 @@ fn a_busy_queue_keeps_its_log_small_even_with_a_message_nobody_acks() {
 fn crash_child(dir: &str) {
     use std::io::Write;
     let bus = Bus::builder().storage(Dir::open(dir).unwrap()).build();
-    let q = bus
-        .durable_queue::<u64>(
-            "work",
-            QueueConfig::default()
-                .capacity(1 << 16)
-                .visibility_timeout(Duration::from_millis(50)),
-        )
-        .unwrap();
+    let q = bus.durable_queue::<u64>("work", work_config()).unwrap();
     let start: u64 = std::env::var("RINGLET_CRASH_NEXT")
         .unwrap()
         .parse()
@@ -411,12 +411,7 @@ fn a_worker_killed_at_random_moments_loses_no_message_and_acked_ones_stay_acked(
         // continue after anything the log holds.
         let bus = bus(&s.0);
         let q = bus
-            .durable_queue::<u64>(
-                "work",
-                QueueConfig::default()
-                    .capacity(1 << 16)
-                    .visibility_timeout(Duration::from_millis(50)),
-            )
+            .durable_queue::<u64>("work", work_config())
             .unwrap_or_else(|e| panic!("round {round}: reopening failed: {e}"));
         let mut back: BTreeMap<u64, u32> = BTreeMap::new();
         let batch = q.try_receive_batch(1 << 16).unwrap_or_default();
