@@ -3,6 +3,7 @@
 use pyo3::prelude::*;
 use ringlet::journal::{Event, JOURNAL_TOPIC};
 use ringlet::options::TopicOptions;
+use ringlet::storage::Durability;
 use ringlet::Error;
 
 use crate::convert::{self, Value};
@@ -50,19 +51,22 @@ impl ManualClockPy {
     }
 }
 
-/// Sets the durable-topic options (`durable`, `codec`, `durability`) of `options`.
+/// The durable options as given (`durable`, `durability`, `codec`), for a
+/// topic's or a queue's options.
+pub(crate) type StorageOptions = (Option<bool>, Option<Durability>, Option<String>);
+
+/// Converts the durable-topic and durable-queue keywords (`durable`, `codec`,
+/// `durability`).
 pub(crate) fn storage_options(
-    options: &mut TopicOptions,
     durable: Option<bool>,
     codec: Option<&Bound<'_, PyAny>>,
     durability: Option<&Bound<'_, PyAny>>,
-) -> PyResult<()> {
-    options.durable = durable;
-    options.durability = durability
+) -> PyResult<StorageOptions> {
+    let durability = durability
         .filter(|p| !p.is_none())
         .map(|p| convert::choice(p, "durability"))
         .transpose()?;
-    options.codec = codec
+    let codec = codec
         .filter(|c| !c.is_none())
         .map(|c| {
             c.extract::<String>().map_err(|_| {
@@ -73,7 +77,7 @@ pub(crate) fn storage_options(
             })
         })
         .transpose()?;
-    Ok(())
+    Ok((durable, durability, codec))
 }
 
 /// The event bus: a registry of topics and queues by name.
@@ -203,7 +207,8 @@ impl BusPy {
             compacted,
             ..Default::default()
         };
-        storage_options(&mut options, durable, codec, durability)?;
+        (options.durable, options.durability, options.codec) =
+            storage_options(durable, codec, durability)?;
         // Opening a durable topic decodes its records (the codecs take the GIL):
         // without the GIL, so another thread's open can wait for it.
         let t = py
@@ -222,23 +227,43 @@ impl BusPy {
     /// The queue of that name, created if it does not exist. Options left out
     /// accept what exists (or take the defaults); a conflicting option raises
     /// `ConfigError`.
-    #[pyo3(signature = (name, *, capacity = None, visibility_timeout = None, max_deliveries = None, dead_letter = None))]
+    ///
+    /// `durable=True` (on a `Bus(data_dir=...)`) writes every send, delivery,
+    /// ack, delay and dead letter to disk before the call returns; reopened after
+    /// a restart, ready and delayed messages come back, and messages that were
+    /// in flight come back ready with that delivery counted as an attempt.
+    /// `codec` and `durability` are as for `Bus.topic`.
+    #[pyo3(signature = (name, *, capacity = None, visibility_timeout = None, max_deliveries = None, dead_letter = None, durable = None, codec = None, durability = None))]
+    #[allow(clippy::too_many_arguments)]
     fn queue(
         &self,
+        py: Python<'_>,
         name: &str,
         capacity: Option<&Bound<'_, PyAny>>,
         visibility_timeout: Option<&Bound<'_, PyAny>>,
         max_deliveries: Option<&Bound<'_, PyAny>>,
         dead_letter: Option<&str>,
+        durable: Option<bool>,
+        codec: Option<&Bound<'_, PyAny>>,
+        durability: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<QueuePy> {
-        crate::queue::open(
-            &self.bus,
-            name,
-            capacity,
-            visibility_timeout,
-            max_deliveries,
-            dead_letter,
-        )
+        let mut options = ringlet::options::QueueOptions {
+            capacity: convert::opt_count(capacity, "capacity")?,
+            visibility_timeout: convert::opt_duration(visibility_timeout, "visibility_timeout")?,
+            max_deliveries: convert::opt_count(max_deliveries, "max_deliveries")?,
+            dead_letter: dead_letter.map(str::to_owned),
+            ..Default::default()
+        };
+        (options.durable, options.durability, options.codec) =
+            storage_options(durable, codec, durability)?;
+        // As `Bus.topic`: a durable queue decodes its messages without the GIL.
+        let q = py
+            .detach(|| {
+                self.bus
+                    .open_queue_with_codecs::<Value>(name, &options, &crate::codecs::CODECS)
+            })
+            .map_err(err)?;
+        Ok(QueuePy::new(q))
     }
 
     /// An existing topic (`NotFound` otherwise), whatever its configuration.

@@ -58,7 +58,8 @@ pub(crate) fn event_store(
         capacity: convert::opt_count(capacity, "capacity")?,
         ..Default::default()
     };
-    crate::bus::storage_options(&mut options, durable, codec, durability)?;
+    (options.durable, options.durability, options.codec) =
+        crate::bus::storage_options(durable, codec, durability)?;
     // As `Bus.topic`: a durable store decodes its events without the GIL held.
     let store = py
         .detach(|| {

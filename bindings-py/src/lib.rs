@@ -39,7 +39,8 @@
 //! - A share group's `max_deliveries` is an int; leaving it out keeps what exists
 //!   (or the default 5). Unlimited deliveries are for queues only.
 //! - A `Delivery` garbage-collected unsettled is nacked, as dropping one in Rust.
-//! - Durable topics (`Bus(data_dir=...)`, `topic(..., durable=True)`): the JSON
+//! - Durable topics and queues (`Bus(data_dir=...)`, `topic(..., durable=True)`,
+//!   `queue(..., durable=True)`): the JSON
 //!   codec takes exactly dict (str keys), list, str, int (64-bit), finite float,
 //!   bool and None, so a value read back after a restart equals the one published
 //!   (a tuple or an int key would come back changed: they are refused, with

@@ -67,24 +67,6 @@ fn sent(py: Python<'_>, r: Result<(), ringlet::SendError<Message<Value>>>) -> Py
     Ok(py.None())
 }
 
-pub(crate) fn open(
-    bus: &ringlet::Bus,
-    name: &str,
-    capacity: Option<&Bound<'_, PyAny>>,
-    visibility_timeout: Option<&Bound<'_, PyAny>>,
-    max_deliveries: Option<&Bound<'_, PyAny>>,
-    dead_letter: Option<&str>,
-) -> PyResult<QueuePy> {
-    let options = ringlet::options::QueueOptions {
-        capacity: convert::opt_count(capacity, "capacity")?,
-        visibility_timeout: convert::opt_duration(visibility_timeout, "visibility_timeout")?,
-        max_deliveries: convert::opt_count(max_deliveries, "max_deliveries")?,
-        dead_letter: dead_letter.map(str::to_owned),
-    };
-    let q = bus.open_queue::<Value>(name, &options).map_err(err)?;
-    Ok(QueuePy::new(q))
-}
-
 /// A named, bounded queue for competing consumers: each message goes to one
 /// consumer at a time and is removed when acked.
 #[pyclass(frozen, module = "ringlet", name = "Queue")]

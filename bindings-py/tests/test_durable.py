@@ -347,3 +347,150 @@ with ringlet.Bus(data_dir={str(tmp_path)!r}) as bus:
 """
     )
     assert r.stdout.split("\n")[:3] == ["['alice', 'bob'] 70 2 5", "insufficient funds", "stale 2"]
+
+
+def test_queue_messages_come_back_in_a_new_process_acked_ones_never(tmp_path: pathlib.Path) -> None:
+    run(
+        f"""
+        import ringlet
+        with ringlet.Bus(data_dir={str(tmp_path)!r}) as bus:
+            q = bus.queue("jobs", durable=True, capacity=100, max_deliveries=5)
+            for i in range(6):
+                q.send({{"job": i}}, key=f"k{{i}}", headers={{"trace": str(i)}})
+            q.send({{"job": "later"}}, delay=3600)
+            first, second, third = q.receive_many(3, timeout=0)
+            first.ack()
+            second.nack()          # ready again, one attempt counted
+            # third stays in flight: the process ends with it delivered
+        """
+    )
+    with ringlet.Bus(data_dir=tmp_path) as bus:
+        q = bus.queue("jobs")  # left out, the options are what is stored: durable, json
+        f = q.figures
+        assert (f["ready"], f["delayed"], f["in_flight"]) == (5, 1, 0), f
+        got = {}
+        for d in q.receive_many(10, timeout=0):
+            got[d.value["job"]] = d.attempt
+            assert d.header("trace") == str(d.value["job"]).encode()
+            d.ack()
+        # Acked never comes back; the nacked and the in-flight one count their attempt.
+        assert got == {1: 2, 2: 2, 3: 1, 4: 1, 5: 1}
+        assert q.figures["delayed"] == 1  # still due in an hour
+
+
+def test_a_poison_message_reaches_the_dead_letter_across_restarts(tmp_path: pathlib.Path) -> None:
+    crash = f"""
+        import os, ringlet
+        bus = ringlet.Bus(data_dir={str(tmp_path)!r})
+        bus.queue("jobs.dlq", durable=True)
+        q = bus.queue("jobs", durable=True, max_deliveries=2, dead_letter="jobs.dlq")
+        if len(q) == 0 and not os.path.exists({str(tmp_path / "sent")!r}):
+            q.send("poison")
+            open({str(tmp_path / "sent")!r}, "w").close()
+        d = q.receive(timeout=0)
+        if d is not None:
+            print(d.attempt, flush=True)
+            os.kill(os.getpid(), 9)  # the consumer dies with it in flight
+        print(bus.queue("jobs.dlq").receive(timeout=0).value, flush=True)
+    """
+    assert run(crash, check=False).stdout == "1\n"
+    assert run(crash, check=False).stdout == "2\n"
+    assert run(crash).stdout == "poison\n"
+
+
+def test_queue_options_that_contradict_what_is_stored_say_so(tmp_path: pathlib.Path) -> None:
+    with ringlet.Bus(data_dir=tmp_path) as bus:
+        bus.topic("orders", durable=True)
+        bus.queue("jobs", durable=True, codec="pickle").send(ValueError("kept as a pickle"))
+        with pytest.raises(ringlet.TypeMismatch, match="is a topic"):
+            bus.queue("orders", durable=True)
+        with pytest.raises(ringlet.ConfigError, match="durab"):
+            bus.queue("mem", durable=False, codec="json")
+    with ringlet.Bus(data_dir=tmp_path) as bus:
+        with pytest.raises(ringlet.ConfigError, match="stored with a topic"):
+            bus.queue("orders")
+        with pytest.raises(ringlet.ConfigError, match="pickle"):
+            bus.queue("jobs", codec="json")
+        assert isinstance(bus.queue("jobs").receive(timeout=0).value, Exception)
+    with ringlet.Bus() as bus, pytest.raises(ringlet.ConfigError, match="data_dir"):
+        bus.queue("jobs", durable=True)
+
+
+WORKER = """
+import sys, ringlet
+bus = ringlet.Bus(data_dir=sys.argv[1])
+q = bus.queue("work", durable=True, capacity=1_000_000, visibility_timeout=0.05)
+i = int(sys.argv[2])
+held = []
+while True:
+    q.send(i)
+    print("s", i, flush=True)
+    i += 1
+    for d in q.receive_many(2, timeout=0):
+        print("d", d.value, d.attempt, flush=True)
+        if d.value % 4 == 0:
+            held.append(d)          # left in flight a while
+        elif d.value % 4 == 1 and d.attempt < 3:
+            d.nack()
+        else:
+            print("t", d.value, flush=True)
+            d.ack()
+            print("a", d.value, flush=True)
+    if len(held) > 6:
+        for d in held:
+            print("t", d.value, flush=True)
+            d.ack()
+            print("a", d.value, flush=True)
+        held.clear()
+"""
+
+
+def test_a_worker_killed_at_random_moments_loses_no_message_and_acked_ones_stay_acked(
+    tmp_path: pathlib.Path,
+) -> None:
+    kills = int(os.environ.get("RINGLET_PY_CRASH_KILLS", "5"))
+    rng = random.Random(kills + 1)
+    sent: set[int] = set()
+    acked: set[int] = set()
+    tried: set[int] = set()
+    delivered: dict[int, int] = {}
+    next_value = 0
+    for _ in range(kills):
+        with subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(tmp_path), str(next_value)],
+            stdout=subprocess.PIPE,
+            text=True,
+        ) as child:
+            assert child.stdout is not None
+            first = child.stdout.readline()
+            time.sleep(rng.uniform(0.0, 0.05))
+            child.send_signal(signal.SIGKILL)
+            out = first + child.stdout.read()
+        for line in out.splitlines():
+            f = line.split()
+            if f[:1] == ["s"] and len(f) == 2:
+                sent.add(int(f[1]))
+            elif f[:1] == ["a"] and len(f) == 2:
+                acked.add(int(f[1]))
+            elif f[:1] == ["t"] and len(f) == 2:
+                tried.add(int(f[1]))
+            elif f[:1] == ["d"] and len(f) == 3:
+                v, a = int(f[1]), int(f[2])
+                delivered[v] = max(delivered.get(v, 0), a)
+        with ringlet.Bus(data_dir=tmp_path) as bus:
+            q = bus.queue("work", capacity=1_000_000, visibility_timeout=0.05)
+            snap = q.snapshot()
+            # Every message is in the queue once, at most: held ones are ready again.
+            back: dict[int, int] = {}
+            for d in q.receive_many(1_000_000, timeout=0):
+                assert d.value not in back, f"{d.value} came back twice"
+                back[d.value] = d.attempt
+                d.nack()
+            assert not acked & back.keys(), f"acked came back: {sorted(acked & back.keys())}"
+            missing = sent - acked - tried - back.keys()
+            assert not missing, f"sent, never acked, lost: {sorted(missing)} ({snap})"
+            for v, a in back.items():
+                # A confirmed delivery counts as an attempt after the restart.
+                assert a >= delivered.get(v, 0) + 1, f"{v}: delivered {delivered[v]}, back as {a}"
+            next_value = max(back.keys() | sent | {-1}) + 1
+    assert len(sent) > kills and acked

@@ -37,6 +37,7 @@ pub(crate) fn open(
         )?,
         max_deliveries: convert::opt_u32(&get(&o, "maxDeliveries")?, "maxDeliveries")?,
         dead_letter: convert::opt_string(&get(&o, "deadLetter")?, "deadLetter")?,
+        ..Default::default()
     };
     let q = bus.open_queue::<Value>(name, &options).map_err(err)?;
     Ok(Queue::new(q, timer))

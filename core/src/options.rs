@@ -67,20 +67,55 @@ impl TopicOptions {
         }
         base
     }
+}
 
-    /// Whether a durable topic is asked for (left out: when `durability` or
-    /// `codec` is given); `ConfigError` for `durable: false` with either.
-    fn wants_durable(&self, name: &str) -> Result<Option<bool>, Error> {
-        let implied = self.durability.is_some() || self.codec.is_some();
-        match self.durable {
-            Some(false) if implied => Err(Error::ConfigError {
-                name: name.to_owned(),
-                reason: "durability and codec are for durable topics: leave them out, or make it durable".into(),
-            }),
-            Some(d) => Ok(Some(d)),
-            None => Ok(implied.then_some(true)),
-        }
+/// Whether a durable topic or queue is asked for (left out: when `durability` or
+/// `codec` is given); `ConfigError` for `durable: false` with either.
+fn wants_durable(
+    name: &str,
+    durable: Option<bool>,
+    durability: Option<Durability>,
+    codec: Option<&String>,
+) -> Result<Option<bool>, Error> {
+    let implied = durability.is_some() || codec.is_some();
+    match durable {
+        Some(false) if implied => Err(Error::ConfigError {
+            name: name.to_owned(),
+            reason: "durability and codec are for durable topics and queues: leave them out, or make it durable".into(),
+        }),
+        Some(d) => Ok(Some(d)),
+        None => Ok(implied.then_some(true)),
     }
+}
+
+/// The codec a durable open uses: the one named, else the open one's, else the
+/// stored one's, else the host's default.
+fn pick_codec<T>(
+    name: &str,
+    codecs: Option<&Codecs<T>>,
+    given: Option<&String>,
+    existing: Option<String>,
+    stored: Option<String>,
+) -> Result<Arc<dyn Codec<T>>, Error> {
+    let Some(codecs) = codecs else {
+        return Err(Error::ConfigError {
+            name: name.to_owned(),
+            reason: "durable topics and queues are not available here: they are kept in memory"
+                .into(),
+        });
+    };
+    let codec_name = given
+        .cloned()
+        .or(existing)
+        .or(stored)
+        .unwrap_or_else(|| codecs.default.to_owned());
+    (codecs.make)(&codec_name).ok_or_else(|| Error::ConfigError {
+        name: name.to_owned(),
+        reason: format!(
+            "there is no codec {codec_name:?}: use one of {}",
+            codecs.names.join(", ")
+        ),
+    })
 }
 
 /// A [`QueueConfig`] with every field optional ([`Bus::open_queue`]).
@@ -91,6 +126,12 @@ pub struct QueueOptions {
     pub visibility_timeout: Option<Duration>,
     pub max_deliveries: Option<u32>,
     pub dead_letter: Option<String>,
+    /// Whether the queue is durable ([`Bus::open_queue_with_codecs`]); left out,
+    /// it is when `durability` or `codec` is given or the queue is stored.
+    pub durable: Option<bool>,
+    pub durability: Option<Durability>,
+    /// The name of a durable queue's codec (one of the host's [`Codecs`]).
+    pub codec: Option<String>,
 }
 
 impl QueueOptions {
@@ -103,6 +144,9 @@ impl QueueOptions {
         }
         if self.dead_letter.is_some() {
             base.dead_letter.clone_from(&self.dead_letter);
+        }
+        if self.durability.is_some() {
+            base.durability = self.durability;
         }
         base
     }
@@ -227,7 +271,12 @@ impl Bus {
         is_tombstone: fn(&T) -> bool,
         codecs: Option<&Codecs<T>>,
     ) -> Result<Topic<T>, Error> {
-        let wants = options.wants_durable(name)?;
+        let wants = wants_durable(
+            name,
+            options.durable,
+            options.durability,
+            options.codec.as_ref(),
+        )?;
         let existing = match self.get_topic::<T>(name) {
             Ok(t) => Some(t),
             Err(Error::NotFound { .. }) => None,
@@ -253,31 +302,18 @@ impl Bus {
                 self.topic(name, config)
             };
         }
-        let Some(codecs) = codecs else {
-            return Err(Error::ConfigError {
-                name: name.to_owned(),
-                reason: "durable topics are not available here: topics are kept in memory".into(),
-            });
-        };
         if let Some(st) = &stored {
             base.partitions = st.partitions;
             base.compacted = st.compacted;
         }
-        let config = options.apply(base);
-        let codec_name = options
-            .codec
-            .clone()
-            .or_else(|| existing.as_ref().and_then(|t| t.codec_name()))
-            .or_else(|| stored.map(|st| st.codec))
-            .unwrap_or_else(|| codecs.default.to_owned());
-        let codec = (codecs.make)(&codec_name).ok_or_else(|| Error::ConfigError {
-            name: name.to_owned(),
-            reason: format!(
-                "there is no codec {codec_name:?}: use one of {}",
-                codecs.names.join(", ")
-            ),
-        })?;
-        self.durable_topic_shared(name, config, codec)
+        let codec = pick_codec(
+            name,
+            codecs,
+            options.codec.as_ref(),
+            existing.as_ref().and_then(|t| t.codec_name()),
+            stored.map(|st| st.codec),
+        )?;
+        self.durable_topic_shared(name, options.apply(base), codec)
     }
 
     /// The config of the topic `name`, or the default one if there is none.
@@ -303,12 +339,67 @@ impl Bus {
         name: &str,
         options: &QueueOptions,
     ) -> Result<Queue<T>, Error> {
+        self.open_queue_in(name, options, None)
+    }
+
+    /// [`Bus::open_queue`] for a host that stores its values with `codecs`: the
+    /// queue is durable when `options.durable` says so, or (left out) when
+    /// `durability` or `codec` is given, or the queue exists durable or is
+    /// stored; a stored queue keeps its codec when none is given.
+    ///
+    /// # Errors
+    ///
+    /// As [`Bus::open_queue`] and [`Bus::durable_queue`]; `ConfigError` for a
+    /// codec `codecs` does not know, or one other than the queue's.
+    pub fn open_queue_with_codecs<T: Clone + Send + Sync + 'static>(
+        &self,
+        name: &str,
+        options: &QueueOptions,
+        codecs: &Codecs<T>,
+    ) -> Result<Queue<T>, Error> {
+        self.open_queue_in(name, options, Some(codecs))
+    }
+
+    fn open_queue_in<T: Clone + Send + Sync + 'static>(
+        &self,
+        name: &str,
+        options: &QueueOptions,
+        codecs: Option<&Codecs<T>>,
+    ) -> Result<Queue<T>, Error> {
+        let wants = wants_durable(
+            name,
+            options.durable,
+            options.durability,
+            options.codec.as_ref(),
+        )?;
         let existing = match self.get_queue::<T>(name) {
-            Ok(q) => q.config().clone(),
-            Err(Error::NotFound { .. }) => QueueConfig::default(),
+            Ok(q) => Some(q),
+            Err(Error::NotFound { .. }) => None,
             Err(e) => return Err(e),
         };
-        self.queue(name, options.apply(existing))
+        let stored = match (&existing, wants) {
+            (None, None | Some(true)) => self.stored_topic(name)?,
+            _ => None,
+        };
+        let durable = wants.unwrap_or(match &existing {
+            Some(q) => q.config().durability.is_some(),
+            None => stored.is_some(),
+        });
+        let mut base = existing
+            .as_ref()
+            .map_or_else(QueueConfig::default, |q| q.config().clone());
+        if !durable {
+            base.durability = None;
+            return self.queue(name, options.apply(base));
+        }
+        let codec = pick_codec(
+            name,
+            codecs,
+            options.codec.as_ref(),
+            existing.as_ref().and_then(|q| q.codec_name()),
+            stored.map(|st| st.codec),
+        )?;
+        self.durable_queue_shared(name, options.apply(base), codec)
     }
 }
 

@@ -38,8 +38,10 @@
 //! counted as an attempt. The log's records: `crate::queue::durable`.
 //!
 //! Not yet durable: compacted topics, `Buffered` durability and share groups
-//! (a `ConfigError` says so where it applies); Python and JS queues are in
-//! memory.
+//! (a `ConfigError` says so where it applies). Hosts open durable topics and
+//! queues by options ([`Bus::open_topic_with_codecs`](crate::Bus::open_topic_with_codecs),
+//! [`Bus::open_queue_with_codecs`](crate::Bus::open_queue_with_codecs)); the
+//! browser and Node builds have no storage and keep everything in memory.
 
 use std::fmt;
 

@@ -263,8 +263,9 @@ fn describe(t: &StoredTopic) -> String {
         return format!("a queue, values {} (codec {})", t.value_type, t.codec);
     }
     format!(
-        "a topic of {} partitions, values {} (codec {}){}",
+        "a topic of {} partition{}, values {} (codec {}){}",
         t.partitions,
+        if t.partitions == 1 { "" } else { "s" },
         t.value_type,
         t.codec,
         if t.compacted { ", compacted" } else { "" }

@@ -195,8 +195,11 @@ class Bus:
         visibility_timeout: Optional[_Seconds] = None,
         max_deliveries: Optional[int] = None,
         dead_letter: Optional[str] = None,
+        durable: Optional[bool] = None,
+        codec: Optional[_Codec] = None,
+        durability: Optional[_Durability] = None,
     ) -> Queue:
-        """The queue of that name, created if missing; options left out accept what exists."""
+        """The queue of that name, created if missing; options left out accept what exists. ``durable=True`` keeps its messages in the data directory."""
     def get_topic(self, name: str) -> Topic:
         """An existing topic (``"__journal"``: the journal)."""
     def get_queue(self, name: str) -> Queue:
