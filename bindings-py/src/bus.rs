@@ -179,7 +179,9 @@ impl BusPy {
     /// else is a `TypeMismatch`, also a `TypeError`, at publish), `"pickle"` (any
     /// picklable object; loading pickles runs code, so open only directories you
     /// trust) or `"bytes"`. `durability` is `"written"` (the default: survives
-    /// the process being killed) or `"synced"` (survives a power cut). Left out,
+    /// the process being killed), `"synced"` (survives a power cut) or
+    /// `"buffered"` (written by a background writer within 5 ms: a crash loses
+    /// at most that window, never what came before a `bus.sync()`). Left out,
     /// they accept what is stored, as the other options accept what exists.
     #[pyo3(signature = (name, *, partitions = None, capacity = None, max_age = None, on_full = None, compacted = None, durable = None, codec = None, durability = None))]
     #[allow(clippy::too_many_arguments)]

@@ -13,7 +13,7 @@ use crate::journal::{Event, Journal, JOURNAL_TOPIC};
 use crate::name;
 use crate::queue::{Queue, QueueConfig};
 use crate::snapshot::{QueueSnapshot, Snapshot, TopicSnapshot};
-use crate::storage::{Codec, Durability, Storage, StoredTopic};
+use crate::storage::{Codec, Storage, StoredTopic};
 use crate::topic::{Topic, TopicConfig, MAX_CAPACITY};
 use crate::wait::BusTimer;
 use crate::Error;
@@ -482,7 +482,7 @@ impl Bus {
     /// # Errors
     ///
     /// As [`Bus::topic`]; `ConfigError` when the bus has no storage, for a
-    /// compacted or `Buffered` topic (not durable yet), or when the config
+    /// compacted topic (not durable yet), or when the config
     /// contradicts what is stored (partitions, value type, codec); `TypeMismatch`
     /// when a stored value does not decode; `Corrupt`, `Io`.
     ///
@@ -546,9 +546,6 @@ impl Bus {
             return refuse("compacted topics are not durable yet");
         }
         let durability = config.durability.unwrap_or_default();
-        if durability == Durability::Buffered {
-            return refuse("buffered durability is not available yet: use written or synced");
-        }
         let config = TopicConfig {
             durability: Some(durability),
             ..config
@@ -843,14 +840,17 @@ impl Bus {
     /// dead-lettered messages never come back. Messages delivered before come
     /// back at the head, then the others, each in send order. A storage failure
     /// is the call's `Storage` error and changes nothing (an ack that cannot be
-    /// stored leaves the message ready again). `Queue::ack_batch` cannot return
+    /// stored leaves the message ready again) — except when a `Synced` queue's
+    /// `fdatasync` fails: the change was written, and what reached the disk is
+    /// unknown (the log then refuses changes until the bus is opened again).
+    /// `Queue::ack_batch` cannot return
     /// the error: when the storage refuses, it acks none of them and returns 0.
     /// The log's format: [`crate::queue`]'s durability section.
     ///
     /// # Errors
     ///
-    /// As [`Bus::queue`]; `ConfigError` when the bus has no storage, for
-    /// `Buffered` durability (not available yet), when the value type or codec
+    /// As [`Bus::queue`]; `ConfigError` when the bus has no storage, when the
+    /// value type or codec
     /// differs from what is stored, or when the stored messages do not fit the
     /// capacity; `TypeMismatch` when a stored value does not decode; `Corrupt`,
     /// `Io`.
@@ -891,9 +891,6 @@ impl Bus {
             return refuse("the bus keeps nothing on disk: give it a data directory (Bus(data_dir=...) in Python, Bus::builder().storage(ringlet_store::Dir::open(path)?) in Rust)");
         };
         let durability = config.durability.unwrap_or_default();
-        if durability == Durability::Buffered {
-            return refuse("buffered durability is not available yet: use written or synced");
-        }
         let config = QueueConfig {
             durability: Some(durability),
             ..config

@@ -2,11 +2,12 @@
 //! `meta.json`, a [`PartitionLog`] per partition.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ringlet::storage::{Durability, Storage, StoredRecord, StoredTopic, TopicLogs};
 use ringlet::{Error, Key};
 
+use crate::writer::{GroupSync, Slot, Writer};
 use crate::{Dir, LogOptions, PartitionLog, StoreError};
 
 impl From<StoreError> for Error {
@@ -70,7 +71,7 @@ impl Storage for Dir {
                 self.write_meta(name, &json)?;
             }
         }
-        let mut logs = Vec::new();
+        let mut slots = Vec::new();
         let mut recovered = Vec::new();
         // A queue's log churns (most of it is soon acked): smaller segments let
         // retention delete what is settled sooner.
@@ -85,14 +86,20 @@ impl Storage for Dir {
         for p in 0..description.partitions {
             let (log, recovery) = self.log(name, p, &options)?;
             recovered.extend(cuts(&recovery));
-            logs.push(Mutex::new(log));
+            slots.push(Mutex::new(Slot::new(log)));
         }
         let (log, recovery) = self.commit_log(name, &commit_log_options())?;
         recovered.extend(cuts(&recovery));
         let commits = Commits::load(log)?;
+        let syncs = (0..description.partitions)
+            .map(|_| GroupSync::default())
+            .collect();
         Ok(Box::new(DirTopic {
-            logs,
+            slots: slots.into(),
+            syncs,
+            writer: Arc::default(),
             commits: Mutex::new(commits),
+            commits_sync: GroupSync::default(),
             recovered,
         }))
     }
@@ -186,12 +193,13 @@ impl Commits {
         })
     }
 
-    fn commit(&mut self, group: &str, offsets: &[(u32, u64)], sync: bool) -> Result<(), Error> {
+    /// Writes the commit (the caller syncs it if it is to be synced).
+    fn commit(&mut self, group: &str, offsets: &[(u32, u64)]) -> Result<(), Error> {
         let record = StoredRecord {
             key: Some(Key::from(group)),
             ..StoredRecord::new(self.log.next_offset(), 0, encode(offsets.iter().copied()))
         };
-        self.log.append(&[record], sync)?;
+        self.log.append(&[record], false)?;
         self.latest
             .entry(group.to_owned())
             .or_default()
@@ -199,13 +207,13 @@ impl Commits {
         self.since_snapshot += 1;
         if self.since_snapshot >= SNAPSHOT_EVERY {
             // The commit is stored: a snapshot that fails is tried again later.
-            let _ = self.snapshot(sync);
+            let _ = self.snapshot();
         }
         Ok(())
     }
 
     /// Appends every group's latest offsets as one frame and lets what is older go.
-    fn snapshot(&mut self, sync: bool) -> Result<(), Error> {
+    fn snapshot(&mut self) -> Result<(), Error> {
         let first = self.log.next_offset();
         let records: Vec<StoredRecord> = self
             .latest
@@ -221,7 +229,8 @@ impl Commits {
             })
             .collect();
         if !records.is_empty() {
-            self.log.append(&records, sync)?;
+            // Synced before what it replaces goes, in every mode.
+            self.log.append(&records, true)?;
             self.log.retain_from(first)?;
         }
         self.since_snapshot = records.len() as u64;
@@ -273,18 +282,27 @@ fn describe(t: &StoredTopic) -> String {
 }
 
 /// A topic's partition logs in a store directory.
+///
+/// `Synced` appends and commits are written under the log's lock and synced
+/// after it, by [`GroupSync`]: concurrent callers share an `fdatasync`.
+/// `Buffered` appends go to the partition's buffer, written by the topic's
+/// [`Writer`] within [`BUFFER_DELAY`](crate::writer::BUFFER_DELAY); reads,
+/// syncs, other appends and dropping the logs write the buffer first.
 #[derive(Debug)]
 struct DirTopic {
-    logs: Vec<Mutex<PartitionLog>>,
+    slots: Arc<[Mutex<Slot>]>,
+    syncs: Vec<GroupSync>,
+    writer: Arc<Writer>,
     commits: Mutex<Commits>,
+    commits_sync: GroupSync,
     recovered: Vec<String>,
 }
 
 impl DirTopic {
-    fn log(&self, p: u32) -> std::sync::MutexGuard<'_, PartitionLog> {
+    fn slot(&self, p: u32) -> std::sync::MutexGuard<'_, Slot> {
         // A panic while holding a log cannot leave it half-written (appends undo
         // failed writes): go on with it.
-        self.logs[p as usize]
+        self.slots[p as usize]
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -296,13 +314,22 @@ impl DirTopic {
     }
 }
 
+impl Drop for DirTopic {
+    fn drop(&mut self) {
+        self.writer.stop();
+        for p in 0..self.slots.len() as u32 {
+            let _ = self.slot(p).flush();
+        }
+    }
+}
+
 impl TopicLogs for DirTopic {
     fn first_offset(&self, partition: u32) -> u64 {
-        self.log(partition).first_offset()
+        self.slot(partition).log.first_offset()
     }
 
     fn next_offset(&self, partition: u32) -> u64 {
-        self.log(partition).next_offset()
+        self.slot(partition).next_offset()
     }
 
     fn read(
@@ -311,7 +338,9 @@ impl TopicLogs for DirTopic {
         from: u64,
         f: &mut dyn FnMut(StoredRecord) -> bool,
     ) -> Result<(), Error> {
-        Ok(self.log(partition).read(from, f)?)
+        let mut slot = self.slot(partition);
+        slot.flush()?;
+        Ok(slot.log.read(from, f)?)
     }
 
     fn append(
@@ -320,12 +349,35 @@ impl TopicLogs for DirTopic {
         records: &[StoredRecord],
         durability: Durability,
     ) -> Result<(), Error> {
-        let sync = durability == Durability::Synced;
-        Ok(self.log(partition).append(records, sync)?)
+        match durability {
+            Durability::Written => self.slot(partition).append(records, false),
+            Durability::Synced => {
+                let through = {
+                    let mut slot = self.slot(partition);
+                    slot.append(records, false)?;
+                    slot.log.next_offset()
+                };
+                self.sync_through(partition, through)
+            }
+            Durability::Buffered => {
+                if self.slot(partition).buffer(records)? {
+                    self.writer.wake(&self.slots)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn sync_through(&self, partition: u32, offset: u64) -> Result<(), Error> {
+        self.syncs[partition as usize].wait(
+            offset,
+            || self.slot(partition).log.sync_point(),
+            || self.slot(partition).log.poison(),
+        )
     }
 
     fn retain_from(&self, partition: u32, offset: u64) -> Result<(), Error> {
-        self.log(partition).retain_from(offset)?;
+        self.slot(partition).log.retain_from(offset)?;
         Ok(())
     }
 
@@ -343,15 +395,32 @@ impl TopicLogs for DirTopic {
         offsets: &[(u32, u64)],
         durability: Durability,
     ) -> Result<(), Error> {
-        self.commits()
-            .commit(group, offsets, durability == Durability::Synced)
+        // Commits are written at once in every mode, after a buffered topic's
+        // waiting records: a commit never points past what the log holds.
+        for p in 0..self.slots.len() as u32 {
+            self.slot(p).flush()?;
+        }
+        let through = {
+            let mut commits = self.commits();
+            commits.commit(group, offsets)?;
+            commits.log.next_offset()
+        };
+        if durability != Durability::Synced {
+            return Ok(());
+        }
+        self.commits_sync.wait(
+            through,
+            || self.commits().log.sync_point(),
+            || self.commits().log.poison(),
+        )
     }
 
     fn sync(&self) -> Result<(), Error> {
         let mut first = Ok(());
-        for p in 0..self.logs.len() as u32 {
-            if let Err(e) = self.log(p).sync() {
-                first = first.and(Err(e.into()));
+        for p in 0..self.slots.len() as u32 {
+            let mut slot = self.slot(p);
+            if let Err(e) = slot.flush().and_then(|()| Ok(slot.log.sync()?)) {
+                first = first.and(Err(e));
             }
         }
         if let Err(e) = self.commits().log.sync() {

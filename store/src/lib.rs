@@ -152,6 +152,7 @@ mod engine;
 mod error;
 mod frame;
 mod log;
+mod writer;
 
 pub use dir::{Dir, OpenOptions};
 pub use error::StoreError;

@@ -277,12 +277,13 @@ impl<T> QueueLog<T> {
         &self.codec_name
     }
 
-    /// Appends `ops` as one write (`(op, enqueue time, key, headers)`); returns
-    /// the offset of the first.
+    /// Appends `ops` as one write (`(op, enqueue time, key, headers)`) with
+    /// `durability`; returns the offset of the first.
     fn write(
         &self,
         st: &mut LogState,
         ops: impl Iterator<Item = (Op, i64, Option<Key>, Headers)>,
+        durability: Durability,
     ) -> Result<u64, Error> {
         let first = st.next;
         let records: Vec<StoredRecord> = ops
@@ -298,9 +299,28 @@ impl<T> QueueLog<T> {
         if records.is_empty() {
             return Ok(first);
         }
-        self.logs.append(0, &records, self.durability)?;
+        self.logs.append(0, &records, durability)?;
         st.next = first + records.len() as u64;
         Ok(first)
+    }
+
+    /// How a change is written under the state's lock: a `Synced` queue's
+    /// changes are written, then synced after the lock ([`QueueLog::settle`]),
+    /// so concurrent callers share an `fdatasync`.
+    fn locked_durability(&self) -> Durability {
+        match self.durability {
+            Durability::Synced => Durability::Written,
+            m => m,
+        }
+    }
+
+    /// Returns once the changes before `through` are as durable as the queue
+    /// promises (a `Synced` queue's are synced, with other callers' changes).
+    fn settle(&self, through: u64) -> Result<(), Error> {
+        if self.durability == Durability::Synced {
+            self.logs.sync_through(0, through)?;
+        }
+        Ok(())
     }
 
     /// Logs that `msgs` entered the queue (one write); returns their ids, in
@@ -321,6 +341,7 @@ impl<T> QueueLog<T> {
                 };
                 (op, m.enqueued_at, m.key.cloned(), m.headers.clone())
             }),
+            self.locked_durability(),
         )?;
         for (i, due) in dues.into_iter().enumerate() {
             let id = first + i as u64;
@@ -335,6 +356,9 @@ impl<T> QueueLog<T> {
             st.by_offset.insert(id, id);
         }
         self.tidy(&mut st);
+        let through = st.next;
+        drop(st);
+        self.settle(through)?;
         Ok((first..first + n).collect())
     }
 
@@ -348,6 +372,7 @@ impl<T> QueueLog<T> {
         self.write(
             &mut st,
             std::iter::once((Op::Delivered(ids), 0, None, Headers::new())),
+            self.locked_durability(),
         )?;
         for id in counted {
             if let Some(l) = st.live.get_mut(&id) {
@@ -355,7 +380,9 @@ impl<T> QueueLog<T> {
             }
         }
         self.tidy(&mut st);
-        Ok(())
+        let through = st.next;
+        drop(st);
+        self.settle(through)
     }
 
     /// Logs that `id` is ready again at `due`.
@@ -364,12 +391,15 @@ impl<T> QueueLog<T> {
         self.write(
             &mut st,
             std::iter::once((Op::Delayed { id, due }, 0, None, Headers::new())),
+            self.locked_durability(),
         )?;
         if let Some(l) = st.live.get_mut(&id) {
             l.due = Some(due);
         }
         self.tidy(&mut st);
-        Ok(())
+        let through = st.next;
+        drop(st);
+        self.settle(through)
     }
 
     /// Logs that `ids` left the queue for good (one write).
@@ -382,6 +412,7 @@ impl<T> QueueLog<T> {
         self.write(
             &mut st,
             std::iter::once((Op::Removed(ids), 0, None, Headers::new())),
+            self.locked_durability(),
         )?;
         for id in gone {
             if let Some(l) = st.live.remove(&id) {
@@ -389,7 +420,9 @@ impl<T> QueueLog<T> {
             }
         }
         self.tidy(&mut st);
-        Ok(())
+        let through = st.next;
+        drop(st);
+        self.settle(through)
     }
 
     /// Forces everything written so far to disk.
@@ -457,7 +490,13 @@ impl<T> QueueLog<T> {
             return Err(e);
         }
         let ids: Vec<u64> = copies.iter().map(|(id, _)| *id).collect();
-        let first = self.write(st, copies.into_iter().map(|(_, c)| c))?;
+        // Copies are at least written, and a synced queue's synced, before the
+        // segments holding the originals may go.
+        let durability = match self.durability {
+            Durability::Buffered => Durability::Written,
+            m => m,
+        };
+        let first = self.write(st, copies.into_iter().map(|(_, c)| c), durability)?;
         for (i, id) in ids.into_iter().enumerate() {
             if let Some(l) = st.live.get_mut(&id) {
                 st.by_offset.remove(&l.offset);

@@ -438,7 +438,7 @@ impl<T> QueueInner<T> {
         }
         let now = self.now();
         self.promote_due(now);
-        let Some((mut seq, mut slot)) = self.slots.pop(&self.free) else {
+        let Some((mut seq, slot)) = self.slots.pop(&self.free) else {
             return Err((SendRefused::Full, msg));
         };
         let due = match delay_ms {
@@ -447,16 +447,7 @@ impl<T> QueueInner<T> {
         };
         if let Some(log) = &self.durable {
             // In the log before anyone can receive it.
-            let sent = log.encode(&msg.value).and_then(|value| {
-                log.sent(vec![Outgoing {
-                    enqueued_at: msg.timestamp.unwrap_or(now),
-                    key: msg.key.as_ref(),
-                    headers: &msg.headers,
-                    due,
-                    value,
-                }])
-            });
-            match sent {
+            match self.log_sent(log, std::slice::from_ref(&msg), due, now) {
                 Ok(ids) => seq = ids[0],
                 Err(e) => {
                     self.counters.unsent.fetch_add(1, Ordering::Relaxed);
@@ -465,6 +456,110 @@ impl<T> QueueInner<T> {
                 }
             }
         }
+        self.place(seq, slot, msg, due, now, origin)
+    }
+
+    /// Sends as many of `msgs` (from the front, no delay) as there is room for
+    /// now, a durable queue's as one write of its log; returns how many were
+    /// sent. Refused (`Full` when nothing fits), what was not sent stays in
+    /// `msgs`, in order.
+    pub(crate) fn try_send_chunk(
+        &self,
+        msgs: &mut std::collections::VecDeque<Message<T>>,
+    ) -> Result<usize, SendRefused> {
+        if self.main.is_closed() {
+            return Err(SendRefused::Closed);
+        }
+        let now = self.now();
+        self.promote_due(now);
+        let mut reserved = Vec::new();
+        while reserved.len() < msgs.len() {
+            match self.slots.pop(&self.free) {
+                Some(s) => reserved.push(s),
+                None => break,
+            }
+        }
+        if reserved.is_empty() {
+            return Err(SendRefused::Full);
+        }
+        let k = reserved.len();
+        if let Some(log) = &self.durable {
+            let chunk = msgs.make_contiguous();
+            match self.log_sent(log, &chunk[..k], None, now) {
+                Ok(ids) => {
+                    for ((seq, _), id) in reserved.iter_mut().zip(ids) {
+                        *seq = id;
+                    }
+                }
+                Err(e) => {
+                    self.counters.unsent.fetch_add(k as u64, Ordering::Relaxed);
+                    for (_, slot) in reserved {
+                        self.free_slot(slot);
+                    }
+                    return Err(SendRefused::Storage(e));
+                }
+            }
+        }
+        let mut reserved = reserved.into_iter();
+        let mut sent = 0;
+        while let Some((seq, slot)) = reserved.next() {
+            let msg = msgs.pop_front().expect("a message per reserved slot");
+            if let Err((refused, msg)) = self.place(seq, slot, msg, None, now, None) {
+                // Closed meanwhile: the rest is not sent either (nor kept in
+                // the log).
+                let rest: Vec<(u64, Owned)> = reserved.collect();
+                self.counters
+                    .unsent
+                    .fetch_add(rest.len() as u64, Ordering::Relaxed);
+                if let Some(log) = &self.durable {
+                    let _ = log.removed(rest.iter().map(|(seq, _)| *seq).collect());
+                }
+                for (_, slot) in rest {
+                    self.free_slot(slot);
+                }
+                msgs.push_front(msg);
+                return if sent == 0 { Err(refused) } else { Ok(sent) };
+            }
+            sent += 1;
+        }
+        Ok(sent)
+    }
+
+    /// Logs that `msgs` entered the queue (one write); returns their ids.
+    fn log_sent(
+        &self,
+        log: &QueueLog<T>,
+        msgs: &[Message<T>],
+        due: Option<i64>,
+        now: i64,
+    ) -> Result<Vec<u64>, crate::Error> {
+        let outgoing = msgs
+            .iter()
+            .map(|msg| {
+                log.encode(&msg.value).map(|value| Outgoing {
+                    enqueued_at: msg.timestamp.unwrap_or(now),
+                    key: msg.key.as_ref(),
+                    headers: &msg.headers,
+                    due,
+                    value,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        log.sent(outgoing)
+    }
+
+    /// Puts `msg` in its reserved `slot` (id `seq`): ready, or delayed until
+    /// `due`. Refused (closed meanwhile), the slot is freed and a durable
+    /// queue logs that it left.
+    fn place(
+        &self,
+        seq: u64,
+        mut slot: Owned,
+        msg: Message<T>,
+        due: Option<i64>,
+        now: i64,
+        origin: Option<(u32, u64)>,
+    ) -> Result<(), (SendRefused, Message<T>)> {
         let Message {
             value,
             key,

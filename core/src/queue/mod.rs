@@ -654,8 +654,12 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
     ///
     /// # Errors
     ///
-    /// `Closed`, with the values not sent (in order); the ones before them were
-    /// sent.
+    /// `Closed` (or a durable queue's `Storage`), with the values not sent (in
+    /// order); the ones before them were sent.
+    ///
+    /// A durable queue logs the values that fit at once as one write (one
+    /// `fdatasync` when `Synced`); waiting for room, it sends one value and
+    /// then as many as fit again.
     ///
     /// # Examples
     ///
@@ -670,6 +674,9 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
         &self,
         values: I,
     ) -> Result<usize, SendError<Vec<T>>> {
+        if self.inner.durable.is_some() {
+            return self.send_batch_logged(values.into_iter().map(Message::new).collect());
+        }
         let mut it = values.into_iter();
         let mut n = 0;
         while let Some(v) = it.next() {
@@ -679,6 +686,34 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
                 );
             }
             n += 1;
+        }
+        Ok(n)
+    }
+
+    /// [`Queue::send_batch`] of a durable queue: chunks of what fits, each one
+    /// write of the log.
+    fn send_batch_logged(
+        &self,
+        mut msgs: std::collections::VecDeque<Message<T>>,
+    ) -> Result<usize, SendError<Vec<T>>> {
+        let mut n = 0;
+        let rest = |msgs: std::collections::VecDeque<Message<T>>| {
+            msgs.into_iter().map(|m| m.value).collect::<Vec<T>>()
+        };
+        while !msgs.is_empty() {
+            match self.inner.try_send_chunk(&mut msgs) {
+                Ok(k) => n += k,
+                Err(SendRefused::Full) => {
+                    // Wait for room with the first; then as many as fit again.
+                    let first = msgs.pop_front().expect("not empty");
+                    if let Err((refused, m)) = self.inner.send(first, None, Wait::Until(None)) {
+                        msgs.push_front(m);
+                        return Err(send_error((refused, rest(msgs))));
+                    }
+                    n += 1;
+                }
+                Err(refused) => return Err(send_error((refused, rest(msgs)))),
+            }
         }
         Ok(n)
     }

@@ -38,6 +38,12 @@ impl<T> std::fmt::Debug for Durable<T> {
 }
 
 impl<T: Clone + Send + Sync + 'static> Durable<T> {
+    /// Whether a `Synced` topic's publishes sync after their claim (outside
+    /// the partition's lock, so concurrent publishes share an `fdatasync`).
+    pub(super) fn sync_after(&self) -> bool {
+        self.durability == Durability::Synced
+    }
+
     pub(crate) fn new(
         logs: Box<dyn TopicLogs>,
         codec: Arc<dyn Codec<T>>,
@@ -110,11 +116,14 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
     /// Claims `k` offsets of partition `p` for `records` once they are in the
     /// log: admission and the log write under the partition's lock, the entries
     /// written after it. `Err(Closed)` with `failed` set when the log refused.
+    /// With `defer_sync`, a `Synced` topic's records are only written here: the
+    /// caller syncs them after the claim ([`Durable::sync_after`]).
     pub(super) fn claim_durable(
         &self,
         d: &Durable<T>,
         p: u32,
         records: &mut [StoredRecord],
+        defer_sync: bool,
         failed: &mut Option<Error>,
         next: &mut dyn FnMut() -> (i64, Entry<T>),
     ) -> Result<u64, ClaimRefused> {
@@ -132,7 +141,11 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
             for (i, r) in records.iter_mut().enumerate() {
                 r.offset = n + i as u64;
             }
-            if let Err(e) = d.logs.append(p, records, d.durability) {
+            let durability = match d.durability {
+                Durability::Synced if defer_sync => Durability::Written,
+                m => m,
+            };
+            if let Err(e) = d.logs.append(p, records, durability) {
                 *failed = Some(e);
                 return Err(ClaimRefused::Closed);
             }

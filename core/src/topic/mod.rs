@@ -762,6 +762,13 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
                 }
             };
             let durable = stored.is_some();
+            // As a single publish: a synced chunk keeps a copy to hand back if
+            // its sync fails after the claim.
+            let spare = match &inner.durable {
+                Some(d) if d.sync_after() => Some(chunk.clone()),
+                _ => None,
+            };
+            let defer_sync = spare.is_some();
             let mut src = chunk.into_iter();
             let next = &mut || {
                 let ts = if durable {
@@ -778,11 +785,16 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
                     },
                 )
             };
-            match inner.claim_wait(0, k, wait, next, stored.as_deref_mut()) {
+            match inner.claim_wait(0, k, wait, next, stored.as_deref_mut(), defer_sync) {
                 Ok(_) => n += k as usize,
                 Err(r) => {
-                    // A refused claim took nothing: hand back this chunk and the rest.
-                    let rest: Vec<T> = src.chain(it).collect();
+                    // A refused claim took nothing: hand back this chunk and the
+                    // rest (a chunk whose sync failed: its copy).
+                    let chunk: Vec<T> = match spare {
+                        Some(copy) if src.len() < copy.len() => copy,
+                        _ => src.collect(),
+                    };
+                    let rest: Vec<T> = chunk.into_iter().chain(it).collect();
                     return Err(r.publish_error(rest));
                 }
             }

@@ -183,6 +183,17 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
                 Err(e) => return Err(PublishError::Storage(entry, e)),
             }
         }
+        // A synced publish keeps a copy to hand back if its sync fails after
+        // the claim (made here, outside every lock).
+        let spare = match &self.durable {
+            Some(d) if d.sync_after() => Some(Entry {
+                key: entry.key.clone(),
+                headers: entry.headers.clone(),
+                value: entry.value.clone(),
+            }),
+            _ => None,
+        };
+        let defer_sync = spare.is_some();
         let mut entry = Some(entry);
         let r = self.claim_wait(
             p,
@@ -193,6 +204,7 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
                 (ts, entry.take().expect("one entry per claim"))
             },
             stored.as_mut().map(|s| &mut s[..]),
+            defer_sync,
         );
         match r {
             Ok(offset) => Ok(Receipt {
@@ -200,7 +212,10 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
                 offset,
             }),
             Err(refused) => {
-                let e = entry.take().expect("refused claims leave the entry");
+                let e = entry
+                    .take()
+                    .or(spare)
+                    .expect("a refused claim leaves the entry, a failed sync its copy");
                 Err(refused.publish_error(e))
             }
         }
@@ -279,7 +294,9 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
                 },
             )
         };
-        match self.claim_wait(p, k, Wait::Never, next, stored.as_deref_mut()) {
+        // Called under the event store's lock: no copy of the values is made,
+        // so a synced append syncs under the partition's lock.
+        match self.claim_wait(p, k, Wait::Never, next, stored.as_deref_mut(), false) {
             Ok(o) => Ok(o),
             Err(refused) => Err((refused, src.collect())),
         }
@@ -306,7 +323,11 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
 
     /// Claims `k` records on partition `p`, waiting for room as `wait` allows, and
     /// wakes readers once they are published. A durable topic's claims carry the
-    /// records' stored form (`stored`), written to the log first.
+    /// records' stored form (`stored`), written to the log first. With
+    /// `defer_sync`, a `Synced` topic's records are synced after the claim, so
+    /// concurrent publishes share an `fdatasync`; if that sync fails the
+    /// records are published but the claim is `Refused::Storage`, and the
+    /// caller hands back the copy it kept.
     #[inline]
     pub(super) fn claim_wait(
         &self,
@@ -315,6 +336,7 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
         wait: Wait,
         next: &mut dyn FnMut() -> (i64, Entry<T>),
         mut stored: Option<&mut [StoredRecord]>,
+        defer_sync: bool,
     ) -> Result<u64, Refused> {
         let part = &self.parts[p as usize];
         // Compacted partitions take records one by one in `publish_entry`.
@@ -325,7 +347,9 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
         let mut failed = None;
         let mut attempt = || match (&self.durable, stored.as_deref_mut()) {
             (None, _) => part.ring_publish(k, |n, k| self.admit(part, n, k), &mut *next),
-            (Some(d), Some(records)) => self.claim_durable(d, p, records, &mut failed, &mut *next),
+            (Some(d), Some(records)) => {
+                self.claim_durable(d, p, records, defer_sync, &mut failed, &mut *next)
+            }
             (Some(_), None) => {
                 // Every caller passes a durable topic's stored form: refuse
                 // rather than publish what the log does not hold.
@@ -351,7 +375,14 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
                 if let Some(j) = &self.journal {
                     self.journal_claim(j, p, offset, k);
                 }
-                Ok(offset)
+                match &self.durable {
+                    Some(d) if defer_sync && d.sync_after() => d
+                        .logs
+                        .sync_through(p, offset + k)
+                        .map(|()| offset)
+                        .map_err(Refused::Storage),
+                    _ => Ok(offset),
+                }
             }
             Err(_) if failed.is_some() => Err(Refused::Storage(failed.take().expect("checked"))),
             Err(ClaimRefused::Full) => Err(Refused::Full),

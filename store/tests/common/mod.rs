@@ -92,6 +92,9 @@ impl TopicLogs for FailingLogs {
         }
         self.inner.append(p, records, d)
     }
+    fn sync_through(&self, p: u32, offset: u64) -> Result<(), Error> {
+        self.inner.sync_through(p, offset)
+    }
     fn retain_from(&self, p: u32, offset: u64) -> Result<(), Error> {
         self.inner.retain_from(p, offset)
     }
@@ -100,5 +103,73 @@ impl TopicLogs for FailingLogs {
     }
     fn recovered(&self) -> Vec<String> {
         self.inner.recovered()
+    }
+}
+
+/// A store whose syncs fail, as a disk that reports an I/O error on `fsync`:
+/// `Synced` appends are written, then fail.
+#[derive(Debug)]
+pub struct FailingSync(pub Dir);
+
+#[derive(Debug)]
+pub struct FailingSyncLogs(Box<dyn TopicLogs>);
+
+fn sync_failure() -> Error {
+    Error::Io {
+        path: "disk".into(),
+        reason: "Input/output error (injected fsync failure)".into(),
+    }
+}
+
+impl Storage for FailingSync {
+    fn open_topic(&self, name: &str, d: &StoredTopic) -> Result<Box<dyn TopicLogs>, Error> {
+        Ok(Box::new(FailingSyncLogs(self.0.open_topic(name, d)?)))
+    }
+    fn describe(&self, name: &str) -> Result<Option<StoredTopic>, Error> {
+        self.0.describe(name)
+    }
+}
+
+impl TopicLogs for FailingSyncLogs {
+    fn first_offset(&self, p: u32) -> u64 {
+        self.0.first_offset(p)
+    }
+    fn next_offset(&self, p: u32) -> u64 {
+        self.0.next_offset(p)
+    }
+    fn read(
+        &self,
+        p: u32,
+        from: u64,
+        f: &mut dyn FnMut(StoredRecord) -> bool,
+    ) -> Result<(), Error> {
+        self.0.read(p, from, f)
+    }
+    fn committed(&self, group: &str) -> Vec<(u32, u64)> {
+        self.0.committed(group)
+    }
+    fn commit(&self, group: &str, offsets: &[(u32, u64)], d: Durability) -> Result<(), Error> {
+        self.0.commit(group, offsets, d)
+    }
+    fn append(&self, p: u32, records: &[StoredRecord], d: Durability) -> Result<(), Error> {
+        match d {
+            Durability::Synced => {
+                self.0.append(p, records, Durability::Written)?;
+                Err(sync_failure())
+            }
+            d => self.0.append(p, records, d),
+        }
+    }
+    fn sync_through(&self, _: u32, _: u64) -> Result<(), Error> {
+        Err(sync_failure())
+    }
+    fn retain_from(&self, p: u32, offset: u64) -> Result<(), Error> {
+        self.0.retain_from(p, offset)
+    }
+    fn sync(&self) -> Result<(), Error> {
+        Err(sync_failure())
+    }
+    fn recovered(&self) -> Vec<String> {
+        self.0.recovered()
     }
 }
