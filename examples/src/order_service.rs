@@ -17,7 +17,18 @@
 //!
 //! `cargo run -p ringlet-examples --bin order-service` serves on
 //! `127.0.0.1:3000` (`PORT` to change).
+//!
+//! **With a data directory** (`--data-dir DIR`, [`Config::data_dir`]) the
+//! order events and the fulfilment queues are durable: a restart — even after
+//! `kill -9` — finds every confirmed order, and every job not yet acked comes
+//! back. The read models are tables in memory, rebuilt at every start by
+//! replaying the events from the first (the projections topology starts over);
+//! the jobs come from a second topology that resumes from its committed
+//! offsets, so a restart sends no job twice except those of the events it had
+//! not committed yet (at-least-once; shipping an order twice is refused by the
+//! aggregate, so a repeated job is acked and does nothing).
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -29,10 +40,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ringlet::eventstore::{AppendError, ExecuteError};
+use ringlet::storage::Codec;
 use ringlet::streams::{StreamThread, Table, WindowedTable, Windows};
 use ringlet::{
-    Aggregate, Aggregates, Bus, EventStore, OnError, Queue, QueueConfig, ReceiveTimeoutError,
-    TopicConfig, Topology,
+    Aggregate, Aggregates, Bus, EventStore, GroupConfig, OnError, Queue, QueueConfig,
+    ReceiveTimeoutError, Start, Topic, TopicConfig, Topology,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -229,6 +241,8 @@ pub struct Config {
     pub partitions: u32,
     /// Events per partition the store holds (it refuses appends beyond).
     pub capacity: usize,
+    /// Where the events and queues are kept (in memory when `None`).
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -238,6 +252,7 @@ impl Default for Config {
             work: Duration::from_millis(5),
             partitions: 4,
             capacity: 1 << 20,
+            data_dir: None,
         }
     }
 }
@@ -254,6 +269,8 @@ pub struct Service {
     per_minute: WindowedTable<u64>,
     /// The topology keeping the read models (its skipped records' errors).
     projections: Topology,
+    /// The topology turning placed orders into fulfilment jobs.
+    jobs: Topology,
     /// The fulfilment queue.
     pub fulfilment: Queue<Job>,
     next_id: AtomicU64,
@@ -262,8 +279,53 @@ pub struct Service {
 }
 
 struct Threads {
-    topology: StreamThread,
+    topologies: Vec<StreamThread>,
     workers: Vec<JoinHandle<()>>,
+}
+
+/// The events as JSON: their enum is internally tagged (`"type"`), which
+/// needs a self-describing format.
+struct JsonEvents;
+
+impl Codec<OrderEvent> for JsonEvents {
+    fn name(&self) -> &str {
+        "json"
+    }
+
+    fn value_type(&self) -> String {
+        "order-service/OrderEvent".into()
+    }
+
+    fn encode(&self, value: &OrderEvent) -> Result<Vec<u8>, String> {
+        serde_json::to_vec(value).map_err(|e| e.to_string())
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Result<OrderEvent, String> {
+        serde_json::from_slice(bytes).map_err(|e| e.to_string())
+    }
+}
+
+/// The group the projections topology's source reads with (its name, and the
+/// config a topology's source uses).
+fn projections_group(topic: &Topic<OrderEvent>) -> Result<ringlet::Group<OrderEvent>, BoxError> {
+    Ok(topic.group_with(
+        "order-projections",
+        GroupConfig::default()
+            .start(Start::Earliest)
+            .session_timeout(Duration::MAX),
+    )?)
+}
+
+/// Moves the projections' committed offsets back to the first events, so the
+/// tables (in memory) are rebuilt from every event.
+fn rewind(topic: &Topic<OrderEvent>) -> Result<(), BoxError> {
+    let mut member = projections_group(topic)?.join()?;
+    for (p, o) in topic.earliest_offsets().into_iter().enumerate() {
+        member.seek(p as u32, o)?;
+    }
+    member.commit()?;
+    member.leave();
+    Ok(())
 }
 
 impl std::fmt::Debug for Service {
@@ -281,25 +343,45 @@ impl Service {
     ///
     /// The engine refused the configuration, or a thread could not start.
     pub fn start(config: Config) -> Result<Arc<Service>, BoxError> {
-        let bus = Bus::new();
-        let store = bus.event_store::<OrderEvent>(
-            "orders",
-            TopicConfig::default()
-                .partitions(config.partitions)
-                .capacity(config.capacity),
-        )?;
+        let events = TopicConfig::default()
+            .partitions(config.partitions)
+            .capacity(config.capacity);
+        let dlq = QueueConfig::default().capacity(1 << 16);
+        let jobs = QueueConfig::default()
+            .capacity(1 << 16)
+            .visibility_timeout(Duration::from_secs(5))
+            .max_deliveries(5)
+            .dead_letter("fulfilment-dlq");
+        let (bus, store, fulfilment) = match &config.data_dir {
+            None => {
+                let bus = Bus::new();
+                let store = bus.event_store::<OrderEvent>("orders", events)?;
+                bus.queue::<Job>("fulfilment-dlq", dlq)?;
+                let fulfilment = bus.queue::<Job>("fulfilment", jobs)?;
+                (bus, store, fulfilment)
+            }
+            Some(dir) => {
+                let bus = Bus::builder()
+                    .storage(ringlet_store::Dir::open(dir)?)
+                    .build();
+                let store =
+                    bus.durable_event_store_with::<OrderEvent>("orders", events, JsonEvents)?;
+                bus.durable_queue::<Job>("fulfilment-dlq", dlq)?;
+                let fulfilment = bus.durable_queue::<Job>("fulfilment", jobs)?;
+                rewind(store.topic())?;
+                (bus, store, fulfilment)
+            }
+        };
         let orders = Aggregates::<Order>::new(&store).snapshot_every(100)?;
-        bus.queue::<Job>("fulfilment-dlq", QueueConfig::default().capacity(1 << 16))?;
-        let fulfilment = bus.queue::<Job>(
-            "fulfilment",
-            QueueConfig::default()
-                .capacity(1 << 16)
-                .visibility_timeout(Duration::from_secs(5))
-                .max_deliveries(5)
-                .dead_letter("fulfilment-dlq"),
-        )?;
+        // Ids continue after the stored orders'.
+        let next_id = store
+            .ids()
+            .iter()
+            .filter_map(|id| id.strip_prefix("o-")?.parse::<u64>().ok())
+            .max()
+            .map_or(1, |n| n + 1);
 
-        // The topology: read models, the per-minute window, and fulfilment jobs.
+        // The read models and the per-minute window.
         let topo = bus.topology_named("order-projections")?;
         topo.on_error(OnError::Skip);
         let events = topo.stream(store.topic())?;
@@ -365,8 +447,14 @@ impl Service {
                     .retention(Duration::from_secs(3600)),
             )
             .count()?;
+        // The jobs: a topology of their own, which resumes where it committed.
+        let jobs_topo = bus.topology_named("order-fulfilment")?;
+        jobs_topo.on_error(OnError::Skip);
+        let placed_again = jobs_topo
+            .stream(store.topic())?
+            .filter(|r| matches!(r.value, OrderEvent::Placed { .. }));
         let jobs = fulfilment.clone();
-        placed.try_for_each(move |rec| {
+        placed_again.try_for_each(move |rec| {
             let order = rec
                 .key
                 .as_ref()
@@ -377,7 +465,7 @@ impl Service {
             jobs.try_send(Job { order })
                 .map_err(|e| format!("fulfilment queue: {e}").into())
         });
-        let topology = topo.spawn()?;
+        let topologies = vec![topo.spawn()?, jobs_topo.spawn()?];
 
         let service = Arc::new(Service {
             bus,
@@ -387,8 +475,9 @@ impl Service {
             customers,
             per_minute,
             projections: topo,
+            jobs: jobs_topo,
             fulfilment,
-            next_id: AtomicU64::new(1),
+            next_id: AtomicU64::new(next_id),
             stop: Arc::new(AtomicBool::new(false)),
             threads: parking_lot::Mutex::new(None),
         });
@@ -402,7 +491,10 @@ impl Service {
                     .spawn(move || s.work(w, work))?,
             );
         }
-        *service.threads.lock() = Some(Threads { topology, workers });
+        *service.threads.lock() = Some(Threads {
+            topologies,
+            workers,
+        });
         Ok(service)
     }
 
@@ -480,7 +572,9 @@ impl Service {
             for w in t.workers {
                 let _ = w.join();
             }
-            let _ = t.topology.stop();
+            for topology in t.topologies {
+                let _ = topology.stop();
+            }
         }
     }
 
@@ -612,7 +706,7 @@ async fn stats(State(s): App) -> Json<serde_json::Value> {
     Json(json!({
         "orders": s.store.ids().len(),
         "fulfilment": { "sent": f.sent, "acked": f.acked, "ready": f.ready, "in_flight": f.in_flight, "redelivered": f.redelivered, "dead_lettered": f.dead_lettered },
-        "topology_errors": s.projections.errors().len(),
+        "topology_errors": s.projections.errors().len() + s.jobs.errors().len(),
     }))
 }
 

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 /// A running server on an ephemeral port, stopped on drop.
 struct Server {
-    addr: SocketAddr,
+    client: Client,
     service: Arc<Service>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -40,16 +40,29 @@ impl Server {
             });
         });
         Server {
-            addr: addr_rx.recv().unwrap(),
+            client: Client(addr_rx.recv().unwrap()),
             service,
             stop: Some(stop_tx),
             thread: Some(thread),
         }
     }
+}
 
+impl std::ops::Deref for Server {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// An HTTP client of the service at an address.
+struct Client(SocketAddr);
+
+impl Client {
     /// One HTTP/1.1 request; returns the status and the JSON body (or a string).
     fn call(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
-        let mut s = TcpStream::connect(self.addr).unwrap();
+        let mut s = TcpStream::connect(self.0).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         let body = body.unwrap_or("");
         write!(
@@ -264,4 +277,144 @@ fn concurrent_clients_every_order_shipped_exactly_once() {
         })
     });
     assert!(!pm.as_array().unwrap().is_empty());
+}
+
+// --- a durable service killed and restarted ------------------------------------
+
+/// The service binary on a data directory, on a free port.
+struct Process {
+    child: std::process::Child,
+    client: Client,
+}
+
+impl Process {
+    fn start(dir: &std::path::Path, workers: u32) -> Process {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_order-service"))
+            .args([
+                "--data-dir",
+                dir.to_str().unwrap(),
+                "--workers",
+                &workers.to_string(),
+            ])
+            .env("PORT", "0")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        // Keep reading what it prints (a closed pipe would fail its prints).
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        let addr = first
+            .trim()
+            .strip_prefix("order service on http://")
+            .unwrap_or_else(|| panic!("the service said {first:?}"))
+            .parse()
+            .unwrap();
+        Process {
+            child,
+            client: Client(addr),
+        }
+    }
+
+    /// SIGKILL: no destructor, no flush, no goodbye.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl std::ops::Deref for Process {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn status_is(want: &'static str) -> impl Fn(u16, &Value) -> bool {
+    move |st, v| st == 200 && v["status"] == want
+}
+
+#[test]
+fn a_service_killed_between_orders_comes_back_with_its_orders_jobs_and_read_models() {
+    let dir = std::env::temp_dir().join(format!("ringlet-order-service-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // No workers: the jobs stay queued across the kills.
+    let p = Process::start(&dir, 0);
+    let mut ids = Vec::new();
+    for (customer, qty) in [("ada", 1), ("ada", 2), ("bob", 3)] {
+        let (st, v) = p.post("/orders", &order(customer, &[("tea", qty, 350)]));
+        assert_eq!(st, 201, "{v}");
+        ids.push(v["id"].as_str().unwrap().to_string());
+    }
+    let (st, _) = p.post(
+        &format!("/orders/{}/cancel", ids[1]),
+        &json!({"reason": "changed mind"}),
+    );
+    assert_eq!(st, 200);
+    // Confirmed: the jobs are queued (the read models may still be catching up).
+    p.until("/stats", |_, v| {
+        v["fulfilment"]["ready"].as_u64() >= Some(3)
+    });
+    p.kill();
+
+    let p = Process::start(&dir, 0);
+    // Every confirmed order, its events and the read models rebuilt from them.
+    p.until(&format!("/orders/{}", ids[0]), status_is("placed"));
+    p.until(&format!("/orders/{}", ids[1]), status_is("cancelled"));
+    p.until(&format!("/orders/{}", ids[2]), status_is("placed"));
+    let (_, events) = p.get(&format!("/orders/{}/events", ids[1]));
+    assert_eq!(events.as_array().map(Vec::len), Some(2), "{events}");
+    p.until("/customers/ada", |st, v| {
+        st == 200 && v["orders"] == 2 && v["placed_cents"] == 350 * 3
+    });
+    // The jobs came back: none lost (a job whose event the jobs topology had
+    // not committed may be sent again: at-least-once).
+    let stats = p.until("/stats", |_, v| {
+        v["fulfilment"]["ready"].as_u64() >= Some(3)
+    });
+    assert_eq!(stats["orders"], 3, "{stats}");
+    // Ids continue after the stored ones.
+    let (st, v) = p.post("/orders", &order("cy", &[("cake", 1, 500)]));
+    assert_eq!(st, 201, "{v}");
+    ids.push(v["id"].as_str().unwrap().to_string());
+    assert!(!ids[..3].contains(&ids[3]), "{ids:?}");
+    p.until("/stats", |_, v| {
+        v["fulfilment"]["ready"].as_u64() >= Some(4)
+    });
+    p.kill();
+
+    // Workers now: every queued job is worked; placed orders ship, once each.
+    let p = Process::start(&dir, 2);
+    for id in [&ids[0], &ids[2], &ids[3]] {
+        let v = p.until(&format!("/orders/{id}"), status_is("shipped"));
+        assert!(v["shipped_by"].is_u64(), "{v}");
+    }
+    p.until(&format!("/orders/{}", ids[1]), status_is("cancelled"));
+    let stats = p.until("/stats", |_, v| {
+        v["fulfilment"]["ready"] == 0 && v["fulfilment"]["in_flight"] == 0
+    });
+    assert_eq!(stats["topology_errors"], 0, "{stats}");
+    for id in &ids {
+        let (_, events) = p.get(&format!("/orders/{id}/events"));
+        let shipped = events
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == "shipped")
+            .count();
+        assert!(shipped <= 1, "{id} shipped {shipped} times: {events}");
+    }
+    p.kill();
+    let _ = std::fs::remove_dir_all(&dir);
 }
