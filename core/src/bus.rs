@@ -481,9 +481,9 @@ impl Bus {
     ///
     /// # Errors
     ///
-    /// As [`Bus::topic`]; `ConfigError` when the bus has no storage, for a
-    /// compacted topic (not durable yet), or when the config
-    /// contradicts what is stored (partitions, value type, codec); `TypeMismatch`
+    /// As [`Bus::topic`]; `ConfigError` when the bus has no storage, or when
+    /// the config contradicts what is stored (partitions, value type, codec,
+    /// compaction); `TypeMismatch`
     /// when a stored value does not decode; `Corrupt`, `Io`.
     ///
     /// # Examples
@@ -515,7 +515,7 @@ impl Bus {
         config: TopicConfig,
         codec: impl Codec<T>,
     ) -> Result<Topic<T>, Error> {
-        self.durable_topic_shared(name, config, Arc::new(codec))
+        self.durable_topic_shared(name, config, Arc::new(codec), None)
     }
 
     /// What the bus's storage holds for topic `name` (`None` without storage).
@@ -527,11 +527,69 @@ impl Bus {
         }
     }
 
+    /// Creates or opens the durable compacted topic `name` whose `None` values
+    /// are tombstones ([`Bus::compacted_topic`], kept as [`Bus::durable_topic`]
+    /// keeps records): after a restart the latest record of each key is read
+    /// back at its offset. Its log holds every record until more than half of
+    /// them (and at least 4096) were replaced by newer records of their keys;
+    /// it is then rewritten with the live ones, so it stays within about twice
+    /// what the topic retains.
+    ///
+    /// # Errors
+    ///
+    /// As [`Bus::durable_topic`]; `ConfigError` when the stored keys do not fit
+    /// the capacity.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::{Bus, TopicConfig};
+    /// let bus = Bus::new(); // no storage: durable topics need Bus::builder().storage(...)
+    /// assert!(bus.durable_compacted_topic::<String>("users", TopicConfig::default()).is_err());
+    /// ```
+    pub fn durable_compacted_topic<T>(
+        &self,
+        name: &str,
+        config: TopicConfig,
+    ) -> Result<Topic<Option<T>>, Error>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        self.durable_topic_shared(
+            name,
+            config.compacted(true),
+            Arc::new(crate::storage::Postcard),
+            Some(Option::is_none),
+        )
+    }
+
+    /// [`Bus::durable_compacted_topic`] with values encoded by `codec` and
+    /// `is_tombstone` telling which values delete their key.
+    ///
+    /// # Errors
+    ///
+    /// As [`Bus::durable_compacted_topic`].
+    pub fn durable_topic_with_tombstones<T: Clone + Send + Sync + 'static>(
+        &self,
+        name: &str,
+        config: TopicConfig,
+        codec: impl Codec<T>,
+        is_tombstone: fn(&T) -> bool,
+    ) -> Result<Topic<T>, Error> {
+        self.durable_topic_shared(
+            name,
+            config.compacted(true),
+            Arc::new(codec),
+            Some(is_tombstone),
+        )
+    }
+
     pub(crate) fn durable_topic_shared<T: Clone + Send + Sync + 'static>(
         &self,
         name: &str,
         config: TopicConfig,
         codec: Arc<dyn Codec<T>>,
+        is_tombstone: Option<fn(&T) -> bool>,
     ) -> Result<Topic<T>, Error> {
         let refuse = |reason: &str| {
             Err(Error::ConfigError {
@@ -542,9 +600,6 @@ impl Bus {
         let Some(storage) = self.inner.storage.clone() else {
             return refuse("the bus keeps nothing on disk: give it a data directory (Bus(data_dir=...) in Python, Bus::builder().storage(ringlet_store::Dir::open(path)?) in Rust)");
         };
-        if config.compacted {
-            return refuse("compacted topics are not durable yet");
-        }
         let durability = config.durability.unwrap_or_default();
         let config = TopicConfig {
             durability: Some(durability),
@@ -565,9 +620,13 @@ impl Bus {
                 codec,
                 durability,
                 config.partitions,
+                is_tombstone,
             ))
         });
         let topic = self.make_topic(name, config, Some(open))?;
+        if let Some(f) = is_tombstone {
+            let _ = topic.inner.tombstone.set(f);
+        }
         match topic.codec_name() {
             Some(c) if c != asked => Err(Error::ConfigError {
                 name: name.to_owned(),

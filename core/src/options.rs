@@ -313,7 +313,9 @@ impl Bus {
             existing.as_ref().and_then(|t| t.codec_name()),
             stored.map(|st| st.codec),
         )?;
-        self.durable_topic_shared(name, options.apply(base), codec)
+        let config = options.apply(base);
+        let tombstones = config.compacted.then_some(is_tombstone);
+        self.durable_topic_shared(name, config, codec, tombstones)
     }
 
     /// The config of the topic `name`, or the default one if there is none.

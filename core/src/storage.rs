@@ -50,7 +50,12 @@
 //! delayed and in-flight messages come back, in-flight ones with that delivery
 //! counted as an attempt. The log's records: `crate::queue::durable`.
 //!
-//! Not yet durable: compacted topics and share groups
+//! A durable compacted topic ([`Bus::durable_compacted_topic`](crate::Bus::durable_compacted_topic))
+//! writes every record to its log and reads the latest per key back at open;
+//! its log is rewritten with the live records once more than half of it (and
+//! at least 4096 records) was replaced, through [`TopicLogs::rewrite`].
+//!
+//! Not yet durable: share groups and stream state
 //! (a `ConfigError` says so where it applies). Hosts open durable topics and
 //! queues by options ([`Bus::open_topic_with_codecs`](crate::Bus::open_topic_with_codecs),
 //! [`Bus::open_queue_with_codecs`](crate::Bus::open_queue_with_codecs)); the
@@ -214,6 +219,20 @@ pub trait TopicLogs: Send + Sync + fmt::Debug {
     fn sync_through(&self, partition: u32, offset: u64) -> Result<(), Error> {
         let _ = (partition, offset);
         self.sync()
+    }
+    /// Replaces `partition`'s log with `records` (offsets increasing, the last
+    /// one the log's newest): a compacted topic's log, once most of it was
+    /// replaced by newer records of the same keys. A crash during the rewrite
+    /// leaves the old log or the new one, never a mix. By default nothing is
+    /// rewritten (the log keeps every record; reading it back gives the same
+    /// topic).
+    ///
+    /// # Errors
+    ///
+    /// `Io`: the old log is kept.
+    fn rewrite(&self, partition: u32, records: &[StoredRecord]) -> Result<(), Error> {
+        let _ = (partition, records);
+        Ok(())
     }
     /// Lets `partition` drop what is older than `offset` (retention moved on).
     ///

@@ -16,6 +16,9 @@ pub struct OpenOptions {
     pub repair: bool,
 }
 
+/// How many times (5 ms apart) opening tries a lock held elsewhere.
+const LOCK_TRIES: u32 = 20;
+
 /// A directory of logs, locked for this store while it is open (a second
 /// `Dir::open` of it, here or in another process, is `Locked`).
 ///
@@ -74,13 +77,23 @@ impl Dir {
             .write(true)
             .open(&lock_path)
             .map_err(|e| StoreError::io("open", &lock_path, e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(StoreError::Locked { path: lock_path })
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(StoreError::io("lock", &lock_path, e))
+        // A lock let go a moment ago may still be held for a few milliseconds
+        // by a child process being started (a forked process shares the open
+        // file until it runs its program): try again briefly before `Locked`.
+        let mut tries = 0;
+        loop {
+            match lock.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if tries < LOCK_TRIES => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(StoreError::Locked { path: lock_path })
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(StoreError::io("lock", &lock_path, e))
+                }
             }
         }
         Ok(Dir {
@@ -169,6 +182,7 @@ impl Dir {
             repair: options.repair || self.options.repair,
             ..options.clone()
         };
+        crate::log::settle_rewrite(&path)?;
         PartitionLog::open(path, &options)
     }
 

@@ -381,6 +381,27 @@ impl TopicLogs for DirTopic {
         Ok(())
     }
 
+    fn rewrite(&self, partition: u32, records: &[StoredRecord]) -> Result<(), Error> {
+        let mut slot = self.slot(partition);
+        slot.flush()?;
+        let dir = slot.log.dir().to_owned();
+        let opts = slot.log.options().clone();
+        match crate::log::rewrite(&dir, records, &opts) {
+            Ok(log) => {
+                slot.log = log;
+                Ok(())
+            }
+            Err(e) => {
+                // Moved away and not replaced: appends through the old files
+                // would be lost at the next open (which finishes the rewrite).
+                if !dir.exists() {
+                    slot.log.poison();
+                }
+                Err(e.into())
+            }
+        }
+    }
+
     fn committed(&self, group: &str) -> Vec<(u32, u64)> {
         self.commits()
             .latest

@@ -385,6 +385,11 @@ impl PartitionLog {
         ))
     }
 
+    /// The options it was opened with.
+    pub fn options(&self) -> &LogOptions {
+        &self.opts
+    }
+
     /// The directory of the segments.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -669,4 +674,77 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| StoreError::io("sync", dir, e))
+}
+
+/// `dir` with `.suffix` added (a rewrite's working names beside a log).
+fn beside(dir: &Path, suffix: &str) -> PathBuf {
+    let mut name = dir.file_name().unwrap_or_default().to_os_string();
+    name.push(".");
+    name.push(suffix);
+    dir.with_file_name(name)
+}
+
+fn remove_dir(path: &Path) -> Result<(), StoreError> {
+    match fs::remove_dir_all(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(StoreError::io("remove", path, e)),
+    }
+}
+
+fn rename(from: &Path, to: &Path) -> Result<(), StoreError> {
+    fs::rename(from, to).map_err(|e| StoreError::io("rename", from, e))
+}
+
+/// Replaces the log in `dir` with one holding `records` (offsets increasing):
+/// written and synced beside it as `<dir>.new`, renamed `<dir>.next` once
+/// complete, then put in place. Returns the new log, opened with `opts`. A
+/// crash at any point leaves the old log or the new one, as
+/// [`settle_rewrite`] finds it at the next open.
+///
+/// # Errors
+///
+/// `Io`; the old log is then still in place (or the new one, complete).
+pub(crate) fn rewrite(
+    dir: &Path,
+    records: &[StoredRecord],
+    opts: &LogOptions,
+) -> Result<PartitionLog, StoreError> {
+    let new = beside(dir, "new");
+    remove_dir(&new)?;
+    {
+        let (mut log, _) = PartitionLog::open(&new, opts)?;
+        for chunk in records.chunks(1024) {
+            log.append(chunk, false)?;
+        }
+        log.sync()?;
+    }
+    sync_dir(&new)?;
+    rename(&new, &beside(dir, "next"))?;
+    settle_rewrite(dir)?;
+    Ok(PartitionLog::open(dir, opts)?.0)
+}
+
+/// Finishes or undoes a rewrite of the log in `dir` that a crash cut short: an
+/// incomplete `<dir>.new` is removed; a complete `<dir>.next` replaces the log
+/// (the old one moved to `<dir>.old` first, then removed).
+///
+/// # Errors
+///
+/// `Io`.
+pub(crate) fn settle_rewrite(dir: &Path) -> Result<(), StoreError> {
+    remove_dir(&beside(dir, "new"))?;
+    let next = beside(dir, "next");
+    let old = beside(dir, "old");
+    if next.exists() {
+        if dir.exists() {
+            remove_dir(&old)?;
+            rename(dir, &old)?;
+        }
+        rename(&next, dir)?;
+        if let Some(parent) = dir.parent() {
+            sync_dir(parent)?;
+        }
+    }
+    remove_dir(&old)
 }

@@ -19,6 +19,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
+use super::publish::Refused;
 use super::ring::{ClaimRefused, Read};
 use super::{Entry, OnFull};
 use crate::sync::Mutex;
@@ -129,6 +130,78 @@ impl<T> Compacted<T> {
         }
     }
 
+    /// [`Compacted::append`] that calls `write` with the record's offset once
+    /// it is admitted, before it is appended (under the partition's lock, so a
+    /// log is written in offset order): a write that fails appends nothing.
+    pub(crate) fn append_logged(
+        &self,
+        ts: i64,
+        entry: Entry<T>,
+        tomb: bool,
+        write: impl FnOnce(u64) -> Result<(), crate::Error>,
+    ) -> Result<(u64, Option<u64>), (Refused, Entry<T>)> {
+        let mut l = self.log.lock();
+        if l.closed {
+            return Err((Refused::Closed, entry));
+        }
+        let key = entry
+            .key
+            .as_ref()
+            .map(|k| k.as_bytes().to_vec())
+            .unwrap_or_default();
+        if !l.admits(self.cap, self.on_full, &key) {
+            return Err((Refused::Full, entry));
+        }
+        let offset = l.end;
+        if let Err(e) = write(offset) {
+            return Err((Refused::Storage(e), entry));
+        }
+        match l.append(self.cap, self.on_full, key, ts, entry, tomb) {
+            Ok(Appended { evicted }) => Ok((offset, evicted)),
+            Err(e) => Err((Refused::Full, e)), // admitted above: not reached
+        }
+    }
+
+    /// Puts a record read back from the log at `offset` (at open, offsets
+    /// increasing, one record per key); refused when there is no room for it.
+    pub(crate) fn restore(
+        &self,
+        offset: u64,
+        ts: i64,
+        entry: Entry<T>,
+        tomb: bool,
+    ) -> Result<(), Entry<T>> {
+        let mut l = self.log.lock();
+        let key = entry
+            .key
+            .as_ref()
+            .map(|k| k.as_bytes().to_vec())
+            .unwrap_or_default();
+        if !l.admits(self.cap, self.on_full, &key) {
+            return Err(entry);
+        }
+        l.end = offset;
+        l.append(self.cap, self.on_full, key, ts, entry, tomb)
+            .map(drop)
+    }
+
+    /// Moves the end offset to `end` (where a restored log's offsets continue).
+    pub(crate) fn set_end(&self, end: u64) {
+        let mut l = self.log.lock();
+        l.end = l.end.max(end);
+    }
+
+    /// The offsets of the retained records and the end offset.
+    pub(crate) fn live(&self) -> (Vec<u64>, u64) {
+        let l = self.log.lock();
+        (l.records.keys().copied().collect(), l.end)
+    }
+
+    /// How many records are retained.
+    pub(crate) fn len(&self) -> usize {
+        self.log.lock().records.len()
+    }
+
     /// Reads up to `max` retained records from offset `from` on, as the ring does;
     /// a reader behind evicted records gets `Read::Dropped` first.
     pub(crate) fn read(
@@ -160,6 +233,14 @@ impl<T> Compacted<T> {
 }
 
 impl<T> Log<T> {
+    /// Whether a record for `key` finds room (as [`Log::append`] decides).
+    fn admits(&self, cap: usize, on_full: OnFull, key: &[u8]) -> bool {
+        self.keys.contains_key(key)
+            || self.records.len() < cap
+            || !self.tombstones.is_empty()
+            || on_full == OnFull::Overwrite
+    }
+
     fn append(
         &mut self,
         cap: usize,

@@ -10,7 +10,9 @@ use crate::storage::{Codec, Durability, StoredRecord, TopicLogs};
 use crate::sync::{AtomicU64, Mutex, Ordering};
 use crate::Error;
 
+use super::compact::Compacted;
 use super::partition::{Entry, Partition};
+use super::publish::Refused;
 use super::ring::ClaimRefused;
 use super::TopicInner;
 
@@ -26,7 +28,15 @@ pub(crate) struct Durable<T> {
     locks: Box<[Mutex<()>]>,
     /// Records appended per partition since retention was last passed on.
     since_retain: Box<[AtomicU64]>,
+    /// Which values are tombstones (a compacted topic's deletions).
+    pub(crate) is_tombstone: Option<fn(&T) -> bool>,
+    /// Per compacted partition: records its log holds (live or replaced since).
+    log_len: Box<[AtomicU64]>,
 }
+
+/// A compacted partition's log is rewritten with only its live records once it
+/// holds more than twice as many records as are live, and at least this many.
+const REWRITE_MIN: u64 = 4096;
 
 impl<T> std::fmt::Debug for Durable<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -49,6 +59,7 @@ impl<T: Clone + Send + Sync + 'static> Durable<T> {
         codec: Arc<dyn Codec<T>>,
         durability: Durability,
         partitions: u32,
+        is_tombstone: Option<fn(&T) -> bool>,
     ) -> Self {
         Durable {
             logs,
@@ -56,6 +67,8 @@ impl<T: Clone + Send + Sync + 'static> Durable<T> {
             durability,
             locks: (0..partitions).map(|_| Mutex::new(())).collect(),
             since_retain: (0..partitions).map(|_| AtomicU64::new(0)).collect(),
+            is_tombstone,
+            log_len: (0..partitions).map(|_| AtomicU64::new(0)).collect(),
         }
     }
 
@@ -165,10 +178,124 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
         Ok(first)
     }
 
+    /// Appends one record to durable compacted partition `p`: written to the
+    /// log once admitted, under the partition's lock; the log is rewritten
+    /// when it holds too many replaced records.
+    pub(super) fn append_compacted_durable(
+        &self,
+        d: &Durable<T>,
+        p: u32,
+        c: &Compacted<T>,
+        ts: i64,
+        entry: Entry<T>,
+        tomb: bool,
+    ) -> Result<(u64, Option<u64>), (Refused, Entry<T>)> {
+        let mut record = match d.stored(
+            &self.name,
+            ts,
+            entry.key.as_ref(),
+            &entry.headers,
+            &entry.value,
+        ) {
+            Ok(r) => r,
+            Err(e) => return Err((Refused::Storage(e), entry)),
+        };
+        let order = d.locks[p as usize].lock();
+        let appended = c.append_logged(ts, entry, tomb, |offset| {
+            record.offset = offset;
+            d.logs
+                .append(p, std::slice::from_ref(&record), d.durability)
+        })?;
+        let held = d.log_len[p as usize].fetch_add(1, Ordering::Relaxed) + 1;
+        if held > REWRITE_MIN.max(2 * c.len() as u64) {
+            // Failures are tried again later: the log still holds everything.
+            let _ = self.rewrite(d, p, c);
+        }
+        drop(order);
+        Ok(appended)
+    }
+
+    /// Rewrites compacted partition `p`'s log with its live records (and its
+    /// last one, where the offsets continue). Under the partition's lock.
+    fn rewrite(&self, d: &Durable<T>, p: u32, c: &Compacted<T>) -> Result<(), Error> {
+        let (live, end) = c.live();
+        let live: std::collections::HashSet<u64> = live.into_iter().collect();
+        let mut keep = Vec::with_capacity(live.len() + 1);
+        d.logs.read(p, d.logs.first_offset(p), &mut |r| {
+            if live.contains(&r.offset) || r.offset + 1 == end {
+                keep.push(r);
+            }
+            true
+        })?;
+        d.logs.rewrite(p, &keep)?;
+        d.log_len[p as usize].store(keep.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Reads compacted partition `p`'s latest record per key back from its log
+    /// (at open): only those are decoded.
+    fn restore_compacted(&self, d: &Durable<T>, p: u32, c: &Compacted<T>) -> Result<(), Error> {
+        let mut latest: std::collections::BTreeMap<u64, StoredRecord> = Default::default();
+        let mut by_key: std::collections::HashMap<Vec<u8>, u64> = Default::default();
+        let mut held = 0u64;
+        d.logs.read(p, d.logs.first_offset(p), &mut |r| {
+            held += 1;
+            let key = r
+                .key
+                .as_ref()
+                .map(|k| k.as_bytes().to_vec())
+                .unwrap_or_default();
+            if let Some(old) = by_key.insert(key, r.offset) {
+                latest.remove(&old);
+            }
+            latest.insert(r.offset, r);
+            true
+        })?;
+        d.log_len[p as usize].store(held, Ordering::Relaxed);
+        let name = &*self.name;
+        for (offset, r) in latest {
+            let value = d
+                .codec
+                .decode(&r.value)
+                .map_err(|reason| Error::TypeMismatch {
+                    name: name.to_owned(),
+                    expected: format!(
+                        "values the {} codec decodes as {}",
+                        d.codec.name(),
+                        std::any::type_name::<T>()
+                    ),
+                    found: format!(
+                        "a value at partition {p}, offset {offset} that does not decode ({reason})"
+                    ),
+                })?;
+            let tomb = d.is_tombstone.is_some_and(|f| f(&value));
+            let entry = Entry {
+                key: r.key,
+                headers: r.headers,
+                value,
+            };
+            if c.restore(offset, r.timestamp, entry, tomb).is_err() {
+                return Err(Error::ConfigError {
+                    name: name.to_owned(),
+                    reason: format!(
+                        "partition {p} holds more keys than the capacity {}: give it a capacity of at least {}",
+                        self.config.capacity,
+                        c.len() + 1
+                    ),
+                });
+            }
+        }
+        c.set_end(d.logs.next_offset(p));
+        Ok(())
+    }
+
     /// Reads partition `p`'s retained records back from its log into its ring
     /// (at open, before anyone can see the topic).
     pub(crate) fn restore(&self, d: &Durable<T>, p: u32) -> Result<(), Error> {
         let part: &Partition<T> = &self.parts[p as usize];
+        if let Some(c) = &part.compact {
+            return self.restore_compacted(d, p, c);
+        }
         let mut expected = part.base;
         let mut failure = None;
         let name = &*self.name;

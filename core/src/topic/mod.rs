@@ -233,6 +233,9 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
             }),
         };
         if let Some(d) = &topic.inner.durable {
+            if let Some(f) = d.is_tombstone {
+                let _ = topic.inner.tombstone.set(f);
+            }
             for p in 0..topic.inner.config.partitions {
                 topic.inner.restore(d, p)?;
             }

@@ -161,10 +161,7 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
                     partition: p,
                     offset,
                 })
-                .map_err(|(r, e)| match r {
-                    ClaimRefused::Full => PublishError::Full(e),
-                    ClaimRefused::Closed => PublishError::Closed(e),
-                });
+                .map_err(|(r, e)| r.publish_error(e));
         }
         let clock = self.timer.clock();
         let mut stored = None;
@@ -398,9 +395,18 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
         c: &Compacted<T>,
         ts: i64,
         entry: Entry<T>,
-    ) -> Result<u64, (ClaimRefused, Entry<T>)> {
+    ) -> Result<u64, (Refused, Entry<T>)> {
         let tomb = self.tombstone.get().is_some_and(|f| f(&entry.value));
-        let (offset, evicted) = c.append(ts, entry, tomb)?;
+        let (offset, evicted) = match &self.durable {
+            Some(d) => self.append_compacted_durable(d, p, c, ts, entry, tomb)?,
+            None => c.append(ts, entry, tomb).map_err(|(r, e)| {
+                let r = match r {
+                    ClaimRefused::Full => Refused::Full,
+                    ClaimRefused::Closed => Refused::Closed,
+                };
+                (r, e)
+            })?,
+        };
         self.data.notify();
         if let Some(j) = &self.journal {
             if let Some(o) = evicted {
