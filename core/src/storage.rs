@@ -55,7 +55,11 @@
 //! its log is rewritten with the live records once more than half of it (and
 //! at least 4096 records) was replaced, through [`TopicLogs::rewrite`].
 //!
-//! Not yet durable: share groups and stream state
+//! A share group of a durable topic stores its start offsets with the
+//! consumer-group commits (see [`ShareGroup`](crate::ShareGroup)): what it
+//! settled in order is never delivered again after a restart.
+//!
+//! Not yet durable: stream state
 //! (a `ConfigError` says so where it applies). Hosts open durable topics and
 //! queues by options ([`Bus::open_topic_with_codecs`](crate::Bus::open_topic_with_codecs),
 //! [`Bus::open_queue_with_codecs`](crate::Bus::open_queue_with_codecs)); the

@@ -21,6 +21,18 @@
 //! Settles of share-group deliveries take a short lock to keep the oldest
 //! unsettled offset per partition (for gating); the queue's own paths stay
 //! lock-free.
+//!
+//! On a durable topic a share group stores that oldest unsettled offset per
+//! partition (the share-partition start offset of Kafka's share groups) with
+//! the topic's consumer-group commits, under `share:<name>` (`:` is not in
+//! names, so it is no consumer group's), each time it moves, before the settle
+//! that moved it returns. Opened again — after a restart, or in the same
+//! process once every handle was dropped — the group starts there: what was
+//! settled before it is never delivered again. Records settled out of order
+//! after an unsettled one are delivered again (at-least-once, as a consumer
+//! group's uncommitted records), and delivery counts start over. A store that
+//! refuses the write leaves the stored offset behind (more is delivered again
+//! after a restart, nothing is lost).
 
 use std::any::Any;
 use std::collections::BTreeSet;
@@ -194,6 +206,14 @@ struct TrackState {
     fetched: Vec<u64>,
     cursors: Vec<Arc<Cursor>>,
     members: usize,
+    /// On a durable topic: the key its start offsets are stored under, and
+    /// the last offset stored per partition.
+    stored: Option<(String, Vec<u64>)>,
+}
+
+/// The commit key a share group's start offsets are stored under.
+fn stored_key(group: &str) -> String {
+    format!("share:{group}")
 }
 
 impl TrackState {
@@ -210,6 +230,18 @@ impl TrackState {
             self.cursors[p].pos.store(self.gate(p), Ordering::SeqCst);
         }
     }
+
+    /// A durable topic's group stores partition `p`'s start offset when it
+    /// moved on (under this lock, so stored offsets only grow).
+    fn persist(&mut self, topic: Option<&Arc<dyn TopicOps>>, p: usize) {
+        let gate = self.gate(p);
+        let (Some(topic), Some((key, stored))) = (topic, self.stored.as_mut()) else {
+            return;
+        };
+        if gate > stored[p] && topic.store_commit(key, &[(p as u32, gate)]).is_ok() {
+            stored[p] = gate;
+        }
+    }
 }
 
 impl Source for Tracker {
@@ -221,16 +253,18 @@ impl Source for Tracker {
 
     fn settled(&self, partition: u32, offset: u64, lost: bool) {
         let p = partition as usize;
+        let topic = self.topic.upgrade();
         {
             let mut s = self.state.lock();
             if s.unsettled.get_mut(p).is_some_and(|u| u.remove(&offset)) {
                 s.store_gate(p);
+                s.persist(topic.as_ref(), p);
             }
         }
         if lost {
             self.lost.fetch_add(1, Ordering::Relaxed);
         }
-        if let Some(t) = self.topic.upgrade() {
+        if let Some(t) = topic {
             t.room_changed(partition);
         }
     }
@@ -325,12 +359,40 @@ impl<T: Clone + Send + Sync + 'static> ShareInner<T> {
         let n = topic.parts.len();
         let mut reader = Subscription::detached(topic.clone(), OnLag::Earliest);
         let ops: Arc<dyn TopicOps> = topic.clone();
+        // A durable topic's group starts where it stored its start offsets.
+        let mut stored = topic.durable.as_ref().map(|_| {
+            let key = stored_key(name);
+            let mut at = vec![None; n];
+            for (p, o) in ops.stored_commits(&key) {
+                if let Some(a) = at.get_mut(p as usize) {
+                    *a = Some(o);
+                }
+            }
+            (key, at)
+        });
         let mut fetched = Vec::with_capacity(n);
+        let mut fresh = Vec::new();
         for p in 0..n as u32 {
-            let at = ops.start_of(p, &config.start);
+            let at = match stored.as_ref().and_then(|(_, at)| at[p as usize]) {
+                Some(o) => o.max(ops.floor(p)),
+                None => {
+                    fresh.push((p, ops.start_of(p, &config.start)));
+                    fresh[fresh.len() - 1].1
+                }
+            };
             reader.set_active(p, Some(at));
             fetched.push(at);
         }
+        // A new group on a durable topic stores where it starts, so that a
+        // restart starts there too (not at `start` again).
+        let stored = match stored.take() {
+            Some((key, _)) if !fresh.is_empty() => {
+                ops.store_commit(&key, &fresh)?;
+                Some((key, fetched.clone()))
+            }
+            Some((key, _)) => Some((key, fetched.clone())),
+            None => None,
+        };
         let tracker = Arc::new(Tracker {
             topic: Arc::downgrade(&ops),
             state: Mutex::new(TrackState {
@@ -344,6 +406,7 @@ impl<T: Clone + Send + Sync + 'static> ShareInner<T> {
                     })
                     .collect(),
                 members: 0,
+                stored,
             }),
             lost: AtomicU64::new(0),
         });
@@ -435,6 +498,7 @@ impl<T: Clone + Send + Sync + 'static> ShareInner<T> {
                 Err(TryRecvError::Empty) => break,
             }
         }
+        let topic = self.tracker.topic.upgrade();
         let moved: Vec<u32> = {
             let mut s = self.tracker.state.lock();
             (0..s.fetched.len())
@@ -443,13 +507,14 @@ impl<T: Clone + Send + Sync + 'static> ShareInner<T> {
                     (s.fetched[p] != at).then(|| {
                         s.fetched[p] = at;
                         s.store_gate(p);
+                        s.persist(topic.as_ref(), p);
                         p as u32
                     })
                 })
                 .collect()
         };
         drop(reader);
-        if let Some(t) = self.tracker.topic.upgrade() {
+        if let Some(t) = topic {
             for p in moved {
                 t.room_changed(p);
             }
@@ -543,6 +608,12 @@ impl<T: Clone + Send + Sync + 'static> ShareInner<T> {
 /// records copied before it) panics with it, and the group goes on with the
 /// records after it. Once in the group, a message behaves as in a queue (a panic
 /// in a later delivery's clone counts as a crashed delivery).
+///
+/// On a durable topic the group stores its oldest unsettled offset per
+/// partition before the settle that moves it returns, and starts there when it
+/// is opened again (after a restart too): what it settled in order is never
+/// delivered again; records settled out of order after an unsettled one are
+/// (at-least-once), with delivery counts starting over.
 ///
 /// # Examples
 ///
