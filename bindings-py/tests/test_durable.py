@@ -494,3 +494,35 @@ def test_a_worker_killed_at_random_moments_loses_no_message_and_acked_ones_stay_
                 assert a >= delivered.get(v, 0) + 1, f"{v}: delivered {delivered[v]}, back as {a}"
             next_value = max(back.keys() | sent | {-1}) + 1
     assert len(sent) > kills and acked
+
+
+def test_compacted_buffered_topics_and_share_groups_come_back(tmp_path: pathlib.Path) -> None:
+    run(
+        f"""
+        import ringlet
+        with ringlet.Bus(data_dir={str(tmp_path)!r}) as bus:
+            users = bus.topic("users", durable=True, compacted=True)
+            users.publish({{"name": "Ada"}}, key="u1")
+            users.publish({{"name": "Bob"}}, key="u2")
+            users.publish({{"name": "Ada L."}}, key="u1")
+            users.publish(None, key="u2")                  # a tombstone
+            ticks = bus.topic("ticks", durable=True, durability="buffered")
+            ticks.publish_many(range(100))
+            bus.sync()                                     # what came before is on disk
+            jobs = bus.topic("jobs", durable=True)
+            jobs.publish_many(range(5))
+            workers = jobs.share_group("workers", start="earliest").join()
+            for d in workers.receive_many(3, timeout=0):
+                if d.offset < 2:
+                    d.ack()
+            # the third one stays in flight: the process ends with it
+        """
+    )
+    with ringlet.Bus(data_dir=tmp_path) as bus:
+        users = bus.topic("users")  # stored as compacted: left out, it still is
+        latest = [(r.key, r.value) for r in users.subscribe("earliest").poll_many(10, timeout=0)]
+        assert latest == [("u1", {"name": "Ada L."}), ("u2", None)]
+        assert values(bus.topic("ticks")) == list(range(100))
+        workers = bus.topic("jobs").share_group("workers", start="earliest").join()
+        offsets = sorted(d.offset for d in workers.receive_many(10, timeout=0))
+        assert offsets == [2, 3, 4]   # what was settled is not delivered again
