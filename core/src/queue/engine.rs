@@ -526,6 +526,7 @@ impl<T> QueueInner<T> {
     }
 
     /// Logs that `msgs` entered the queue (one write); returns their ids.
+    #[cold]
     fn log_sent(
         &self,
         log: &QueueLog<T>,
@@ -551,6 +552,7 @@ impl<T> QueueInner<T> {
     /// Puts `msg` in its reserved `slot` (id `seq`): ready, or delayed until
     /// `due`. Refused (closed meanwhile), the slot is freed and a durable
     /// queue logs that it left.
+    #[inline]
     fn place(
         &self,
         seq: u64,
