@@ -9,11 +9,33 @@ use std::collections::VecDeque;
 
 use proptest::prelude::*;
 use ringlet::{
-    partition_for_key, Bus, Message, OnFull, PublishError, Start, TopicConfig, TryRecvError, BATCH,
+    partition_for_key, Bus, Message, OnFull, PublishError, Start, Topic, TopicConfig, TryRecvError,
+    BATCH,
 };
 
+/// How the topic under test is made: in memory here; `ringlet-store`'s tests
+/// run this suite on durable topics too.
+pub trait Kind {
+    /// What keeps the topic's storage until the case ends.
+    type Guard;
+    fn topic(config: TopicConfig) -> (Self::Guard, Bus, Topic<u32>);
+}
+
+/// Topics in memory.
+#[derive(Debug)]
+pub struct Memory;
+
+impl Kind for Memory {
+    type Guard = ();
+    fn topic(config: TopicConfig) -> ((), Bus, Topic<u32>) {
+        let bus = Bus::new();
+        let t = bus.topic::<u32>("t", config).unwrap();
+        ((), bus, t)
+    }
+}
+
 #[derive(Debug, Clone)]
-enum Op {
+pub enum Op {
     Publish {
         key: Option<u8>,
         partition: Option<u8>,
@@ -26,7 +48,7 @@ enum Op {
     Close,
 }
 
-fn op(partitions: u32) -> impl Strategy<Value = Op> {
+pub fn op(partitions: u32) -> impl Strategy<Value = Op> {
     let start = prop_oneof![
         Just(Start::Earliest),
         Just(Start::Latest),
@@ -128,22 +150,18 @@ fn got<T>(r: Result<ringlet::Record<u32>, TryRecvError>, _: T) -> Got {
     }
 }
 
-fn run(partitions: u32, cap: usize, keep: bool, ops: Vec<Op>) {
-    let bus = Bus::new();
+pub fn run<K: Kind>(partitions: u32, cap: usize, keep: bool, ops: Vec<Op>) {
     let policy = if keep {
         OnFull::Keep
     } else {
         OnFull::Overwrite
     };
-    let t = bus
-        .topic::<u32>(
-            "t",
-            TopicConfig::default()
-                .partitions(partitions)
-                .capacity(cap)
-                .on_full(policy),
-        )
-        .unwrap();
+    let (_guard, _bus, t) = K::topic(
+        TopicConfig::default()
+            .partitions(partitions)
+            .capacity(cap)
+            .on_full(policy),
+    );
     let mut m = Model {
         cap: cap as u64,
         keep,
@@ -287,11 +305,11 @@ proptest! {
 
     #[test]
     fn overwrite_topic_matches_model(partitions in 1u32..4, cap in 1usize..12, ops in proptest::collection::vec(op(3), 1..160)) {
-        run(partitions, cap, false, ops);
+        run::<Memory>(partitions, cap, false, ops);
     }
 
     #[test]
     fn keep_topic_matches_model(partitions in 1u32..3, cap in 1usize..12, ops in proptest::collection::vec(op(2), 1..160)) {
-        run(partitions, cap, true, ops);
+        run::<Memory>(partitions, cap, true, ops);
     }
 }

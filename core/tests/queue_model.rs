@@ -11,14 +11,37 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use ringlet::{
-    Bus, Delivery, ManualClock, Message, QueueConfig, QueueFigures, SettleError, TryReceiveError,
-    TrySendError,
+    Bus, BusBuilder, Delivery, ManualClock, Message, Queue, QueueConfig, QueueFigures, SettleError,
+    TryReceiveError, TrySendError,
 };
+
+/// How the queues under test are made: in memory here; `ringlet-store`'s tests
+/// run this suite on durable queues too.
+pub trait Kind {
+    /// What keeps the queues' storage until the case ends.
+    type Guard;
+    fn bus(builder: BusBuilder) -> (Self::Guard, Bus);
+    fn queue(bus: &Bus, name: &str, config: QueueConfig) -> Queue<u32>;
+}
+
+/// Queues in memory.
+#[derive(Debug)]
+pub struct Memory;
+
+impl Kind for Memory {
+    type Guard = ();
+    fn bus(builder: BusBuilder) -> ((), Bus) {
+        ((), builder.build())
+    }
+    fn queue(bus: &Bus, name: &str, config: QueueConfig) -> Queue<u32> {
+        bus.queue::<u32>(name, config).unwrap()
+    }
+}
 
 const VT: i64 = 10;
 
 #[derive(Debug, Clone)]
-enum Op {
+pub enum Op {
     Send,
     SendDelayed(i64),
     Receive,
@@ -32,7 +55,7 @@ enum Op {
     Advance(i64),
 }
 
-fn op() -> impl Strategy<Value = Op> {
+pub fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => Just(Op::Send),
         2 => (1i64..20).prop_map(Op::SendDelayed),
@@ -189,12 +212,15 @@ impl Model {
     }
 }
 
-fn run(ops: Vec<Op>, capacity: usize, max_deliveries: Option<u32>, dlq_capacity: usize) {
+pub fn run<K: Kind>(
+    ops: Vec<Op>,
+    capacity: usize,
+    max_deliveries: Option<u32>,
+    dlq_capacity: usize,
+) {
     let clock = ManualClock::new();
-    let bus = Bus::builder().clock(clock.clone()).build();
-    let dlq = bus
-        .queue::<u32>("dlq", QueueConfig::default().capacity(dlq_capacity))
-        .unwrap();
+    let (_guard, bus) = K::bus(Bus::builder().clock(clock.clone()));
+    let dlq = K::queue(&bus, "dlq", QueueConfig::default().capacity(dlq_capacity));
     let mut config = QueueConfig::default()
         .capacity(capacity)
         .visibility_timeout(Duration::from_millis(VT as u64))
@@ -202,7 +228,7 @@ fn run(ops: Vec<Op>, capacity: usize, max_deliveries: Option<u32>, dlq_capacity:
     if let Some(n) = max_deliveries {
         config = config.max_deliveries(n);
     }
-    let q = bus.queue::<u32>("q", config).unwrap();
+    let q = K::queue(&bus, "q", config);
     let mut m = Model {
         capacity,
         max_deliveries: max_deliveries.unwrap_or(u32::MAX),
@@ -328,6 +354,6 @@ proptest! {
         max_deliveries in proptest::option::of(1u32..4),
         dlq_capacity in 1usize..4,
     ) {
-        run(ops, capacity, max_deliveries, dlq_capacity);
+        run::<Memory>(ops, capacity, max_deliveries, dlq_capacity);
     }
 }
