@@ -59,7 +59,13 @@
 //! consumer-group commits (see [`ShareGroup`](crate::ShareGroup)): what it
 //! settled in order is never delivered again after a restart.
 //!
-//! Not yet durable: stream state
+//! A topology's tables keep durable changelogs once
+//! [`Topology::durable_changelogs`](crate::Topology::durable_changelogs) names
+//! their value type: rebuilt after a restart, the topology restores them and
+//! resumes from its committed offsets.
+//!
+//! Not yet durable: the tables of Python and JS topologies (their changelogs
+//! stay in memory)
 //! (a `ConfigError` says so where it applies). Hosts open durable topics and
 //! queues by options ([`Bus::open_topic_with_codecs`](crate::Bus::open_topic_with_codecs),
 //! [`Bus::open_queue_with_codecs`](crate::Bus::open_queue_with_codecs)); the

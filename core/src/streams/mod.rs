@@ -40,7 +40,10 @@
 //! agree, and a topology rebuilt with the same name (after [`Topology::close`])
 //! restores its tables from their compacted changelogs and resumes from the
 //! committed offsets: at-least-once for outputs, and each record counted once in
-//! the tables.
+//! the tables. Across a restart the same holds for tables whose changelogs are
+//! durable ([`Topology::durable_changelogs`]) over durable source topics —
+//! except for a step cut by the crash between its changelog writes and its
+//! offset commit, which is processed again.
 //!
 //! # When a callback fails
 //!

@@ -205,6 +205,9 @@ pub(crate) struct TopoInner {
     pub(super) closed: AtomicBool,
     /// Source node per topic name (one source per topic).
     pub(super) sources: Mutex<Vec<(String, Box<dyn Any + Send>)>>,
+    /// The codecs of durable changelogs, by the changelog's value type: an
+    /// `Arc<dyn Codec<Option<X>>>` for changelog values `X`.
+    pub(super) changelog_codecs: Mutex<Vec<(std::any::TypeId, Arc<dyn Any + Send + Sync>)>>,
 }
 
 /// A graph of stream processors and the tables they keep, run by
@@ -261,8 +264,66 @@ impl Topology {
                 on_error: Mutex::new(OnError::Stop),
                 closed: AtomicBool::new(false),
                 sources: Mutex::new(Vec::new()),
+                changelog_codecs: Mutex::new(Vec::new()),
             }),
         })
+    }
+
+    /// Keeps the changelogs of this topology's tables of values `V` (and of
+    /// windowed aggregates of `V`) on the bus's storage, encoded with
+    /// [`Postcard`](crate::storage::Postcard): durable compacted topics. A
+    /// topology rebuilt after a restart then restores those tables from them
+    /// and resumes its sources from their committed offsets (on durable
+    /// topics), as it does within a process. Call it before the tables are
+    /// made. A crash between a step's changelog writes and its offset commit
+    /// has that step's records processed again (at-least-once): counted twice
+    /// in the tables, as Kafka Streams' at-least-once processing does.
+    ///
+    /// # Errors
+    ///
+    /// `Closed` once the bus is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::Bus;
+    /// let bus = Bus::new(); // no storage: its tables' changelogs could not be made durable
+    /// let topo = bus.topology_named("counts")?;
+    /// topo.durable_changelogs::<u64>()?;
+    /// let clicks = bus.topic::<String>("clicks", Default::default())?;
+    /// assert!(topo.stream(&clicks)?.group_by_key().count().is_err());
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn durable_changelogs<V>(&self) -> Result<(), Error>
+    where
+        V: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        self.bus()?;
+        let plain: Arc<dyn crate::storage::Codec<Option<V>>> = Arc::new(crate::storage::Postcard);
+        let windowed: Arc<dyn crate::storage::Codec<Option<super::Windowed<V>>>> =
+            Arc::new(crate::storage::Postcard);
+        let mut codecs = self.inner.changelog_codecs.lock();
+        codecs.push((std::any::TypeId::of::<V>(), Arc::new(plain)));
+        codecs.push((
+            std::any::TypeId::of::<super::Windowed<V>>(),
+            Arc::new(windowed),
+        ));
+        Ok(())
+    }
+
+    /// The codec of durable changelogs of values `X`, if one was given.
+    pub(super) fn changelog_codec<X: 'static>(
+        &self,
+    ) -> Option<Arc<dyn crate::storage::Codec<Option<X>>>> {
+        let codecs = self.inner.changelog_codecs.lock();
+        codecs
+            .iter()
+            .rev()
+            .find(|(t, _)| *t == std::any::TypeId::of::<X>())
+            .and_then(|(_, c)| {
+                c.downcast_ref::<Arc<dyn crate::storage::Codec<Option<X>>>>()
+                    .cloned()
+            })
     }
 
     /// Whether [`Topology::close`] was called.

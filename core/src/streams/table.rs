@@ -68,12 +68,20 @@ pub(super) fn changelog<V: Clone + Send + Sync + 'static>(
     store: &str,
     capacity: usize,
 ) -> Result<Topic<Option<V>>, Error> {
-    topo.bus()?.compacted_topic::<V>(
-        &format!("{}-{store}-changelog", topo.name()),
-        TopicConfig::default()
-            .capacity(capacity)
-            .on_full(OnFull::Keep),
-    )
+    let name = format!("{}-{store}-changelog", topo.name());
+    let config = TopicConfig::default()
+        .capacity(capacity)
+        .on_full(OnFull::Keep);
+    match topo.changelog_codec::<V>() {
+        // Durable: a durable compacted topic whose `None`s are tombstones.
+        Some(codec) => topo.bus()?.durable_topic_shared(
+            &name,
+            config.compacted(true),
+            codec,
+            Some(Option::is_none),
+        ),
+        None => topo.bus()?.compacted_topic::<V>(&name, config),
+    }
 }
 
 impl<T: Clone + Send + Sync + 'static> GroupedStream<T> {
