@@ -12,7 +12,7 @@ use pyo3::types::PyTuple;
 use ringlet::streams::{
     BoxError, Cause, Description, GroupedStream, Interrupt, Stream, WindowedGrouped, Windows,
 };
-use ringlet::{OnError, Record, StreamError, Topology};
+use ringlet::{Error, OnError, Record, StreamError, Topology};
 
 use crate::convert::{self, Value};
 use crate::errors::err;
@@ -702,11 +702,38 @@ impl StreamThreadPy {
 }
 
 /// The Python side of `Bus.topology`, `run_until_idle`, `step`, `event_store`.
-pub(crate) fn topology(bus: &ringlet::Bus, name: Option<&str>) -> PyResult<TopologyPy> {
+/// `durable` keeps the changelogs of its tables on the bus's data directory,
+/// values encoded with `codec` (counts as they are).
+pub(crate) fn topology(
+    bus: &ringlet::Bus,
+    name: Option<&str>,
+    durable: bool,
+    codec: Option<&str>,
+) -> PyResult<TopologyPy> {
     let topo = match name {
         None => bus.topology(),
         Some(n) => bus.topology_named(n).map_err(err)?,
     };
+    if durable {
+        let c = crate::codecs::CODECS;
+        let name = codec.unwrap_or(c.default);
+        let Some(codec) = (c.make)(name) else {
+            return Err(err(Error::ConfigError {
+                name: topo.name().to_owned(),
+                reason: format!(
+                    "there is no codec {name:?}: use one of {}",
+                    c.names.join(", ")
+                ),
+            }));
+        };
+        topo.durable_changelogs_with::<Value>(codec).map_err(err)?;
+        topo.durable_changelogs::<u64>().map_err(err)?;
+    } else if codec.is_some() {
+        return Err(err(Error::ConfigError {
+            name: topo.name().to_owned(),
+            reason: "codec is for durable tables: give durable=True too, or leave it out".into(),
+        }));
+    }
     Ok(TopologyPy { topo })
 }
 
@@ -723,9 +750,18 @@ impl TopicPy {
 #[pymethods]
 impl crate::bus::BusPy {
     /// The default topology (`name=None`) or the live one named `name`.
-    #[pyo3(signature = (name = None))]
-    fn topology(&self, name: Option<&str>) -> PyResult<TopologyPy> {
-        topology(&self.bus, name)
+    /// `durable=True` (on a `Bus(data_dir=...)`) keeps the changelogs of the
+    /// tables it makes from then on on disk (values with `codec`, `"json"` by
+    /// default): rebuilt after a restart, the topology restores its tables and
+    /// resumes from its committed offsets.
+    #[pyo3(signature = (name = None, *, durable = false, codec = None))]
+    fn topology(
+        &self,
+        name: Option<&str>,
+        durable: bool,
+        codec: Option<&str>,
+    ) -> PyResult<TopologyPy> {
+        topology(&self.bus, name, durable, codec)
     }
 
     /// Steps every topology until nothing is pending; returns records read.

@@ -525,3 +525,40 @@ def test_compacted_buffered_topics_and_share_groups_come_back(tmp_path: pathlib.
         workers = bus.topic("jobs").share_group("workers", start="earliest").join()
         offsets = sorted(d.offset for d in workers.receive_many(10, timeout=0))
         assert offsets == [2, 3, 4]   # what was settled is not delivered again
+
+
+TOTALS = """
+import sys, ringlet
+bus = ringlet.Bus(data_dir=sys.argv[1])
+orders = bus.topic("orders", durable=True)
+topo = bus.topology("totals", durable=True)
+grouped = topo.stream(orders).group_by_key()
+spent = grouped.aggregate(0, lambda total, r: total + r.value["cents"])
+counts = topo.stream(orders).group_by_key(store="counts").count()
+for cents in map(int, sys.argv[2:]):
+    orders.publish({"cents": cents}, key="ada")
+topo.run_until_idle()
+print(spent["ada"], counts["ada"])
+bus.close()
+"""
+
+
+def test_a_durable_topology_restores_its_tables_and_counts_each_record_once(
+    tmp_path: pathlib.Path,
+) -> None:
+    def totals(*cents: int) -> str:
+        r = subprocess.run(
+            [sys.executable, "-c", TOTALS, str(tmp_path), *map(str, cents)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert r.returncode == 0, r.stderr
+        return r.stdout.strip()
+
+    assert totals(100, 250) == "350 2"
+    # A new process: the tables come back, and the old orders are not counted again.
+    assert totals(5) == "355 3"
+    assert totals() == "355 3"
+    with ringlet.Bus(data_dir=tmp_path) as bus, pytest.raises(ringlet.ConfigError, match="durable"):
+        bus.topology("other", codec="json")

@@ -62,16 +62,17 @@
 //! A topology's tables keep durable changelogs once
 //! [`Topology::durable_changelogs`](crate::Topology::durable_changelogs) names
 //! their value type: rebuilt after a restart, the topology restores them and
-//! resumes from its committed offsets.
+//! resumes from its committed offsets
+//! ([`Topology::durable_changelogs_with`](crate::Topology::durable_changelogs_with)
+//! takes a codec: Python's `bus.topology(name, durable=True)` passes its own).
 //!
-//! Not yet durable: the tables of Python and JS topologies (their changelogs
-//! stay in memory)
-//! (a `ConfigError` says so where it applies). Hosts open durable topics and
+//! Hosts open durable topics and
 //! queues by options ([`Bus::open_topic_with_codecs`](crate::Bus::open_topic_with_codecs),
 //! [`Bus::open_queue_with_codecs`](crate::Bus::open_queue_with_codecs)); the
 //! browser and Node builds have no storage and keep everything in memory.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -343,5 +344,38 @@ impl Codec<Vec<u8>> for Raw {
 
     fn decode(&self, bytes: &[u8]) -> Result<Vec<u8>, String> {
         Ok(bytes.to_vec())
+    }
+}
+
+/// A codec of `Option<T>` from one of `T`: `None` is one byte 0, `Some(v)` a
+/// byte 1 then `v`'s bytes (the values of a table's changelog).
+pub(crate) struct OptionCodec<T>(pub(crate) Arc<dyn Codec<T>>);
+
+impl<T: 'static> Codec<Option<T>> for OptionCodec<T> {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    fn value_type(&self) -> String {
+        format!("option of {}", self.0.value_type())
+    }
+
+    fn encode(&self, value: &Option<T>) -> Result<Vec<u8>, String> {
+        match value {
+            None => Ok(vec![0]),
+            Some(v) => {
+                let mut b = vec![1];
+                b.extend(self.0.encode(v)?);
+                Ok(b)
+            }
+        }
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Result<Option<T>, String> {
+        match bytes.split_first() {
+            Some((0, [])) => Ok(None),
+            Some((1, rest)) => self.0.decode(rest).map(Some),
+            _ => Err("not an option's bytes (a flag byte, 0 or 1, then the value)".into()),
+        }
     }
 }

@@ -224,8 +224,10 @@ class Bus:
     def __contains__(self, name: str, /) -> bool: ...
     def __len__(self) -> int: ...
     def _repr_html_(self) -> str: ...
-    def topology(self, name: Optional[str] = None) -> Topology:
-        """The default topology, or the live one named ``name``."""
+    def topology(
+        self, name: Optional[str] = None, *, durable: bool = False, codec: Optional[_Codec] = None
+    ) -> Topology:
+        """The default topology, or the live one named ``name``; ``durable=True`` keeps its tables' changelogs in the data directory."""
     def run_until_idle(self) -> int:
         """Steps every topology until nothing is pending; returns records read."""
     def step(self) -> int:

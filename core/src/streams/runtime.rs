@@ -311,6 +311,31 @@ impl Topology {
         Ok(())
     }
 
+    /// [`Topology::durable_changelogs`] with values encoded by `codec` (a
+    /// window's start and end are stored before its value).
+    ///
+    /// # Errors
+    ///
+    /// As [`Topology::durable_changelogs`].
+    pub fn durable_changelogs_with<V: Clone + Send + Sync + 'static>(
+        &self,
+        codec: Arc<dyn crate::storage::Codec<V>>,
+    ) -> Result<(), Error> {
+        use super::window::WindowedCodec;
+        use crate::storage::OptionCodec;
+        self.bus()?;
+        let plain: Arc<dyn crate::storage::Codec<Option<V>>> = Arc::new(OptionCodec(codec.clone()));
+        let windowed: Arc<dyn crate::storage::Codec<Option<super::Windowed<V>>>> =
+            Arc::new(OptionCodec(Arc::new(WindowedCodec(codec))));
+        let mut codecs = self.inner.changelog_codecs.lock();
+        codecs.push((std::any::TypeId::of::<V>(), Arc::new(plain)));
+        codecs.push((
+            std::any::TypeId::of::<super::Windowed<V>>(),
+            Arc::new(windowed),
+        ));
+        Ok(())
+    }
+
     /// The codec of durable changelogs of values `X`, if one was given.
     pub(super) fn changelog_codec<X: 'static>(
         &self,

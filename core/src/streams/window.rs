@@ -188,3 +188,41 @@ impl Windows {
         }
     }
 }
+
+/// A codec of windowed aggregates from one of their values: the window's start
+/// and end (`i64`, little-endian), then the value's bytes.
+pub(crate) struct WindowedCodec<T>(pub(crate) std::sync::Arc<dyn crate::storage::Codec<T>>);
+
+impl<T: 'static> crate::storage::Codec<Windowed<T>> for WindowedCodec<T> {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    fn value_type(&self) -> String {
+        format!("windowed {}", self.0.value_type())
+    }
+
+    fn encode(&self, w: &Windowed<T>) -> Result<Vec<u8>, String> {
+        let mut b = Vec::with_capacity(16);
+        b.extend_from_slice(&w.window.start.to_le_bytes());
+        b.extend_from_slice(&w.window.end.to_le_bytes());
+        b.extend(self.0.encode(&w.value)?);
+        Ok(b)
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Result<Windowed<T>, String> {
+        let (start, rest) = bytes
+            .split_first_chunk::<8>()
+            .ok_or("a window's bytes are cut short")?;
+        let (end, value) = rest
+            .split_first_chunk::<8>()
+            .ok_or("a window's bytes are cut short")?;
+        Ok(Windowed {
+            window: Window {
+                start: i64::from_le_bytes(*start),
+                end: i64::from_le_bytes(*end),
+            },
+            value: self.0.decode(value)?,
+        })
+    }
+}
