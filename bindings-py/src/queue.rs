@@ -128,6 +128,13 @@ impl QueuePy {
         Ok(d.unbind())
     }
 
+    /// What opening a durable queue's log cut off (a torn tail left by a
+    /// crash), as sentences; empty in memory and when the log was whole.
+    #[getter]
+    fn recovered(&self) -> Vec<String> {
+        self.q.recovered()
+    }
+
     /// Whether the queue was closed.
     #[getter]
     fn closed(&self) -> bool {

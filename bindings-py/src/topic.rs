@@ -100,6 +100,13 @@ impl TopicPy {
         with_topic!(&self.kind, t => t.name().to_owned())
     }
 
+    /// What opening a durable topic's logs cut off (torn tails left by a
+    /// crash), as sentences; empty in memory and when every log was whole.
+    #[getter]
+    fn recovered(&self) -> Vec<String> {
+        with_topic!(&self.kind, t => t.recovered())
+    }
+
     /// Number of partitions.
     #[getter]
     fn partitions(&self) -> u32 {

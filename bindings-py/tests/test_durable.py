@@ -210,7 +210,11 @@ def test_a_torn_tail_is_cut_and_damage_before_it_is_corrupt_unless_repaired(
     whole = seg.read_bytes()
     seg.write_bytes(whole[:-3])
     with ringlet.Bus(data_dir=tmp_path) as bus:
-        assert values(bus.topic("t")) == [f"record {i}" for i in range(9)]
+        t = bus.topic("t")
+        assert values(t) == [f"record {i}" for i in range(9)]
+        # What was cut is reported: on the topic, in its snapshot.
+        assert len(t.recovered) == 1 and seg.name in t.recovered[0], t.recovered
+        assert t.snapshot()["recovered"] == t.recovered
     # A flipped byte in the first record's value: damage before the tail.
     data = bytearray(seg.read_bytes())
     at = data.index(b"record 0")

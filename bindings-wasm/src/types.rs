@@ -102,13 +102,15 @@ export interface TopicSnapshot {
   subscriptions: { id: number; positions: number[]; lag: number }[];
   groups: GroupSnapshot[];
   share_groups: ShareGroupSnapshot[];
+  /** What opening a durable topic's logs cut off (native builds only). */
+  recovered?: string[];
 }
 export interface QueueSnapshot { name: string; closed: boolean; config: QueueConfig; figures: QueueFigures; [more: string]: unknown }
 /** `bus.snapshot()`: everything on the bus (the documented, stable shape). */
 export interface Snapshot { time_ms: number; topics: TopicSnapshot[]; queues: QueueSnapshot[] }
 /** A journal event (the value of a journal record). */
 export interface JournalEvent {
-  kind: "append" | "evict" | "expire" | "deliver" | "redeliver" | "ack" | "nack" | "dead_letter" | "commit" | "join" | "leave" | "rebalance";
+  kind: "append" | "evict" | "expire" | "deliver" | "redeliver" | "ack" | "nack" | "dead_letter" | "commit" | "join" | "leave" | "rebalance" | "recover";
   topic?: string; queue?: string; group?: string; member?: number; partition?: number; offset?: number;
   message?: number; attempt?: number; reason?: string; outcome?: string;
   assignment?: { member: number; partitions: number[] }[];

@@ -434,8 +434,27 @@ impl Bus {
                     None => Ok(()),
                 }));
             }
+            drop(reg);
+            self.journal_recovery(topic.recovered(), |e| Event {
+                topic: Some(topic.name().to_owned()),
+                ..e
+            });
         }
         Ok(topic)
+    }
+
+    /// Journals what opening a durable topic's or queue's logs cut off (`name`
+    /// fills in which), one `recover` event per cut.
+    fn journal_recovery(&self, cuts: Vec<String>, name: impl Fn(Event) -> Event) {
+        let Some(j) = &self.inner.journal else {
+            return;
+        };
+        for reason in cuts {
+            j.emit(name(Event {
+                reason: Some(reason),
+                ..Event::new(crate::journal::EventKind::Recover)
+            }));
+        }
     }
 
     /// The registry, locked again after a durable open made `name`'s topic or
@@ -882,6 +901,11 @@ impl Bus {
             if let Some(r) = reg.get_mut(&*name) {
                 r.sync = Some(Arc::new(move || syncer.sync_log()));
             }
+            drop(reg);
+            self.journal_recovery(queue.recovered(), |e| Event {
+                queue: Some(name.to_string()),
+                ..e
+            });
         }
         Ok(queue)
     }

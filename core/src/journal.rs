@@ -24,6 +24,7 @@
 //! | `commit` | `topic`, `group`, `member`, `partition`, `offset` |
 //! | `join`, `leave` | `topic`, `group`, `member`; `leave` has `reason` (`leave`, `drop`, `session_timeout`) |
 //! | `rebalance` | `topic`, `group`, `assignment`: `[{"member": 1, "partitions": [0, 2]}, …]` in join order |
+//! | `recover` | `topic` or `queue`, `reason`: what opening its log cut off (file, byte, bytes dropped, why) |
 //!
 //! `message` is the queue's send sequence number of the message (unique per queue);
 //! share-group queues are named `topic/group`.
@@ -74,6 +75,9 @@ pub enum EventKind {
     Leave,
     /// A consumer group's assignment changed.
     Rebalance,
+    /// Opening a durable topic's or queue's log cut off a torn tail (a crash
+    /// during a write).
+    Recover,
 }
 
 /// One member's partitions in a `rebalance` event.

@@ -86,6 +86,9 @@ pub struct TopicSnapshot {
     pub groups: Vec<GroupSnapshot>,
     /// Share groups, by name.
     pub share_groups: Vec<ShareGroupSnapshot>,
+    /// What opening a durable topic's logs cut off ([`crate::Topic::recovered`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recovered: Vec<String>,
 }
 
 /// A topic's configuration in a snapshot (durations in ms).
@@ -146,6 +149,9 @@ pub struct QueueSnapshot {
     pub config: QueueConfigSnapshot,
     /// Its figures.
     pub figures: QueueFigures,
+    /// What opening a durable queue's log cut off ([`crate::Queue::recovered`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recovered: Vec<String>,
 }
 
 /// A queue's configuration in a snapshot (durations in ms).
@@ -184,6 +190,7 @@ impl<T: Clone + Send + Sync + 'static> crate::Queue<T> {
             closed: self.is_closed(),
             config: self.config().into(),
             figures: self.figures(),
+            recovered: self.recovered(),
         }
     }
 }
@@ -234,6 +241,11 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
             subscriptions,
             groups,
             share_groups,
+            recovered: self
+                .durable
+                .as_ref()
+                .map(|d| d.logs.recovered())
+                .unwrap_or_default(),
         }
     }
 }

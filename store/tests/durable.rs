@@ -874,3 +874,67 @@ fn an_event_the_disk_refuses_is_not_appended() {
     assert_eq!(store.version("a"), 1);
     assert_eq!(store.topic().end_offsets(), [1]);
 }
+
+#[test]
+fn what_opening_cut_off_is_reported_in_the_snapshot_and_the_journal() {
+    use ringlet::journal::{Event, EventKind, JOURNAL_TOPIC};
+    let s = Scratch::new("recovered");
+    {
+        let bus = bus(&s.0);
+        bus.durable_topic::<u64>("t", TopicConfig::default())
+            .unwrap()
+            .publish_batch(0..10)
+            .unwrap();
+        bus.durable_queue::<u64>("q", ringlet::QueueConfig::default())
+            .unwrap()
+            .send(1)
+            .unwrap();
+    }
+    // Torn tails: garbage after the last frames, as a crash during a write leaves.
+    for log in [s.0.join("t/0"), s.0.join("q/0")] {
+        let seg = fs::read_dir(&log).unwrap().next().unwrap().unwrap().path();
+        let mut f = fs::OpenOptions::new().append(true).open(&seg).unwrap();
+        std::io::Write::write_all(&mut f, &[0xAB; 7]).unwrap();
+    }
+    let journaled = Bus::builder()
+        .storage(Dir::open(&s.0).unwrap())
+        .journal(100)
+        .build();
+    let t = journaled
+        .durable_topic::<u64>("t", TopicConfig::default())
+        .unwrap();
+    let q = journaled
+        .durable_queue::<u64>("q", ringlet::QueueConfig::default())
+        .unwrap();
+    assert_eq!(t.len(), 10);
+    assert_eq!(q.figures().ready, 1);
+    for cuts in [
+        t.recovered(),
+        q.recovered(),
+        t.snapshot().recovered,
+        q.snapshot().recovered,
+    ] {
+        assert_eq!(cuts.len(), 1, "{cuts:?}");
+        assert!(cuts[0].contains("7 bytes dropped"), "{cuts:?}");
+    }
+    let journal = journaled.get_topic::<Event>(JOURNAL_TOPIC).unwrap();
+    let mut sub = journal.subscribe(Start::Earliest).unwrap();
+    let recovered: Vec<Event> = sub
+        .try_recv_batch(100)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.value)
+        .filter(|e| e.kind == EventKind::Recover)
+        .collect();
+    assert_eq!(recovered.len(), 2, "{recovered:?}");
+    assert_eq!(recovered[0].topic.as_deref(), Some("t"));
+    assert_eq!(recovered[1].queue.as_deref(), Some("q"));
+    assert!(recovered[0].reason.as_deref().unwrap().contains(".log"));
+    // Opened again, nothing more is cut.
+    drop((t, q, journal, journaled));
+    assert!(bus(&s.0)
+        .durable_topic::<u64>("t", TopicConfig::default())
+        .unwrap()
+        .recovered()
+        .is_empty());
+}

@@ -280,6 +280,10 @@ class Record:
 class Topic:
     """A named, partitioned, replayable topic."""
 
+    @property
+    def recovered(self) -> list[str]:
+        """What opening its durable log cut off (torn tails), as sentences."""
+
     def stream(self) -> Stream:
         """A stream of this topic in the bus's default topology."""
 
@@ -476,6 +480,10 @@ class ShareMember:
 @final
 class Queue:
     """A bounded queue for competing consumers."""
+
+    @property
+    def recovered(self) -> list[str]:
+        """What opening its durable log cut off (torn tails), as sentences."""
 
     @property
     def name(self) -> str: ...

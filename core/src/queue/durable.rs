@@ -272,6 +272,11 @@ impl<T> QueueLog<T> {
         })
     }
 
+    /// What opening the log cut off (torn tails), as sentences.
+    pub(crate) fn recovered(&self) -> Vec<String> {
+        self.logs.recovered()
+    }
+
     /// The codec's name.
     pub(crate) fn codec_name(&self) -> &str {
         &self.codec_name

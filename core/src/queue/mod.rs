@@ -341,6 +341,17 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
             .map(|d| d.codec_name().to_owned())
     }
 
+    /// What opening a durable queue's log cut off — a torn tail left by a
+    /// crash — as sentences naming the file, the byte and how much was dropped
+    /// (empty in memory, and when the log was whole).
+    pub fn recovered(&self) -> Vec<String> {
+        self.inner
+            .durable
+            .as_ref()
+            .map(durable::QueueLog::recovered)
+            .unwrap_or_default()
+    }
+
     /// Forces a durable queue's log to disk.
     pub(crate) fn sync_log(&self) -> Result<(), Error> {
         self.inner.durable.as_ref().map_or(Ok(()), |d| d.sync())

@@ -435,6 +435,24 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
             .map(|d| d.codec.name().to_owned())
     }
 
+    /// What opening a durable topic's logs cut off — torn tails left by a crash
+    /// — as sentences naming the file, the byte and how much was dropped (empty
+    /// in memory, and when every log was whole). Also in
+    /// [`Topic::snapshot`] and, on a bus with a journal, as `recover` events.
+    ///
+    /// ```
+    /// let bus = ringlet::Bus::new();
+    /// assert!(bus.topic::<u8>("t", Default::default())?.recovered().is_empty());
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn recovered(&self) -> Vec<String> {
+        self.inner
+            .durable
+            .as_ref()
+            .map(|d| d.logs.recovered())
+            .unwrap_or_default()
+    }
+
     /// Closes the topic: publishes fail with `Closed` from now on; readers drain what
     /// is retained, then get `Closed`. Idempotent.
     ///
