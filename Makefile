@@ -95,7 +95,7 @@ unit:
 
 stress:
 	$(call stage,stress tests (release),$(CARGO) test -p ringlet --release -q --test stress --test queue_stress --test group_stress)
-	$(call stage,durable topics killed 60 times (release),RINGLET_CRASH_KILLS=60 $(CARGO) test -p ringlet-store --release -q --test durable)
+	$(call stage,durable topics killed 60 times + 15 synced + 15 buffered (release),RINGLET_CRASH_KILLS=60 $(CARGO) test -p ringlet-store --release -q --test durable)
 	$(call stage,durable queues killed 50 times (release),RINGLET_CRASH_KILLS=50 $(CARGO) test -p ringlet-store --release -q --test durable_queue)
 
 loom:
