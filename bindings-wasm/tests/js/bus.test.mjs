@@ -12,7 +12,7 @@ test("the registry: same name same topic, conflicts are errors, names, delete, g
   assert.equal(b.length, 1);
   throwsNamed(assert, () => bus.topic("t", { partitions: 3 }), "ConfigError");
   // Topics here are kept in memory.
-  assert.throws(() => bus.topic("d", { durable: true }), /not available here: topics are kept in memory/);
+  assert.throws(() => bus.topic("d", { durable: true }), /durable topics and queues are not available here: they are kept in memory/);
   assert.equal(bus.topic("m", { durable: false }).length, 0);
   bus.delete("m");
   bus.queue("q");
