@@ -192,13 +192,7 @@ where
     g.bench_function(format!("kafko_{kind}"), |b| {
         let dir = Scratch::new("kafko");
         let rt = tokio_rt();
-        let producer = rt.block_on(async {
-            let broker = kafko::Kafko::open(&dir.0).await.unwrap();
-            broker.create_topic("t").await.unwrap();
-            let p = broker.producer_for("t").await.unwrap();
-            std::mem::forget(broker); // kept for the whole run
-            p
-        });
+        let (producer, _) = kafko_topic(&rt, &dir);
         b.iter(|| {
             rt.block_on(async {
                 for i in 0..N {
@@ -211,13 +205,7 @@ where
     g.bench_function(format!("kafko_batch_{kind}"), |b| {
         let dir = Scratch::new("kafko-batch");
         let rt = tokio_rt();
-        let producer = rt.block_on(async {
-            let broker = kafko::Kafko::open(&dir.0).await.unwrap();
-            broker.create_topic("t").await.unwrap();
-            let p = broker.producer_for("t").await.unwrap();
-            std::mem::forget(broker);
-            p
-        });
+        let (producer, _) = kafko_topic(&rt, &dir);
         b.iter(|| {
             rt.block_on(async {
                 let mut i = 0;
@@ -258,6 +246,22 @@ fn sqlite(dir: &Scratch, synchronous: &str) -> rusqlite::Connection {
     db.execute_batch("CREATE TABLE log (offset INTEGER PRIMARY KEY, value BLOB NOT NULL)")
         .unwrap();
     db
+}
+
+/// A kafko broker in `dir` with topic `t` (the broker is kept for the whole
+/// run): its producer and the topic.
+fn kafko_topic(
+    rt: &tokio::runtime::Runtime,
+    dir: &Scratch,
+) -> (kafko::Producer, std::sync::Arc<kafko::Topic>) {
+    rt.block_on(async {
+        let broker = kafko::Kafko::open(&dir.0).await.unwrap();
+        broker.create_topic("t").await.unwrap();
+        let p = broker.producer_for("t").await.unwrap();
+        let t = broker.topic("t").await.unwrap();
+        std::mem::forget(broker);
+        (p, t)
+    })
 }
 
 fn tokio_rt() -> tokio::runtime::Runtime {
@@ -307,14 +311,7 @@ fn synced(c: &mut Criterion) {
     g.bench_function("kafko_synced_u64", |b| {
         let dir = Scratch::new("kafko-synced");
         let rt = tokio_rt();
-        let (producer, topic) = rt.block_on(async {
-            let broker = kafko::Kafko::open(&dir.0).await.unwrap();
-            broker.create_topic("t").await.unwrap();
-            let p = broker.producer_for("t").await.unwrap();
-            let t = broker.topic("t").await.unwrap();
-            std::mem::forget(broker);
-            (p, t)
-        });
+        let (producer, topic) = kafko_topic(&rt, &dir);
         b.iter(|| {
             rt.block_on(async {
                 for i in 0..SYNCED_N {

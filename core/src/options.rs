@@ -69,6 +69,25 @@ impl TopicOptions {
     }
 }
 
+impl Bus {
+    /// Whether an open by options is durable — as asked (`wants`), else as the
+    /// open one is (`existing`: whether it is durable), else whether `name` is
+    /// stored — and what is stored for `name` (read only when it can decide).
+    fn choose_durable(
+        &self,
+        name: &str,
+        wants: Option<bool>,
+        existing: Option<bool>,
+    ) -> Result<(bool, Option<crate::storage::StoredTopic>), Error> {
+        let stored = match (existing, wants) {
+            (None, None | Some(true)) => self.stored_topic(name)?,
+            _ => None,
+        };
+        let durable = wants.unwrap_or(existing.unwrap_or(stored.is_some()));
+        Ok((durable, stored))
+    }
+}
+
 /// Whether a durable topic or queue is asked for (left out: when `durability` or
 /// `codec` is given); `ConfigError` for `durable: false` with either.
 fn wants_durable(
@@ -282,14 +301,11 @@ impl Bus {
             Err(Error::NotFound { .. }) => None,
             Err(e) => return Err(e),
         };
-        let stored = match (&existing, wants) {
-            (None, None | Some(true)) => self.stored_topic(name)?,
-            _ => None,
-        };
-        let durable = wants.unwrap_or(match &existing {
-            Some(t) => t.config().durability.is_some(),
-            None => stored.is_some(),
-        });
+        let (durable, stored) = self.choose_durable(
+            name,
+            wants,
+            existing.as_ref().map(|t| t.config().durability.is_some()),
+        )?;
         let mut base = existing
             .as_ref()
             .map_or_else(TopicConfig::default, |t| t.config().clone());
@@ -379,14 +395,11 @@ impl Bus {
             Err(Error::NotFound { .. }) => None,
             Err(e) => return Err(e),
         };
-        let stored = match (&existing, wants) {
-            (None, None | Some(true)) => self.stored_topic(name)?,
-            _ => None,
-        };
-        let durable = wants.unwrap_or(match &existing {
-            Some(q) => q.config().durability.is_some(),
-            None => stored.is_some(),
-        });
+        let (durable, stored) = self.choose_durable(
+            name,
+            wants,
+            existing.as_ref().map(|q| q.config().durability.is_some()),
+        )?;
         let mut base = existing
             .as_ref()
             .map_or_else(QueueConfig::default, |q| q.config().clone());

@@ -298,17 +298,10 @@ impl Topology {
     where
         V: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
     {
-        self.bus()?;
-        let plain: Arc<dyn crate::storage::Codec<Option<V>>> = Arc::new(crate::storage::Postcard);
-        let windowed: Arc<dyn crate::storage::Codec<Option<super::Windowed<V>>>> =
-            Arc::new(crate::storage::Postcard);
-        let mut codecs = self.inner.changelog_codecs.lock();
-        codecs.push((std::any::TypeId::of::<V>(), Arc::new(plain)));
-        codecs.push((
-            std::any::TypeId::of::<super::Windowed<V>>(),
-            Arc::new(windowed),
-        ));
-        Ok(())
+        self.register_changelogs::<V>(
+            Arc::new(crate::storage::Postcard),
+            Arc::new(crate::storage::Postcard),
+        )
     }
 
     /// [`Topology::durable_changelogs`] with values encoded by `codec` (a
@@ -323,10 +316,19 @@ impl Topology {
     ) -> Result<(), Error> {
         use super::window::WindowedCodec;
         use crate::storage::OptionCodec;
+        self.register_changelogs::<V>(
+            Arc::new(OptionCodec(codec.clone())),
+            Arc::new(OptionCodec(Arc::new(WindowedCodec(codec)))),
+        )
+    }
+
+    /// Keeps the codecs of changelogs of values `V` and of windowed `V`.
+    fn register_changelogs<V: Clone + Send + Sync + 'static>(
+        &self,
+        plain: Arc<dyn crate::storage::Codec<Option<V>>>,
+        windowed: Arc<dyn crate::storage::Codec<Option<super::Windowed<V>>>>,
+    ) -> Result<(), Error> {
         self.bus()?;
-        let plain: Arc<dyn crate::storage::Codec<Option<V>>> = Arc::new(OptionCodec(codec.clone()));
-        let windowed: Arc<dyn crate::storage::Codec<Option<super::Windowed<V>>>> =
-            Arc::new(OptionCodec(Arc::new(WindowedCodec(codec))));
         let mut codecs = self.inner.changelog_codecs.lock();
         codecs.push((std::any::TypeId::of::<V>(), Arc::new(plain)));
         codecs.push((

@@ -118,11 +118,7 @@ impl<T> Compacted<T> {
         if l.closed {
             return Err((ClaimRefused::Closed, entry));
         }
-        let key = entry
-            .key
-            .as_ref()
-            .map(|k| k.as_bytes().to_vec())
-            .unwrap_or_default();
+        let key = key_bytes(&entry);
         let offset = l.end;
         match l.append(self.cap, self.on_full, key, ts, entry, tomb) {
             Ok(Appended { evicted }) => Ok((offset, evicted)),
@@ -144,11 +140,7 @@ impl<T> Compacted<T> {
         if l.closed {
             return Err((Refused::Closed, entry));
         }
-        let key = entry
-            .key
-            .as_ref()
-            .map(|k| k.as_bytes().to_vec())
-            .unwrap_or_default();
+        let key = key_bytes(&entry);
         if !l.admits(self.cap, self.on_full, &key) {
             return Err((Refused::Full, entry));
         }
@@ -172,11 +164,7 @@ impl<T> Compacted<T> {
         tomb: bool,
     ) -> Result<(), Entry<T>> {
         let mut l = self.log.lock();
-        let key = entry
-            .key
-            .as_ref()
-            .map(|k| k.as_bytes().to_vec())
-            .unwrap_or_default();
+        let key = key_bytes(&entry);
         if !l.admits(self.cap, self.on_full, &key) {
             return Err(entry);
         }
@@ -230,6 +218,15 @@ impl<T> Compacted<T> {
             Read::Got(n)
         }
     }
+}
+
+/// The bytes a record's key is indexed by (empty for no key).
+fn key_bytes<T>(entry: &Entry<T>) -> Vec<u8> {
+    entry
+        .key
+        .as_ref()
+        .map(|k| k.as_bytes().to_vec())
+        .unwrap_or_default()
 }
 
 impl<T> Log<T> {
