@@ -275,7 +275,7 @@ impl<E: Clone + Send + Sync + 'static> EventStore<E> {
                 Err(match refused {
                     Refused::Full => AppendError::Full(events),
                     Refused::Closed => AppendError::Closed(events),
-                    Refused::Storage(e) => AppendError::Storage(events, e),
+                    Refused::Storage(e) => AppendError::Storage(events, *e),
                 })
             }
         }

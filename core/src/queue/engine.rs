@@ -90,8 +90,9 @@ pub(crate) enum SendRefused {
     Full,
     Closed,
     Timeout,
-    /// A durable queue's storage refused the message (or its codec did).
-    Storage(crate::Error),
+    /// A durable queue's storage refused the message (or its codec did);
+    /// boxed to keep the common refusals small.
+    Storage(Box<crate::Error>),
 }
 
 /// Why a receive got nothing.
@@ -101,8 +102,8 @@ pub(crate) enum NoMessage {
     Closed,
     Timeout,
     /// A durable queue's storage refused to record the deliveries (the messages
-    /// are ready again).
-    Storage(crate::Error),
+    /// are ready again); boxed to keep the common outcomes small.
+    Storage(Box<crate::Error>),
 }
 
 /// How a delivery is settled.
@@ -213,8 +214,9 @@ pub(crate) struct QueueInner<T> {
     armed_id: u64,
     source: Option<Arc<dyn Source>>,
     journal: Option<Arc<Journal>>,
-    /// A durable queue's lifecycle log (see [`crate::queue::durable`]).
-    pub(crate) durable: Option<QueueLog<T>>,
+    /// A durable queue's lifecycle log (see [`crate::queue::durable`]), boxed: it is
+    /// large and cold.
+    pub(crate) durable: Option<Box<QueueLog<T>>>,
 }
 
 /// Wakes into [`QueueInner::maintain`] (see `QueueInner::maintainer`).
@@ -305,7 +307,7 @@ impl<T> QueueInner<T> {
             armed_id: waiter_id(),
             source: hooks.source,
             journal: hooks.journal,
-            durable: hooks.durable,
+            durable: hooks.durable.map(Box::new),
         }
     }
 
@@ -452,7 +454,7 @@ impl<T> QueueInner<T> {
                 Err(e) => {
                     self.counters.unsent.fetch_add(1, Ordering::Relaxed);
                     self.free_slot(slot);
-                    return Err((SendRefused::Storage(e), msg));
+                    return Err((SendRefused::Storage(Box::new(e)), msg));
                 }
             }
         }
@@ -496,7 +498,7 @@ impl<T> QueueInner<T> {
                     for (_, slot) in reserved {
                         self.free_slot(slot);
                     }
-                    return Err(SendRefused::Storage(e));
+                    return Err(SendRefused::Storage(Box::new(e)));
                 }
             }
         }
@@ -552,7 +554,7 @@ impl<T> QueueInner<T> {
     /// Puts `msg` in its reserved `slot` (id `seq`): ready, or delayed until
     /// `due`. Refused (closed meanwhile), the slot is freed and a durable
     /// queue logs that it left.
-    #[inline]
+    #[inline(always)]
     fn place(
         &self,
         seq: u64,
@@ -972,10 +974,15 @@ impl<T> QueueInner<T> {
                     acked_one_by_one += 1;
                     continue;
                 }
+                if self.durable.is_none() {
+                    self.slots.with(&mut slot, |e| *e = None);
+                }
                 freed.push(slot);
             }
         }
         if let Some(log) = &self.durable {
+            // The entries stay until the removal is logged: a failed write
+            // makes them ready again.
             let ids = freed.iter_mut().map(|s| self.seq_of(s)).collect();
             if log.removed(ids).is_err() {
                 // Not acked on disk: none of them is acked (ready again).
@@ -984,9 +991,9 @@ impl<T> QueueInner<T> {
                 }
                 return acked_one_by_one;
             }
-        }
-        for slot in &mut freed {
-            self.slots.with(slot, |e| *e = None);
+            for slot in &mut freed {
+                self.slots.with(slot, |e| *e = None);
+            }
         }
         let n = freed.len();
         let acked = acked_one_by_one + n;
@@ -1114,7 +1121,7 @@ impl<T> QueueInner<T> {
                 }
             }
         }
-        let _logged = Logged(self.durable.as_ref(), e.seq);
+        let _logged = Logged(self.durable.as_deref(), e.seq);
         if let (Some(src), Some((p, o))) = (&self.source, e.origin) {
             src.settled(p, o, false);
         }
@@ -1187,11 +1194,24 @@ impl<T> QueueInner<T> {
 impl<T: Clone> QueueInner<T> {
     /// Takes up to `max` ready messages into flight, without waiting: `retry`
     /// first, then `main`. Hands each to `f`; returns how many (at least one).
-    pub(crate) fn try_take(
-        &self,
-        max: usize,
-        mut f: impl FnMut(Taken<T>),
-    ) -> Result<usize, NoMessage> {
+    /// A durable queue logs the deliveries before handing any out.
+    pub(crate) fn try_take(&self, max: usize, f: impl FnMut(Taken<T>)) -> Result<usize, NoMessage> {
+        match &self.durable {
+            None => self.take_ready(max, &mut Direct(f)),
+            Some(log) => self.take_ready(
+                max,
+                &mut LogFirst {
+                    log,
+                    f,
+                    ids: Vec::new(),
+                    pending: Vec::new(),
+                },
+            ),
+        }
+    }
+
+    /// [`QueueInner::try_take`], handing each delivery to `sink`.
+    fn take_ready(&self, max: usize, sink: &mut impl TakeSink<T>) -> Result<usize, NoMessage> {
         let now = self.now();
         self.maintain(now);
         let deadline = now.saturating_add(self.vt_ms);
@@ -1200,10 +1220,6 @@ impl<T: Clone> QueueInner<T> {
         let mut lost = 0usize;
         let mut in_flight = 0usize;
         let panicked = std::cell::RefCell::new(None);
-        // A durable queue logs the deliveries before handing any out.
-        let durable = self.durable.is_some();
-        let mut pending: Vec<Taken<T>> = Vec::new();
-        let mut delivered_ids: Vec<u64> = Vec::new();
         let mut deliver = |mut slot: Owned| {
             if self.source.is_some() && !self.retained(&mut slot) {
                 lost += 1;
@@ -1238,9 +1254,7 @@ impl<T: Clone> QueueInner<T> {
                 redelivered += 1;
             }
             in_flight += 1;
-            if durable {
-                delivered_ids.push(seq);
-            }
+            sink.in_flight(seq);
             let (value, key, headers) = match copy {
                 Ok(c) => c,
                 Err(payload) => {
@@ -1252,7 +1266,7 @@ impl<T: Clone> QueueInner<T> {
                 }
             };
             taken_n += 1;
-            let taken = Taken {
+            sink.take(Taken {
                 index,
                 gen,
                 value,
@@ -1262,38 +1276,13 @@ impl<T: Clone> QueueInner<T> {
                 enqueued_at,
                 deadline,
                 origin,
-            };
-            if durable {
-                pending.push(taken);
-            } else {
-                f(taken);
-            }
+            });
         };
         let mut n = self.slots.pop_into(&self.retry, max, &mut deliver);
         if n < max && panicked.borrow().is_none() {
             n += self.slots.pop_into(&self.main, max - n, &mut deliver);
         }
-        if let Some(log) = &self.durable {
-            if let Err(e) = log.delivered(delivered_ids) {
-                // Not handed out: ready again, at the head, with the attempt
-                // not counted.
-                for t in pending {
-                    if let Some(mut slot) = self.slots.settle(t.index, t.gen) {
-                        self.slots.with(&mut slot, |e| {
-                            if let Some(e) = e {
-                                e.attempt = e.attempt.saturating_sub(1);
-                            }
-                        });
-                        self.slots.push(&self.retry, slot);
-                    }
-                }
-                self.ready_waiters.notify();
-                return Err(NoMessage::Storage(e));
-            }
-            for t in pending {
-                f(t);
-            }
-        }
+        sink.hand_out(self)?;
         if redelivered > 0 {
             self.counters
                 .redelivered
@@ -1317,7 +1306,7 @@ impl<T: Clone> QueueInner<T> {
         }
         if lost > 0 {
             // Everything popped was lost to retention: look again.
-            return self.try_take(max, f);
+            return self.take_ready(max, sink);
         }
         if n == 0 && self.main.is_closed() && self.is_drained() {
             return Err(NoMessage::Closed);
@@ -1358,6 +1347,76 @@ impl<T: Clone> QueueInner<T> {
     /// Whether a delay or an expiry is due now.
     pub(crate) fn is_due(&self) -> bool {
         self.next_deadline().is_some_and(|d| self.now() >= d)
+    }
+}
+
+/// Where [`QueueInner::take_ready`] puts what it takes.
+trait TakeSink<T> {
+    /// Message `id` went into flight (handed out or not).
+    fn in_flight(&mut self, id: u64);
+    /// A delivery to hand out.
+    fn take(&mut self, t: Taken<T>);
+    /// Called once the pops are done, before anything else happens: hands out
+    /// what [`TakeSink::take`] kept, unless that cannot be recorded.
+    fn hand_out(&mut self, queue: &QueueInner<T>) -> Result<(), NoMessage>;
+}
+
+/// In memory: straight to the caller.
+struct Direct<F>(F);
+
+impl<T, F: FnMut(Taken<T>)> TakeSink<T> for Direct<F> {
+    #[inline(always)]
+    fn in_flight(&mut self, _id: u64) {}
+    #[inline(always)]
+    fn take(&mut self, t: Taken<T>) {
+        (self.0)(t);
+    }
+    #[inline(always)]
+    fn hand_out(&mut self, _queue: &QueueInner<T>) -> Result<(), NoMessage> {
+        Ok(())
+    }
+}
+
+/// A durable queue: the deliveries are logged (one write) before any is handed
+/// to the caller.
+struct LogFirst<'a, T, F> {
+    log: &'a QueueLog<T>,
+    f: F,
+    ids: Vec<u64>,
+    pending: Vec<Taken<T>>,
+}
+
+impl<T, F: FnMut(Taken<T>)> TakeSink<T> for LogFirst<'_, T, F> {
+    fn in_flight(&mut self, id: u64) {
+        self.ids.push(id);
+    }
+    fn take(&mut self, t: Taken<T>) {
+        self.pending.push(t);
+    }
+    fn hand_out(&mut self, queue: &QueueInner<T>) -> Result<(), NoMessage> {
+        if self.ids.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = self.log.delivered(std::mem::take(&mut self.ids)) {
+            // Not handed out: ready again, at the head, with the attempt not
+            // counted.
+            for t in self.pending.drain(..) {
+                if let Some(mut slot) = queue.slots.settle(t.index, t.gen) {
+                    queue.slots.with(&mut slot, |e| {
+                        if let Some(e) = e {
+                            e.attempt = e.attempt.saturating_sub(1);
+                        }
+                    });
+                    queue.slots.push(&queue.retry, slot);
+                }
+            }
+            queue.ready_waiters.notify();
+            return Err(NoMessage::Storage(Box::new(e)));
+        }
+        for t in self.pending.drain(..) {
+            (self.f)(t);
+        }
+        Ok(())
     }
 }
 

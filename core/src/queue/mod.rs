@@ -348,7 +348,7 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
         self.inner
             .durable
             .as_ref()
-            .map(durable::QueueLog::recovered)
+            .map(|d| d.recovered())
             .unwrap_or_default()
     }
 
@@ -948,7 +948,7 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
 
 pub(crate) fn send_error<M>((r, m): (SendRefused, M)) -> SendError<M> {
     match r {
-        SendRefused::Storage(e) => SendError::Storage(m, e),
+        SendRefused::Storage(e) => SendError::Storage(m, *e),
         SendRefused::Closed | SendRefused::Full | SendRefused::Timeout => SendError::Closed(m),
     }
 }
@@ -957,7 +957,7 @@ fn try_send_error<M>((r, m): (SendRefused, M)) -> TrySendError<M> {
     match r {
         SendRefused::Closed => TrySendError::Closed(m),
         SendRefused::Full | SendRefused::Timeout => TrySendError::Full(m),
-        SendRefused::Storage(e) => TrySendError::Storage(m, e),
+        SendRefused::Storage(e) => TrySendError::Storage(m, *e),
     }
 }
 
@@ -965,13 +965,13 @@ fn send_timeout_error<M>((r, m): (SendRefused, M)) -> SendTimeoutError<M> {
     match r {
         SendRefused::Closed => SendTimeoutError::Closed(m),
         SendRefused::Full | SendRefused::Timeout => SendTimeoutError::Timeout(m),
-        SendRefused::Storage(e) => SendTimeoutError::Storage(m, e),
+        SendRefused::Storage(e) => SendTimeoutError::Storage(m, *e),
     }
 }
 
 pub(crate) fn receive_error(n: NoMessage) -> ReceiveError {
     match n {
-        NoMessage::Storage(e) => ReceiveError::Storage(e),
+        NoMessage::Storage(e) => ReceiveError::Storage(*e),
         NoMessage::Empty | NoMessage::Closed | NoMessage::Timeout => ReceiveError::Closed,
     }
 }
@@ -979,7 +979,7 @@ pub(crate) fn receive_error(n: NoMessage) -> ReceiveError {
 pub(crate) fn try_receive_error(n: NoMessage) -> TryReceiveError {
     match n {
         NoMessage::Closed => TryReceiveError::Closed,
-        NoMessage::Storage(e) => TryReceiveError::Storage(e),
+        NoMessage::Storage(e) => TryReceiveError::Storage(*e),
         NoMessage::Empty | NoMessage::Timeout => TryReceiveError::Empty,
     }
 }
@@ -987,7 +987,7 @@ pub(crate) fn try_receive_error(n: NoMessage) -> TryReceiveError {
 pub(crate) fn receive_timeout_error(n: NoMessage) -> ReceiveTimeoutError {
     match n {
         NoMessage::Closed => ReceiveTimeoutError::Closed,
-        NoMessage::Storage(e) => ReceiveTimeoutError::Storage(e),
+        NoMessage::Storage(e) => ReceiveTimeoutError::Storage(*e),
         NoMessage::Empty | NoMessage::Timeout => ReceiveTimeoutError::Timeout,
     }
 }

@@ -146,7 +146,7 @@ impl<T> Compacted<T> {
         }
         let offset = l.end;
         if let Err(e) = write(offset) {
-            return Err((Refused::Storage(e), entry));
+            return Err((Refused::Storage(Box::new(e)), entry));
         }
         match l.append(self.cap, self.on_full, key, ts, entry, tomb) {
             Ok(Appended { evicted }) => Ok((offset, evicted)),

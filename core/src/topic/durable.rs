@@ -198,7 +198,7 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
             &entry.value,
         ) {
             Ok(r) => r,
-            Err(e) => return Err((Refused::Storage(e), entry)),
+            Err(e) => return Err((Refused::Storage(Box::new(e)), entry)),
         };
         let order = d.locks[p as usize].lock();
         let appended = c.append_logged(ts, entry, tomb, |offset| {

@@ -22,8 +22,9 @@ use super::{Entry, OnFull, Partition, TopicInner, Wait};
 pub(crate) enum Refused {
     Full,
     Closed,
-    /// A durable topic's log refused the records.
-    Storage(Error),
+    /// A durable topic's log refused the records (boxed to keep the common
+    /// refusals small).
+    Storage(Box<Error>),
 }
 
 impl Refused {
@@ -32,7 +33,7 @@ impl Refused {
         match self {
             Refused::Full => PublishError::Full(m),
             Refused::Closed => PublishError::Closed(m),
-            Refused::Storage(e) => PublishError::Storage(m, e),
+            Refused::Storage(e) => PublishError::Storage(m, *e),
         }
     }
 }
@@ -275,7 +276,7 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
                 let entries = msgs.iter().map(|m| (m.key.as_ref(), &m.headers, &m.value));
                 match d.stored_batch(&self.name, now, entries) {
                     Ok(v) => Some(v),
-                    Err(e) => return Err((Refused::Storage(e), msgs)),
+                    Err(e) => return Err((Refused::Storage(Box::new(e)), msgs)),
                 }
             }
         };
@@ -341,13 +342,20 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
         if self.max_age_ms.is_some() && !matches!(self.config.on_full, OnFull::Overwrite) {
             self.expire(p);
         }
+        let Some(d) = &self.durable else {
+            // In memory: nothing else to do.
+            let mut attempt = || part.ring_publish(k, |n, k| self.admit(part, n, k), &mut *next);
+            return self
+                .claim_notify(p, k, wait, &mut attempt)
+                .map_err(|r| match r {
+                    ClaimRefused::Full => Refused::Full,
+                    ClaimRefused::Closed => Refused::Closed,
+                });
+        };
         let mut failed = None;
-        let mut attempt = || match (&self.durable, stored.as_deref_mut()) {
-            (None, _) => part.ring_publish(k, |n, k| self.admit(part, n, k), &mut *next),
-            (Some(d), Some(records)) => {
-                self.claim_durable(d, p, records, defer_sync, &mut failed, &mut *next)
-            }
-            (Some(_), None) => {
+        let mut attempt = || match stored.as_deref_mut() {
+            Some(records) => self.claim_durable(d, p, records, defer_sync, &mut failed, &mut *next),
+            None => {
                 // Every caller passes a durable topic's stored form: refuse
                 // rather than publish what the log does not hold.
                 debug_assert!(false, "a durable claim without its stored records");
@@ -358,33 +366,46 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
                 Err(ClaimRefused::Closed)
             }
         };
+        match self.claim_notify(p, k, wait, &mut attempt) {
+            Ok(offset) if defer_sync && d.sync_after() => d
+                .logs
+                .sync_through(p, offset + k)
+                .map(|()| offset)
+                .map_err(|e| Refused::Storage(Box::new(e))),
+            Ok(offset) => Ok(offset),
+            Err(_) if failed.is_some() => {
+                Err(Refused::Storage(Box::new(failed.take().expect("checked"))))
+            }
+            Err(ClaimRefused::Full) => Err(Refused::Full),
+            Err(ClaimRefused::Closed) => Err(Refused::Closed),
+        }
+    }
+
+    /// Runs `attempt`, waiting for room as `wait` and `on_full` allow; once it
+    /// claimed, wakes the readers and journals the claim.
+    #[inline]
+    fn claim_notify(
+        &self,
+        p: u32,
+        k: u64,
+        wait: Wait,
+        attempt: &mut dyn FnMut() -> Result<u64, ClaimRefused>,
+    ) -> Result<u64, ClaimRefused> {
         let r = match attempt() {
             Err(ClaimRefused::Full)
                 if !matches!(wait, Wait::Never) && self.config.on_full != OnFull::Keep =>
             {
-                self.wait_for_room(p, wait, &mut attempt)
+                self.wait_for_room(p, wait, attempt)
             }
             r => r,
         };
-        match r {
-            Ok(offset) => {
-                self.data.notify();
-                if let Some(j) = &self.journal {
-                    self.journal_claim(j, p, offset, k);
-                }
-                match &self.durable {
-                    Some(d) if defer_sync && d.sync_after() => d
-                        .logs
-                        .sync_through(p, offset + k)
-                        .map(|()| offset)
-                        .map_err(Refused::Storage),
-                    _ => Ok(offset),
-                }
+        if let Ok(offset) = r {
+            self.data.notify();
+            if let Some(j) = &self.journal {
+                self.journal_claim(j, p, offset, k);
             }
-            Err(_) if failed.is_some() => Err(Refused::Storage(failed.take().expect("checked"))),
-            Err(ClaimRefused::Full) => Err(Refused::Full),
-            Err(ClaimRefused::Closed) => Err(Refused::Closed),
         }
+        r
     }
 
     /// Appends one record to compacted partition `p`.

@@ -245,6 +245,7 @@ impl<E> Ring<E> {
     /// writes nothing) when `admit` refused or the partition is closed.
     ///
     /// `next` is called exactly `k` times once the claim succeeded.
+    #[inline]
     pub(crate) fn publish(
         &self,
         k: u64,
@@ -259,6 +260,7 @@ impl<E> Ring<E> {
     /// The claim half of [`Ring::publish`]: claims `k` offsets (readers see them
     /// as not written yet) without writing them. The caller must then call
     /// [`Ring::write_claimed`] for them, or readers and later producers wait forever.
+    #[inline]
     pub(crate) fn claim(
         &self,
         k: u64,
@@ -295,6 +297,7 @@ impl<E> Ring<E> {
 
     /// The write half of [`Ring::publish`]: writes the `k` offsets from `first`
     /// that [`Ring::claim`] returned, with the entries `next` produces in order.
+    #[inline]
     pub(crate) fn write_claimed(&self, first: u64, k: u64, mut next: impl FnMut() -> (i64, E)) {
         for seq in first..first + k {
             let (ts, entry) = next();
@@ -303,6 +306,7 @@ impl<E> Ring<E> {
     }
 
     /// Writes the claimed record `seq`. Only the claimant of `seq` calls this, once.
+    #[inline(always)]
     fn write(&self, seq: u64, ts: i64, entry: E) {
         let lap = seq >> self.seg_shift;
         let at = self.index(seq);
