@@ -27,6 +27,15 @@ pub(crate) enum Refused {
     Storage(Box<Error>),
 }
 
+impl From<ClaimRefused> for Refused {
+    fn from(r: ClaimRefused) -> Self {
+        match r {
+            ClaimRefused::Full => Refused::Full,
+            ClaimRefused::Closed => Refused::Closed,
+        }
+    }
+}
+
 impl Refused {
     /// The publish error handing `m` back.
     pub(super) fn publish_error<M>(self, m: M) -> PublishError<M> {
@@ -347,10 +356,7 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
             let mut attempt = || part.ring_publish(k, |n, k| self.admit(part, n, k), &mut *next);
             return self
                 .claim_notify(p, k, wait, &mut attempt)
-                .map_err(|r| match r {
-                    ClaimRefused::Full => Refused::Full,
-                    ClaimRefused::Closed => Refused::Closed,
-                });
+                .map_err(Refused::from);
         };
         let mut failed = None;
         let mut attempt = || match stored.as_deref_mut() {
@@ -376,8 +382,7 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
             Err(_) if failed.is_some() => {
                 Err(Refused::Storage(Box::new(failed.take().expect("checked"))))
             }
-            Err(ClaimRefused::Full) => Err(Refused::Full),
-            Err(ClaimRefused::Closed) => Err(Refused::Closed),
+            Err(r) => Err(r.into()),
         }
     }
 
@@ -420,13 +425,9 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
         let tomb = self.tombstone.get().is_some_and(|f| f(&entry.value));
         let (offset, evicted) = match &self.durable {
             Some(d) => self.append_compacted_durable(d, p, c, ts, entry, tomb)?,
-            None => c.append(ts, entry, tomb).map_err(|(r, e)| {
-                let r = match r {
-                    ClaimRefused::Full => Refused::Full,
-                    ClaimRefused::Closed => Refused::Closed,
-                };
-                (r, e)
-            })?,
+            None => c
+                .append(ts, entry, tomb)
+                .map_err(|(r, e)| (Refused::from(r), e))?,
         };
         self.data.notify();
         if let Some(j) = &self.journal {
