@@ -55,9 +55,10 @@
 //! its log is rewritten with the live records once more than half of it (and
 //! at least 4096 records) was replaced, through [`TopicLogs::rewrite`].
 //!
-//! A share group of a durable topic stores its start offsets with the
-//! consumer-group commits (see [`ShareGroup`](crate::ShareGroup)): what it
-//! settled in order is never delivered again after a restart.
+//! A share group of a durable topic stores its state with the consumer-group
+//! commits ([`TopicLogs::store_state`]; see [`ShareGroup`](crate::ShareGroup)):
+//! what it settled is never delivered again after a restart, and deliveries in
+//! flight when the process died count as attempts.
 //!
 //! A topology's tables keep durable changelogs once
 //! [`Topology::durable_changelogs`](crate::Topology::durable_changelogs) names
@@ -265,6 +266,17 @@ pub trait TopicLogs: Send + Sync + fmt::Debug {
         offsets: &[(u32, u64)],
         durability: Durability,
     ) -> Result<(), Error>;
+    /// The value stored under `key` by [`TopicLogs::store_state`], if any.
+    fn state(&self, key: &str) -> Option<Vec<u8>>;
+    /// Stores `value` under `key` with the commits, as one write (the latest
+    /// value of a key wins): what the topic's readers keep besides committed
+    /// offsets — a share group's state of each partition (see
+    /// [`ShareGroup`](crate::ShareGroup)).
+    ///
+    /// # Errors
+    ///
+    /// `Io`: the value is not stored (the key keeps its previous value).
+    fn store_state(&self, key: &str, value: &[u8], durability: Durability) -> Result<(), Error>;
     /// Forces everything appended (and committed) so far to disk.
     ///
     /// # Errors

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use ringlet::storage::{Durability, Storage, StoredRecord, StoredTopic, TopicLogs};
-use ringlet::{Error, Key};
+use ringlet::{Error, Headers, Key};
 
 use crate::writer::{GroupSync, Slot, Writer};
 use crate::{Dir, LogOptions, PartitionLog, StoreError};
@@ -153,21 +153,43 @@ const SNAPSHOT_EVERY: u64 = 4096;
 
 /// A topic's consumer-group commits: a log of records keyed by group name whose
 /// values are `u32` count, then (`u32` partition, `u64` offset) pairs, all
-/// little-endian; the latest offset of each group and partition wins.
+/// little-endian; the latest offset of each group and partition wins. Records
+/// with a [`STATE`] header are states: the latest value of each key wins.
 #[derive(Debug)]
 struct Commits {
     log: PartitionLog,
     latest: BTreeMap<String, BTreeMap<u32, u64>>,
+    states: BTreeMap<String, Vec<u8>>,
     since_snapshot: u64,
+}
+
+/// The header that marks a state record in a commits log.
+const STATE: &str = "ringlet.state";
+
+fn state_record(offset: u64, key: &str, value: &[u8]) -> StoredRecord {
+    StoredRecord {
+        key: Some(Key::from(key)),
+        headers: Headers::new().with(STATE, Vec::new()),
+        ..StoredRecord::new(offset, 0, value.to_vec())
+    }
 }
 
 impl Commits {
     fn load(log: PartitionLog) -> Result<Self, Error> {
         let mut latest: BTreeMap<String, BTreeMap<u32, u64>> = BTreeMap::new();
+        let mut states = BTreeMap::new();
         let mut bad = None;
         let mut count = 0;
         log.read(log.first_offset(), &mut |r: StoredRecord| {
             count += 1;
+            if r.headers.get(STATE).is_some() {
+                let Some(key) = r.key.as_ref().and_then(Key::as_str) else {
+                    bad = Some(r.offset);
+                    return false;
+                };
+                states.insert(key.to_owned(), r.value);
+                return true;
+            }
             match (r.key.as_ref().and_then(Key::as_str), decode(&r.value)) {
                 (Some(group), Some(pairs)) => {
                     latest.entry(group.to_owned()).or_default().extend(pairs);
@@ -189,8 +211,27 @@ impl Commits {
         Ok(Commits {
             log,
             latest,
+            states,
             since_snapshot: count,
         })
+    }
+
+    /// Writes the state (the caller syncs it if it is to be synced).
+    fn store_state(&mut self, key: &str, value: &[u8]) -> Result<(), Error> {
+        let record = state_record(self.log.next_offset(), key, value);
+        self.log.append(&[record], false)?;
+        self.states.insert(key.to_owned(), value.to_vec());
+        self.written();
+        Ok(())
+    }
+
+    /// Counts a write; snapshots once there were enough.
+    fn written(&mut self) {
+        self.since_snapshot += 1;
+        if self.since_snapshot >= SNAPSHOT_EVERY {
+            // What was written is stored: a snapshot that fails is tried again later.
+            let _ = self.snapshot();
+        }
     }
 
     /// Writes the commit (the caller syncs it if it is to be synced).
@@ -204,18 +245,15 @@ impl Commits {
             .entry(group.to_owned())
             .or_default()
             .extend(offsets.iter().copied());
-        self.since_snapshot += 1;
-        if self.since_snapshot >= SNAPSHOT_EVERY {
-            // The commit is stored: a snapshot that fails is tried again later.
-            let _ = self.snapshot();
-        }
+        self.written();
         Ok(())
     }
 
-    /// Appends every group's latest offsets as one frame and lets what is older go.
+    /// Appends every group's latest offsets and every state as one frame and
+    /// lets what is older go.
     fn snapshot(&mut self) -> Result<(), Error> {
         let first = self.log.next_offset();
-        let records: Vec<StoredRecord> = self
+        let mut records: Vec<StoredRecord> = self
             .latest
             .iter()
             .enumerate()
@@ -228,6 +266,9 @@ impl Commits {
                 )
             })
             .collect();
+        for (key, value) in &self.states {
+            records.push(state_record(first + records.len() as u64, key, value));
+        }
         if !records.is_empty() {
             // Synced before what it replaces goes, in every mode.
             self.log.append(&records, true)?;
@@ -311,6 +352,29 @@ impl DirTopic {
         self.commits
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Writes a buffered topic's waiting records. Commits and states are
+    /// written at once in every mode, after those: they never point past what
+    /// the log holds.
+    fn flush_all(&self) -> Result<(), Error> {
+        for p in 0..self.slots.len() as u32 {
+            self.slot(p).flush()?;
+        }
+        Ok(())
+    }
+
+    /// Returns once the commits log is synced through `through`, for a
+    /// `Synced` write (at once otherwise).
+    fn sync_commits(&self, through: u64, durability: Durability) -> Result<(), Error> {
+        if durability != Durability::Synced {
+            return Ok(());
+        }
+        self.commits_sync.wait(
+            through,
+            || self.commits().log.sync_point(),
+            || self.commits().log.poison(),
+        )
     }
 }
 
@@ -416,24 +480,27 @@ impl TopicLogs for DirTopic {
         offsets: &[(u32, u64)],
         durability: Durability,
     ) -> Result<(), Error> {
-        // Commits are written at once in every mode, after a buffered topic's
-        // waiting records: a commit never points past what the log holds.
-        for p in 0..self.slots.len() as u32 {
-            self.slot(p).flush()?;
-        }
+        self.flush_all()?;
         let through = {
             let mut commits = self.commits();
             commits.commit(group, offsets)?;
             commits.log.next_offset()
         };
-        if durability != Durability::Synced {
-            return Ok(());
-        }
-        self.commits_sync.wait(
-            through,
-            || self.commits().log.sync_point(),
-            || self.commits().log.poison(),
-        )
+        self.sync_commits(through, durability)
+    }
+
+    fn state(&self, key: &str) -> Option<Vec<u8>> {
+        self.commits().states.get(key).cloned()
+    }
+
+    fn store_state(&self, key: &str, value: &[u8], durability: Durability) -> Result<(), Error> {
+        self.flush_all()?;
+        let through = {
+            let mut commits = self.commits();
+            commits.store_state(key, value)?;
+            commits.log.next_offset()
+        };
+        self.sync_commits(through, durability)
     }
 
     fn sync(&self) -> Result<(), Error> {

@@ -108,6 +108,11 @@
 //! log stays a few MiB however often groups commit. A commit is written with the
 //! topic's durability before the group's committed offsets change.
 //!
+//! A record of the commits log with a `ringlet.state` header (its value empty)
+//! is a state: its text key names it, its value is the engine's (a share
+//! group's state of one partition), and the latest record of a key wins.
+//! Snapshots write every state too.
+//!
 //! ## Durable queues
 //!
 //! A durable queue is a folder like a topic's, described with `"queue": true`,

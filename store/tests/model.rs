@@ -130,6 +130,13 @@ impl TopicLogs for CrashingLogs {
         self.alive()?;
         self.inner.commit(group, offsets, d)
     }
+    fn state(&self, key: &str) -> Option<Vec<u8>> {
+        self.inner.state(key)
+    }
+    fn store_state(&self, key: &str, value: &[u8], d: Durability) -> Result<(), Error> {
+        self.alive()?;
+        self.inner.store_state(key, value, d)
+    }
     fn sync(&self) -> Result<(), Error> {
         self.alive()?;
         self.inner.sync()

@@ -22,20 +22,25 @@
 //! unsettled offset per partition (for gating); the queue's own paths stay
 //! lock-free.
 //!
-//! On a durable topic a share group stores that oldest unsettled offset per
-//! partition (the share-partition start offset of Kafka's share groups) with
-//! the topic's consumer-group commits, under `share:<name>` (`:` is not in
-//! names, so it is no consumer group's), each time it moves, before the settle
-//! that moved it returns. Opened again — after a restart, or in the same
-//! process once every handle was dropped — the group starts there: what was
-//! settled before it is never delivered again. Records settled out of order
-//! after an unsettled one are delivered again (at-least-once, as a consumer
-//! group's uncommitted records), and delivery counts start over. A store that
-//! refuses the write leaves the stored offset behind (more is delivered again
-//! after a restart, nothing is lost).
+//! On a durable topic a share group stores, per partition, what Kafka's share
+//! groups keep of a share partition: its start offset (the oldest unsettled
+//! one), the offsets after it that were settled out of order, and the delivery
+//! count of each record delivered and not settled. It is stored with the
+//! topic's consumer-group commits (as a state under `share:<name>/<partition>`;
+//! `:` is in no consumer group's name), with the topic's durability, before the
+//! settle or the receive that changed it returns. Opened again — after a
+//! restart, or in the same process once every handle was dropped — the group
+//! starts there: a record settled (acked, rejected, dead-lettered) is never
+//! delivered again; a record in flight when the process died comes back with
+//! that delivery counted, so one that crashes its consumer each time still
+//! reaches `max_deliveries` and the dead letter. A store that refuses a write
+//! keeps the state stored before it (more is delivered again after a restart,
+//! or a delivery goes uncounted; nothing is lost). A record is settled at most
+//! once in one process; across a crash, a settle whose store was cut off by it
+//! is delivered again (at-least-once).
 
 use std::any::Any;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Weak};
@@ -206,12 +211,34 @@ struct TrackState {
     fetched: Vec<u64>,
     cursors: Vec<Arc<Cursor>>,
     members: usize,
-    /// On a durable topic: the key its start offsets are stored under, and
-    /// the last offset stored per partition.
-    stored: Option<(String, Vec<u64>)>,
+    /// On a durable topic: what it stores of each partition.
+    stored: Option<Stored>,
 }
 
-/// The commit key a share group's start offsets are stored under.
+/// What a share group of a durable topic keeps of each partition besides its
+/// start offset (the oldest unsettled one), stored under `<key>/<partition>`.
+struct Stored {
+    key: String,
+    /// Offsets settled after the start offset (out of order).
+    settled: Vec<BTreeSet<u64>>,
+    /// Deliveries so far of delivered records not settled (read back at open:
+    /// those of the records in flight when the group went away).
+    attempts: Vec<BTreeMap<u64, u32>>,
+    /// The bytes last stored, per partition (an unchanged state is not
+    /// written again).
+    written: Vec<Vec<u8>>,
+}
+
+/// A partition's stored state: offsets as distances from `start`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct PartState {
+    start: u64,
+    settled: Vec<u64>,
+    attempts: Vec<(u64, u32)>,
+}
+
+/// The commit key a share group's state is stored under (`:` is in no
+/// consumer group's name).
 fn stored_key(group: &str) -> String {
     format!("share:{group}")
 }
@@ -231,16 +258,57 @@ impl TrackState {
         }
     }
 
-    /// A durable topic's group stores partition `p`'s start offset when it
-    /// moved on (under this lock, so stored offsets only grow).
-    fn persist(&mut self, topic: Option<&Arc<dyn TopicOps>>, p: usize) {
-        let gate = self.gate(p);
-        let (Some(topic), Some((key, stored))) = (topic, self.stored.as_mut()) else {
+    /// A durable topic's group stores partition `p`'s state when it changed
+    /// (under this lock, so states are stored in the order they were made).
+    /// A store that refuses the write keeps the state stored before (more
+    /// is delivered again after a restart, nothing is lost).
+    fn persist(&mut self, topic: Option<&Arc<dyn TopicOps>>, p: usize) -> Result<(), Error> {
+        let start = self.gate(p);
+        let (Some(topic), Some(stored)) = (topic, self.stored.as_mut()) else {
+            return Ok(());
+        };
+        let settled = &mut stored.settled[p];
+        *settled = settled.split_off(&start);
+        let state = PartState {
+            start,
+            settled: settled.iter().map(|o| o - start).collect(),
+            attempts: stored.attempts[p]
+                .range(start..)
+                .map(|(o, a)| (o - start, *a))
+                .collect(),
+        };
+        let bytes = postcard::to_allocvec(&state).expect("plain integers encode");
+        if bytes != stored.written[p] {
+            topic.store_state(&format!("{}/{p}", stored.key), &bytes)?;
+            stored.written[p] = bytes;
+        }
+        Ok(())
+    }
+}
+
+impl Tracker {
+    /// Counts deliveries (`partition`, `offset`, deliveries so far) of a
+    /// durable topic's group, before the receive that made them returns.
+    fn delivered(&self, taken: &[(u32, u64, u32)]) {
+        let topic = self.topic.upgrade();
+        let mut s = self.state.lock();
+        let Some(stored) = s.stored.as_mut() else {
             return;
         };
-        if gate > stored[p] && topic.store_commit(key, &[(p as u32, gate)]).is_ok() {
-            stored[p] = gate;
+        let mut touched = BTreeSet::new();
+        for &(p, o, a) in taken {
+            if let Some(m) = stored.attempts.get_mut(p as usize) {
+                m.insert(o, a);
+                touched.insert(p as usize);
+            }
         }
+        for p in touched {
+            let _ = s.persist(topic.as_ref(), p);
+        }
+    }
+
+    fn is_stored(&self) -> bool {
+        self.state.lock().stored.is_some()
     }
 }
 
@@ -257,8 +325,12 @@ impl Source for Tracker {
         {
             let mut s = self.state.lock();
             if s.unsettled.get_mut(p).is_some_and(|u| u.remove(&offset)) {
+                if let Some(stored) = s.stored.as_mut() {
+                    stored.settled[p].insert(offset);
+                    stored.attempts[p].remove(&offset);
+                }
                 s.store_gate(p);
-                s.persist(topic.as_ref(), p);
+                let _ = s.persist(topic.as_ref(), p);
             }
         }
         if lost {
@@ -359,40 +431,61 @@ impl<T: Clone + Send + Sync + 'static> ShareInner<T> {
         let n = topic.parts.len();
         let mut reader = Subscription::detached(topic.clone(), OnLag::Earliest);
         let ops: Arc<dyn TopicOps> = topic.clone();
-        // A durable topic's group starts where it stored its start offsets.
-        let mut stored = topic.durable.as_ref().map(|_| {
-            let key = stored_key(name);
-            let mut at = vec![None; n];
-            for (p, o) in ops.stored_commits(&key) {
-                if let Some(a) = at.get_mut(p as usize) {
-                    *a = Some(o);
+        // A durable topic's group starts where it stored its state (or, from
+        // an older store, its start offsets).
+        let key = stored_key(name);
+        let mut restored: Vec<Option<PartState>> = (0..n).map(|_| None).collect();
+        if topic.durable.is_some() {
+            for (p, at) in restored.iter_mut().enumerate() {
+                if let Some(bytes) = ops.stored_state(&format!("{key}/{p}")) {
+                    let state = postcard::from_bytes(&bytes).map_err(|e| Error::Corrupt {
+                        file: format!("share group {name:?} of topic {:?}", topic.name),
+                        position: p as u64,
+                        reason: format!("partition {p}'s stored state does not decode ({e})"),
+                    })?;
+                    *at = Some(state);
                 }
             }
-            (key, at)
-        });
+            for (p, o) in ops.stored_commits(&key) {
+                if let Some(at @ None) = restored.get_mut(p as usize) {
+                    *at = Some(PartState {
+                        start: o,
+                        ..PartState::default()
+                    });
+                }
+            }
+        }
         let mut fetched = Vec::with_capacity(n);
         let mut fresh = Vec::new();
+        let mut settled = vec![BTreeSet::new(); n];
+        let mut attempts = vec![BTreeMap::new(); n];
         for p in 0..n as u32 {
-            let at = match stored.as_ref().and_then(|(_, at)| at[p as usize]) {
-                Some(o) => o.max(ops.floor(p)),
+            let at = match restored[p as usize].take() {
+                Some(state) => {
+                    let start = state.start;
+                    let i = p as usize;
+                    settled[i] = state.settled.iter().map(|d| start + d).collect();
+                    attempts[i] = state
+                        .attempts
+                        .iter()
+                        .map(|(d, a)| (start + d, *a))
+                        .collect();
+                    start.max(ops.floor(p))
+                }
                 None => {
-                    fresh.push((p, ops.start_of(p, &config.start)));
-                    fresh[fresh.len() - 1].1
+                    fresh.push(p as usize);
+                    ops.start_of(p, &config.start)
                 }
             };
             reader.set_active(p, Some(at));
             fetched.push(at);
         }
-        // A new group on a durable topic stores where it starts, so that a
-        // restart starts there too (not at `start` again).
-        let stored = match stored.take() {
-            Some((key, _)) if !fresh.is_empty() => {
-                ops.store_commit(&key, &fresh)?;
-                Some((key, fetched.clone()))
-            }
-            Some((key, _)) => Some((key, fetched.clone())),
-            None => None,
-        };
+        let stored = topic.durable.is_some().then(|| Stored {
+            key,
+            settled,
+            attempts,
+            written: vec![Vec::new(); n],
+        });
         let tracker = Arc::new(Tracker {
             topic: Arc::downgrade(&ops),
             state: Mutex::new(TrackState {
@@ -410,6 +503,14 @@ impl<T: Clone + Send + Sync + 'static> ShareInner<T> {
             }),
             lost: AtomicU64::new(0),
         });
+        // A new group on a durable topic stores where it starts, so that a
+        // restart starts there too (not at `start` again).
+        {
+            let mut s = tracker.state.lock();
+            for p in fresh {
+                s.persist(Some(&ops), p)?;
+            }
+        }
         let queue = QueueInner::new_arc(
             format!("{}/{}", topic.name, name).into(),
             config.queue_config(),
@@ -467,14 +568,28 @@ impl<T: Clone + Send + Sync + 'static> ShareInner<T> {
             match read {
                 Ok(recs) if recs.is_empty() => break,
                 Ok(recs) => {
-                    {
+                    let mut again = Vec::new();
+                    let recs: Vec<_> = {
                         let mut s = self.tracker.state.lock();
-                        for r in &recs {
-                            s.unsettled[r.partition as usize].insert(r.offset);
-                        }
-                    }
+                        let s = &mut *s;
+                        recs.into_iter()
+                            .filter(|r| {
+                                let p = r.partition as usize;
+                                if let Some(stored) = &s.stored {
+                                    // Settled before the group was opened again.
+                                    if stored.settled[p].contains(&r.offset) {
+                                        return false;
+                                    }
+                                    again.push(stored.attempts[p].get(&r.offset).copied());
+                                }
+                                s.unsettled[p].insert(r.offset);
+                                true
+                            })
+                            .collect()
+                    };
+                    let mut again = again.into_iter();
                     for r in recs {
-                        let origin = Some((r.partition, r.offset));
+                        let origin = (r.partition, r.offset);
                         let msg = Message {
                             value: r.value,
                             key: r.key,
@@ -482,7 +597,11 @@ impl<T: Clone + Send + Sync + 'static> ShareInner<T> {
                             partition: None,
                             timestamp: Some(r.timestamp),
                         };
-                        if self.queue.try_send_from(msg, None, origin).is_err() {
+                        let sent = match again.next().flatten() {
+                            Some(attempt) => self.queue.send_again(msg, origin, attempt),
+                            None => self.queue.try_send_from(msg, None, Some(origin)),
+                        };
+                        if sent.is_err() {
                             // Only a closed queue refuses (only this pump sends).
                             self.tracker.settled(r.partition, r.offset, false);
                         }
@@ -507,7 +626,7 @@ impl<T: Clone + Send + Sync + 'static> ShareInner<T> {
                     (s.fetched[p] != at).then(|| {
                         s.fetched[p] = at;
                         s.store_gate(p);
-                        s.persist(topic.as_ref(), p);
+                        let _ = s.persist(topic.as_ref(), p);
                         p as u32
                     })
                 })
@@ -551,9 +670,26 @@ impl<T: Clone + Send + Sync + 'static> ShareInner<T> {
         wait: Wait,
         f: &mut dyn FnMut(Taken<T>),
     ) -> Result<usize, NoMessage> {
+        let stored = self.tracker.is_stored();
         let attempt = &mut || {
             self.raise_panic_if_next();
             self.pump();
+            if stored {
+                // Deliveries are counted in the store before the receive returns.
+                let mut taken = Vec::new();
+                let r = self.queue.try_take(max, |t: Taken<T>| {
+                    if let Some((p, o)) = t.origin {
+                        taken.push((p, o, t.attempt));
+                    }
+                    f(t);
+                });
+                self.tracker.delivered(&taken);
+                if !matches!(r, Err(NoMessage::Empty)) {
+                    return Some(r);
+                }
+                self.raise_panic_if_next();
+                return None;
+            }
             match self.queue.try_take(max, &mut *f) {
                 Err(NoMessage::Empty) => {
                     self.raise_panic_if_next();
@@ -609,11 +745,11 @@ impl<T: Clone + Send + Sync + 'static> ShareInner<T> {
 /// records after it. Once in the group, a message behaves as in a queue (a panic
 /// in a later delivery's clone counts as a crashed delivery).
 ///
-/// On a durable topic the group stores its oldest unsettled offset per
-/// partition before the settle that moves it returns, and starts there when it
-/// is opened again (after a restart too): what it settled in order is never
-/// delivered again; records settled out of order after an unsettled one are
-/// (at-least-once), with delivery counts starting over.
+/// On a durable topic the group stores what it settled and how often it
+/// delivered what it did not, before the settle or receive returns, and
+/// starts from there when it is opened again (after a restart too): what it
+/// settled is never delivered again, and deliveries in flight when the
+/// process died count as attempts (see the module docs).
 ///
 /// # Examples
 ///

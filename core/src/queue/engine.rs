@@ -1034,6 +1034,49 @@ impl<T> QueueInner<T> {
         }
     }
 
+    /// Sends a share group's record at `origin` that was delivered `attempt`
+    /// times before the group was opened again (on a durable topic): ready at
+    /// the head, or — out of attempts — dead-lettered, as the timeout of its
+    /// last delivery would have.
+    pub(crate) fn send_again(
+        &self,
+        msg: Message<T>,
+        origin: (u32, u64),
+        attempt: u32,
+    ) -> Result<(), (SendRefused, Message<T>)> {
+        if self.main.is_closed() {
+            return Err((SendRefused::Closed, msg));
+        }
+        let now = self.now();
+        let Some((seq, mut slot)) = self.slots.pop(&self.free) else {
+            return Err((SendRefused::Full, msg));
+        };
+        let Message {
+            value,
+            key,
+            headers,
+            timestamp,
+            ..
+        } = msg;
+        self.slots.with(&mut slot, |e| {
+            *e = Some(Entry {
+                value,
+                key,
+                headers,
+                enqueued_at: timestamp.unwrap_or(now),
+                seq,
+                attempt,
+                origin: Some(origin),
+            })
+        });
+        if attempt >= self.max_deliveries {
+            self.dead_letter(slot, Reason::MaxDeliveries);
+        } else {
+            self.ready_again(slot);
+        }
+        Ok(())
+    }
+
     /// A message whose ack could not be stored: ready again at the head.
     fn ready_again(&self, slot: Owned) {
         self.slots.push(&self.retry, slot);

@@ -29,6 +29,12 @@ pub(crate) trait TopicOps: Send + Sync {
     fn stored_commits(&self, group: &str) -> Vec<(u32, u64)>;
     /// Stores a commit of a durable topic's consumer group (nothing in memory).
     fn store_commit(&self, group: &str, offsets: &[(u32, u64)]) -> Result<(), Error>;
+    /// What a durable topic stores under `key` (see [`TopicLogs::state`]).
+    ///
+    /// [`TopicLogs::state`]: crate::storage::TopicLogs::state
+    fn stored_state(&self, key: &str) -> Option<Vec<u8>>;
+    /// Stores a durable topic's reader state (nothing in memory).
+    fn store_state(&self, key: &str, value: &[u8]) -> Result<(), Error>;
 }
 
 impl<T: Clone + Send + Sync + 'static> TopicOps for TopicInner<T> {
@@ -92,6 +98,17 @@ impl<T: Clone + Send + Sync + 'static> TopicOps for TopicInner<T> {
     fn store_commit(&self, group: &str, offsets: &[(u32, u64)]) -> Result<(), Error> {
         match &self.durable {
             Some(d) => d.logs.commit(group, offsets, d.durability),
+            None => Ok(()),
+        }
+    }
+
+    fn stored_state(&self, key: &str) -> Option<Vec<u8>> {
+        self.durable.as_ref().and_then(|d| d.logs.state(key))
+    }
+
+    fn store_state(&self, key: &str, value: &[u8]) -> Result<(), Error> {
+        match &self.durable {
+            Some(d) => d.logs.store_state(key, value, d.durability),
             None => Ok(()),
         }
     }

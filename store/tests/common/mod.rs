@@ -83,6 +83,18 @@ impl TopicLogs for FailingLogs {
         }
         self.inner.commit(group, offsets, d)
     }
+    fn state(&self, key: &str) -> Option<Vec<u8>> {
+        self.inner.state(key)
+    }
+    fn store_state(&self, key: &str, value: &[u8], d: Durability) -> Result<(), Error> {
+        if self.appends.fetch_add(1, Ordering::SeqCst) + 1 >= self.fail_at {
+            return Err(Error::Io {
+                path: "commits".into(),
+                reason: "no space left on device (injected)".into(),
+            });
+        }
+        self.inner.store_state(key, value, d)
+    }
     fn append(&self, p: u32, records: &[StoredRecord], d: Durability) -> Result<(), Error> {
         if self.appends.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_at {
             return Err(Error::Io {
@@ -150,6 +162,12 @@ impl TopicLogs for FailingSyncLogs {
     }
     fn commit(&self, group: &str, offsets: &[(u32, u64)], d: Durability) -> Result<(), Error> {
         self.0.commit(group, offsets, d)
+    }
+    fn state(&self, key: &str) -> Option<Vec<u8>> {
+        self.0.state(key)
+    }
+    fn store_state(&self, key: &str, value: &[u8], d: Durability) -> Result<(), Error> {
+        self.0.store_state(key, value, d)
     }
     fn append(&self, p: u32, records: &[StoredRecord], d: Durability) -> Result<(), Error> {
         match d {
