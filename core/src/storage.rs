@@ -63,7 +63,8 @@
 //! A topology's tables keep durable changelogs once
 //! [`Topology::durable_changelogs`](crate::Topology::durable_changelogs) names
 //! their value type: rebuilt after a restart, the topology restores them and
-//! resumes from its committed offsets
+//! resumes from its committed offsets, finishing a step a crash cut (each
+//! record counted once)
 //! ([`Topology::durable_changelogs_with`](crate::Topology::durable_changelogs_with)
 //! takes a codec: Python's `bus.topology(name, durable=True)` passes its own).
 //!

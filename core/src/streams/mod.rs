@@ -41,9 +41,13 @@
 //! restores its tables from their compacted changelogs and resumes from the
 //! committed offsets: at-least-once for outputs, and each record counted once in
 //! the tables. Across a restart the same holds for tables whose changelogs are
-//! durable ([`Topology::durable_changelogs`]) over durable source topics —
-//! except for a step cut by the crash between its changelog writes and its
-//! offset commit, which is processed again.
+//! durable ([`Topology::durable_changelogs`]) over durable source topics, even
+//! when the crash cut a step between its changelog writes and its offset
+//! commit: a durable topology writes each step (its changelog records and the
+//! offsets it read to) to its step log, `<topology>-steps`, before either, and
+//! the rebuilt topology finishes a cut step before it restores its tables (see
+//! `streams::steps` in the sources for the log). Outputs to topics stay
+//! at-least-once: a step cut before its step record is processed again.
 //!
 //! # When a callback fails
 //!
@@ -69,6 +73,7 @@ mod describe;
 mod error;
 mod runtime;
 mod staging;
+mod steps;
 mod table;
 mod window;
 mod windowed;

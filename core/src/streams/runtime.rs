@@ -1,6 +1,7 @@
 //! The topology and its runner: sources read through the topology's consumer
 //! group, steps, the stream thread, and the topologies of a bus.
 
+use super::steps::Steps;
 use super::{Cause, Description, Downstream, Failure, OnError, Staging, Stream, StreamError};
 use crate::bus::{Bus, BusInner};
 use crate::record::Record;
@@ -48,6 +49,9 @@ trait AnySource: Send {
         topology: &str,
         names: &dyn Fn(usize) -> String,
     ) -> Result<usize, StreamError>;
+    /// Starts after what the step read back from the step log read, if that
+    /// step was this source's.
+    fn resume(&mut self);
     #[cfg(not(target_family = "wasm"))]
     fn register(&self, id: u64, waker: &std::task::Waker);
     #[cfg(not(target_family = "wasm"))]
@@ -56,7 +60,11 @@ trait AnySource: Send {
 
 struct Source<T> {
     pub(super) topic: Topic<T>,
+    /// The consumer group's name.
+    pub(super) group: String,
     pub(super) member: Member<T>,
+    /// The topology's step log.
+    pub(super) steps: Arc<Steps>,
     pub(super) out: Downstream<T>,
     pub(super) node: usize,
     pub(super) done: Vec<(u32, u64)>,
@@ -171,12 +179,43 @@ impl<T: Clone + Send + Sync + 'static> AnySource for Source<T> {
             }
         };
         if !self.done.is_empty() {
+            // A durable topology logs the step (its changelog writes and these
+            // offsets) before it commits.
+            if let Err(cause) = self
+                .steps
+                .finish(&self.group, self.topic.name(), &self.done)
+            {
+                // Not committed: the tables have these records, and the next
+                // step logs their writes again with its offsets (kept in
+                // `done` until then).
+                let (partition, next) = self.done[self.done.len() - 1];
+                return Err(StreamError {
+                    topology: topology.to_string(),
+                    node: names(self.node),
+                    topic: self.topic.name().to_string(),
+                    partition,
+                    offset: next - 1,
+                    key: None,
+                    cause,
+                });
+            }
             // NotOwner: the partition moved to another instance, which reads the
             // uncommitted records again (at-least-once).
             let _ = self.member.commit_offsets(&self.done);
             self.done.clear();
         }
         result
+    }
+
+    fn resume(&mut self) {
+        if let Some(offsets) = self.steps.redo_offsets(&self.group, self.topic.name()) {
+            // NotOwner: another instance has the partition and reads on from
+            // the committed offsets (at-least-once).
+            let _ = self.member.commit_offsets(&offsets);
+            for (p, o) in offsets {
+                let _ = self.member.seek(p, o);
+            }
+        }
     }
 
     #[cfg(not(target_family = "wasm"))]
@@ -208,6 +247,8 @@ pub(crate) struct TopoInner {
     /// The codecs of durable changelogs, by the changelog's value type: an
     /// `Arc<dyn Codec<Option<X>>>` for changelog values `X`.
     pub(super) changelog_codecs: Mutex<Vec<(std::any::TypeId, Arc<dyn Any + Send + Sync>)>>,
+    /// The step log of a topology with durable changelogs.
+    pub(super) steps: Arc<Steps>,
 }
 
 /// A graph of stream processors and the tables they keep, run by
@@ -265,6 +306,7 @@ impl Topology {
                 closed: AtomicBool::new(false),
                 sources: Mutex::new(Vec::new()),
                 changelog_codecs: Mutex::new(Vec::new()),
+                steps: Arc::new(Steps::default()),
             }),
         })
     }
@@ -274,10 +316,11 @@ impl Topology {
     /// [`Postcard`](crate::storage::Postcard): durable compacted topics. A
     /// topology rebuilt after a restart then restores those tables from them
     /// and resumes its sources from their committed offsets (on durable
-    /// topics), as it does within a process. Call it before the tables are
-    /// made. A crash between a step's changelog writes and its offset commit
-    /// has that step's records processed again (at-least-once): counted twice
-    /// in the tables, as Kafka Streams' at-least-once processing does.
+    /// topics), as it does within a process: each record counted once in the
+    /// tables, whatever write a crash cut (a step is logged as one record of
+    /// the `<topology>-steps` topic before its changelog writes and offset
+    /// commit, and a rebuilt topology finishes a step the crash cut; see the
+    /// [module docs](crate::streams)). Call it before the tables are made.
     ///
     /// # Errors
     ///
@@ -336,6 +379,21 @@ impl Topology {
             Arc::new(windowed),
         ));
         Ok(())
+    }
+
+    /// The topology's step log, opened on `bus` (its durable changelogs are
+    /// written with it).
+    pub(super) fn steps(&self, bus: &Bus) -> Result<Arc<Steps>, Error> {
+        if self.inner.steps.open(bus, &self.inner.name)? {
+            // Opened now: sources made before start after the step read back
+            // (a running topology's have read on already).
+            if let Some(mut runner) = self.inner.runner.try_lock() {
+                for s in &mut runner.sources {
+                    s.resume();
+                }
+            }
+        }
+        Ok(self.inner.steps.clone())
     }
 
     /// The codec of durable changelogs of values `X`, if one was given.
@@ -544,14 +602,19 @@ impl Topology {
             read: read.clone(),
         };
         sources.push((topic.name().to_string(), Box::new(entry)));
-        self.inner.runner.lock().sources.push(Box::new(Source {
+        let mut source = Source {
             topic: topic.clone(),
+            group: group_name,
             member,
+            steps: self.inner.steps.clone(),
             out: out.clone(),
             node,
             done: Vec::new(),
             read,
-        }));
+        };
+        // After a step cut by a crash, the source starts after what it read.
+        source.resume();
+        self.inner.runner.lock().sources.push(Box::new(source));
         Ok(Stream {
             topo: self.clone(),
             node,

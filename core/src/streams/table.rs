@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
+use super::steps::Changelog;
 use super::window::Windows;
 use super::windowed::WindowedGrouped;
 use super::{with_value, BoxError, Cause, Downstream, NodeKind, Staged, Stream, Topology};
@@ -67,20 +68,26 @@ pub(super) fn changelog<V: Clone + Send + Sync + 'static>(
     topo: &Topology,
     store: &str,
     capacity: usize,
-) -> Result<Topic<Option<V>>, Error> {
+) -> Result<Changelog<V>, Error> {
     let name = format!("{}-{store}-changelog", topo.name());
     let config = TopicConfig::default()
         .capacity(capacity)
         .on_full(OnFull::Keep);
+    let bus = topo.bus()?;
     match topo.changelog_codec::<V>() {
-        // Durable: a durable compacted topic whose `None`s are tombstones.
-        Some(codec) => topo.bus()?.durable_topic_shared(
-            &name,
-            config.compacted(true),
-            codec,
-            Some(Option::is_none),
-        ),
-        None => topo.bus()?.compacted_topic::<V>(&name, config),
+        // Durable: a durable compacted topic whose `None`s are tombstones,
+        // written with the topology's step log.
+        Some(codec) => {
+            let steps = topo.steps(&bus)?;
+            let topic = bus.durable_topic_shared(
+                &name,
+                config.compacted(true),
+                codec.clone(),
+                Some(Option::is_none),
+            )?;
+            Changelog::durable(topic, steps, codec)
+        }
+        None => Ok(Changelog::memory(bus.compacted_topic::<V>(&name, config)?)),
     }
 }
 
@@ -233,7 +240,7 @@ pub(crate) struct TableInner<V> {
     state: RwLock<HashMap<Vec<u8>, (Key, V)>>,
     /// Staged by the record being processed: key bytes, key, value, timestamp.
     pending: Mutex<Vec<(Vec<u8>, Key, V, i64)>>,
-    changelog: Topic<Option<V>>,
+    changelog: Changelog<V>,
     capacity: usize,
 }
 
@@ -241,7 +248,7 @@ impl<V: Clone + Send + Sync + 'static> TableInner<V> {
     fn open(topo: &Topology, store: &str, capacity: usize) -> Result<Arc<Self>, Error> {
         let changelog = changelog::<V>(topo, store, capacity)?;
         let mut state = HashMap::new();
-        for rec in changelog.retained()? {
+        for rec in changelog.topic.retained()? {
             let Some(key) = rec.key else { continue };
             match rec.value {
                 Some(v) => {
@@ -298,12 +305,7 @@ impl<V: Clone + Send + Sync + 'static> Staged for TableInner<V> {
         let mut state = self.state.write();
         for (kb, key, v, ts) in pending {
             let msg = Message::new(Some(v.clone())).key(key.clone()).timestamp(ts);
-            if let Err(e) = self.changelog.try_publish_message(msg) {
-                return Err(Cause::Output {
-                    target: self.changelog.name().to_string(),
-                    reason: e.to_string(),
-                });
-            }
+            self.changelog.log(msg)?;
             state.insert(kb, (key, v));
         }
         Ok(())
@@ -379,7 +381,7 @@ impl<V: Clone + Send + Sync + 'static> Table<V> {
 
     /// The compacted topic the table's updates are written to.
     pub fn changelog(&self) -> &Topic<Option<V>> {
-        &self.inner.changelog
+        &self.inner.changelog.topic
     }
 
     /// The stream of the table's updates: each new aggregate, with the key and

@@ -1,6 +1,7 @@
 //! Windowed aggregations: a grouped stream cut into tumbling, hopping or session
 //! windows, and the windowed table it keeps (with grace, retention and late records).
 
+use super::steps::Changelog;
 use super::table::{changelog, store_name, GroupedStream};
 use super::window::{Window, WindowKind, Windowed, Windows};
 use super::{with_value, BoxError, Cause, Downstream, NodeKind, Staged, Staging, Stream, Topology};
@@ -227,7 +228,7 @@ pub(crate) struct WindowedInner<V> {
     pending: Mutex<PendingWindow<V>>,
     stream_time: AtomicI64,
     dropped_late: AtomicU64,
-    changelog: Topic<Option<Windowed<V>>>,
+    changelog: Changelog<Windowed<V>>,
     capacity: usize,
 }
 
@@ -264,7 +265,7 @@ impl<V: Clone + Send + Sync + 'static> WindowedInner<V> {
             by_end: BTreeSet::new(),
         };
         let mut stream_time = i64::MIN;
-        for rec in changelog.retained()? {
+        for rec in changelog.topic.retained()? {
             let Some((key, start)) = rec.key.as_ref().and_then(decode) else {
                 continue;
             };
@@ -443,13 +444,7 @@ impl<V: Clone + Send + Sync + 'static> WindowedInner<V> {
 
     fn log(&self, key: &Key, start: i64, v: Option<Windowed<V>>, ts: i64) -> Result<(), Cause> {
         let msg = Message::new(v).key(encode(key, start)).timestamp(ts);
-        self.changelog
-            .try_publish_message(msg)
-            .map(|_| ())
-            .map_err(|e| Cause::Output {
-                target: self.changelog.name().to_string(),
-                reason: e.to_string(),
-            })
+        self.changelog.log(msg)
     }
 }
 
@@ -614,7 +609,7 @@ impl<V: Clone + Send + Sync + 'static> WindowedTable<V> {
     /// The compacted topic the table's updates are written to (keys encode the
     /// window start).
     pub fn changelog(&self) -> &Topic<Option<Windowed<V>>> {
-        &self.inner.changelog
+        &self.inner.changelog.topic
     }
 
     /// The stream of updates: each new aggregate with its window.

@@ -191,3 +191,95 @@ impl TopicLogs for FailingSyncLogs {
         self.0.recovered()
     }
 }
+
+/// A store that dies at its `at`-th write: that write and every later one
+/// fail, as if the process had been killed there (what was written before
+/// stays, as the operating system keeps it).
+#[derive(Debug)]
+pub struct Dying {
+    pub inner: Dir,
+    pub at: usize,
+    pub writes: Arc<AtomicUsize>,
+}
+
+#[derive(Debug)]
+pub struct DyingLogs {
+    inner: Box<dyn TopicLogs>,
+    at: usize,
+    writes: Arc<AtomicUsize>,
+}
+
+impl DyingLogs {
+    fn write(&self) -> Result<(), Error> {
+        if self.writes.fetch_add(1, Ordering::SeqCst) + 1 >= self.at {
+            return Err(Error::Io {
+                path: "disk".into(),
+                reason: "the process died here (injected)".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Storage for Dying {
+    fn open_topic(&self, name: &str, d: &StoredTopic) -> Result<Box<dyn TopicLogs>, Error> {
+        Ok(Box::new(DyingLogs {
+            inner: self.inner.open_topic(name, d)?,
+            at: self.at,
+            writes: self.writes.clone(),
+        }))
+    }
+    fn describe(&self, name: &str) -> Result<Option<StoredTopic>, Error> {
+        self.inner.describe(name)
+    }
+}
+
+impl TopicLogs for DyingLogs {
+    fn first_offset(&self, p: u32) -> u64 {
+        self.inner.first_offset(p)
+    }
+    fn next_offset(&self, p: u32) -> u64 {
+        self.inner.next_offset(p)
+    }
+    fn read(
+        &self,
+        p: u32,
+        from: u64,
+        f: &mut dyn FnMut(StoredRecord) -> bool,
+    ) -> Result<(), Error> {
+        self.inner.read(p, from, f)
+    }
+    fn committed(&self, group: &str) -> Vec<(u32, u64)> {
+        self.inner.committed(group)
+    }
+    fn commit(&self, group: &str, offsets: &[(u32, u64)], d: Durability) -> Result<(), Error> {
+        self.write()?;
+        self.inner.commit(group, offsets, d)
+    }
+    fn state(&self, key: &str) -> Option<Vec<u8>> {
+        self.inner.state(key)
+    }
+    fn store_state(&self, key: &str, value: &[u8], d: Durability) -> Result<(), Error> {
+        self.write()?;
+        self.inner.store_state(key, value, d)
+    }
+    fn append(&self, p: u32, records: &[StoredRecord], d: Durability) -> Result<(), Error> {
+        self.write()?;
+        self.inner.append(p, records, d)
+    }
+    fn rewrite(&self, p: u32, records: &[StoredRecord]) -> Result<(), Error> {
+        self.write()?;
+        self.inner.rewrite(p, records)
+    }
+    fn retain_from(&self, p: u32, offset: u64) -> Result<(), Error> {
+        self.write()?;
+        self.inner.retain_from(p, offset)
+    }
+    fn sync(&self) -> Result<(), Error> {
+        self.write()?;
+        self.inner.sync()
+    }
+    fn recovered(&self) -> Vec<String> {
+        self.inner.recovered()
+    }
+}
