@@ -28,6 +28,9 @@ use common::Scratch;
 /// the files are as they were then, and what the background writer writes
 /// after that (until the bus is gone) is taken off again by [`bury`],
 /// as a killed process's writer would never have written it.
+/// A buffered log's files and their lengths when it died.
+type Grave = Mutex<Option<Vec<(PathBuf, u64)>>>;
+
 #[derive(Debug)]
 struct Crashing {
     dir: Dir,
@@ -37,7 +40,7 @@ struct Crashing {
     appends: Arc<AtomicUsize>,
     dead: Arc<AtomicBool>,
     /// The files of a buffered topic's log and their lengths when it died.
-    at_death: Arc<Mutex<Option<Vec<(PathBuf, u64)>>>>,
+    at_death: Arc<Grave>,
 }
 
 #[derive(Debug)]
@@ -48,7 +51,7 @@ struct CrashingLogs {
     cut: u64,
     appends: Arc<AtomicUsize>,
     dead: Arc<AtomicBool>,
-    at_death: Arc<Mutex<Option<Vec<(PathBuf, u64)>>>>,
+    at_death: Arc<Grave>,
 }
 
 fn died() -> Error {
@@ -77,7 +80,7 @@ impl Storage for Crashing {
 
 /// Puts a buffered log's files back as they were when it died (once its
 /// bus is gone).
-fn bury(root: &Path, at_death: &Mutex<Option<Vec<(PathBuf, u64)>>>) {
+fn bury(root: &Path, at_death: &Grave) {
     let Some(files) = at_death.lock().unwrap().take() else {
         return;
     };
@@ -221,7 +224,7 @@ fn open(
     cut: u64,
     appends: &Arc<AtomicUsize>,
     dead: &Arc<AtomicBool>,
-    at_death: &Arc<Mutex<Option<Vec<(PathBuf, u64)>>>>,
+    at_death: &Arc<Grave>,
 ) -> (Bus, ringlet::Topic<u64>) {
     let bus = Bus::builder()
         .storage(Crashing {
