@@ -30,9 +30,12 @@ JS_DIR := bindings-wasm
 VERSION := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' Cargo.toml | head -1)
 DIST := $(CURDIR)/dist
 WASM_TEST := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner $(CARGO) test -p ringlet-wasm --target wasm32-unknown-unknown --release
-# On a loaded machine headless Chrome's renderer sometimes never answers
-# chromedriver ("Timed out receiving message from renderer", no test run at all):
-# the stage runs once more then. A failing test fails both times.
+# The test runner's HTTP server sometimes never answers one of several module
+# requests Chromium makes at once: the page never loads and chromedriver waits
+# ("Timed out receiving message from renderer", no test run at all). The
+# package's JS is one module (js/glue.js) so the page makes one such request at
+# a time; should it still happen, the stage runs once more. A failing test fails
+# both times.
 CHROME_TEST := CHROMEDRIVER=/usr/bin/chromedriver $(WASM_TEST) --test browser
 
 .PHONY: demo tour test setup-rust setup setup-py setup-js js js-build js-node js-types js-wasm-test js-e2e playground fmt clippy doc docsrs unit stress loom miri wasm bench-build smoke bench python py-build py-test py-stubs py-notebooks dist dist-py dist-js dist-crates installed

@@ -1,21 +1,20 @@
 // Makes the glue wasm-bindgen generated safe for calls on freed objects and for
 // arguments of the wrong class: such calls throw a typed error in JS, before any
 // WASM frame runs (a throw from inside WASM would leak its stack). Exports the
-// error classes (defined in an inline snippet of src/errors.rs) from the package.
+// error classes (defined in js/glue.js, the package's one snippet) from the package.
 //   node patch-glue.mjs <glue.js>...
 import { readFileSync, writeFileSync, readdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, sep } from "node:path";
 
 /// The snippet defining the error classes, relative to the glue, and its classes.
 function errorClasses(glue) {
   const root = join(dirname(glue), "snippets");
-  for (const d of readdirSync(root)) {
-    for (const f of readdirSync(join(root, d))) {
-      const text = readFileSync(join(root, d, f), "utf8");
-      if (text.includes("export class RingletError")) {
-        const names = ["RingletError", ...[...text.matchAll(/export const (\w+) = kind\(/g)].map((m) => m[1])];
-        return { path: `./snippets/${d}/${f}`, names };
-      }
+  const files = readdirSync(root, { recursive: true }).filter((f) => f.endsWith(".js"));
+  for (const f of files) {
+    const text = readFileSync(join(root, f), "utf8");
+    if (text.includes("export class RingletError")) {
+      const names = ["RingletError", ...[...text.matchAll(/export const (\w+) = kind\(/g)].map((m) => m[1])];
+      return { path: `./snippets/${f.split(sep).join("/")}`, names };
     }
   }
   throw new Error(`${glue}: no snippet defines the error classes`);

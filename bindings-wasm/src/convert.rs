@@ -23,9 +23,7 @@ extern "C" {
     fn js_entries(v: &JsValue) -> Result<Array, JsValue>;
 }
 
-#[wasm_bindgen(
-    inline_js = "export function dateMs(v) { try { return v instanceof Date ? Date.prototype.getTime.call(v) : undefined; } catch (e) { return undefined; } }"
-)]
+#[wasm_bindgen(module = "/js/glue.js")]
 extern "C" {
     /// A `Date`'s ms, `undefined` for anything else.
     #[wasm_bindgen(js_name = dateMs)]

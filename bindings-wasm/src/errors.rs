@@ -24,39 +24,7 @@ use crate::Local;
 // by the package (`e instanceof Full`, `e instanceof RingletError`; `e.name` is the
 // class's name). The names are the core's `ErrorKind` names (checked by a test)
 // plus `Busy`.
-#[wasm_bindgen(inline_js = r#"
-export class RingletError extends Error {}
-Object.defineProperty(RingletError.prototype, "name", { value: "RingletError", writable: true, configurable: true });
-function kind(name) {
-  const C = { [name]: class extends RingletError {} }[name];
-  Object.defineProperty(C.prototype, "name", { value: name, writable: true, configurable: true });
-  return C;
-}
-export const Full = kind("Full");
-export const Closed = kind("Closed");
-export const Lagged = kind("Lagged");
-export const Expired = kind("Expired");
-export const AlreadySettled = kind("AlreadySettled");
-export const Timeout = kind("Timeout");
-export const NotOwner = kind("NotOwner");
-export const OutOfRange = kind("OutOfRange");
-export const VersionConflict = kind("VersionConflict");
-export const TypeMismatch = kind("TypeMismatch");
-export const ConfigError = kind("ConfigError");
-export const NotFound = kind("NotFound");
-export const InvalidName = kind("InvalidName");
-export const StreamError = kind("StreamError");
-export const Corrupt = kind("Corrupt");
-export const Locked = kind("Locked");
-export const Io = kind("Io");
-export const Busy = kind("Busy");
-const byName = { Full, Closed, Lagged, Expired, AlreadySettled, Timeout, NotOwner, OutOfRange,
-  VersionConflict, TypeMismatch, ConfigError, NotFound, InvalidName, StreamError, Corrupt, Locked,
-  Io, Busy };
-export function ringletError(name, message) {
-  return new (byName[name] ?? RingletError)(message);
-}
-"#)]
+#[wasm_bindgen(module = "/js/glue.js")]
 extern "C" {
     #[wasm_bindgen(js_name = ringletError)]
     fn ringlet_error(name: &str, message: &str) -> js_sys::Error;

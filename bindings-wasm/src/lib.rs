@@ -295,19 +295,7 @@ impl Serial {
     }
 }
 
-#[wasm_bindgen(inline_js = r#"
-export function installAsyncIterator(obj) {
-  const proto = Object.getPrototypeOf(obj);
-  if (Object.prototype.hasOwnProperty.call(proto, Symbol.asyncIterator)) return;
-  proto[Symbol.asyncIterator] = async function* () {
-    for (;;) {
-      const item = await this.iterNext();
-      if (item === undefined) return;
-      yield item;
-    }
-  };
-}
-"#)]
+#[wasm_bindgen(module = "/js/glue.js")]
 extern "C" {
     #[wasm_bindgen(js_name = installAsyncIterator)]
     fn install_async_iterator(obj: &JsValue);

@@ -7,14 +7,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::Value;
 
-#[wasm_bindgen(inline_js = r#"
-export function makeRecord(partition, offset, timestamp, key, headers, value) {
-  return { partition, offset, timestamp, key, headers: headers === undefined ? [] : headers, value };
-}
-export function makeReceipt(partition, offset) {
-  return { partition, offset };
-}
-"#)]
+#[wasm_bindgen(module = "/js/glue.js")]
 extern "C" {
     #[wasm_bindgen(js_name = makeRecord)]
     fn make_record(

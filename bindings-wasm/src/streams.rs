@@ -19,15 +19,7 @@ use crate::tables::{Held, Table, WindowedTable};
 use crate::topic::Topic;
 use crate::{Local, Value};
 
-#[wasm_bindgen(inline_js = r#"
-export function installBranch(obj) {
-  const proto = Object.getPrototypeOf(obj);
-  if (Object.prototype.hasOwnProperty.call(proto, "branch")) return;
-  proto.branch = function (...preds) { return this.branchAll(preds); };
-}
-export function windowed(start, end, value) { return { start, end, value }; }
-export function windowedEntry(key, start, end, value) { return { key, start, end, value }; }
-"#)]
+#[wasm_bindgen(module = "/js/glue.js")]
 extern "C" {
     #[wasm_bindgen(js_name = installBranch)]
     fn install_branch(obj: &JsValue);
