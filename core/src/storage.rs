@@ -316,6 +316,15 @@ pub trait Codec<T>: Send + Sync + 'static {
     /// Why the bytes are not a value of this type (it changed since they were
     /// stored).
     fn decode(&self, bytes: &[u8]) -> Result<T, String>;
+    /// [`Codec::decode`] of bytes it may keep (a topic opened again hands
+    /// each stored value over): by default, `decode(&bytes)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Codec::decode`].
+    fn decode_owned(&self, bytes: Vec<u8>) -> Result<T, String> {
+        self.decode(&bytes)
+    }
 }
 
 /// The default codec: [postcard](https://docs.rs/postcard), serde's compact binary
@@ -357,6 +366,10 @@ impl Codec<Vec<u8>> for Raw {
 
     fn decode(&self, bytes: &[u8]) -> Result<Vec<u8>, String> {
         Ok(bytes.to_vec())
+    }
+
+    fn decode_owned(&self, bytes: Vec<u8>) -> Result<Vec<u8>, String> {
+        Ok(bytes)
     }
 }
 

@@ -128,19 +128,45 @@ pub(crate) fn check(bytes: &[u8]) -> Frame {
     }
 }
 
-/// The records of the (checked) frame at the start of `bytes`, and its length.
-pub(crate) fn read(bytes: &[u8]) -> Option<(Vec<StoredRecord>, usize)> {
-    let body = body(bytes).ok()?;
-    let mut out = Vec::new();
-    walk(body, |_, r| {
-        out.push(r());
-        true
-    })
-    .then_some((out, FRAME_HEAD + body.len()))
+/// The records of the frame at the start of `bytes`, and its length; its
+/// checksum is checked unless the bytes were checked already (`verified`: read
+/// once at open and kept).
+///
+/// `f` takes each record from offset `from` on (and says whether to go on);
+/// returns the frame's length and whether `f` wanted more, or `None` when the
+/// frame does not parse (records before the fault were handed over).
+pub(crate) fn read(
+    bytes: &[u8],
+    verified: bool,
+    from: u64,
+    f: &mut dyn FnMut(StoredRecord) -> bool,
+) -> Option<(usize, bool)> {
+    let body = if verified {
+        framed(bytes).ok()?.1
+    } else {
+        body(bytes).ok()?
+    };
+    let mut go_on = true;
+    let parsed = walk(body, |offset, r| {
+        if offset >= from {
+            go_on = f(r.build());
+        }
+        go_on
+    });
+    (parsed || !go_on).then_some((FRAME_HEAD + body.len(), go_on))
 }
 
 /// A frame's body, once its length and checksum are right.
 fn body(bytes: &[u8]) -> Result<&[u8], &'static str> {
+    let (crc, body) = framed(bytes)?;
+    if crc32c::crc32c(body) != crc {
+        return Err("checksum mismatch");
+    }
+    Ok(body)
+}
+
+/// A frame's checksum and body, once its length is right.
+fn framed(bytes: &[u8]) -> Result<(u32, &[u8]), &'static str> {
     if bytes.len() < FRAME_HEAD {
         return Err("the bytes end inside a frame head");
     }
@@ -153,26 +179,21 @@ fn body(bytes: &[u8]) -> Result<&[u8], &'static str> {
         return Err("the bytes end inside the frame");
     }
     let crc = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
-    let body = &bytes[FRAME_HEAD..end];
-    if crc32c::crc32c(body) != crc {
-        return Err("checksum mismatch");
-    }
-    Ok(body)
+    Ok((crc, &bytes[FRAME_HEAD..end]))
 }
 
-/// Walks a body's records: `f(offset, make)` for each, `make()` building the
-/// record if wanted; false from `f` stops (a failure). True if every record
-/// parsed and `f` accepted each.
-fn walk(body: &[u8], mut f: impl FnMut(u64, &mut dyn FnMut() -> StoredRecord) -> bool) -> bool {
+/// Walks a body's records: `f(offset, record)` for each (`record.build()`
+/// makes it a [`StoredRecord`] if wanted); false from `f` stops (a failure).
+/// True if every record parsed and `f` accepted each.
+#[inline]
+fn walk(body: &[u8], mut f: impl FnMut(u64, &Parsed<'_>) -> bool) -> bool {
     let mut r = Reader(body);
     let Some(n) = r.u32() else { return false };
     for _ in 0..n {
         let Some(rec) = parse_one(&mut r) else {
             return false;
         };
-        let offset = rec.offset;
-        let mut make = || rec.build();
-        if !f(offset, &mut make) {
+        if !f(rec.offset, &rec) {
             return false;
         }
     }
@@ -189,6 +210,7 @@ struct Parsed<'a> {
 }
 
 impl Parsed<'_> {
+    #[inline]
     fn build(&self) -> StoredRecord {
         StoredRecord {
             offset: self.offset,
@@ -205,6 +227,7 @@ impl Parsed<'_> {
     }
 }
 
+#[inline]
 fn parse_one<'a>(r: &mut Reader<'a>) -> Option<Parsed<'a>> {
     let offset = r.u64()?;
     let timestamp = r.u64()? as i64;
@@ -237,6 +260,7 @@ fn parse_one<'a>(r: &mut Reader<'a>) -> Option<Parsed<'a>> {
 struct Reader<'a>(&'a [u8]);
 
 impl<'a> Reader<'a> {
+    #[inline]
     fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         if self.0.len() < n {
             return None;
@@ -245,15 +269,19 @@ impl<'a> Reader<'a> {
         self.0 = b;
         Some(a)
     }
+    #[inline]
     fn u8(&mut self) -> Option<u8> {
         Some(self.take(1)?[0])
     }
+    #[inline]
     fn u32(&mut self) -> Option<u32> {
         Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
     }
+    #[inline]
     fn u64(&mut self) -> Option<u64> {
         Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
     }
+    #[inline]
     fn bytes(&mut self) -> Option<&'a [u8]> {
         let n = self.u32()? as usize;
         self.take(n)

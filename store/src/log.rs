@@ -124,9 +124,17 @@ pub struct PartitionLog {
     /// A segment was created without syncing the directory entry.
     dir_unsynced: bool,
     buf: Vec<u8>,
+    /// The segments' bytes as open read and checked them, per segment (up to
+    /// [`KEEP_OPENED`] in all), for the first read (which takes them): a log
+    /// is read whole once it is opened, and need not read its files twice.
+    /// Dropped by the first change.
+    opened: std::sync::Mutex<Option<Vec<Option<Vec<u8>>>>>,
     #[cfg(test)]
     fail_writes: Option<FailWrites>,
 }
+
+/// The most bytes of segments an open keeps for the first read.
+const KEEP_OPENED: usize = 256 << 20;
 
 /// A log's state to sync without holding the log ([`PartitionLog::sync_point`]).
 #[derive(Debug)]
@@ -228,6 +236,17 @@ impl PartitionLog {
         bases.sort_unstable();
         let mut recovery = Recovery::default();
         let mut segments: Vec<Segment> = Vec::new();
+        let mut opened: Vec<Option<Vec<u8>>> = Vec::new();
+        let mut kept = 0usize;
+        let mut keep = |mut bytes: Vec<u8>, len: u64| {
+            let len = usize::try_from(len).unwrap_or(usize::MAX).min(bytes.len());
+            if kept + len > KEEP_OPENED {
+                return None;
+            }
+            kept += len;
+            bytes.truncate(len);
+            Some(bytes)
+        };
         let mut next = 0;
         let count = bases.len();
         for (i, &base) in bases.iter().enumerate() {
@@ -270,6 +289,7 @@ impl PartitionLog {
                         reason: "a torn segment header, written again".into(),
                     });
                     next = next.max(base);
+                    opened.push(None);
                     segments.push(seg);
                     continue;
                 }
@@ -336,6 +356,7 @@ impl PartitionLog {
                     },
                 });
                 next = expect;
+                opened.push(keep(bytes, seg.len));
                 segments.push(seg);
                 // Repair drops every later segment.
                 for &later in &bases[i + 1..] {
@@ -352,6 +373,7 @@ impl PartitionLog {
                 break;
             }
             next = expect;
+            opened.push(keep(bytes, seg.len));
             segments.push(seg);
         }
         if segments.is_empty() {
@@ -365,6 +387,7 @@ impl PartitionLog {
                 index: Vec::new(),
                 since_index: 0,
             });
+            opened.push(None);
         }
         let active = open_append(&segments[segments.len() - 1].path)?;
         Ok((
@@ -378,11 +401,20 @@ impl PartitionLog {
                 unsynced: false,
                 dir_unsynced: false,
                 buf: Vec::new(),
+                opened: std::sync::Mutex::new(Some(opened)),
                 #[cfg(test)]
                 fail_writes: None,
             },
             recovery,
         ))
+    }
+
+    /// Drops the bytes open kept (the log changes).
+    fn forget_opened(&mut self) {
+        *self
+            .opened
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
     }
 
     /// The options it was opened with.
@@ -425,6 +457,7 @@ impl PartitionLog {
     /// `OutOfOrder`; `Io` when the write (or sync, or a new segment) fails;
     /// `Poisoned` after a failed write that could not be undone.
     pub fn append(&mut self, records: &[StoredRecord], sync: bool) -> Result<(), StoreError> {
+        self.forget_opened();
         let active_path = self.segments[self.segments.len() - 1].path.clone();
         if self.poisoned {
             return Err(StoreError::Poisoned { file: active_path });
@@ -583,7 +616,14 @@ impl PartitionLog {
         from: u64,
         mut f: impl FnMut(StoredRecord) -> bool,
     ) -> Result<(), StoreError> {
-        for seg in &self.segments {
+        // The first read after open takes the bytes open checked.
+        let mut opened = self
+            .opened
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .unwrap_or_default();
+        for (s, seg) in self.segments.iter().enumerate() {
             if seg.last.is_none_or(|l| l < from) {
                 continue;
             }
@@ -593,25 +633,32 @@ impl PartitionLog {
             } else {
                 seg.index[i - 1].1
             };
-            let mut file =
-                File::open(&seg.path).map_err(|e| StoreError::io("open", &seg.path, e))?;
-            let mut bytes = vec![0; (seg.len - pos) as usize];
-            file.seek(SeekFrom::Start(pos))
-                .and_then(|_| file.read_exact(&mut bytes))
-                .map_err(|e| StoreError::io("read", &seg.path, e))?;
+            let kept = opened.get_mut(s).and_then(Option::take);
+            let verified = kept.is_some();
+            let (bytes, start) = match kept {
+                Some(b) => (b, pos as usize),
+                None => {
+                    let mut file =
+                        File::open(&seg.path).map_err(|e| StoreError::io("open", &seg.path, e))?;
+                    let mut bytes = vec![0; (seg.len - pos) as usize];
+                    file.seek(SeekFrom::Start(pos))
+                        .and_then(|_| file.read_exact(&mut bytes))
+                        .map_err(|e| StoreError::io("read", &seg.path, e))?;
+                    (bytes, 0)
+                }
+            };
+            let bytes = &bytes[start..];
             let mut at = 0;
             while at < bytes.len() {
-                let Some((records, len)) = frame::read(&bytes[at..]) else {
+                let Some((len, go_on)) = frame::read(&bytes[at..], verified, from, &mut f) else {
                     return Err(StoreError::Corrupt {
                         file: seg.path.clone(),
                         position: pos + at as u64,
                         reason: "the frame changed on disk since the log was opened".into(),
                     });
                 };
-                for r in records {
-                    if r.offset >= from && !f(r) {
-                        return Ok(());
-                    }
+                if !go_on {
+                    return Ok(());
                 }
                 at += len;
             }
@@ -640,6 +687,7 @@ impl PartitionLog {
     ///
     /// `Io` when a file cannot be removed (those before it are gone).
     pub fn retain_from(&mut self, offset: u64) -> Result<usize, StoreError> {
+        self.forget_opened();
         let mut gone = 0;
         while self.segments.len() > 1 {
             let next_base = self.segments[1].base;

@@ -312,7 +312,7 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
                 });
                 return false;
             }
-            let value = match d.codec.decode(&r.value) {
+            let value = match d.codec.decode_owned(r.value) {
                 Ok(v) => v,
                 Err(reason) => {
                     failure = Some(Error::TypeMismatch {
