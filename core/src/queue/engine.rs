@@ -429,6 +429,7 @@ impl<T> QueueInner<T> {
     }
 
     /// [`QueueInner::try_send`] for a share group's record at `origin`.
+    #[inline]
     pub(crate) fn try_send_from(
         &self,
         msg: Message<T>,
@@ -440,7 +441,7 @@ impl<T> QueueInner<T> {
         }
         let now = self.now();
         self.promote_due(now);
-        let Some((mut seq, slot)) = self.slots.pop(&self.free) else {
+        let Some((mut seq, mut slot)) = self.slots.pop(&self.free) else {
             return Err((SendRefused::Full, msg));
         };
         let due = match delay_ms {
@@ -449,16 +450,38 @@ impl<T> QueueInner<T> {
         };
         if let Some(log) = &self.durable {
             // In the log before anyone can receive it.
-            match self.log_sent(log, std::slice::from_ref(&msg), due, now) {
-                Ok(ids) => seq = ids[0],
-                Err(e) => {
-                    self.counters.unsent.fetch_add(1, Ordering::Relaxed);
-                    self.free_slot(slot);
-                    return Err((SendRefused::Storage(Box::new(e)), msg));
+            match self.log_one(log, &msg, due, now, slot) {
+                Ok((id, s)) => {
+                    seq = id;
+                    slot = s;
                 }
+                Err(e) => return Err((SendRefused::Storage(Box::new(e)), msg)),
             }
         }
         self.place(seq, slot, msg, due, now, origin)
+    }
+
+    /// Logs a durable queue's send of `msg` in reserved `slot`: its id (and
+    /// the slot), or — the slot freed — why the log refused it. Out of line,
+    /// so that an in-memory send stays small enough to inline.
+    #[cold]
+    #[inline(never)]
+    fn log_one(
+        &self,
+        log: &QueueLog<T>,
+        msg: &Message<T>,
+        due: Option<i64>,
+        now: i64,
+        slot: Owned,
+    ) -> Result<(u64, Owned), crate::Error> {
+        match self.log_sent(log, std::slice::from_ref(msg), due, now) {
+            Ok(ids) => Ok((ids[0], slot)),
+            Err(e) => {
+                self.counters.unsent.fetch_add(1, Ordering::Relaxed);
+                self.free_slot(slot);
+                Err(e)
+            }
+        }
     }
 
     /// Sends as many of `msgs` (from the front, no delay) as there is room for

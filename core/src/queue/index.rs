@@ -219,6 +219,7 @@ impl IndexQueue {
     }
 
     /// Takes the first index, if any, with the position it was queued at.
+    #[inline]
     pub(crate) fn pop(&self) -> Option<(u64, u32)> {
         let mut out = None;
         self.pop_into(1, |pos, i| out = Some((pos, i)));

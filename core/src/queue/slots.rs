@@ -110,6 +110,7 @@ impl<T> Slots<T> {
     }
 
     /// Takes the token at the head of `q`, with the position it had there.
+    #[inline]
     pub(crate) fn pop(&self, q: &IndexQueue) -> Option<(u64, Owned)> {
         q.pop().map(|(pos, i)| (pos, Owned(i)))
     }
