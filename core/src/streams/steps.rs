@@ -27,6 +27,12 @@
 //! after what the step read. A step record or changelog write the storage
 //! refuses fails the step (its records stay uncommitted, the writes wait for
 //! the next step, which writes them again).
+//!
+//! Only the newest step is kept to finish: several instances of one durable
+//! topology in one process (sharing its partitions) share the log, and a
+//! crash finishes the last step any of them logged; another instance's step
+//! cut at the same moment is processed again (at-least-once for it). Across
+//! processes each has its own directory, so its own log.
 
 use std::collections::HashSet;
 use std::sync::Arc;
