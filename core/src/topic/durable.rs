@@ -16,6 +16,9 @@ use super::publish::Refused;
 use super::ring::ClaimRefused;
 use super::TopicInner;
 
+/// Records a reopened partition puts into its ring with one claim.
+const RESTORE_BATCH: usize = 256;
+
 /// Retention is passed on to the logs every this many records per partition.
 const RETAIN_EVERY: u64 = 1024;
 
@@ -299,6 +302,25 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
         let mut expected = part.base;
         let mut failure = None;
         let name = &*self.name;
+        // Records go into the ring a batch at a time (one claim each).
+        let mut batch: Vec<(i64, Entry<T>)> = Vec::with_capacity(RESTORE_BATCH);
+        let write = |batch: &mut Vec<(i64, Entry<T>)>| {
+            if batch.is_empty() {
+                return true;
+            }
+            let k = batch.len() as u64;
+            // Nobody reads or publishes yet: the claim succeeds while the
+            // ring has room (the log holds no more than its capacity).
+            let Ok(first) = part.ring_claim(k) else {
+                batch.clear();
+                return false;
+            };
+            let mut records = batch.drain(..);
+            part.ring_write(first, k, || {
+                records.next().expect("one record per claimed slot")
+            });
+            true
+        };
         d.logs.read(p, part.base, &mut |r| {
             if r.offset != expected {
                 failure = Some(Error::Corrupt {
@@ -339,18 +361,14 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
                 },
                 value,
             };
-            let mut entry = Some(entry);
-            let ts = r.timestamp;
-            // Nobody reads or publishes yet: the claim always succeeds.
-            match part.ring_claim(1) {
-                Ok(first) => part.ring_write(first, 1, &mut || {
-                    (ts, entry.take().expect("one entry per claim"))
-                }),
-                Err(_) => return false,
-            }
+            batch.push((r.timestamp, entry));
             expected += 1;
-            true
+            // A full ring (never: it holds what the log retains) stops.
+            !(batch.len() == RESTORE_BATCH && !write(&mut batch))
         })?;
+        if failure.is_none() {
+            write(&mut batch);
+        }
         match failure {
             Some(e) => Err(e),
             None => Ok(()),
