@@ -364,7 +364,7 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
             batch.push((r.timestamp, entry));
             expected += 1;
             // A full ring (never: it holds what the log retains) stops.
-            !(batch.len() == RESTORE_BATCH && !write(&mut batch))
+            batch.len() != RESTORE_BATCH || write(&mut batch)
         })?;
         if failure.is_none() {
             write(&mut batch);
