@@ -38,7 +38,7 @@ WASM_TEST := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 # both times.
 CHROME_TEST := CHROMEDRIVER=/usr/bin/chromedriver $(WASM_TEST) --test browser
 
-.PHONY: demo tour test setup-rust setup setup-py setup-js js js-build js-node js-types js-wasm-test js-e2e playground fmt clippy doc docsrs unit stress loom miri wasm bench-build smoke bench python py-build py-test py-stubs py-notebooks dist dist-py dist-js dist-crates installed
+.PHONY: demo tour test setup-rust setup setup-py setup-js setup-kafka kafka-up kafka-down kafka js js-build js-node js-types js-wasm-test js-e2e playground fmt clippy doc docsrs unit stress loom miri wasm bench-build smoke bench python py-build py-test py-stubs py-notebooks dist dist-py dist-js dist-crates installed
 
 # The tour in the terminal, then the playground served on 127.0.0.1 (Ctrl-C stops it).
 demo: setup-rust tour setup-js js-build
@@ -65,7 +65,19 @@ setup-js: setup-rust
 	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 	@test -d $(JS_DIR)/node_modules/playwright-core -a -d $(JS_DIR)/node_modules/typescript -a -d $(JS_DIR)/node_modules/rxjs || (cd $(JS_DIR) && npm ci --no-audit --no-fund)
 
-setup: setup-rust setup-py setup-js
+# Kafka: Java 17 and Maven (the broker's jars come from Maven Central).
+setup-kafka:
+	@command -v java >/dev/null && command -v mvn >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless maven; }
+
+# A single-node Apache Kafka broker (KRaft) on 127.0.0.1:$${KAFKA_PORT:-19092},
+# its storage under target/kafka; idempotent.
+kafka-up: setup-kafka
+	@kafka/broker/up.sh
+
+kafka-down:
+	@kafka/broker/down.sh
+
+setup: setup-rust setup-py setup-js setup-kafka
 	@rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 	@rustup target list --installed | grep -q '^wasm32-unknown-unknown$$' || rustup target add wasm32-unknown-unknown
@@ -77,7 +89,7 @@ setup: setup-rust setup-py setup-js
 
 test: setup
 	@total=$$(date +%s)
-	$(MAKE) --no-print-directory fmt clippy doc docsrs unit stress loom miri wasm bench-build smoke python js dist-js dist-crates installed
+	$(MAKE) --no-print-directory fmt clippy doc docsrs unit stress loom miri wasm bench-build smoke kafka python js dist-js dist-crates installed
 	echo "==> all checks passed in $$(( $$(date +%s) - total )) s"
 
 fmt:
@@ -92,6 +104,11 @@ doc:
 # The crate docs as docs.rs builds them (nightly, `--cfg docsrs`, every feature).
 docsrs:
 	$(call stage,rustdoc as docs.rs,RUSTDOCFLAGS="--cfg docsrs -D warnings" CARGO_TARGET_DIR=target/docsrs $(CARGO) +nightly doc -p ringlet --no-deps --all-features -q)
+
+# The test broker end to end with Kafka's own console tools; stopped afterwards,
+# also on failure.
+kafka: setup-kafka
+	$(call stage,Kafka broker (up + console round trip + down),bash -c 'trap kafka/broker/down.sh EXIT; kafka/broker/up.sh && kafka/broker/smoke.sh')
 
 unit:
 	$(call stage,tests (unit + integration + doctests),$(CARGO) test --workspace -q)
