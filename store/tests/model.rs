@@ -7,8 +7,8 @@
 //! the group's committed offset at least the last confirmed commit. A
 //! `Buffered` topic's background writer may die with records it had not
 //! written yet: what it holds is then the confirmed records up to some point,
-//! at their offsets, and at least those confirmed before the last sync, commit
-//! or clean restart that returned.
+//! at their offsets, and at least those confirmed before the last sync or
+//! clean restart that returned and those before the offset last committed.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -257,7 +257,8 @@ fn check(ops: &[Op], mode: Durability, crash_at: usize, cut: u64) -> Result<(), 
         .auto_commit(false);
     // The model: the values confirmed, in offset order; the last confirmed
     // commit; how many confirmed values are certainly written (a buffered
-    // topic's: those before its last sync, commit or clean restart).
+    // topic's: those before its last sync or clean restart, and those before
+    // the offset last committed).
     let mut confirmed: Vec<u64> = Vec::new();
     let mut committed = 0u64;
     let mut written = 0usize;
@@ -286,10 +287,10 @@ fn check(ops: &[Op], mode: Durability, crash_at: usize, cut: u64) -> Result<(), 
             Op::Commit(n) => {
                 let _ = member.try_recv_batch(usize::from(*n));
                 let at = member.positions().first().map_or(0, |(_, o)| *o);
-                let before = confirmed.len();
                 if member.commit().is_ok() {
                     committed = committed.max(at);
-                    written = before;
+                    // A commit never points past what the log holds.
+                    written = written.max(at as usize);
                 }
             }
             Op::Sync => {
