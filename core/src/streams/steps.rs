@@ -231,26 +231,23 @@ impl Steps {
             })?;
             (log, bytes, s.waiting.clone())
         };
-        log.try_publish(bytes).map_err(|e| Cause::Output {
+        let output = |reason: String| Cause::Output {
             target: log.name().to_string(),
-            reason: e.to_string(),
-        })?;
-        let mut first = Ok(());
-        let mut written = Vec::new();
-        for table in &waiting {
-            match table.write() {
-                Ok(()) => written.push(table.changelog().to_string()),
-                Err(c) => first = first.and(Err(c)),
-            }
-        }
+            reason,
+        };
+        log.try_publish(bytes).map_err(|e| output(e.to_string()))?;
+        // A changelog that refuses its records keeps them waiting: the step
+        // record has them, so a restart writes them; this process writes
+        // them with the next step.
+        let written: Vec<String> = waiting
+            .iter()
+            .filter(|table| table.write().is_ok())
+            .map(|table| table.changelog().to_string())
+            .collect();
         let mut s = self.0.lock();
         s.writes.retain(|w| !written.contains(&w.changelog));
         s.waiting
             .retain(|t| !written.iter().any(|c| c == t.changelog()));
-        drop(s);
-        // A changelog that refused its records: the step record has them, so
-        // a restart writes them; this process writes them with the next step.
-        let _ = first;
         Ok(())
     }
 }
