@@ -106,14 +106,21 @@ export interface TopicSnapshot {
   recovered?: string[];
 }
 export interface QueueSnapshot { name: string; closed: boolean; config: QueueConfig; figures: QueueFigures; [more: string]: unknown }
+/** A link to the outside (a native bridge's; the WASM build has none of its own). */
+export interface LinkSnapshot {
+  name: string; kind: string; from: string; to: string; closed: boolean;
+  figures: { records: number; bytes: number; in_flight: number; ringlet_lag: number; remote_lag: number;
+             retries: number; errors: number; dead_letters: number; last_error: string | null };
+}
 /** `bus.snapshot()`: everything on the bus (the documented, stable shape). */
-export interface Snapshot { time_ms: number; topics: TopicSnapshot[]; queues: QueueSnapshot[] }
+export interface Snapshot { time_ms: number; topics: TopicSnapshot[]; queues: QueueSnapshot[]; links: LinkSnapshot[] }
 /** A journal event (the value of a journal record). */
 export interface JournalEvent {
-  kind: "append" | "evict" | "expire" | "deliver" | "redeliver" | "ack" | "nack" | "dead_letter" | "commit" | "join" | "leave" | "rebalance" | "recover";
+  kind: "append" | "evict" | "expire" | "deliver" | "redeliver" | "ack" | "nack" | "dead_letter" | "commit" | "join" | "leave" | "rebalance" | "recover" | "link";
   topic?: string; queue?: string; group?: string; member?: number; partition?: number; offset?: number;
   message?: number; attempt?: number; reason?: string; outcome?: string;
   assignment?: { member: number; partitions: number[] }[];
+  link?: string; detail?: string;
 }
 
 export interface Subscription { [Symbol.asyncIterator](): AsyncIterator<RingletRecord> }

@@ -10,6 +10,7 @@ use crate::clock::Clock;
 use crate::dead_letter::{DeadLetterFn, DeadLetterResolver};
 use crate::extensions::Extensions;
 use crate::journal::{Event, Journal, JOURNAL_TOPIC};
+use crate::link::{Link, Links};
 use crate::name;
 use crate::queue::{Queue, QueueConfig};
 use crate::snapshot::{QueueSnapshot, Snapshot, TopicSnapshot};
@@ -56,6 +57,8 @@ pub(crate) struct BusInner {
     closed: std::sync::atomic::AtomicBool,
     /// What the layers above keep on the bus (its topologies and event stores).
     pub(crate) extensions: Extensions,
+    /// Links to the outside, listed in snapshots.
+    links: Links,
 }
 
 /// A durable topic's sync, as registered.
@@ -252,6 +255,7 @@ impl BusBuilder {
                 opening: Mutex::new(()),
                 closed: std::sync::atomic::AtomicBool::new(false),
                 extensions: Extensions::default(),
+                links: Links::default(),
             }),
         }
     }
@@ -1108,6 +1112,27 @@ impl Bus {
             time_ms: self.now_ms(),
             topics,
             queues,
+            links: self.inner.links.snapshots(),
+        }
+    }
+
+    /// Lists `link` in [`Bus::snapshot`] for as long as it lives (the bus holds
+    /// it weakly). See [`crate::link`].
+    pub fn attach_link(&self, link: &Arc<dyn Link>) {
+        self.inner.links.attach(link);
+    }
+
+    /// Journals a `link` event (when the journal is on): `reason` is one word
+    /// (`error`, `dead_letter`, `recovered`, `closed`), `detail` what happened in
+    /// words. See [`crate::journal`].
+    pub fn journal_link(&self, link: &str, reason: &str, detail: &str) {
+        if let Some(j) = &self.inner.journal {
+            j.emit(Event {
+                link: Some(link.to_owned()),
+                reason: Some(reason.to_owned()),
+                detail: Some(detail.to_owned()),
+                ..Event::new(crate::journal::EventKind::Link)
+            });
         }
     }
 

@@ -25,6 +25,7 @@
 //! | `join`, `leave` | `topic`, `group`, `member`; `leave` has `reason` (`leave`, `drop`, `session_timeout`) |
 //! | `rebalance` | `topic`, `group`, `assignment`: `[{"member": 1, "partitions": [0, 2]}, …]` in join order |
 //! | `recover` | `topic` or `queue`, `reason`: what opening its log cut off (file, byte, bytes dropped, why) |
+//! | `link` | `link` (its name, see [`crate::link`]), `reason` (`error`, `dead_letter`, `recovered`, `closed`), `detail` (in words) |
 //!
 //! `message` is the queue's send sequence number of the message (unique per queue);
 //! share-group queues are named `topic/group`.
@@ -78,6 +79,8 @@ pub enum EventKind {
     /// Opening a durable topic's or queue's log cut off a torn tail (a crash
     /// during a write).
     Recover,
+    /// Something happened to a link to the outside (see [`crate::link`]).
+    Link,
 }
 
 /// One member's partitions in a `rebalance` event.
@@ -116,6 +119,10 @@ pub struct Event {
     pub outcome: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignment: Option<Vec<MemberAssignment>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 impl Event {
@@ -133,6 +140,8 @@ impl Event {
             reason: None,
             outcome: None,
             assignment: None,
+            link: None,
+            detail: None,
         }
     }
 

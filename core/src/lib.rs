@@ -269,6 +269,7 @@ pub mod eventstore;
 mod extensions;
 mod group;
 pub mod journal;
+pub mod link;
 mod murmur2;
 mod name;
 pub mod options;

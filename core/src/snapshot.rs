@@ -28,6 +28,11 @@
 //!     "config": {"capacity": 1024, "visibility_timeout_ms": 30000, "max_deliveries": null, "dead_letter": null},
 //!     "figures": {"ready": 1, "in_flight": 0, "delayed": 0, "sent": 1, "acked": 0, "nacked": 0,
 //!                 "redelivered": 0, "expired": 0, "dead_lettered": 0, "dropped": 0, "dead_letter_overflow": 0}
+//!   }],
+//!   "links": [{                                     // by name, see `ringlet::link`
+//!     "name": "orders->kafka:orders", "kind": "to_kafka", "from": "orders", "to": "kafka:orders", "closed": false,
+//!     "figures": {"records": 3, "bytes": 90, "in_flight": 0, "ringlet_lag": 0, "remote_lag": 0,
+//!                 "retries": 0, "errors": 0, "dead_letters": 0, "last_error": null}
 //!   }]
 //! }
 //! ```
@@ -67,6 +72,9 @@ pub struct Snapshot {
     pub topics: Vec<TopicSnapshot>,
     /// Queues by name.
     pub queues: Vec<QueueSnapshot>,
+    /// Links to the outside (a Kafka bridge's), by name: see [`crate::link`].
+    #[serde(default)]
+    pub links: Vec<crate::link::LinkSnapshot>,
 }
 
 /// A topic in a [`Snapshot`].
