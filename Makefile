@@ -105,10 +105,13 @@ doc:
 docsrs:
 	$(call stage,rustdoc as docs.rs,RUSTDOCFLAGS="--cfg docsrs -D warnings" CARGO_TARGET_DIR=target/docsrs $(CARGO) +nightly doc -p ringlet --no-deps --all-features -q)
 
-# The test broker end to end with Kafka's own console tools; stopped afterwards,
-# also on failure.
+# The test broker end to end with Kafka's own console tools, then the bridge's
+# tests against it (checked with Kafka's console tools and Java partitioner; one
+# restarts the broker mid-traffic); stopped afterwards, also on failure.
+KAFKA_TESTS := $(CARGO) test -p ringlet-kafka --features broker-tests -q -- --nocapture
 kafka: setup-kafka
-	$(call stage,Kafka broker (up + console round trip + down),bash -c 'trap kafka/broker/down.sh EXIT; kafka/broker/up.sh && kafka/broker/smoke.sh')
+	$(call stage,clippy (the broker tests),$(CARGO) clippy -q -p ringlet-kafka --all-targets --features broker-tests -- -D warnings)
+	$(call stage,Kafka broker + the bridge against it (up / console round trip / tests / down),bash -c 'trap kafka/broker/down.sh EXIT; kafka/broker/up.sh && kafka/broker/smoke.sh && $(KAFKA_TESTS)')
 
 unit:
 	$(call stage,tests (unit + integration + doctests),$(CARGO) test --workspace -q)

@@ -99,9 +99,11 @@ impl From<ringlet::Error> for Error {
 impl From<rdkafka::error::KafkaError> for Error {
     fn from(e: rdkafka::error::KafkaError) -> Self {
         match e {
-            rdkafka::error::KafkaError::ClientConfig(_, ref desc, ref key, ref value) => Error::Config {
-                detail: format!("librdkafka refused the property {key} = {value:?}: {desc}"),
-            },
+            rdkafka::error::KafkaError::ClientConfig(_, ref desc, ref key, ref value) => {
+                Error::Config {
+                    detail: format!("librdkafka refused the property {key} = {value:?}: {desc}"),
+                }
+            }
             e => Error::Kafka {
                 detail: e.to_string(),
             },

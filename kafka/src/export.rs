@@ -77,7 +77,12 @@ fn unpack(id: usize) -> (usize, u64) {
 }
 
 impl<T: Clone + Send + Sync + 'static> TopicSource<T> {
-    pub(crate) fn new(member: Member<T>, codec: Arc<dyn Codec<T>>, shared: Arc<Shared>, partitions: u32) -> Self {
+    pub(crate) fn new(
+        member: Member<T>,
+        codec: Arc<dyn Codec<T>>,
+        shared: Arc<Shared>,
+        partitions: u32,
+    ) -> Self {
         let n = partitions as usize;
         TopicSource {
             member,
@@ -164,7 +169,9 @@ impl<T: Clone + Send + Sync + 'static> Source for TopicSource<T> {
                     self.committed[p as usize] = Some(o);
                 }
             }
-            Err(e) => self.shared.error(&format!("committing the link's position failed: {e}")),
+            Err(e) => self
+                .shared
+                .error(&format!("committing the link's position failed: {e}")),
         }
     }
 
@@ -172,7 +179,9 @@ impl<T: Clone + Send + Sync + 'static> Source for TopicSource<T> {
         for p in 0..self.flying.len() {
             if let Some(&first) = self.flying[p].first() {
                 if let Err(e) = self.member.seek(p as u32, first) {
-                    self.shared.error(&format!("going back to partition {p} offset {first} failed: {e}"));
+                    self.shared.error(&format!(
+                        "going back to partition {p} offset {first} failed: {e}"
+                    ));
                 }
                 self.next[p] = Some(first);
             }
@@ -206,7 +215,8 @@ impl<T: Clone + Send + Sync + 'static> Source for QueueSource<T> {
             Err(ringlet::ReceiveTimeoutError::Timeout) => return Ok(()),
             Err(ringlet::ReceiveTimeoutError::Closed) => return Err(()),
             Err(ringlet::ReceiveTimeoutError::Storage(e)) => {
-                self.shared.error(&format!("the queue's storage failed: {e}"));
+                self.shared
+                    .error(&format!("the queue's storage failed: {e}"));
                 std::thread::sleep(Duration::from_millis(100));
                 return Ok(());
             }
@@ -227,7 +237,8 @@ impl<T: Clone + Send + Sync + 'static> Source for QueueSource<T> {
                     self.flying.insert(id, d);
                 }
                 Err(e) => {
-                    self.shared.dead_letter(&format!("a message does not encode ({e}): rejected"));
+                    self.shared
+                        .dead_letter(&format!("a message does not encode ({e}): rejected"));
                     let _ = d.reject();
                 }
             }
@@ -313,11 +324,17 @@ impl ProducerContext for ExportContext {
                 refused: Some((e.to_string(), m.payload().unwrap_or_default().to_vec())),
             },
         };
-        self.done.lock().unwrap_or_else(|e| e.into_inner()).push(done);
+        self.done
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(done);
     }
 }
 
-fn producer(config: &KafkaConfig, shared: &Arc<Shared>) -> Result<BaseProducer<ExportContext>, Error> {
+fn producer(
+    config: &KafkaConfig,
+    shared: &Arc<Shared>,
+) -> Result<BaseProducer<ExportContext>, Error> {
     let c = client_config(
         config,
         &[
@@ -354,7 +371,10 @@ pub(crate) struct Export {
 impl Export {
     /// Creates the producer (on the caller's thread, so a bad property is the
     /// caller's error).
-    pub(crate) fn start(self, mut source: Box<dyn Source>) -> Result<std::thread::JoinHandle<Result<(), Error>>, Error> {
+    pub(crate) fn start(
+        self,
+        mut source: Box<dyn Source>,
+    ) -> Result<std::thread::JoinHandle<Result<(), Error>>, Error> {
         let producer = producer(&self.config, &self.shared)?;
         let name = format!("ringlet-kafka {}", self.shared.name);
         std::thread::Builder::new()
@@ -366,7 +386,13 @@ impl Export {
     }
 
     fn settle(&self, producer: &BaseProducer<ExportContext>, source: &mut dyn Source) {
-        let done = std::mem::take(&mut *producer.context().done.lock().unwrap_or_else(|e| e.into_inner()));
+        let done = std::mem::take(
+            &mut *producer
+                .context()
+                .done
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
         for d in done {
             self.shared.in_flight.fetch_sub(1, Relaxed);
             match d.refused {
@@ -384,18 +410,26 @@ impl Export {
     }
 
     fn refused(&self, why: &str, bytes: Vec<u8>) {
-        self.shared.dead_letter(&format!("Kafka refused a record of {}: {why}", self.topic));
+        self.shared
+            .dead_letter(&format!("Kafka refused a record of {}: {why}", self.topic));
         if let Some(q) = &self.dead_letter {
             let m = Message::new(bytes)
                 .header("kafka.topic", self.topic.as_bytes())
                 .header("kafka.error", why.as_bytes());
             if let Err(e) = q.try_send_message(m) {
-                self.shared.error(&format!("the dead-letter queue {} refused a record: {e}", q.name()));
+                self.shared.error(&format!(
+                    "the dead-letter queue {} refused a record: {e}",
+                    q.name()
+                ));
             }
         }
     }
 
-    fn run(self, mut producer: BaseProducer<ExportContext>, source: &mut dyn Source) -> Result<(), Error> {
+    fn run(
+        self,
+        mut producer: BaseProducer<ExportContext>,
+        source: &mut dyn Source,
+    ) -> Result<(), Error> {
         let mut batch = Vec::with_capacity(BATCH);
         let mut round_robin = 0u32;
         'run: loop {
@@ -408,10 +442,18 @@ impl Export {
             if let Some(fatal) = producer.client().fatal_error() {
                 // An idempotent producer that lost its sequence cannot go on: a
                 // new one sends again everything not confirmed (at least once).
-                self.shared.error(&format!("the Kafka producer failed for good ({fatal:?}): starting a new one"));
+                self.shared.error(&format!(
+                    "the Kafka producer failed for good ({fatal:?}): starting a new one"
+                ));
                 producer.purge(rdkafka::producer::PurgeConfig::default().queue().inflight());
                 producer.poll(Duration::ZERO);
-                drop(std::mem::take(&mut *producer.context().done.lock().unwrap_or_else(|e| e.into_inner())));
+                drop(std::mem::take(
+                    &mut *producer
+                        .context()
+                        .done
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner()),
+                ));
                 self.shared.in_flight.store(0, Relaxed);
                 source.reset();
                 producer = self::producer(&self.config, &self.shared)?;
@@ -480,7 +522,11 @@ impl Export {
         self.finish(producer, source)
     }
 
-    fn finish(&self, producer: BaseProducer<ExportContext>, source: &mut dyn Source) -> Result<(), Error> {
+    fn finish(
+        &self,
+        producer: BaseProducer<ExportContext>,
+        source: &mut dyn Source,
+    ) -> Result<(), Error> {
         let deadline = Instant::now() + self.config.close_timeout;
         while producer.in_flight_count() > 0 && Instant::now() < deadline {
             producer.poll(Duration::from_millis(20));
@@ -500,7 +546,8 @@ impl Export {
             self.shared.close(&e.to_string());
             return Err(e);
         }
-        self.shared.close("closed: everything read was confirmed by Kafka and committed");
+        self.shared
+            .close("closed: everything read was confirmed by Kafka and committed");
         Ok(())
     }
 }

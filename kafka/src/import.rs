@@ -36,7 +36,23 @@ pub(crate) enum Put {
 /// The Ringlet side of an import.
 pub(crate) trait Sink: Send {
     /// Decodes and puts one record, waiting for room (checking `stop`).
-    fn put(&mut self, m: &BorrowedMessage<'_>, bytes: &[u8], stop: &AtomicBool, shared: &Shared) -> Put;
+    fn put(
+        &mut self,
+        m: &BorrowedMessage<'_>,
+        bytes: &[u8],
+        stop: &AtomicBool,
+        shared: &Shared,
+    ) -> Put;
+}
+
+/// A Kafka key as a Ringlet key: text when it is UTF-8 (Kafka keys are bytes;
+/// most are written from strings), else bytes. Either way the same bytes, so
+/// the same partition.
+fn key_of(key: &[u8]) -> ringlet::Key {
+    match std::str::from_utf8(key) {
+        Ok(text) => text.into(),
+        Err(_) => key.into(),
+    }
 }
 
 fn headers_of(m: &BorrowedMessage<'_>) -> ringlet::Headers {
@@ -63,7 +79,13 @@ enum Try<M> {
 
 /// Tries until the record is taken, refused, the side closed or the link
 /// stopped.
-fn with_room<M>(stop: &AtomicBool, shared: &Shared, mut msg: M, what: &str, mut attempt: impl FnMut(M) -> Try<M>) -> Put {
+fn with_room<M>(
+    stop: &AtomicBool,
+    shared: &Shared,
+    mut msg: M,
+    what: &str,
+    mut attempt: impl FnMut(M) -> Try<M>,
+) -> Put {
     let mut told = false;
     loop {
         msg = match attempt(msg) {
@@ -95,14 +117,20 @@ pub(crate) struct TopicSink<T: Clone + Send + Sync + 'static> {
 }
 
 impl<T: Clone + Send + Sync + 'static> Sink for TopicSink<T> {
-    fn put(&mut self, m: &BorrowedMessage<'_>, bytes: &[u8], stop: &AtomicBool, shared: &Shared) -> Put {
+    fn put(
+        &mut self,
+        m: &BorrowedMessage<'_>,
+        bytes: &[u8],
+        stop: &AtomicBool,
+        shared: &Shared,
+    ) -> Put {
         let value = match self.codec.decode(bytes) {
             Ok(v) => v,
             Err(e) => return Put::Refused(format!("the value does not decode ({e})")),
         };
         let mut msg = Message::new(value).headers(headers_of(m));
         if let Some(key) = m.key() {
-            msg = msg.key(key);
+            msg = msg.key(key_of(key));
         }
         if let Some(ts) = m.timestamp().to_millis() {
             msg = msg.timestamp(ts);
@@ -111,8 +139,12 @@ impl<T: Clone + Send + Sync + 'static> Sink for TopicSink<T> {
             msg = msg.partition(m.partition() as u32);
         }
         let name = self.topic.name().to_owned();
-        with_room(stop, shared, msg, &format!("publishing to {name}"), |msg| {
-            match self.topic.publish_message_timeout(msg, WAIT) {
+        with_room(
+            stop,
+            shared,
+            msg,
+            &format!("publishing to {name}"),
+            |msg| match self.topic.publish_message_timeout(msg, WAIT) {
                 Ok(_) => Try::Done,
                 Err(PublishTimeoutError::Timeout(m)) => Try::Full(m),
                 Err(PublishTimeoutError::Full(m)) => Try::Failing(
@@ -129,8 +161,8 @@ impl<T: Clone + Send + Sync + 'static> Sink for TopicSink<T> {
                 Err(PublishTimeoutError::Storage(m, e)) => {
                     Try::Failing(m, format!("the topic's storage failed ({e})"))
                 }
-            }
-        })
+            },
+        )
     }
 }
 
@@ -141,26 +173,36 @@ pub(crate) struct QueueSink<T: Clone + Send + Sync + 'static> {
 }
 
 impl<T: Clone + Send + Sync + 'static> Sink for QueueSink<T> {
-    fn put(&mut self, m: &BorrowedMessage<'_>, bytes: &[u8], stop: &AtomicBool, shared: &Shared) -> Put {
+    fn put(
+        &mut self,
+        m: &BorrowedMessage<'_>,
+        bytes: &[u8],
+        stop: &AtomicBool,
+        shared: &Shared,
+    ) -> Put {
         let value = match self.codec.decode(bytes) {
             Ok(v) => v,
             Err(e) => return Put::Refused(format!("the value does not decode ({e})")),
         };
         let mut msg = Message::new(value).headers(headers_of(m));
         if let Some(key) = m.key() {
-            msg = msg.key(key);
+            msg = msg.key(key_of(key));
         }
         let name = self.queue.name().to_owned();
-        with_room(stop, shared, msg, &format!("sending to {name}"), |msg| {
-            match self.queue.send_message_timeout(msg, WAIT) {
+        with_room(
+            stop,
+            shared,
+            msg,
+            &format!("sending to {name}"),
+            |msg| match self.queue.send_message_timeout(msg, WAIT) {
                 Ok(()) => Try::Done,
                 Err(SendTimeoutError::Timeout(m)) => Try::Full(m),
                 Err(SendTimeoutError::Closed(_)) => Try::Closed,
                 Err(SendTimeoutError::Storage(m, e)) => {
                     Try::Failing(m, format!("the queue's storage failed ({e})"))
                 }
-            }
-        })
+            },
+        )
     }
 }
 
@@ -178,16 +220,20 @@ pub(crate) struct Import {
 impl Import {
     /// Creates the consumer and subscribes (on the caller's thread, so a bad
     /// property is the caller's error), then starts the thread.
-    pub(crate) fn start(self, mut sink: Box<dyn Sink>) -> Result<std::thread::JoinHandle<Result<(), Error>>, Error> {
+    pub(crate) fn start(
+        self,
+        mut sink: Box<dyn Sink>,
+    ) -> Result<std::thread::JoinHandle<Result<(), Error>>, Error> {
         let reset = match self.start {
             Start::Earliest => "earliest",
             Start::Latest => "latest",
             _ => {
                 return Err(Error::Config {
-                    detail: "a link from Kafka starts at Start::Earliest or Start::Latest (Kafka's \
+                    detail:
+                        "a link from Kafka starts at Start::Earliest or Start::Latest (Kafka's \
                              auto.offset.reset); to start elsewhere, commit the group's offsets \
                              with Kafka's tools first"
-                        .into(),
+                            .into(),
                 })
             }
         };
@@ -229,7 +275,10 @@ impl Import {
                 .header("kafka.offset", m.offset().to_string())
                 .header("kafka.error", why.as_bytes());
             if let Err(e) = q.try_send_message(msg) {
-                self.shared.error(&format!("the dead-letter queue {} refused a record: {e}", q.name()));
+                self.shared.error(&format!(
+                    "the dead-letter queue {} refused a record: {e}",
+                    q.name()
+                ));
             }
         }
     }
@@ -239,7 +288,9 @@ impl Import {
             Ok(()) => {}
             // Nothing stored since the last commit.
             Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
-            Err(e) => self.shared.error(&format!("committing Kafka offsets failed: {e}")),
+            Err(e) => self
+                .shared
+                .error(&format!("committing Kafka offsets failed: {e}")),
         }
     }
 
@@ -251,7 +302,9 @@ impl Import {
             match consumer.poll(Duration::from_millis(50)) {
                 None => {}
                 Some(Err(KafkaError::PartitionEOF(_))) => {}
-                Some(Err(e)) => self.shared.error(&format!("reading {} failed: {e}", self.topic)),
+                Some(Err(e)) => self
+                    .shared
+                    .error(&format!("reading {} failed: {e}", self.topic)),
                 Some(Ok(m)) => {
                     let bytes = m.payload().map(<[u8]>::to_vec);
                     let put = match &bytes {
@@ -275,7 +328,8 @@ impl Import {
                     if let Err(e) = consumer.store_offset_from_message(&m) {
                         // The partition was revoked meanwhile: its new owner reads
                         // the record again (at least once).
-                        self.shared.error(&format!("storing the offset failed: {e}"));
+                        self.shared
+                            .error(&format!("storing the offset failed: {e}"));
                     } else {
                         stored = true;
                     }

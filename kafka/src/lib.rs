@@ -165,7 +165,14 @@ impl std::fmt::Debug for Bridge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Bridge")
             .field("bootstrap", &self.config.bootstrap)
-            .field("links", &self.links().iter().map(|l| l.name.clone()).collect::<Vec<_>>())
+            .field(
+                "links",
+                &self
+                    .links()
+                    .iter()
+                    .map(|l| l.name.clone())
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -214,26 +221,43 @@ impl Bridge {
     }
 
     fn partitions_of(&self, topic: &str) -> Result<Option<u32>, Error> {
-        Ok(self.metadata()?.into_iter().find(|(t, _)| t == topic).map(|(_, n)| n))
+        Ok(self
+            .metadata()?
+            .into_iter()
+            .find(|(t, _)| t == topic)
+            .map(|(_, n)| n))
     }
 
     /// The partition count of `topic`, created with `partitions` when it does
     /// not exist and `create` allows it.
-    fn ensure_topic(&self, topic: &str, create: bool, partitions: u32, replication: i32) -> Result<u32, Error> {
+    fn ensure_topic(
+        &self,
+        topic: &str,
+        create: bool,
+        partitions: u32,
+        replication: i32,
+    ) -> Result<u32, Error> {
         if let Some(n) = self.partitions_of(topic)? {
             return Ok(n);
         }
         if !create {
-            return Err(Error::UnknownTopic { topic: topic.to_owned() });
-        }
-        let new = NewTopic::new(topic, partitions as i32, TopicReplication::Fixed(replication));
-        let opts = AdminOptions::new().operation_timeout(Some(self.config.timeout));
-        let results = futures_executor::block_on(self.admin.create_topics([&new], &opts)).map_err(|e| {
-            Error::CreateTopic {
+            return Err(Error::UnknownTopic {
                 topic: topic.to_owned(),
-                detail: e.to_string(),
-            }
-        })?;
+            });
+        }
+        let new = NewTopic::new(
+            topic,
+            partitions as i32,
+            TopicReplication::Fixed(replication),
+        );
+        let opts = AdminOptions::new().operation_timeout(Some(self.config.timeout));
+        let results =
+            futures_executor::block_on(self.admin.create_topics([&new], &opts)).map_err(|e| {
+                Error::CreateTopic {
+                    topic: topic.to_owned(),
+                    detail: e.to_string(),
+                }
+            })?;
         for r in results {
             match r {
                 Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
@@ -273,19 +297,30 @@ impl Bridge {
         Ok(())
     }
 
-    fn dead_letter_queue(&self, name: &Option<String>) -> Result<Option<ringlet::Queue<Vec<u8>>>, Error> {
+    fn dead_letter_queue(
+        &self,
+        name: &Option<String>,
+    ) -> Result<Option<ringlet::Queue<Vec<u8>>>, Error> {
         name.as_deref()
             .map(|q| self.bus.queue::<Vec<u8>>(q, QueueConfig::default()))
             .transpose()
             .map_err(Error::from)
     }
 
-    fn add(&self, shared: Arc<Shared>, stop: Arc<AtomicBool>, thread: JoinHandle<Result<(), Error>>) {
-        self.links.lock().unwrap_or_else(|e| e.into_inner()).push(Running {
-            shared,
-            stop,
-            thread: Some(thread),
-        });
+    fn add(
+        &self,
+        shared: Arc<Shared>,
+        stop: Arc<AtomicBool>,
+        thread: JoinHandle<Result<(), Error>>,
+    ) {
+        self.links
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Running {
+                shared,
+                stop,
+                thread: Some(thread),
+            });
     }
 
     /// Mirrors the Ringlet topic `name` into Kafka, values as [`Json`].
@@ -326,16 +361,25 @@ impl Bridge {
             opts.partitions.unwrap_or(ringlet_partitions),
             opts.replication,
         )?;
-        let group_name = opts.group.clone().unwrap_or_else(|| format!("to-kafka.{kafka_topic}"));
+        let group_name = opts
+            .group
+            .clone()
+            .unwrap_or_else(|| format!("to-kafka.{kafka_topic}"));
         let group = topic.group_with(
             &group_name,
-            GroupConfig::default().start(opts.start.clone()).auto_commit(false),
+            GroupConfig::default()
+                .start(opts.start.clone())
+                .auto_commit(false),
         )?;
         let member = group.join()?;
         let lag = group.clone();
-        let shared = Shared::new(&self.bus, "to_kafka", name.to_owned(), format!("kafka:{kafka_topic}"), move || {
-            lag.lag().iter().sum()
-        });
+        let shared = Shared::new(
+            &self.bus,
+            "to_kafka",
+            name.to_owned(),
+            format!("kafka:{kafka_topic}"),
+            move || lag.lag().iter().sum(),
+        );
         let stop = Arc::new(AtomicBool::new(false));
         let source = TopicSource::new(member, Arc::new(codec), shared.clone(), ringlet_partitions);
         let export = Export {
@@ -386,14 +430,22 @@ impl Bridge {
         self.check_new(&link)?;
         let partitions = self
             .partitions_of(&kafka_topic)?
-            .ok_or_else(|| Error::UnknownTopic { topic: kafka_topic.clone() })?;
+            .ok_or_else(|| Error::UnknownTopic {
+                topic: kafka_topic.clone(),
+            })?;
         let topic = match self.bus.get_topic::<T>(name) {
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                self.bus.topic::<T>(name, TopicConfig::default().partitions(partitions))?
-            }
+            Err(e) if e.kind() == ErrorKind::NotFound => self
+                .bus
+                .topic::<T>(name, TopicConfig::default().partitions(partitions))?,
             t => t?,
         };
-        let shared = Shared::new(&self.bus, "from_kafka", format!("kafka:{kafka_topic}"), name.to_owned(), || 0);
+        let shared = Shared::new(
+            &self.bus,
+            "from_kafka",
+            format!("kafka:{kafka_topic}"),
+            name.to_owned(),
+            || 0,
+        );
         let stop = Arc::new(AtomicBool::new(false));
         let sink = TopicSink {
             same_partitions: topic.partitions() == partitions,
@@ -404,7 +456,10 @@ impl Bridge {
             config: self.config.clone(),
             shared: shared.clone(),
             stop: stop.clone(),
-            group: opts.group.clone().unwrap_or_else(|| format!("ringlet.{kafka_topic}")),
+            group: opts
+                .group
+                .clone()
+                .unwrap_or_else(|| format!("ringlet.{kafka_topic}")),
             topic: kafka_topic,
             start: opts.start.clone(),
             dead_letter: self.dead_letter_queue(&opts.dead_letter)?,
@@ -446,11 +501,20 @@ impl Bridge {
         let kafka_topic = opts.kafka_topic.clone().unwrap_or_else(|| name.to_owned());
         let link = format!("{name}->kafka:{kafka_topic}");
         self.check_new(&link)?;
-        let partitions = self.ensure_topic(&kafka_topic, opts.create, opts.partitions.unwrap_or(1), opts.replication)?;
+        let partitions = self.ensure_topic(
+            &kafka_topic,
+            opts.create,
+            opts.partitions.unwrap_or(1),
+            opts.replication,
+        )?;
         let ready = queue.clone();
-        let shared = Shared::new(&self.bus, "queue_to_kafka", name.to_owned(), format!("kafka:{kafka_topic}"), move || {
-            ready.len() as u64
-        });
+        let shared = Shared::new(
+            &self.bus,
+            "queue_to_kafka",
+            name.to_owned(),
+            format!("kafka:{kafka_topic}"),
+            move || ready.len() as u64,
+        );
         let stop = Arc::new(AtomicBool::new(false));
         let source = QueueSource {
             queue,
@@ -506,16 +570,27 @@ impl Bridge {
             return Err(Error::UnknownTopic { topic: kafka_topic });
         }
         let queue = match self.bus.get_queue::<T>(name) {
-            Err(e) if e.kind() == ErrorKind::NotFound => self.bus.queue::<T>(name, QueueConfig::default())?,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                self.bus.queue::<T>(name, QueueConfig::default())?
+            }
             q => q?,
         };
-        let shared = Shared::new(&self.bus, "queue_from_kafka", format!("kafka:{kafka_topic}"), name.to_owned(), || 0);
+        let shared = Shared::new(
+            &self.bus,
+            "queue_from_kafka",
+            format!("kafka:{kafka_topic}"),
+            name.to_owned(),
+            || 0,
+        );
         let stop = Arc::new(AtomicBool::new(false));
         let import = Import {
             config: self.config.clone(),
             shared: shared.clone(),
             stop: stop.clone(),
-            group: opts.group.clone().unwrap_or_else(|| format!("ringlet.{kafka_topic}")),
+            group: opts
+                .group
+                .clone()
+                .unwrap_or_else(|| format!("ringlet.{kafka_topic}")),
             topic: kafka_topic,
             start: opts.start.clone(),
             dead_letter: self.dead_letter_queue(&opts.dead_letter)?,
@@ -550,7 +625,8 @@ impl Bridge {
     /// Stops every link: links to Kafka wait (up to
     /// [`KafkaConfig::close_timeout`]) for Kafka to confirm what they handed
     /// over and commit it; links from Kafka commit the offsets of what they
-    /// published. A second close does nothing.
+    /// published. A second close does nothing. Closed links stay listed, with their last
+    /// figures, while the bridge lives.
     ///
     /// # Errors
     ///
@@ -558,18 +634,25 @@ impl Bridge {
     /// closed regardless).
     pub fn close(&self) -> Result<(), Error> {
         self.closed.store(true, Relaxed);
-        let links = std::mem::take(&mut *self.links.lock().unwrap_or_else(|e| e.into_inner()));
-        for l in &links {
-            l.stop.store(true, Relaxed);
-        }
+        // The links stay listed (closed, with their last figures) while the
+        // bridge lives.
+        let threads: Vec<(String, JoinHandle<Result<(), Error>>)> = {
+            let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
+            links
+                .iter_mut()
+                .filter_map(|l| {
+                    l.stop.store(true, Relaxed);
+                    l.thread.take().map(|t| (l.shared.name.clone(), t))
+                })
+                .collect()
+        };
         let mut first = Ok(());
-        for mut l in links {
-            let result = match l.thread.take().map(JoinHandle::join) {
-                Some(Ok(r)) => r,
-                Some(Err(_)) => Err(Error::Kafka {
-                    detail: format!("the link {} stopped on a panic", l.shared.name),
+        for (name, thread) in threads {
+            let result = match thread.join() {
+                Ok(r) => r,
+                Err(_) => Err(Error::Kafka {
+                    detail: format!("the link {name} stopped on a panic"),
                 }),
-                None => Ok(()),
             };
             if let Err(e) = result {
                 first = first.and(Err(e));

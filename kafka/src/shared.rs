@@ -23,7 +23,10 @@ const OWN: [&str; 4] = [
 
 /// The client configuration for one of the bridge's clients: the bridge's own
 /// properties, then the user's.
-pub(crate) fn client_config(config: &KafkaConfig, own: &[(&str, &str)]) -> Result<ClientConfig, Error> {
+pub(crate) fn client_config(
+    config: &KafkaConfig,
+    own: &[(&str, &str)],
+) -> Result<ClientConfig, Error> {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", &config.bootstrap)
         .set("client.id", &config.client_id)
@@ -73,7 +76,9 @@ pub(crate) struct Shared {
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("Shared")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -119,7 +124,8 @@ impl Shared {
     /// After a success: ends a run of errors (journaled once).
     pub(crate) fn ok(&self) {
         if self.failing.swap(false, Relaxed) {
-            self.bus.journal_link(&self.name, "recovered", "records move again");
+            self.bus
+                .journal_link(&self.name, "recovered", "records move again");
         }
     }
 
@@ -184,7 +190,11 @@ impl Link for Shared {
                 retries: self.retries.load(Relaxed) + self.own_retries.load(Relaxed),
                 errors: self.errors.load(Relaxed),
                 dead_letters: self.dead_letters.load(Relaxed),
-                last_error: self.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+                last_error: self
+                    .last_error
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone(),
             },
         }
     }
