@@ -115,7 +115,8 @@ impl Links {
     /// Every living link's snapshot, by name. The links are asked, and the last
     /// strong handles dropped, after the lock is released.
     pub(crate) fn snapshots(&self) -> Vec<LinkSnapshot> {
-        let alive: Vec<Arc<dyn Link>> = self.links.lock().iter().filter_map(Weak::upgrade).collect();
+        let alive: Vec<Arc<dyn Link>> =
+            self.links.lock().iter().filter_map(Weak::upgrade).collect();
         let mut shots: Vec<LinkSnapshot> = alive.iter().map(|l| l.snapshot()).collect();
         drop(alive);
         shots.sort_by(|a, b| a.name.cmp(&b.name));
