@@ -38,7 +38,7 @@ WASM_TEST := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 # both times.
 CHROME_TEST := CHROMEDRIVER=/usr/bin/chromedriver $(WASM_TEST) --test browser
 
-.PHONY: demo tour test setup-rust setup setup-py setup-js setup-kafka kafka-up kafka-down kafka js js-build js-node js-types js-wasm-test js-e2e playground fmt clippy doc docsrs unit stress loom miri wasm bench-build smoke bench python py-build py-test py-stubs py-notebooks dist dist-py dist-js dist-crates installed
+.PHONY: demo tour test setup-rust setup setup-py setup-js setup-kafka kafka-up kafka-down kafka py-kafka js js-build js-node js-types js-wasm-test js-e2e playground fmt clippy doc docsrs unit stress loom miri wasm bench-build smoke bench python py-build py-test py-stubs py-notebooks dist dist-py dist-js dist-crates installed
 
 # The tour in the terminal, then the playground served on 127.0.0.1 (Ctrl-C stops it).
 demo: setup-rust tour setup-js js-build
@@ -159,7 +159,7 @@ smoke:
 
 # Python: the wheel of `make dist` installed in .venv, then pytest, the stub
 # against the module, and the notebooks executed headlessly.
-python: py-build py-test py-stubs py-notebooks
+python: py-build py-test py-stubs py-notebooks py-kafka
 
 py-build: dist-py
 	$(call stage,pip install the wheel,$(PY) -m pip install -q --force-reinstall --no-deps $(DIST)/ringlet-$(VERSION)-*abi3*.whl)
@@ -172,6 +172,10 @@ py-stubs:
 
 py-notebooks:
 	$(call stage,notebooks,cd bindings-py && $(PY) -m pytest -q -p no:cacheprovider tests/test_notebooks.py)
+
+# ringlet.kafka against the test broker (started and stopped here, also on failure).
+py-kafka: setup-kafka
+	$(call stage,pytest against the Kafka broker (ringlet.kafka),bash -c 'trap $(CURDIR)/kafka/broker/down.sh EXIT; $(CURDIR)/kafka/broker/up.sh && cd bindings-py && $(PY) -m pytest -q -p no:cacheprovider tests_kafka')
 
 # --- release artifacts: what `pip install`, `npm install` and `cargo add` fetch ----
 

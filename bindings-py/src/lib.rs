@@ -62,6 +62,7 @@ mod convert;
 mod errors;
 mod eventstore;
 mod group;
+mod kafka;
 mod queue;
 mod reader;
 mod records;
@@ -88,6 +89,7 @@ fn _ringlet(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ringlet::label_value_type::<convert::Value>("Python objects");
     errors::register(m)?;
     m.add_class::<bus::BusPy>()?;
+    kafka::register(m)?;
     m.add_class::<bus::ManualClockPy>()?;
     m.add_class::<topic::TopicPy>()?;
     m.add_class::<subscription::SubscriptionPy>()?;

@@ -252,7 +252,8 @@ fn the_snapshot_json_shape_is_stable() {
         "figures": {"ready": 1, "in_flight": 0, "delayed": 0, "sent": 1, "acked": 0, "nacked": 0,
                     "redelivered": 0, "expired": 0, "dead_lettered": 0, "dropped": 0,
                     "dead_letter_overflow": 0}
-      }]
+      }],
+      "links": []
     });
     assert_eq!(
         got,

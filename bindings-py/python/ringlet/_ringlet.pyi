@@ -16,6 +16,7 @@ __version__: str
 __all__ = [
     "Aggregates",
     "AlreadySettled",
+    "Bridge",
     "Bus",
     "Closed",
     "ConfigError",
@@ -28,6 +29,7 @@ __all__ = [
     "GroupedStream",
     "InvalidName",
     "Io",
+    "KafkaError",
     "Lagged",
     "Locked",
     "ManualClock",
@@ -53,6 +55,8 @@ __all__ = [
     "Topology",
     "TopologyDescription",
     "TypeMismatch",
+    "UnknownTopic",
+    "Unreachable",
     "VersionConflict",
     "WindowedGroupedStream",
     "WindowedTable",
@@ -713,3 +717,75 @@ class Aggregates:
 
     def load(self, id: str) -> tuple[Any, int]: ...
     def execute(self, id: str, command: Any) -> tuple[list[Any], int]: ...
+
+# --- ringlet.kafka ------------------------------------------------------------
+
+class KafkaError(RingletError):
+    """The Kafka bridge failed (the base of `Unreachable` and `UnknownTopic`)."""
+
+class Unreachable(KafkaError):
+    """No Kafka broker answered at the bootstrap address within the timeout."""
+
+class UnknownTopic(KafkaError):
+    """The Kafka topic does not exist and the link may not create it."""
+
+@final
+class Bridge:
+    """Links between a bus and an Apache Kafka cluster."""
+
+    def __new__(
+        cls,
+        bus: Bus,
+        bootstrap: str,
+        *,
+        client_id: str | None = None,
+        timeout: float | timedelta | None = None,
+        close_timeout: float | timedelta | None = None,
+        properties: dict[str, str] | None = None,
+    ) -> Bridge: ...
+    def to_kafka(
+        self,
+        name: str,
+        *,
+        kafka_topic: str | None = None,
+        group: str | None = None,
+        start: Optional[Literal["earliest", "latest"]] = None,
+        partitions: int | None = None,
+        create_topic: bool | None = None,
+        dead_letter: str | None = None,
+        codec: Literal["json", "pickle", "bytes"] | None = None,
+    ) -> None: ...
+    def from_kafka(
+        self,
+        name: str,
+        *,
+        group: str | None = None,
+        kafka_topic: str | None = None,
+        start: Optional[Literal["earliest", "latest"]] = None,
+        dead_letter: str | None = None,
+        codec: Literal["json", "pickle", "bytes"] | None = None,
+    ) -> None: ...
+    def queue_to_kafka(
+        self,
+        name: str,
+        *,
+        kafka_topic: str | None = None,
+        partitions: int | None = None,
+        create_topic: bool | None = None,
+        dead_letter: str | None = None,
+        codec: Literal["json", "pickle", "bytes"] | None = None,
+    ) -> None: ...
+    def queue_from_kafka(
+        self,
+        name: str,
+        *,
+        group: str | None = None,
+        kafka_topic: str | None = None,
+        start: Optional[Literal["earliest", "latest"]] = None,
+        dead_letter: str | None = None,
+        codec: Literal["json", "pickle", "bytes"] | None = None,
+    ) -> None: ...
+    def figures(self) -> list[dict[str, Any]]: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Bridge: ...
+    def __exit__(self, *_args: object) -> bool: ...
