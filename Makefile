@@ -38,7 +38,7 @@ WASM_TEST := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 # both times.
 CHROME_TEST := CHROMEDRIVER=/usr/bin/chromedriver $(WASM_TEST) --test browser
 
-.PHONY: demo tour test setup-rust setup setup-py setup-js setup-kafka kafka-up kafka-down kafka py-kafka js js-build js-node js-types js-wasm-test js-e2e playground fmt clippy doc docsrs unit stress loom miri wasm bench-build smoke bench python py-build py-test py-stubs py-notebooks dist dist-py dist-js dist-crates installed
+.PHONY: demo tour test setup-rust setup setup-py setup-js setup-kafka kafka-up kafka-down kafka py-kafka bench-kafka js js-build js-node js-types js-wasm-test js-e2e playground fmt clippy doc docsrs unit stress loom miri wasm bench-build smoke bench python py-build py-test py-stubs py-notebooks dist dist-py dist-js dist-crates installed
 
 # The tour in the terminal, then the playground served on 127.0.0.1 (Ctrl-C stops it).
 demo: setup-rust tour setup-js js-build
@@ -213,3 +213,9 @@ bench: setup-rust setup-py
 	$(PY) bindings-py/bench/bench.py
 	$(MAKE) --no-print-directory js-build
 	node $(JS_DIR)/bench/bench.mjs
+	$(MAKE) --no-print-directory bench-kafka
+
+# The Kafka bridge against librdkafka alone, on the test broker (started and
+# stopped here): throughput both ways, latency across two buses.
+bench-kafka: setup-kafka
+	bash -c 'trap $(CURDIR)/kafka/broker/down.sh EXIT; $(CURDIR)/kafka/broker/up.sh && $(CARGO) run --release -q -p ringlet-kafka --example throughput'
