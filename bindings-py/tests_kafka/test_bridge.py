@@ -86,3 +86,23 @@ def test_errors_are_typed():
     bridge.close()
     with pytest.raises(ringlet.Closed):
         bridge.to_kafka("here")
+
+
+def test_notebook_from_prototype_to_services():
+    from pathlib import Path
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    here = Path(__file__).resolve().parent.parent / "notebooks"
+    nb = nbformat.read(here / "from_prototype_to_services.ipynb", as_version=4)
+    NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(here)}}).execute()
+    text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stdout")
+    for c in nb.cells:
+        for o in c.get("outputs", []):
+            assert o.get("output_type") != "error", o
+    assert "one bus: shipped 12 orders: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]" in text
+    assert "worker says: shipped 12" in text
+    assert "two processes: shipped 12 orders" in text
+    assert "same shipments as on one bus: True" in text
+    assert "to_kafka" in text and "from_kafka" in text and "12 records" in text
