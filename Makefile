@@ -108,9 +108,9 @@ docsrs:
 # The test broker end to end with Kafka's own console tools, then the bridge's
 # tests against it (checked with Kafka's console tools and Java partitioner; one
 # restarts the broker mid-traffic); stopped afterwards, also on failure.
-KAFKA_TESTS := $(CARGO) test -p ringlet-kafka --features broker-tests -q -- --nocapture
+KAFKA_TESTS := $(CARGO) test -p ringlet-kafka --features broker-tests -q -- --nocapture && $(CARGO) test -p ringlet-examples --features broker-tests -q --test split
 kafka: setup-kafka
-	$(call stage,clippy (the broker tests),$(CARGO) clippy -q -p ringlet-kafka --all-targets --features broker-tests -- -D warnings)
+	$(call stage,clippy (the broker tests),$(CARGO) clippy -q -p ringlet-kafka -p ringlet-examples --all-targets --features ringlet-kafka/broker-tests --features ringlet-examples/broker-tests -- -D warnings)
 	$(call stage,Kafka broker + the bridge against it (up / console round trip / tests / down),bash -c 'trap kafka/broker/down.sh EXIT; kafka/broker/up.sh && kafka/broker/smoke.sh && $(KAFKA_TESTS)')
 
 unit:

@@ -9,8 +9,13 @@
 //!   `customers-view` table, and a **windowed orders-per-minute** count — and
 //!   turns every `Placed` event into a job on the `fulfilment` queue.
 //! - **Background workers** take fulfilment jobs from the queue (competing
-//!   consumers with acks and redelivery) and ship the order by sending the
-//!   aggregate a `Ship` command.
+//!   consumers with acks and redelivery) and report a [`Shipment`] on the
+//!   `shipments` queue, which the service turns into the aggregate's `Ship`
+//!   command.
+//! - **Or the workers run elsewhere** ([`Config::kafka`], `--kafka HOST:PORT`):
+//!   the `fulfilment-worker` process runs the same [`fulfil`] loop on its own
+//!   bus, and two bridge lines on each side carry jobs out and shipments back
+//!   through Apache Kafka (`ringlet-kafka`). One bus is the default.
 //! - **Queries** (`GET /orders/{id}`, `GET /customers/{id}`,
 //!   `GET /stats/orders-per-minute`) are served from the read models (CQRS):
 //!   they are eventually consistent with the commands.
@@ -230,6 +235,65 @@ pub struct Job {
     pub order: String,
 }
 
+/// What a fulfilment worker did with a job: the order is packed and gone. The
+/// service turns it into the aggregate's `Ship` command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shipment {
+    /// The order shipped.
+    pub order: String,
+    /// The worker that shipped it.
+    pub worker: u32,
+}
+
+/// A fulfilment worker's loop, the same wherever it runs (a thread of the
+/// service, or the `fulfilment-worker` process): takes a job, works on it,
+/// reports the shipment, then acks the job (a job whose report was refused
+/// comes back); until `stop`.
+pub fn fulfil(
+    jobs: &Queue<Job>,
+    shipments: &Queue<Shipment>,
+    worker: u32,
+    work: Duration,
+    stop: &AtomicBool,
+) {
+    while !stop.load(Ordering::Acquire) {
+        let job = match jobs.receive_timeout(Duration::from_millis(50)) {
+            Ok(d) => d,
+            Err(ReceiveTimeoutError::Timeout) => continue,
+            Err(_) => return,
+        };
+        std::thread::sleep(work);
+        let shipment = Shipment {
+            order: job.value().order.clone(),
+            worker,
+        };
+        match shipments.send_timeout(shipment, Duration::from_secs(1)) {
+            Ok(()) => {
+                let _ = job.ack();
+            }
+            Err(_) => {
+                let _ = job.nack();
+            }
+        }
+    }
+}
+
+/// The queue configurations the service and the worker share.
+pub fn jobs_config() -> QueueConfig {
+    QueueConfig::default()
+        .capacity(1 << 16)
+        .visibility_timeout(Duration::from_secs(5))
+        .max_deliveries(5)
+        .dead_letter("fulfilment-dlq")
+}
+
+/// The shipments queue's configuration.
+pub fn shipments_config() -> QueueConfig {
+    QueueConfig::default()
+        .capacity(1 << 16)
+        .visibility_timeout(Duration::from_secs(5))
+}
+
 /// How the service runs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -243,6 +307,13 @@ pub struct Config {
     pub capacity: usize,
     /// Where the events and queues are kept (in memory when `None`).
     pub data_dir: Option<PathBuf>,
+    /// The Kafka cluster (`host:port`) the fulfilment workers are reached
+    /// through: jobs go out to the Kafka topic `<prefix>fulfilment`, shipments
+    /// come back from `<prefix>shipments`. With `None` (the default) the
+    /// workers are threads of the service, on its bus.
+    pub kafka: Option<String>,
+    /// The prefix of the Kafka topics' and groups' names.
+    pub kafka_prefix: String,
 }
 
 impl Default for Config {
@@ -253,6 +324,8 @@ impl Default for Config {
             partitions: 4,
             capacity: 1 << 20,
             data_dir: None,
+            kafka: None,
+            kafka_prefix: String::new(),
         }
     }
 }
@@ -273,6 +346,10 @@ pub struct Service {
     jobs: Topology,
     /// The fulfilment queue.
     pub fulfilment: Queue<Job>,
+    /// The shipments the workers report.
+    pub shipments: Queue<Shipment>,
+    /// The bridge to the fulfilment workers, when they run elsewhere.
+    bridge: Option<ringlet_kafka::Bridge>,
     next_id: AtomicU64,
     stop: Arc<AtomicBool>,
     threads: parking_lot::Mutex<Option<Threads>>,
@@ -347,18 +424,15 @@ impl Service {
             .partitions(config.partitions)
             .capacity(config.capacity);
         let dlq = QueueConfig::default().capacity(1 << 16);
-        let jobs = QueueConfig::default()
-            .capacity(1 << 16)
-            .visibility_timeout(Duration::from_secs(5))
-            .max_deliveries(5)
-            .dead_letter("fulfilment-dlq");
-        let (bus, store, fulfilment) = match &config.data_dir {
+        let jobs = jobs_config();
+        let (bus, store, fulfilment, shipments) = match &config.data_dir {
             None => {
                 let bus = Bus::new();
                 let store = bus.event_store::<OrderEvent>("orders", events)?;
                 bus.queue::<Job>("fulfilment-dlq", dlq)?;
                 let fulfilment = bus.queue::<Job>("fulfilment", jobs)?;
-                (bus, store, fulfilment)
+                let shipments = bus.queue::<Shipment>("shipments", shipments_config())?;
+                (bus, store, fulfilment, shipments)
             }
             Some(dir) => {
                 let bus = Bus::builder()
@@ -368,8 +442,33 @@ impl Service {
                     bus.durable_event_store_with::<OrderEvent>("orders", events, JsonEvents)?;
                 bus.durable_queue::<Job>("fulfilment-dlq", dlq)?;
                 let fulfilment = bus.durable_queue::<Job>("fulfilment", jobs)?;
+                let shipments = bus.durable_queue::<Shipment>("shipments", shipments_config())?;
                 rewind(store.topic())?;
-                (bus, store, fulfilment)
+                (bus, store, fulfilment, shipments)
+            }
+        };
+        // Workers elsewhere: two bridge lines, nothing else changes.
+        let bridge = match &config.kafka {
+            None => None,
+            Some(bootstrap) => {
+                use ringlet_kafka::{Bridge, FromKafka, KafkaConfig, ToKafka};
+                let p = &config.kafka_prefix;
+                let bridge =
+                    Bridge::new(&bus, KafkaConfig::new(bootstrap).client_id("order-service"))?;
+                bridge.queue_to_kafka::<Job>(
+                    "fulfilment",
+                    ToKafka::default()
+                        .kafka_topic(format!("{p}fulfilment"))
+                        .partitions(3),
+                )?;
+                bridge.queue_from_kafka::<Shipment>(
+                    "shipments",
+                    FromKafka::default()
+                        .kafka_topic(format!("{p}shipments"))
+                        .group(format!("{p}order-service"))
+                        .create_topic(3),
+                )?;
+                Some(bridge)
             }
         };
         let orders = Aggregates::<Order>::new(&store).snapshot_every(100)?;
@@ -477,20 +576,30 @@ impl Service {
             projections: topo,
             jobs: jobs_topo,
             fulfilment,
+            shipments,
+            bridge,
             next_id: AtomicU64::new(next_id),
             stop: Arc::new(AtomicBool::new(false)),
             threads: parking_lot::Mutex::new(None),
         });
         let mut workers = Vec::new();
-        for w in 0..config.workers {
-            let s = service.clone();
-            let work = config.work;
-            workers.push(
-                std::thread::Builder::new()
-                    .name(format!("fulfilment-{w}"))
-                    .spawn(move || s.work(w, work))?,
-            );
+        if config.kafka.is_none() {
+            for w in 0..config.workers {
+                let s = service.clone();
+                let work = config.work;
+                workers.push(
+                    std::thread::Builder::new()
+                        .name(format!("fulfilment-{w}"))
+                        .spawn(move || fulfil(&s.fulfilment, &s.shipments, w, work, &s.stop))?,
+                );
+            }
         }
+        let s = service.clone();
+        workers.push(
+            std::thread::Builder::new()
+                .name("shipments".into())
+                .spawn(move || s.ship())?,
+        );
         *service.threads.lock() = Some(Threads {
             topologies,
             workers,
@@ -498,26 +607,24 @@ impl Service {
         Ok(service)
     }
 
-    /// A fulfilment worker: takes jobs, ships orders, acks; until stopped.
-    fn work(&self, worker: u32, work: Duration) {
+    /// Turns the workers' shipments into `Ship` commands; until stopped.
+    fn ship(&self) {
         while !self.stop.load(Ordering::Acquire) {
-            let job = match self.fulfilment.receive_timeout(Duration::from_millis(50)) {
+            let shipment = match self.shipments.receive_timeout(Duration::from_millis(50)) {
                 Ok(d) => d,
                 Err(ReceiveTimeoutError::Timeout) => continue,
                 Err(_) => return,
             };
-            std::thread::sleep(work);
-            match self
-                .orders
-                .execute(&job.value().order, OrderCommand::Ship { worker })
-            {
-                // Shipped, or nothing to do (cancelled, shipped by a redelivery).
+            let Shipment { order, worker } = shipment.value().clone();
+            match self.orders.execute(&order, OrderCommand::Ship { worker }) {
+                // Shipped, or nothing to do (cancelled, or a shipment reported
+                // twice: at least once).
                 Ok(_) | Err(ExecuteError::Rejected(_)) => {
-                    let _ = job.ack();
+                    let _ = shipment.ack();
                 }
-                // The store refused: let the job come back (up to max_deliveries).
+                // The store refused: let the shipment come back.
                 Err(ExecuteError::Store(_) | ExecuteError::Replay(_)) => {
-                    let _ = job.nack();
+                    let _ = shipment.nack();
                 }
             }
         }
@@ -565,7 +672,8 @@ impl Service {
             .collect()
     }
 
-    /// Stops the workers and the topology thread and waits for them.
+    /// Stops the workers and the topology thread and waits for them, then
+    /// closes the bridge (it drains and commits).
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Release);
         if let Some(t) = self.threads.lock().take() {
@@ -575,6 +683,9 @@ impl Service {
             for topology in t.topologies {
                 let _ = topology.stop();
             }
+        }
+        if let Some(b) = &self.bridge {
+            let _ = b.close();
         }
     }
 

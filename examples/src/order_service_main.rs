@@ -3,12 +3,14 @@
 //!
 //! `--data-dir DIR` keeps the orders and the fulfilment queue in `DIR` (they
 //! survive a restart, even `kill -9`); `--workers N` sets the fulfilment
-//! workers (default 4; 0 leaves the jobs queued).
+//! workers (default 4; 0 leaves the jobs queued). `--kafka HOST:PORT` sends
+//! the jobs to the `fulfilment-worker` process through Kafka instead (and takes
+//! its shipments back); `--kafka-prefix P` prefixes the Kafka topics' names.
 
 use ringlet_examples::order_service::{serve, Config, Service};
 
 fn usage(why: &str) -> ! {
-    eprintln!("order-service: {why}\nusage: order-service [--data-dir DIR] [--workers N]");
+    eprintln!("order-service: {why}\nusage: order-service [--data-dir DIR] [--workers N] [--kafka HOST:PORT [--kafka-prefix P]]");
     std::process::exit(2)
 }
 
@@ -35,6 +37,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                     .next()
                     .and_then(|n| n.parse().ok())
                     .unwrap_or_else(|| usage("--workers needs a number"));
+            }
+            "--kafka" => {
+                config.kafka = Some(
+                    args.next()
+                        .unwrap_or_else(|| usage("--kafka needs HOST:PORT")),
+                );
+            }
+            "--kafka-prefix" => {
+                config.kafka_prefix = args
+                    .next()
+                    .unwrap_or_else(|| usage("--kafka-prefix needs a prefix"));
             }
             other => usage(&format!("unknown argument {other:?}")),
         }

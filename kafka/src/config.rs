@@ -164,6 +164,7 @@ pub struct FromKafka {
     pub(crate) group: Option<String>,
     pub(crate) start: Start,
     pub(crate) dead_letter: Option<String>,
+    pub(crate) create: Option<u32>,
 }
 
 impl Default for FromKafka {
@@ -173,11 +174,21 @@ impl Default for FromKafka {
             group: None,
             start: Start::Earliest,
             dead_letter: None,
+            create: None,
         }
     }
 }
 
 impl FromKafka {
+    /// Creates the Kafka topic with `partitions` partitions (replication 1)
+    /// when it does not exist: for a service that starts before the one that
+    /// writes to it. Without it (the default) a missing topic is
+    /// [`Error::UnknownTopic`](crate::Error::UnknownTopic).
+    pub fn create_topic(mut self, partitions: u32) -> Self {
+        self.create = Some(partitions);
+        self
+    }
+
     /// The Kafka topic (default: the Ringlet name).
     pub fn kafka_topic(mut self, name: impl Into<String>) -> Self {
         self.kafka_topic = Some(name.into());

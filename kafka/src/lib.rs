@@ -72,7 +72,7 @@
 //! - At creation, errors are typed ([`Error`]): no broker answering
 //!   ([`Error::Unreachable`], after [`KafkaConfig::timeout`]), a Kafka topic that
 //!   does not exist for a link that may not create it ([`Error::UnknownTopic`];
-//!   links from Kafka never create topics), a topic the cluster refuses to create
+//!   links from Kafka create one only with [`FromKafka::create_topic`]), a topic the cluster refuses to create
 //!   ([`Error::CreateTopic`]), a missing Ringlet topic or another value type
 //!   ([`Error::Bus`]), a bad property ([`Error::Config`]).
 //! - While running, a link never stops on an error: each is counted
@@ -285,6 +285,18 @@ impl Bridge {
         }
     }
 
+    /// The partition count of a topic a link reads, created when `create` says so.
+    fn source_topic(&self, topic: &str, create: Option<u32>) -> Result<u32, Error> {
+        match create {
+            Some(n) => self.ensure_topic(topic, true, n, 1),
+            None => self
+                .partitions_of(topic)?
+                .ok_or_else(|| Error::UnknownTopic {
+                    topic: topic.to_owned(),
+                }),
+        }
+    }
+
     fn check_new(&self, name: &str) -> Result<(), Error> {
         if self.closed.load(Relaxed) {
             return Err(Error::Closed);
@@ -416,7 +428,7 @@ impl Bridge {
     ///
     /// # Errors
     ///
-    /// [`Error::UnknownTopic`] (links from Kafka never create Kafka topics),
+    /// [`Error::UnknownTopic`] (unless [`FromKafka::create_topic`]),
     /// [`Error::Bus`], [`Error::Unreachable`], [`Error::Config`] (a start other
     /// than earliest or latest), [`Error::Closed`].
     pub fn from_kafka_with<T: Clone + Send + Sync + 'static>(
@@ -428,11 +440,7 @@ impl Bridge {
         let kafka_topic = opts.kafka_topic.clone().unwrap_or_else(|| name.to_owned());
         let link = format!("kafka:{kafka_topic}->{name}");
         self.check_new(&link)?;
-        let partitions = self
-            .partitions_of(&kafka_topic)?
-            .ok_or_else(|| Error::UnknownTopic {
-                topic: kafka_topic.clone(),
-            })?;
+        let partitions = self.source_topic(&kafka_topic, opts.create)?;
         let topic = match self.bus.get_topic::<T>(name) {
             Err(e) if e.kind() == ErrorKind::NotFound => self
                 .bus
@@ -566,9 +574,7 @@ impl Bridge {
         let kafka_topic = opts.kafka_topic.clone().unwrap_or_else(|| name.to_owned());
         let link = format!("kafka:{kafka_topic}->{name}");
         self.check_new(&link)?;
-        if self.partitions_of(&kafka_topic)?.is_none() {
-            return Err(Error::UnknownTopic { topic: kafka_topic });
-        }
+        self.source_topic(&kafka_topic, opts.create)?;
         let queue = match self.bus.get_queue::<T>(name) {
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 self.bus.queue::<T>(name, QueueConfig::default())?
