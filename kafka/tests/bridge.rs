@@ -372,3 +372,65 @@ fn a_scenario_on_one_bus_and_across_two_through_kafka_agree() {
     out.close().unwrap();
     inbound.close().unwrap();
 }
+
+#[test]
+fn imports_into_a_durable_topic_survive_and_resume_without_repeats() {
+    let name = unique("ledger");
+    create_topic(&name, 2);
+    let lines: Vec<String> = (0..50)
+        .map(|i| {
+            format!(
+                "n:{i}\tacc-{}\t{{\"id\":{i},\"customer\":\"acc-{}\"}}",
+                i % 3,
+                i % 3
+            )
+        })
+        .collect();
+    console_produce(&name, &lines);
+    let dir = std::env::temp_dir().join(unique("ringlet-kafka-durable"));
+    let group = unique("ledger");
+    let open = || {
+        let bus = Bus::builder()
+            .storage(ringlet_store::Dir::open(&dir).unwrap())
+            .build();
+        let t = bus
+            .durable_topic::<Order>(&name, TopicConfig::default().partitions(2).capacity(1000))
+            .unwrap();
+        (bus, t)
+    };
+    {
+        let (bus, t) = open();
+        let bridge = Bridge::new(&bus, config()).unwrap();
+        bridge
+            .from_kafka::<Order>(&name, FromKafka::default().group(&group))
+            .unwrap();
+        wait_until("every record written", || {
+            t.end_offsets().iter().sum::<u64>() == 50
+        });
+        bridge.close().unwrap();
+        bus.close().unwrap();
+    }
+    // Reopened: the records are on disk, and the group resumes after them.
+    let (bus, t) = open();
+    assert_eq!(t.end_offsets().iter().sum::<u64>(), 50);
+    console_produce(
+        &name,
+        &["n:50\tacc-0\t{\"id\":50,\"customer\":\"acc-0\"}".into()],
+    );
+    let bridge = Bridge::new(&bus, config()).unwrap();
+    bridge
+        .from_kafka::<Order>(&name, FromKafka::default().group(&group))
+        .unwrap();
+    wait_until("the new record", || {
+        t.end_offsets().iter().sum::<u64>() >= 51
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        t.end_offsets().iter().sum::<u64>(),
+        51,
+        "nothing imported twice"
+    );
+    bridge.close().unwrap();
+    bus.close().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
