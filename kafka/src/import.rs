@@ -39,7 +39,7 @@ pub(crate) trait Sink: Send {
     fn put(
         &mut self,
         m: &BorrowedMessage<'_>,
-        bytes: &[u8],
+        bytes: Vec<u8>,
         stop: &AtomicBool,
         shared: &Shared,
     ) -> Put;
@@ -120,11 +120,11 @@ impl<T: Clone + Send + Sync + 'static> Sink for TopicSink<T> {
     fn put(
         &mut self,
         m: &BorrowedMessage<'_>,
-        bytes: &[u8],
+        bytes: Vec<u8>,
         stop: &AtomicBool,
         shared: &Shared,
     ) -> Put {
-        let value = match self.codec.decode(bytes) {
+        let value = match self.codec.decode_owned(bytes) {
             Ok(v) => v,
             Err(e) => return Put::Refused(format!("the value does not decode ({e})")),
         };
@@ -176,11 +176,11 @@ impl<T: Clone + Send + Sync + 'static> Sink for QueueSink<T> {
     fn put(
         &mut self,
         m: &BorrowedMessage<'_>,
-        bytes: &[u8],
+        bytes: Vec<u8>,
         stop: &AtomicBool,
         shared: &Shared,
     ) -> Put {
-        let value = match self.codec.decode(bytes) {
+        let value = match self.codec.decode_owned(bytes) {
             Ok(v) => v,
             Err(e) => return Put::Refused(format!("the value does not decode ({e})")),
         };
@@ -306,14 +306,14 @@ impl Import {
                     .shared
                     .error(&format!("reading {} failed: {e}", self.topic)),
                 Some(Ok(m)) => {
-                    let bytes = m.payload().map(<[u8]>::to_vec);
-                    let put = match &bytes {
+                    let len = m.payload_len();
+                    let put = match m.payload() {
                         None => Put::Refused("the record has no value (a tombstone)".into()),
-                        Some(b) => sink.put(&m, b, &self.stop, &self.shared),
+                        Some(b) => sink.put(&m, b.to_vec(), &self.stop, &self.shared),
                     };
                     match put {
                         Put::Done => {
-                            self.shared.moved(bytes.as_ref().map_or(0, Vec::len));
+                            self.shared.moved(len);
                             self.shared.ok();
                         }
                         Put::Refused(why) => self.refused(&m, &why),
