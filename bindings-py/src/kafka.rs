@@ -249,6 +249,14 @@ impl BridgePy {
     }
 }
 
+impl Drop for BridgePy {
+    /// A bridge dropped without `close()` closes here, with the GIL released:
+    /// its threads may be waiting for the GIL to encode or decode a value.
+    fn drop(&mut self) {
+        Python::attach(|py| py.detach(|| self.bridge.close())).ok();
+    }
+}
+
 fn to_opts(
     kafka_topic: Option<String>,
     partitions: Option<u32>,

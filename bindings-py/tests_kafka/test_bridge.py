@@ -106,3 +106,23 @@ def test_notebook_from_prototype_to_services():
     assert "two processes: shipped 12 orders" in text
     assert "same shipments as on one bus: True" in text
     assert "to_kafka" in text and "from_kafka" in text and "12 records" in text
+
+
+def test_a_bridge_dropped_without_close_does_not_hang():
+    import subprocess
+    import sys
+
+    script = f"""
+import ringlet, ringlet.kafka
+bus = ringlet.Bus()
+t = bus.topic({unique('dropped')!r}, partitions=2)
+for i in range(2000):
+    t.publish({{"i": i}})
+bridge = ringlet.kafka.Bridge(bus, {BOOTSTRAP!r})
+bridge.to_kafka(t.name)
+del bridge   # the links are busy encoding (they need the GIL) when it goes
+print("dropped")
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "dropped"
