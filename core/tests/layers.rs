@@ -19,6 +19,7 @@ const LAYERS: &[&[&str]] = &[
         "extensions",
         "dead_letter",
         "journal",
+        "link",
         "storage",
     ],
     &["topic", "queue"],
