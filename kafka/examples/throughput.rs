@@ -134,16 +134,19 @@ fn raw_import(topic: &str, n: usize) -> Duration {
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
+        .set("fetch.queue.backoff.ms", "20") // as the bridge's consumers
         .create()
         .unwrap();
     c.subscribe(&[topic]).unwrap();
     let start = Instant::now();
     let (mut got, mut bytes, mut last) = (0, 0, Instant::now());
+    let mut first = None;
     while got < n {
         if let Some(Ok(m)) = c.poll(Duration::from_millis(50)) {
             bytes += m.payload().map_or(0, <[u8]>::len);
             c.store_offset_from_message(&m).unwrap();
             got += 1;
+            first.get_or_insert(start.elapsed());
         }
         if last.elapsed() >= Duration::from_millis(100) {
             let _ = c.commit_consumer_state(CommitMode::Async);
@@ -152,6 +155,12 @@ fn raw_import(topic: &str, n: usize) -> Duration {
     }
     let _ = c.commit_consumer_state(CommitMode::Sync);
     assert_eq!(bytes, n * VALUE);
+    if std::env::var("RINGLET_KAFKA_BENCH_DEBUG").is_ok() {
+        eprintln!(
+            "raw import: first record after {first:?}, all after {:?}",
+            start.elapsed()
+        );
+    }
     start.elapsed()
 }
 
@@ -161,7 +170,7 @@ fn bridge_import(topic: &str, n: usize) -> Duration {
     let t = bus
         .topic::<Vec<u8>>(
             topic,
-            TopicConfig::default().partitions(PARTITIONS).capacity(n),
+            TopicConfig::default().partitions(PARTITIONS).capacity(4096),
         )
         .unwrap();
     let bridge = Bridge::new(&bus, KafkaConfig::new(bootstrap())).unwrap();
@@ -169,10 +178,23 @@ fn bridge_import(topic: &str, n: usize) -> Duration {
     bridge
         .from_kafka_with::<Vec<u8>>(topic, FromKafka::default().group(unique("bridge")), Raw)
         .unwrap();
+    let mut first = None;
+    let mut trace = Vec::new();
+    let mut last = Instant::now();
     while (t.end_offsets().iter().sum::<u64>() as usize) < n {
+        if first.is_none() && t.end_offsets().iter().sum::<u64>() > 0 {
+            first = Some(start.elapsed());
+        }
+        if last.elapsed() > Duration::from_millis(100) {
+            trace.push(t.end_offsets());
+            last = Instant::now();
+        }
         std::thread::sleep(Duration::from_micros(200));
     }
     let took = start.elapsed();
+    if std::env::var("RINGLET_KAFKA_BENCH_DEBUG").is_ok() {
+        eprintln!("bridge import: first record after {first:?}, all after {took:?}: {trace:?}");
+    }
     bridge.close().unwrap();
     took
 }
@@ -238,12 +260,19 @@ fn main() {
         .unwrap_or(500_000);
     let rounds = 3;
     let (mut re, mut be, mut ri, mut bi) = (vec![], vec![], vec![], vec![]);
-    for _ in 0..rounds {
+    for round in 0..rounds {
         re.push(raw_export(n));
         be.push(bridge_export(n));
         let topic = filled(n);
-        ri.push(raw_import(&topic, n));
-        bi.push(bridge_import(&topic, n));
+        // Alternating which reads first: the first read of a topic pays for
+        // the broker's page cache and heap.
+        if round % 2 == 0 {
+            ri.push(raw_import(&topic, n));
+            bi.push(bridge_import(&topic, n));
+        } else {
+            bi.push(bridge_import(&topic, n));
+            ri.push(raw_import(&topic, n));
+        }
     }
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
     let mb = |d: Duration| (n * VALUE) as f64 / d.as_secs_f64() / 1e6;

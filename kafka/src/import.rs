@@ -83,10 +83,10 @@ fn with_room<M>(
     stop: &AtomicBool,
     shared: &Shared,
     mut msg: M,
-    what: &str,
+    what: impl FnOnce() -> String,
     mut attempt: impl FnMut(M) -> Try<M>,
 ) -> Put {
-    let mut told = false;
+    let mut what = Some(what);
     loop {
         msg = match attempt(msg) {
             Try::Done => return Put::Done,
@@ -94,9 +94,11 @@ fn with_room<M>(
             Try::Refused(why) => return Put::Refused(why),
             Try::Full(m) => m,
             Try::Failing(m, why) => {
-                if !told {
-                    shared.error(&format!("{what}: {why}; the link waits and tries again"));
-                    told = true;
+                if let Some(what) = what.take() {
+                    shared.error(&format!(
+                        "{}: {why}; the link waits and tries again",
+                        what()
+                    ));
                 }
                 shared.retried();
                 std::thread::sleep(WAIT);
@@ -138,12 +140,12 @@ impl<T: Clone + Send + Sync + 'static> Sink for TopicSink<T> {
         if self.same_partitions {
             msg = msg.partition(m.partition() as u32);
         }
-        let name = self.topic.name().to_owned();
+        let topic = self.topic.clone();
         with_room(
             stop,
             shared,
             msg,
-            &format!("publishing to {name}"),
+            || format!("publishing to {}", topic.name()),
             |msg| match self.topic.publish_message_timeout(msg, WAIT) {
                 Ok(_) => Try::Done,
                 Err(PublishTimeoutError::Timeout(m)) => Try::Full(m),
@@ -188,12 +190,12 @@ impl<T: Clone + Send + Sync + 'static> Sink for QueueSink<T> {
         if let Some(key) = m.key() {
             msg = msg.key(key_of(key));
         }
-        let name = self.queue.name().to_owned();
+        let queue = self.queue.clone();
         with_room(
             stop,
             shared,
             msg,
-            &format!("sending to {name}"),
+            || format!("sending to {}", queue.name()),
             |msg| match self.queue.send_message_timeout(msg, WAIT) {
                 Ok(()) => Try::Done,
                 Err(SendTimeoutError::Timeout(m)) => Try::Full(m),

@@ -34,6 +34,11 @@ pub(crate) fn client_config(
         .set("statistics.interval.ms", "500")
         .set("reconnect.backoff.ms", "100")
         .set("reconnect.backoff.max.ms", "2000")
+        // librdkafka waits a whole second (its default) before fetching a
+        // partition again once its local queue was over the threshold: a link
+        // that publishes each record would stall for that second again and
+        // again. 20 ms keeps the pipe full.
+        .set("fetch.queue.backoff.ms", "20")
         .set("log_level", "3");
     for (k, v) in own {
         c.set(*k, *v);
