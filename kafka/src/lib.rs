@@ -34,7 +34,9 @@
 //!   [`ringlet::storage::Raw`] for bytes as they are).
 //! - **Keys, headers and timestamps** are kept: a Ringlet record's timestamp is
 //!   the Kafka record's `CreateTime`, and back; a queue message's is the time it
-//!   was sent.
+//!   was sent. Kafka keys are bytes: one that is valid UTF-8 arrives as a text
+//!   key, any other as a bytes key (the same bytes either way, so the same
+//!   partition).
 //! - **Partition numbers** are kept when the two topics have the same partition
 //!   count (a Kafka topic a link creates has the Ringlet topic's count). When the
 //!   counts differ, a keyed record goes where Kafka's Java client would put it —
@@ -65,7 +67,10 @@
 //! reported). A Ringlet topic with `on_full = Block` pushes back on a link from
 //! Kafka (the link stops polling until there is room); a consumer that waits
 //! longer than Kafka's `max.poll.interval.ms` (5 minutes) loses its partitions to
-//! another member of its group, which reads again from the last commit.
+//! another member of its group, which reads again from the last commit. A link
+//! from Kafka commits once the record is on the bus: into an in-memory topic or
+//! queue, a process that dies loses what it took and had not yet handled —
+//! make the topic or queue durable for more.
 //!
 //! ## When something goes wrong
 //!
