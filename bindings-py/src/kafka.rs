@@ -157,8 +157,10 @@ impl BridgePy {
 
     /// Feeds the topic `name` (created with the Kafka topic's partition count if
     /// missing) from the Kafka topic `kafka_topic` through the Kafka consumer
-    /// group `group`; offsets are committed after the publish returned.
-    #[pyo3(signature = (name, *, group = None, kafka_topic = None, start = None, dead_letter = None, codec = None))]
+    /// group `group`; offsets are committed after the publish returned. A
+    /// missing Kafka topic is `UnknownTopic` unless `create_topic=N` asks to
+    /// create it with N partitions.
+    #[pyo3(signature = (name, *, group = None, kafka_topic = None, start = None, create_topic = None, dead_letter = None, codec = None))]
     #[allow(clippy::too_many_arguments)]
     // The contract's name: a direction, not a conversion.
     #[allow(clippy::wrong_self_convention)]
@@ -169,10 +171,17 @@ impl BridgePy {
         group: Option<String>,
         kafka_topic: Option<String>,
         start: Option<&Bound<'_, PyAny>>,
+        create_topic: Option<u32>,
         dead_letter: Option<String>,
         codec: Option<&str>,
     ) -> PyResult<()> {
-        let opts = from_opts(group, kafka_topic, self::start(start)?, dead_letter);
+        let opts = from_opts(
+            group,
+            kafka_topic,
+            self::start(start)?,
+            create_topic,
+            dead_letter,
+        );
         let codec = self::codec(codec)?;
         py.detach(|| self.bridge.from_kafka_with::<Value>(name, opts, codec))
             .map_err(kafka_err)
@@ -200,8 +209,8 @@ impl BridgePy {
     }
 
     /// Feeds the queue `name` (created if missing) from a Kafka topic through
-    /// the Kafka consumer group `group`.
-    #[pyo3(signature = (name, *, group = None, kafka_topic = None, start = None, dead_letter = None, codec = None))]
+    /// the Kafka consumer group `group` (`create_topic=N`: as in `from_kafka`).
+    #[pyo3(signature = (name, *, group = None, kafka_topic = None, start = None, create_topic = None, dead_letter = None, codec = None))]
     #[allow(clippy::too_many_arguments)]
     fn queue_from_kafka(
         &self,
@@ -210,10 +219,17 @@ impl BridgePy {
         group: Option<String>,
         kafka_topic: Option<String>,
         start: Option<&Bound<'_, PyAny>>,
+        create_topic: Option<u32>,
         dead_letter: Option<String>,
         codec: Option<&str>,
     ) -> PyResult<()> {
-        let opts = from_opts(group, kafka_topic, self::start(start)?, dead_letter);
+        let opts = from_opts(
+            group,
+            kafka_topic,
+            self::start(start)?,
+            create_topic,
+            dead_letter,
+        );
         let codec = self::codec(codec)?;
         py.detach(|| {
             self.bridge
@@ -283,6 +299,7 @@ fn from_opts(
     group: Option<String>,
     kafka_topic: Option<String>,
     start: Option<ringlet::Start>,
+    create_topic: Option<u32>,
     dead_letter: Option<String>,
 ) -> FromKafka {
     let mut opts = FromKafka::default();
@@ -294,6 +311,9 @@ fn from_opts(
     }
     if let Some(s) = start {
         opts = opts.start(s);
+    }
+    if let Some(n) = create_topic {
+        opts = opts.create_topic(n);
     }
     if let Some(q) = dead_letter {
         opts = opts.dead_letter(q);

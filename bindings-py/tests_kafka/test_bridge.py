@@ -88,6 +88,18 @@ def test_errors_are_typed():
         bridge.to_kafka("here")
 
 
+def test_from_kafka_creates_a_missing_topic_only_when_asked():
+    bus = ringlet.Bus()
+    name = unique("shipments")
+    with ringlet.kafka.Bridge(bus, BOOTSTRAP) as bridge:
+        with pytest.raises(ringlet.kafka.UnknownTopic, match=name):
+            bridge.from_kafka(name)
+        bridge.from_kafka(name, create_topic=4)
+        assert bus.topic(name).partitions == 4
+        with pytest.raises(ringlet.kafka.KafkaError):
+            bridge.queue_from_kafka(unique("jobs"), create_topic=0)
+
+
 def test_notebook_from_prototype_to_services():
     from pathlib import Path
 

@@ -762,6 +762,7 @@ class Bridge:
         group: str | None = None,
         kafka_topic: str | None = None,
         start: Optional[Literal["earliest", "latest"]] = None,
+        create_topic: int | None = None,
         dead_letter: str | None = None,
         codec: Literal["json", "pickle", "bytes"] | None = None,
     ) -> None: ...
@@ -782,6 +783,7 @@ class Bridge:
         group: str | None = None,
         kafka_topic: str | None = None,
         start: Optional[Literal["earliest", "latest"]] = None,
+        create_topic: int | None = None,
         dead_letter: str | None = None,
         codec: Literal["json", "pickle", "bytes"] | None = None,
     ) -> None: ...

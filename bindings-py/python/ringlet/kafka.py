@@ -8,7 +8,7 @@ other processes: add bridge lines on each side.
 >>> orders = bus.topic("orders", partitions=3)                   # doctest: +SKIP
 >>> bridge = ringlet.kafka.Bridge(bus, "127.0.0.1:19092", client_id="shop")  # doctest: +SKIP
 >>> bridge.to_kafka("orders")                                    # doctest: +SKIP
->>> bridge.from_kafka("shipments", group="shop")                 # doctest: +SKIP
+>>> bridge.from_kafka("shipments", group="shop", create_topic=3)  # doctest: +SKIP
 
 Both directions are at least once: a link commits on one side only after the
 other side confirmed (Kafka acknowledged with ``acks=all``; the Ringlet publish
