@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ringlet::{
-    Bus, Error, GroupConfig, ManualClock, OnFull, RecvError, Start, Topic, TopicConfig,
+    Bus, Error, GroupConfig, ManualClock, Message, OnFull, RecvError, Start, Topic, TopicConfig,
     TryRecvError,
 };
 
@@ -140,6 +140,46 @@ fn revocation_is_immediate_and_late_commits_are_not_owner() {
     );
     // b reads partition 1 again from the (absent) commit: the group's start.
     assert_eq!(drain(&mut b), vec![(1, 0), (1, 1)]);
+}
+
+#[test]
+fn a_partition_taken_and_given_back_between_two_calls_starts_afresh() {
+    let bus = Bus::new();
+    let t = topic(&bus, 2);
+    let g = t.group_with("g", earliest()).unwrap();
+    for i in 0..4 {
+        t.publish_message(Message::new(i).partition(1)).unwrap();
+    }
+    let log = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut a = g.join().unwrap();
+    let (l1, l2) = (log.clone(), log.clone());
+    a.on_assign(move |p| l1.lock().unwrap().push(format!("assign {p:?}")));
+    a.on_revoke(move |p| l2.lock().unwrap().push(format!("revoke {p:?}")));
+    assert_eq!(drain(&mut a), vec![(1, 0), (1, 1), (1, 2), (1, 3)]);
+    log.lock().unwrap().clear();
+    // While a makes no call, b takes partition 1, reads it, commits 3 of the
+    // 4 records and leaves: partition 1 is a's again, under a new grant.
+    let mut b = g.join().unwrap();
+    assert_eq!(b.assignment(), vec![1]);
+    b.recv().unwrap();
+    b.recv().unwrap();
+    b.recv().unwrap();
+    b.commit().unwrap();
+    b.leave();
+    assert_eq!(g.committed()[1], Some(3));
+    // a's position (4, returned but not committed) is not its to commit.
+    assert_eq!(a.commit(), Err(Error::NotOwner { partition: 1 }));
+    assert_eq!(
+        g.committed()[1],
+        Some(3),
+        "no commit went backwards or past b's"
+    );
+    assert_eq!(
+        *log.lock().unwrap(),
+        vec!["revoke [1]", "assign [1]"],
+        "a lost the partition and got it again"
+    );
+    assert_eq!(drain(&mut a), vec![(1, 3)], "a starts at b's commit");
 }
 
 #[test]

@@ -36,6 +36,13 @@ pub(crate) struct GroupState {
     members: Vec<MemberEntry>,
     /// Owner of each partition (member id).
     owner: Vec<Option<u64>>,
+    /// Which grant gave each partition to its owner: a partition taken from a
+    /// member and given back between two of its calls is a new grant, so the
+    /// member starts it afresh (and a commit under the old grant is refused)
+    /// instead of going on from a position another member moved past.
+    granted: Vec<u64>,
+    /// The last grant made.
+    grants: u64,
     committed: Vec<Option<u64>>,
     /// Where the next owner starts: the committed offset, or the start resolved at
     /// first assignment.
@@ -108,12 +115,20 @@ impl std::task::Wake for Maintainer {
     }
 }
 
+/// A partition a member owns, as a sync reports it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Owned {
+    pub(crate) partition: u32,
+    pub(crate) start: u64,
+    pub(crate) grant: u64,
+}
+
 /// A member's view of its assignment after a sync.
 #[derive(Debug)]
 pub(crate) struct Assigned {
     pub(crate) partitions: Vec<u32>,
-    /// Start positions of every partition it owns.
-    pub(crate) positions: Vec<(u32, u64)>,
+    /// For every partition it owns: where it starts and the grant that gave it.
+    pub(crate) positions: Vec<Owned>,
     pub(crate) rejoined: bool,
 }
 
@@ -148,6 +163,8 @@ impl GroupInner {
             state: Mutex::new(GroupState {
                 members: Vec::new(),
                 owner: vec![None; partitions as usize],
+                granted: vec![0; partitions as usize],
+                grants: 0,
                 position: committed.clone(),
                 committed,
                 cursors: (0..partitions)
@@ -269,6 +286,12 @@ impl GroupInner {
             }
         }
         let owner_changed = owner != s.owner;
+        for (p, o) in owner.iter().enumerate() {
+            if o.is_some() && *o != s.owner[p] {
+                s.grants += 1;
+                s.granted[p] = s.grants;
+            }
+        }
         s.owner = owner;
         // Gate while the group has members.
         let gate = !s.members.is_empty();
@@ -322,7 +345,11 @@ impl GroupInner {
                     m.partitions.clone(),
                     m.partitions
                         .iter()
-                        .map(|&p| (p, s.position[p as usize].unwrap_or(0)))
+                        .map(|&p| Owned {
+                            partition: p,
+                            start: s.position[p as usize].unwrap_or(0),
+                            grant: s.granted[p as usize],
+                        })
                         .collect::<Vec<_>>(),
                 )
             })
@@ -342,8 +369,14 @@ impl GroupInner {
         }
     }
 
-    /// Commits `offsets` for member `id`; every partition must be its own.
-    pub(crate) fn commit(&self, id: u64, offsets: &[(u32, u64)]) -> Result<(), Error> {
+    /// Commits `offsets` for member `id`; every partition must be its own under
+    /// the grant the member holds it by (`grant`, indexed by partition).
+    pub(crate) fn commit(
+        &self,
+        id: u64,
+        grant: &[u64],
+        offsets: &[(u32, u64)],
+    ) -> Result<(), Error> {
         let topic = self.topic().ok_or(Error::Closed)?;
         let mut moved = Vec::new();
         {
@@ -355,7 +388,7 @@ impl GroupInner {
                         reason: format!("the topic has {} partitions", self.partitions),
                     });
                 }
-                if s.owner[p as usize] != Some(id) {
+                if s.owner[p as usize] != Some(id) || s.granted[p as usize] != grant[p as usize] {
                     return Err(Error::NotOwner { partition: p });
                 }
                 let end = topic.end(p);

@@ -55,6 +55,8 @@ pub struct Member<T> {
     paused: Vec<u32>,
     /// Per partition: the offset this member last committed or started from.
     base: Vec<u64>,
+    /// Per partition: the grant it owns it by (see the coordinator's `granted`).
+    grant: Vec<u64>,
     /// A revoked partition whose returned records were not committed: the next
     /// `commit()` reports it.
     lost: Option<u32>,
@@ -111,6 +113,7 @@ impl<T: Clone + Send + Sync + 'static> Member<T> {
             assignment: Vec::new(),
             paused: Vec::new(),
             base: vec![0; n],
+            grant: vec![0; n],
             lost: None,
             on_assign: None,
             on_revoke: None,
@@ -165,12 +168,17 @@ impl<T: Clone + Send + Sync + 'static> Member<T> {
         let a = self.group.sync(self.id, &mut self.live)?;
         self.seen_epoch = epoch;
         let old = std::mem::take(&mut self.assignment);
-        let keep = |p: &u32| !a.rejoined && old.contains(p);
-        let revoked: Vec<u32> = old
-            .iter()
-            .copied()
-            .filter(|p| !a.partitions.contains(p) || a.rejoined)
-            .collect();
+        // Kept: owned before and since, under the same grant (not taken away and
+        // given back meanwhile).
+        let grant = &self.grant;
+        let keep = |p: &u32| {
+            !a.rejoined
+                && old.contains(p)
+                && a.positions
+                    .iter()
+                    .any(|o| o.partition == *p && o.grant == grant[*p as usize])
+        };
+        let revoked: Vec<u32> = old.iter().copied().filter(|p| !keep(p)).collect();
         let gained: Vec<u32> = a.partitions.iter().copied().filter(|p| !keep(p)).collect();
         for &p in &revoked {
             if self.reader.position(p) > self.base[p as usize] {
@@ -179,8 +187,11 @@ impl<T: Clone + Send + Sync + 'static> Member<T> {
             self.reader.set_active(p, None);
             self.paused.retain(|q| *q != p);
         }
-        for &(p, at) in &a.positions {
-            if keep(&p) {
+        let kept: Vec<bool> = a.positions.iter().map(|o| keep(&o.partition)).collect();
+        for (o, kept) in a.positions.iter().zip(kept) {
+            let (p, at) = (o.partition, o.start);
+            self.grant[p as usize] = o.grant;
+            if kept {
                 continue;
             }
             self.base[p as usize] = at;
@@ -218,7 +229,7 @@ impl<T: Clone + Send + Sync + 'static> Member<T> {
         if offsets.is_empty() {
             return Ok(());
         }
-        self.group.commit(self.id, &offsets)?;
+        self.group.commit(self.id, &self.grant, &offsets)?;
         for (p, o) in offsets {
             self.base[p as usize] = o;
         }
@@ -444,7 +455,7 @@ impl<T: Clone + Send + Sync + 'static> Member<T> {
     pub fn commit_offsets(&mut self, offsets: &[(u32, u64)]) -> Result<(), Error> {
         self.group.touch(&self.live);
         self.refresh()?;
-        self.group.commit(self.id, offsets)?;
+        self.group.commit(self.id, &self.grant, offsets)?;
         for &(p, o) in offsets {
             self.base[p as usize] = o;
         }
@@ -651,7 +662,7 @@ impl<T> Drop for Member<T> {
         // Auto-commit without a fresh sync: a partition revoked meanwhile fails
         // the commit, and its new owner reads those records again.
         if self.group.config.auto_commit {
-            let _ = self.group.commit(self.id, &self.moved());
+            let _ = self.group.commit(self.id, &self.grant, &self.moved());
         }
         self.left = true;
         self.group.remove(self.id, LeaveReason::Drop);
