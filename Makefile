@@ -38,7 +38,7 @@ WASM_TEST := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 # both times.
 CHROME_TEST := CHROMEDRIVER=/usr/bin/chromedriver $(WASM_TEST) --test browser
 
-.PHONY: demo tour test setup-rust setup setup-py setup-js setup-kafka kafka-up kafka-down kafka py-kafka bench-kafka js js-build js-node js-types js-wasm-test js-e2e playground fmt clippy doc docsrs unit stress loom miri wasm bench-build smoke bench python py-build py-test py-stubs py-notebooks dist dist-py dist-js dist-crates installed
+.PHONY: demo tour test setup-rust setup setup-py setup-js setup-kafka kafka-up kafka-down kafka py-kafka bench-kafka js js-build js-node js-types js-wasm-test js-e2e playground fmt clippy doc docsrs unit stress loom miri wasm tsan fuzz fuzz-smoke bench-build smoke bench python py-build py-test py-stubs py-notebooks dist dist-py dist-js dist-crates installed
 
 # The tour in the terminal, then the playground served on 127.0.0.1 (Ctrl-C stops it).
 demo: setup-rust tour setup-js js-build
@@ -84,16 +84,17 @@ setup: setup-rust setup-py setup-js setup-kafka
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 	@rustup +nightly component list --installed 2>/dev/null | grep -q '^miri' || rustup +nightly component add miri rust-src
 	@$(CARGO) +nightly miri setup >/dev/null 2>&1 || $(CARGO) +nightly miri setup
+	@cargo-fuzz --version 2>/dev/null | grep -q ' 0.13.2$$' || $(CARGO) install cargo-fuzz --version 0.13.2 --locked
 
 # --- checks --------------------------------------------------------------------
 
 test: setup
 	@total=$$(date +%s)
-	$(MAKE) --no-print-directory fmt clippy doc docsrs unit stress loom miri wasm bench-build smoke kafka python js dist-js dist-crates installed
+	$(MAKE) --no-print-directory fmt clippy doc docsrs unit stress loom miri tsan fuzz-smoke wasm bench-build smoke kafka python js dist-js dist-crates installed
 	echo "==> all checks passed in $$(( $$(date +%s) - total )) s"
 
 fmt:
-	$(call stage,rustfmt,$(CARGO) fmt --all -- --check)
+	$(call stage,rustfmt,$(CARGO) fmt --all -- --check && $(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check)
 
 clippy:
 	$(call stage,clippy,$(CARGO) clippy --workspace --all-targets -q -- -D warnings)
@@ -126,6 +127,34 @@ loom:
 
 miri:
 	$(call stage,miri (two processes),{ t=$$(date +%s); $(MIRI) $(MIRI_A) > target/miri-a.log 2>&1; s=$$?; echo "miri: unit and stress tests $$(( $$(date +%s) - t )) s" >> target/miri-a.log; exit $$s; } & a=$$!; t=$$(date +%s); $(MIRI) $(MIRI_B) || { wait $$a; cat target/miri-a.log; exit 1; }; echo "miri: integration tests $$(( $$(date +%s) - t )) s"; wait $$a || { cat target/miri-a.log; exit 1; }; tail -n 1 target/miri-a.log)
+
+# ThreadSanitizer over the core's concurrent tests (std rebuilt instrumented).
+TSAN := RUSTFLAGS="-Zsanitizer=thread" CARGO_TARGET_DIR=target/tsan $(CARGO) +nightly test -Zbuild-std --target x86_64-unknown-linux-gnu -p ringlet --release -q
+TSAN_TESTS := --lib --test stress --test queue_stress --test group_stress --test subscription --test queue --test share --test group --test bus
+tsan:
+	$(call stage,ThreadSanitizer (concurrent tests; release),TSAN_OPTIONS="halt_on_error=1" $(TSAN) $(TSAN_TESTS))
+
+# Structure-aware fuzz targets (fuzz/): each replays its saved regressions
+# (fuzz/regressions/<target>, kept in git) and its corpus, then runs for the
+# given seconds. `make test` runs each FUZZ_SECONDS; `make fuzz` FUZZ_LONG.
+FUZZ_TARGETS := topic queue groups share segment
+FUZZ_SECONDS ?= 30
+FUZZ_LONG ?= 600
+FUZZ_RUN = cd fuzz && $(CARGO) +nightly fuzz build -O && for t in $(FUZZ_TARGETS); do \
+	  mkdir -p corpus/$$t; log=../target/fuzz-$$t.log; \
+	  if ! $(CARGO) +nightly fuzz run -O $$t corpus/$$t $$(test -d regressions/$$t && echo regressions/$$t) -- -max_total_time=$(1) -rss_limit_mb=2048 -print_final_stats=1 > $$log 2>&1; then \
+	    tail -n 40 $$log; echo "fuzz: $$t failed; the input is under fuzz/artifacts/$$t (replay: cd fuzz && cargo +nightly fuzz run -O $$t <file>)"; exit 1; fi; \
+	  echo "fuzz: $$t: $$(sed -n 's/^stat::number_of_executed_units: *//p' $$log) runs in $(1) s; corpus $$(ls corpus/$$t | wc -l) inputs; peak RSS $$(sed -n 's/^stat::peak_rss_mb: *//p' $$log) MB"; \
+	done
+fuzz-smoke:
+	$(call stage,fuzz targets ($(FUZZ_SECONDS) s each),$(call FUZZ_RUN,$(FUZZ_SECONDS)))
+# Long: the targets FUZZ_LONG s each, then the Python and JS API fuzzers over
+# FUZZ_SEEDS (each seed its own process; the report names a failing seed).
+FUZZ_SEEDS ?= 1 2 3 4 5 6 7 8
+fuzz: setup py-build js-build
+	$(call stage,fuzz targets ($(FUZZ_LONG) s each),$(call FUZZ_RUN,$(FUZZ_LONG)))
+	$(call stage,Python API fuzzer (100000 calls per seed),RINGLET_FUZZ_SEEDS="$(FUZZ_SEEDS)" RINGLET_FUZZ_CALLS=100000 $(PY) -m pytest -q -s bindings-py/tests/test_hostile.py)
+	$(call stage,JS API fuzzer (300000 calls per seed),for s in $(FUZZ_SEEDS); do RINGLET_FUZZ_SEED=$$s RINGLET_FUZZ_CALLS=300000 node --expose-gc --test $(JS_DIR)/tests/js/fuzz.test.mjs | grep -E '^# (seed|[0-9])|^not ok' ; done)
 
 wasm:
 	$(call stage,wasm32 build of the core,$(CARGO) build -p ringlet --target wasm32-unknown-unknown --release -q)

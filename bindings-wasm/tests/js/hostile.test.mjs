@@ -3,20 +3,11 @@
 // module keeps working afterwards.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ringlet, manual, throwsNamed } from "./ringlet.mjs";
+import { ringlet, manual, throwsNamed, seeded } from "./ringlet.mjs";
 
 // Seeded, so a failure can be replayed: RINGLET_FUZZ_SEED=<seed> node --test ...
 const SEED = Number(process.env.RINGLET_FUZZ_SEED ?? Date.now() % 2 ** 32) >>> 0;
-function mulberry32(a) {
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = mulberry32(SEED);
+const random = seeded(SEED);
 
 // What a user's own code throws (here from a Proxy trap) reaches the caller as it is.
 class TrapError extends Error {

@@ -34,3 +34,15 @@ export async function rejectsNamed(assert, p, name) {
 }
 
 export const manual = (opts = {}) => new ringlet.Bus({ clock: "manual", ...opts });
+
+/** A seeded random generator (mulberry32): the fuzzers' draws, replayable by seed. */
+export function seeded(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
