@@ -38,7 +38,7 @@ WASM_TEST := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 # both times.
 CHROME_TEST := CHROMEDRIVER=/usr/bin/chromedriver $(WASM_TEST) --test browser
 
-.PHONY: demo tour test setup-rust setup setup-py setup-js setup-kafka kafka-up kafka-down kafka py-kafka bench-kafka js js-build js-node js-types js-wasm-test js-e2e playground fmt clippy doc docsrs unit stress loom miri wasm tsan fuzz fuzz-smoke bench-build smoke bench python py-build py-test py-stubs py-notebooks dist dist-py dist-js dist-crates installed
+.PHONY: demo tour test setup-rust setup setup-py setup-js setup-kafka kafka-up kafka-down kafka py-kafka bench-kafka js js-build js-node js-types js-wasm-test js-e2e playground fmt clippy doc docsrs unit stress loom miri wasm tsan fuzz fuzz-smoke soak bench-build smoke bench python py-build py-test py-stubs py-notebooks dist dist-py dist-js dist-crates installed
 
 # The tour in the terminal, then the playground served on 127.0.0.1 (Ctrl-C stops it).
 demo: setup-rust tour setup-js js-build
@@ -155,6 +155,12 @@ fuzz: setup py-build js-build
 	$(call stage,fuzz targets ($(FUZZ_LONG) s each),$(call FUZZ_RUN,$(FUZZ_LONG)))
 	$(call stage,Python API fuzzer (100000 calls per seed),RINGLET_FUZZ_SEEDS="$(FUZZ_SEEDS)" RINGLET_FUZZ_CALLS=100000 $(PY) -m pytest -q -s bindings-py/tests/test_hostile.py)
 	$(call stage,JS API fuzzer (300000 calls per seed),for s in $(FUZZ_SEEDS); do RINGLET_FUZZ_SEED=$$s RINGLET_FUZZ_CALLS=300000 node --expose-gc --test $(JS_DIR)/tests/js/fuzz.test.mjs | grep -E '^# (seed|[0-9])|^not ok' ; done)
+
+# A long run that counts every message and samples memory (not in `make test`).
+SOAK_MESSAGES ?= 10000000
+SOAK_SECONDS ?= 600
+soak: setup-rust
+	$(call stage,soak ($(SOAK_MESSAGES) messages or $(SOAK_SECONDS) s),$(CARGO) run --release -q -p ringlet-benches --bin soak -- --messages $(SOAK_MESSAGES) --seconds $(SOAK_SECONDS))
 
 wasm:
 	$(call stage,wasm32 build of the core,$(CARGO) build -p ringlet --target wasm32-unknown-unknown --release -q)

@@ -18,7 +18,11 @@
 //! group's table has one owner per partition at every moment; the old owner's next
 //! call sees its new assignment, drops what it had copied of revoked partitions,
 //! and calls its `on_revoke` listener, then `on_assign` for partitions gained
-//! (listeners run on the member's own thread, inside that call).
+//! (listeners run on the member's own thread, inside that call). A partition
+//! taken from a member and given back to it between two of its calls counts as
+//! revoked and assigned again (each assignment is a new grant, as Kafka's
+//! generations): the member starts it at the committed offset, and what it had
+//! returned under the old grant is not its to commit (`NotOwner`).
 //!
 //! # Offsets
 //!
