@@ -129,10 +129,10 @@ miri:
 	$(call stage,miri (two processes),{ t=$$(date +%s); $(MIRI) $(MIRI_A) > target/miri-a.log 2>&1; s=$$?; echo "miri: unit and stress tests $$(( $$(date +%s) - t )) s" >> target/miri-a.log; exit $$s; } & a=$$!; t=$$(date +%s); $(MIRI) $(MIRI_B) || { wait $$a; cat target/miri-a.log; exit 1; }; echo "miri: integration tests $$(( $$(date +%s) - t )) s"; wait $$a || { cat target/miri-a.log; exit 1; }; tail -n 1 target/miri-a.log)
 
 # ThreadSanitizer over the core's concurrent tests (std rebuilt instrumented).
-TSAN := RUSTFLAGS="-Zsanitizer=thread" CARGO_TARGET_DIR=target/tsan $(CARGO) +nightly test -Zbuild-std --target x86_64-unknown-linux-gnu -p ringlet --release -q
+TSAN := RUSTFLAGS="-Zsanitizer=thread" CARGO_TARGET_DIR=target/tsan $(CARGO) +nightly test -Zbuild-std --target x86_64-unknown-linux-gnu -p ringlet --profile tsan -q
 TSAN_TESTS := --lib --test stress --test queue_stress --test group_stress --test subscription --test queue --test share --test group --test bus
 tsan:
-	$(call stage,ThreadSanitizer (concurrent tests; release),TSAN_OPTIONS="halt_on_error=1" $(TSAN) $(TSAN_TESTS))
+	$(call stage,ThreadSanitizer (concurrent tests; optimised),TSAN_OPTIONS="halt_on_error=1" $(TSAN) $(TSAN_TESTS))
 
 # Structure-aware fuzz targets (fuzz/): each replays its saved regressions
 # (fuzz/regressions/<target>, kept in git) and its corpus, then runs for the

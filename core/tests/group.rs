@@ -183,6 +183,46 @@ fn a_partition_taken_and_given_back_between_two_calls_starts_afresh() {
 }
 
 #[test]
+fn a_member_removed_by_the_session_timeout_leaves_without_joining_again() {
+    let clock = ManualClock::new();
+    let bus = Bus::builder().clock(clock.clone()).build();
+    let t = topic(&bus, 2);
+    let config = earliest()
+        .auto_commit(true)
+        .session_timeout(Duration::from_secs(10));
+    let g = t.group_with("g", config).unwrap();
+    let mut a = g.join().unwrap();
+    let mut b = g.join().unwrap();
+    clock.advance(Duration::from_secs(6));
+    let _ = b.try_recv(); // b keeps its session alive
+    clock.advance(Duration::from_secs(4)); // a's ends
+    assert_eq!(g.members().len(), 1);
+    for i in 0..4 {
+        t.publish_message(Message::new(i).partition((i % 2) as u32))
+            .unwrap();
+    }
+    // One record of each partition returned, not yet committed.
+    let mut first = vec![b.try_recv().unwrap(), b.try_recv().unwrap()];
+    first.sort_by_key(|r| r.partition);
+    assert_eq!(
+        first
+            .iter()
+            .map(|r| (r.partition, r.offset))
+            .collect::<Vec<_>>(),
+        vec![(0, 0), (1, 0)]
+    );
+    a.leave();
+    assert_eq!(g.members().len(), 1, "a did not come back to leave");
+    let mut rest = drain(&mut b);
+    rest.sort();
+    assert_eq!(
+        rest,
+        vec![(0, 1), (1, 1)],
+        "b goes on: its partitions never moved"
+    );
+}
+
+#[test]
 fn listeners_run_on_the_members_next_call() {
     let bus = Bus::new();
     let t = topic(&bus, 4);

@@ -7,6 +7,8 @@
 //! offset after an assignment or from where it sought; a commit stores what the
 //! member returned; and at the end a new member reads exactly from the committed
 //! offsets to the end, while no commit ever passed a record nobody was given.
+//!
+//! `RINGLET_FUZZ_TRACE=1` prints each step with the group's state (replaying an input).
 #![no_main]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -101,7 +103,16 @@ fuzz_target!(|case: Case| {
     let mut value = 0u64;
     let committed = |g: &ringlet::Group<u64>, p: u32| g.committed()[p as usize].unwrap_or(0);
 
+    let trace = std::env::var_os("RINGLET_FUZZ_TRACE").is_some();
     for op in case.ops {
+        if trace {
+            eprintln!(
+                "{op:?}  members {:?} committed {:?} ends {:?}",
+                g.members(),
+                g.committed(),
+                t.end_offsets()
+            );
+        }
         match op {
             Op::Publish(key) => {
                 let mut m = Message::new(value);
@@ -129,6 +140,14 @@ fuzz_target!(|case: Case| {
                 let s = &mut members[i];
                 match s.member.try_recv() {
                     Ok(r) => {
+                        if trace {
+                            eprintln!(
+                                "  member {} got {}:{}",
+                                s.member.id(),
+                                r.partition,
+                                r.offset
+                            );
+                        }
                         let owned = g.members().into_iter().find(|(id, _)| *id == s.member.id());
                         let owned = owned.map(|(_, ps)| ps).unwrap_or_default();
                         assert!(

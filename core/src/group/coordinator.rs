@@ -336,8 +336,14 @@ impl GroupInner {
     }
 
     /// Member `id`'s assignment and start positions; joins it again (with a fresh
-    /// liveness record in `live`) if it was removed.
-    pub(crate) fn sync(&self, id: u64, live: &mut Arc<Liveness>) -> Result<Assigned, Error> {
+    /// liveness record in `live`) if it was removed and `rejoin` says so, else
+    /// `Closed`.
+    pub(crate) fn sync(
+        &self,
+        id: u64,
+        live: &mut Arc<Liveness>,
+        rejoin: bool,
+    ) -> Result<Assigned, Error> {
         let found = {
             let s = self.state.lock();
             s.members.iter().find(|m| m.id == id).map(|m| {
@@ -360,9 +366,10 @@ impl GroupInner {
                 positions,
                 rejoined: false,
             }),
+            None if !rejoin => Err(Error::Closed),
             None => {
                 *live = self.join(id)?;
-                let mut again = self.sync(id, live)?;
+                let mut again = self.sync(id, live, true)?;
                 again.rejoined = true;
                 Ok(again)
             }

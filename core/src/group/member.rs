@@ -157,6 +157,12 @@ impl<T: Clone + Send + Sync + 'static> Member<T> {
 
     /// Catches up with the group's assignment (see the type's docs).
     fn refresh(&mut self) -> Result<(), Error> {
+        self.refresh_with(true)
+    }
+
+    /// As `refresh`; a member the session timeout removed joins again only
+    /// when `rejoin` says so (a member about to leave does not).
+    fn refresh_with(&mut self, rejoin: bool) -> Result<(), Error> {
         if self.left {
             return Err(Error::Closed);
         }
@@ -165,7 +171,7 @@ impl<T: Clone + Send + Sync + 'static> Member<T> {
         if epoch == self.seen_epoch {
             return Ok(());
         }
-        let a = self.group.sync(self.id, &mut self.live)?;
+        let a = self.group.sync(self.id, &mut self.live, rejoin)?;
         self.seen_epoch = epoch;
         let old = std::mem::take(&mut self.assignment);
         // Kept: owned before and since, under the same grant (not taken away and
@@ -624,7 +630,9 @@ impl<T: Clone + Send + Sync + 'static> Member<T> {
 
     /// Leaves the group (auto-committing first if the group auto-commits); its
     /// partitions go to the other members at once, and its reads end with
-    /// `Closed`. Leaving again does nothing; dropping the member leaves too.
+    /// `Closed`. Leaving again does nothing; dropping the member leaves too. A
+    /// member the session timeout removed just ends (it does not join again to
+    /// leave, and has nothing left to commit).
     pub fn leave(&mut self) {
         self.leave_as(LeaveReason::Leave);
     }
@@ -634,7 +642,9 @@ impl<T: Clone + Send + Sync + 'static> Member<T> {
             return;
         }
         self.cancel_poll();
-        if self.group.config.auto_commit && self.refresh().is_ok() {
+        // A member the session timeout removed owns nothing: it leaves without
+        // joining again first (which would move partitions to it and back).
+        if self.group.config.auto_commit && self.refresh_with(false).is_ok() {
             let _ = self.commit_owned();
         }
         self.left = true;
