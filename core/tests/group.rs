@@ -202,7 +202,7 @@ fn a_member_removed_by_the_session_timeout_leaves_without_joining_again() {
             .unwrap();
     }
     // One record of each partition returned, not yet committed.
-    let mut first = vec![b.try_recv().unwrap(), b.try_recv().unwrap()];
+    let mut first = [b.try_recv().unwrap(), b.try_recv().unwrap()];
     first.sort_by_key(|r| r.partition);
     assert_eq!(
         first
