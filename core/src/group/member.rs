@@ -176,14 +176,17 @@ impl<T: Clone + Send + Sync + 'static> Member<T> {
         let old = std::mem::take(&mut self.assignment);
         // Kept: owned before and since, under the same grant (not taken away and
         // given back meanwhile).
-        let grant = &self.grant;
-        let keep = |p: &u32| {
-            !a.rejoined
-                && old.contains(p)
-                && a.positions
-                    .iter()
-                    .any(|o| o.partition == *p && o.grant == grant[*p as usize])
-        };
+        let kept: Vec<u32> = a
+            .positions
+            .iter()
+            .filter(|o| {
+                !a.rejoined
+                    && old.contains(&o.partition)
+                    && o.grant == self.grant[o.partition as usize]
+            })
+            .map(|o| o.partition)
+            .collect();
+        let keep = |p: &u32| kept.contains(p);
         let revoked: Vec<u32> = old.iter().copied().filter(|p| !keep(p)).collect();
         let gained: Vec<u32> = a.partitions.iter().copied().filter(|p| !keep(p)).collect();
         for &p in &revoked {
@@ -193,11 +196,10 @@ impl<T: Clone + Send + Sync + 'static> Member<T> {
             self.reader.set_active(p, None);
             self.paused.retain(|q| *q != p);
         }
-        let kept: Vec<bool> = a.positions.iter().map(|o| keep(&o.partition)).collect();
-        for (o, kept) in a.positions.iter().zip(kept) {
+        for o in &a.positions {
             let (p, at) = (o.partition, o.start);
             self.grant[p as usize] = o.grant;
-            if kept {
+            if kept.contains(&p) {
                 continue;
             }
             self.base[p as usize] = at;
