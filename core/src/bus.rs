@@ -9,6 +9,7 @@ use parking_lot::Mutex;
 use crate::clock::Clock;
 use crate::dead_letter::{DeadLetterFn, DeadLetterResolver};
 use crate::extensions::Extensions;
+use crate::fault_point::SharedPoint;
 use crate::journal::{Event, Journal, JOURNAL_TOPIC};
 use crate::link::{Link, Links};
 use crate::name;
@@ -124,6 +125,8 @@ struct Registered {
     snapshot: Arc<dyn Fn() -> EntrySnapshot + Send + Sync>,
     /// A durable topic's sync.
     sync: Option<SyncFn>,
+    /// The faults armed on it (see [`crate::faults`]).
+    faults: SharedPoint,
 }
 
 /// One entry of a snapshot.
@@ -240,6 +243,7 @@ impl BusBuilder {
                 topic.clone(),
                 move || closer.close(),
                 move || EntrySnapshot::Topic(shot.inner.snapshot()),
+                topic.inner.faults.clone(),
             );
             // The journal overwrites its oldest events: appending never waits.
             Some(Journal::new(move |event| {
@@ -429,6 +433,7 @@ impl Bus {
             topic.clone(),
             move || closer.close(),
             move || EntrySnapshot::Topic(shot.inner.snapshot()),
+            topic.inner.faults.clone(),
         );
         if is_durable {
             let weak = Arc::downgrade(&topic.inner);
@@ -899,6 +904,7 @@ impl Bus {
             queue.clone(),
             move || closer.close(),
             move || EntrySnapshot::Queue(shot.snapshot()),
+            queue.fault_point(),
         );
         if is_durable {
             let syncer = queue.clone();
@@ -1027,6 +1033,42 @@ impl Bus {
     }
 
     /// Opens what is registered as `name` if it is a `kind` holding the asked type.
+    /// The fault point of the topic or queue `name`: whether it is a topic, its
+    /// partitions (0 for a queue), the point.
+    pub(crate) fn fault_point(&self, name: &str) -> Result<(bool, u32, SharedPoint), Error> {
+        name::validate(name, true)?;
+        let reg = self.inner.registry.lock();
+        let r = reg
+            .get(name)
+            .ok_or_else(|| Error::NotFound { name: name.into() })?;
+        Ok(match &r.config {
+            Config::Topic(c) => (true, c.partitions, r.faults.clone()),
+            Config::Queue(_) => (false, 0, r.faults.clone()),
+        })
+    }
+
+    /// Every registered name's fault point, by name.
+    pub(crate) fn fault_points(&self) -> Vec<(Arc<str>, bool, SharedPoint)> {
+        let reg = self.inner.registry.lock();
+        let mut all: Vec<_> = reg
+            .iter()
+            .map(|(n, r)| {
+                (
+                    n.clone(),
+                    matches!(r.config, Config::Topic(_)),
+                    r.faults.clone(),
+                )
+            })
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    /// The bus journal, if it is on.
+    pub(crate) fn journal_handle(&self) -> Option<&Arc<Journal>> {
+        self.inner.journal.as_ref()
+    }
+
     fn get<H: Handle>(&self, name: &str, kind: &str) -> Result<H, Error> {
         name::validate(name, true)?;
         let reg = self.inner.registry.lock();
@@ -1199,6 +1241,7 @@ fn register<T: 'static>(
     handle: impl Any + Send + Sync,
     close: impl Fn() + Send + Sync + 'static,
     snapshot: impl Fn() -> EntrySnapshot + Send + Sync + 'static,
+    faults: SharedPoint,
 ) {
     reg.insert(
         name,
@@ -1210,6 +1253,7 @@ fn register<T: 'static>(
             close: Arc::new(close),
             snapshot: Arc::new(snapshot),
             sync: None,
+            faults,
         },
     );
 }

@@ -26,6 +26,7 @@
 //! | `rebalance` | `topic`, `group`, `assignment`: `[{"member": 1, "partitions": [0, 2]}, …]` in join order |
 //! | `recover` | `topic` or `queue`, `reason`: what opening its log cut off (file, byte, bytes dropped, why) |
 //! | `link` | `link` (its name, see [`crate::link`]), `reason` (`error`, `dead_letter`, `recovered`, `closed`), `detail` (in words) |
+//! | `fault` | `topic` or `queue` (and `group`, `member`, `partition` where they apply), `reason` (`crash`, `delay_acks`, `fail_publishes`, `fail_sends`, `pause`, `resume`, `clear`, `late_ack`), `detail` (in words) |
 //!
 //! `message` is the queue's send sequence number of the message (unique per queue);
 //! share-group queues are named `topic/group`.
@@ -81,6 +82,9 @@ pub enum EventKind {
     Recover,
     /// Something happened to a link to the outside (see [`crate::link`]).
     Link,
+    /// A fault was injected, or an injected fault had an effect (see
+    /// [`crate::faults`]).
+    Fault,
 }
 
 /// One member's partitions in a `rebalance` event.

@@ -267,6 +267,8 @@ mod dead_letter;
 mod error;
 pub mod eventstore;
 mod extensions;
+mod fault_point;
+pub mod faults;
 mod group;
 pub mod journal;
 pub mod link;

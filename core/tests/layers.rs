@@ -21,11 +21,13 @@ const LAYERS: &[&[&str]] = &[
         "journal",
         "link",
         "storage",
+        "fault_point",
     ],
     &["topic", "queue"],
     &["group"],
     &["snapshot"],
     &["bus", "options"],
+    &["faults"],
     &["streams"],
     &["eventstore"],
 ];

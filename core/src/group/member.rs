@@ -639,6 +639,25 @@ impl<T: Clone + Send + Sync + 'static> Member<T> {
         self.leave_as(LeaveReason::Leave);
     }
 
+    /// Crashes the member (an injected fault, [`crate::faults`]): it stops
+    /// calling without leaving. Its calls end as after `leave`, nothing is
+    /// committed, and the group keeps its partitions until the session timeout
+    /// removes it. Whether it was still a member.
+    pub(crate) fn crash(&mut self) -> bool {
+        if self.left {
+            return false;
+        }
+        self.cancel_poll();
+        self.left = true;
+        self.reader.close();
+        true
+    }
+
+    /// The member's topic and group names.
+    pub(crate) fn names(&self) -> (&str, &str) {
+        (&self.group.topic_name, &self.group.name)
+    }
+
     fn leave_as(&mut self, reason: LeaveReason) {
         if self.left {
             return;

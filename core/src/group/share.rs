@@ -520,6 +520,8 @@ impl<T: Clone + Send + Sync + 'static> ShareInner<T> {
                 source: Some(tracker.clone()),
                 journal: topic.journal.clone(),
                 durable: None,
+                // A topic's `delay_acks` delays its share groups' settles.
+                faults: Some(topic.faults.clone()),
             },
         )?;
         Ok(Arc::new(ShareInner {
@@ -818,6 +820,7 @@ impl<T: Clone + Send + Sync + 'static> ShareGroup<T> {
             inner: self.inner.clone(),
             id,
             left: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            crashed: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         })
     }
 
@@ -835,6 +838,9 @@ pub struct ShareMember<T> {
     id: u64,
     /// Set by `leave` (shared with the member's futures, which then end `Closed`).
     left: Arc<std::sync::atomic::AtomicBool>,
+    /// Set by a crash ([`crate::faults`]); shared with the member's deliveries,
+    /// which then never settle.
+    crashed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl<T> std::fmt::Debug for ShareMember<T> {
@@ -850,11 +856,12 @@ impl<T> std::fmt::Debug for ShareMember<T> {
 fn take_one<T: Clone + Send + Sync + 'static>(
     inner: &Arc<ShareInner<T>>,
     wait: Wait,
+    crashed: &Arc<std::sync::atomic::AtomicBool>,
 ) -> Result<Delivery<T>, NoMessage> {
     let mut got = None;
     inner.take(1, wait, &mut |t| got = Some(t))?;
     let t = got.ok_or(NoMessage::Empty)?;
-    Ok(Delivery::new(inner.queue.clone(), t))
+    Ok(Delivery::new(inner.queue.clone(), t).held_by(crashed))
 }
 
 fn nothing_to_receive(n: NoMessage) -> ReceiveError {
@@ -877,7 +884,7 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
         if self.has_left() {
             return Err(ReceiveError::Closed);
         }
-        take_one(&self.inner, Wait::Until(None)).map_err(nothing_to_receive)
+        take_one(&self.inner, Wait::Until(None), &self.crashed).map_err(nothing_to_receive)
     }
 
     /// A delivery if one is ready now.
@@ -890,7 +897,7 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
         if self.has_left() {
             return Err(TryReceiveError::Closed);
         }
-        take_one(&self.inner, Wait::Never).map_err(crate::queue::try_receive_error)
+        take_one(&self.inner, Wait::Never, &self.crashed).map_err(crate::queue::try_receive_error)
     }
 
     /// Waits up to `timeout` (real time) for a delivery.
@@ -906,6 +913,7 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
         take_one(
             &self.inner,
             Wait::Until(Instant::now().checked_add(timeout)),
+            &self.crashed,
         )
         .map_err(crate::queue::receive_timeout_error)
     }
@@ -947,8 +955,10 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
     fn take_batch(&self, max: usize, wait: Wait) -> Result<Vec<Delivery<T>>, NoMessage> {
         let mut out = Vec::new();
         let q = self.inner.queue.clone();
-        self.inner
-            .take(max, wait, &mut |t| out.push(Delivery::new(q.clone(), t)))?;
+        let crashed = &self.crashed;
+        self.inner.take(max, wait, &mut |t| {
+            out.push(Delivery::new(q.clone(), t).held_by(crashed))
+        })?;
         Ok(out)
     }
 
@@ -963,8 +973,9 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
         }
         let mut out = Vec::new();
         let q = self.inner.queue.clone();
+        let crashed = &self.crashed;
         match self.inner.take(max, Wait::Never, &mut |t| {
-            out.push(Delivery::new(q.clone(), t))
+            out.push(Delivery::new(q.clone(), t).held_by(crashed))
         }) {
             Ok(_) | Err(NoMessage::Empty) => Ok(out),
             Err(_) => Err(TryReceiveError::Closed),
@@ -978,6 +989,7 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
             inner: self.inner.clone(),
             id: 0,
             left: self.left.clone(),
+            crashed: self.crashed.clone(),
         }
     }
 
@@ -995,6 +1007,25 @@ impl<T: Clone + Send + Sync + 'static> ShareMember<T> {
 }
 
 impl<T> ShareMember<T> {
+    /// Crashes the member (an injected fault, [`crate::faults`]): it leaves
+    /// the group as a crash (journal reason `crash`), and the deliveries it
+    /// holds are abandoned — never settled, not nacked when dropped — so their
+    /// records come back when the visibility timeout passes. Whether it was
+    /// still a member.
+    pub(crate) fn crash(&mut self) -> bool {
+        if self.left.load(Ordering::Acquire) {
+            return false;
+        }
+        self.crashed.store(true, Ordering::Release);
+        self.leave_as("crash");
+        true
+    }
+
+    /// The member's topic and group names.
+    pub(crate) fn names(&self) -> (&str, &str) {
+        (&self.inner.topic_name, &self.inner.name)
+    }
+
     fn leave_as(&mut self, reason: &str) {
         if self.left.swap(true, Ordering::AcqRel) {
             return;
@@ -1039,6 +1070,7 @@ pub struct ShareReceiveFuture<T> {
     inner: Arc<ShareInner<T>>,
     id: u64,
     left: Arc<std::sync::atomic::AtomicBool>,
+    crashed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl<T> Unpin for ShareReceiveFuture<T> {}
@@ -1062,7 +1094,7 @@ impl<T: Clone + Send + Sync + 'static> Future for ShareReceiveFuture<T> {
         let inner = &self.inner;
         let topic = &inner.topic;
         for registered in [false, true] {
-            match take_one(inner, Wait::Never) {
+            match take_one(inner, Wait::Never, &self.crashed) {
                 Ok(d) => return Poll::Ready(Ok(d)),
                 Err(NoMessage::Closed) => return Poll::Ready(Err(ReceiveError::Closed)),
                 Err(_) if registered => {

@@ -10,6 +10,7 @@ use crate::clock::{duration_ms, waiter_id};
 use crate::error::{ReceiveError, SendError, SettleError};
 use crate::queue::engine::{NoMessage, QueueInner, SendRefused, Settle, Taken};
 use crate::record::{Headers, Key, Message};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A message delivered to one consumer, until it is settled: [`Delivery::ack`],
 /// [`Delivery::nack`], [`Delivery::nack_after`] or [`Delivery::reject`]. Dropping
@@ -55,6 +56,9 @@ pub struct Delivery<T> {
     deadline: i64,
     origin: Option<(u32, u64)>,
     settled: bool,
+    /// A share member's crash flag (see [`crate::faults`]): once set, this
+    /// delivery's consumer is gone, so it never settles.
+    holder: Option<Arc<AtomicBool>>,
 }
 
 impl<T: std::fmt::Debug> std::fmt::Debug for Delivery<T> {
@@ -84,7 +88,27 @@ impl<T> Delivery<T> {
             deadline: t.deadline,
             origin: t.origin,
             settled: false,
+            holder: None,
         }
+    }
+
+    /// The delivery as held by a share member whose crash flag is `crashed`.
+    pub(crate) fn held_by(mut self, crashed: &Arc<AtomicBool>) -> Self {
+        self.holder = Some(crashed.clone());
+        self
+    }
+
+    /// Whether the consumer holding it crashed (an injected fault).
+    fn holder_crashed(&self) -> bool {
+        self.holder
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Acquire))
+    }
+
+    /// Abandons the delivery, as a consumer that crashed holding it: nothing
+    /// settles it, so its message comes back when the visibility timeout passes.
+    pub(crate) fn abandon(mut self) {
+        self.settled = true;
     }
 
     pub(crate) fn queue(&self) -> &Arc<QueueInner<T>> {
@@ -145,6 +169,14 @@ impl<T> Delivery<T> {
 
     fn settle(mut self, how: Settle) -> Result<(), SettleError> {
         self.settled = true;
+        if self.holder_crashed() {
+            // Its consumer is gone: the visibility timeout takes it back.
+            return Err(SettleError::Expired);
+        }
+        let mut token = vec![(self.index, self.gen, self.deadline)];
+        if self.queue.settle_later(&mut token, how) {
+            return Ok(());
+        }
         self.queue.settle(self.index, self.gen, self.deadline, how)
     }
 
@@ -231,12 +263,15 @@ impl<T> Delivery<T> {
 
 impl<T> Drop for Delivery<T> {
     fn drop(&mut self) {
-        if !self.settled {
+        if !self.settled && !self.holder_crashed() {
             // A consumer that gives up without settling: nack (an expired delivery
             // changes nothing).
-            let _ = self
-                .queue
-                .settle(self.index, self.gen, self.deadline, Settle::Nack);
+            let mut token = vec![(self.index, self.gen, self.deadline)];
+            if !self.queue.settle_later(&mut token, Settle::Nack) {
+                let _ = self
+                    .queue
+                    .settle(self.index, self.gen, self.deadline, Settle::Nack);
+            }
         }
     }
 }
@@ -442,11 +477,16 @@ impl<T> Future for SendFuture<T> {
         let Some(mut msg) = this.msg.take() else {
             return Poll::Ready(Ok(())); // polled after completion
         };
+        if !this.registered {
+            if let Some(r) = this.queue.injected(true) {
+                return Poll::Ready(Err(crate::queue::send_error((r, msg))));
+            }
+        }
         for registered in [false, true] {
-            match this.queue.try_send(msg, None) {
+            match this.queue.try_send_from(msg, None, None) {
                 Ok(()) => return Poll::Ready(Ok(())),
                 Err((SendRefused::Full, m)) => msg = m,
-                Err((_, m)) => return Poll::Ready(Err(SendError::Closed(m))),
+                Err(refused) => return Poll::Ready(Err(crate::queue::send_error(refused))),
             }
             if registered {
                 break;

@@ -48,6 +48,7 @@ use crossbeam_utils::CachePadded;
 use crate::clock::waiter_id;
 use crate::dead_letter::DeadLetterFn;
 use crate::error::SettleError;
+use crate::fault_point::{injected_io, InjectedError, SharedPoint};
 use crate::journal::{Event, EventKind, Journal};
 use crate::queue::durable::{Outgoing, QueueLog, Restored};
 use crate::queue::index::IndexQueue;
@@ -72,6 +73,8 @@ pub(crate) struct Hooks<T> {
     pub(crate) source: Option<Arc<dyn Source>>,
     pub(crate) journal: Option<Arc<Journal>>,
     pub(crate) durable: Option<QueueLog<T>>,
+    /// The faults armed on the queue (a share group's are its topic's).
+    pub(crate) faults: Option<SharedPoint>,
 }
 
 impl<T> Default for Hooks<T> {
@@ -80,6 +83,29 @@ impl<T> Default for Hooks<T> {
             source: None,
             journal: None,
             durable: None,
+            faults: None,
+        }
+    }
+}
+
+/// A delivery as a settle names it: slot index, generation, deadline.
+pub(crate) type Token = (u32, u64, i64);
+
+/// Schedules settles to be applied at a bus-clock time (the `delay_acks`
+/// fault); type-erased so that a `Delivery<T>` of any `T` can use it.
+type LateSettler = Box<dyn Fn(i64, Vec<Token>, Settle) + Send + Sync>;
+
+/// Settles applied when the bus timer wakes it.
+struct LateSettle<T> {
+    queue: std::sync::Weak<QueueInner<T>>,
+    job: Mutex<Option<(Vec<Token>, Settle)>>,
+}
+
+impl<T: Send + 'static> std::task::Wake for LateSettle<T> {
+    fn wake(self: Arc<Self>) {
+        let job = self.job.lock().take();
+        if let (Some(q), Some((tokens, how))) = (self.queue.upgrade(), job) {
+            q.settle_arrived(tokens, how);
         }
     }
 }
@@ -113,6 +139,16 @@ pub(crate) enum Settle {
     Nack,
     NackAfter(i64),
     Reject,
+}
+
+impl Settle {
+    fn as_str(self) -> &'static str {
+        match self {
+            Settle::Ack => "ack",
+            Settle::Nack | Settle::NackAfter(_) => "nack",
+            Settle::Reject => "reject",
+        }
+    }
 }
 
 /// How long a blocking call may wait.
@@ -217,6 +253,10 @@ pub(crate) struct QueueInner<T> {
     /// A durable queue's lifecycle log (see [`crate::queue::durable`]), boxed: it is
     /// large and cold.
     pub(crate) durable: Option<Box<QueueLog<T>>>,
+    /// The faults armed on the queue (see [`crate::faults`]).
+    pub(crate) faults: SharedPoint,
+    /// Applies delayed settles (set by [`QueueInner::new_arc`]).
+    late: Option<LateSettler>,
 }
 
 /// Wakes into [`QueueInner::maintain`] (see `QueueInner::maintainer`).
@@ -308,6 +348,8 @@ impl<T> QueueInner<T> {
             source: hooks.source,
             journal: hooks.journal,
             durable: hooks.durable.map(Box::new),
+            faults: hooks.faults.unwrap_or_default(),
+            late: None,
         }
     }
 
@@ -327,7 +369,18 @@ impl<T> QueueInner<T> {
         Ok(Arc::new_cyclic(|weak| {
             let maintainer =
                 manual.then(|| Waker::from(Arc::new(Maintainer(std::sync::Weak::clone(weak)))));
-            QueueInner::new(name, config, timer, dead_letter, maintainer, hooks, storage)
+            let settle_timer = timer.clone();
+            let me = std::sync::Weak::clone(weak);
+            let mut q =
+                QueueInner::new(name, config, timer, dead_letter, maintainer, hooks, storage);
+            q.late = Some(Box::new(move |at, tokens, how| {
+                let job = Arc::new(LateSettle {
+                    queue: me.clone(),
+                    job: Mutex::new(Some((tokens, how))),
+                });
+                settle_timer.schedule(at, waiter_id(), &Waker::from(job));
+            }));
+            q
         }))
     }
 
@@ -425,7 +478,29 @@ impl<T> QueueInner<T> {
         msg: Message<T>,
         delay_ms: Option<i64>,
     ) -> Result<(), (SendRefused, Message<T>)> {
+        if let Some(r) = self.injected(false) {
+            return Err((r, msg));
+        }
         self.try_send_from(msg, delay_ms, None)
+    }
+
+    /// An injected `fail_sends` failure for this call, if one is armed: what the
+    /// send reports. A call that waits for room without a timeout cannot report
+    /// `Full`: an injected `full` reaches it as an `Io` error saying so.
+    #[inline]
+    pub(crate) fn injected(&self, waits: bool) -> Option<SendRefused> {
+        let e = self.faults.take_failure()?;
+        Some(match e {
+            InjectedError::Full if waits => SendRefused::Storage(Box::new(injected_io(
+                &self.name,
+                "fail_sends, error full: the queue reported full",
+            ))),
+            InjectedError::Full => SendRefused::Full,
+            InjectedError::Closed => SendRefused::Closed,
+            InjectedError::Io => {
+                SendRefused::Storage(Box::new(injected_io(&self.name, "fail_sends, error io")))
+            }
+        })
     }
 
     /// [`QueueInner::try_send`] for a share group's record at `origin`.
@@ -661,11 +736,24 @@ impl<T> QueueInner<T> {
             Wait::Never => return self.try_send(msg, delay_ms),
             Wait::Until(d) => d,
         };
+        if let Some(r) = self.injected(deadline.is_none()) {
+            return Err((r, msg));
+        }
+        self.send_unchecked(msg, delay_ms, deadline)
+    }
+
+    /// [`QueueInner::send`] past the fault check, waiting up to `deadline`.
+    pub(crate) fn send_unchecked(
+        &self,
+        msg: Message<T>,
+        delay_ms: Option<i64>,
+        deadline: Option<Instant>,
+    ) -> Result<(), (SendRefused, Message<T>)> {
         let mut msg = Some(msg);
         let sent = self.wait_for(
             &[&self.room_waiters],
             deadline,
-            || match self.try_send(msg.take()?, delay_ms) {
+            || match self.try_send_from(msg.take()?, delay_ms, None) {
                 Err((SendRefused::Full, m)) => {
                     msg = Some(m);
                     None
@@ -892,6 +980,42 @@ impl<T> QueueInner<T> {
     }
 
     // --- settling --------------------------------------------------------------
+
+    /// Under a `delay_acks` fault, schedules the settles `tokens` to arrive
+    /// when the delay has passed and returns true; false when settles are not
+    /// delayed (the caller settles now).
+    pub(crate) fn settle_later(&self, tokens: &mut Vec<Token>, how: Settle) -> bool {
+        let (Some(ms), Some(late)) = (self.faults.settle_delay(), &self.late) else {
+            return false;
+        };
+        self.faults
+            .delayed
+            .fetch_add(tokens.len() as u64, Ordering::Relaxed);
+        late(self.now().saturating_add(ms), std::mem::take(tokens), how);
+        true
+    }
+
+    /// Delayed settles arriving: applied as if made now; one whose visibility
+    /// timeout passed meanwhile changes nothing (its message was taken back)
+    /// and counts as late.
+    fn settle_arrived(&self, tokens: Vec<Token>, how: Settle) {
+        for (index, gen, deadline) in tokens {
+            if let Err(SettleError::Expired) = self.settle(index, gen, deadline, how) {
+                self.faults.late.fetch_add(1, Ordering::Relaxed);
+                if let Some(j) = &self.journal {
+                    j.emit(Event {
+                        queue: Some(self.name.to_string()),
+                        reason: Some("late_ack".into()),
+                        detail: Some(format!(
+                            "a delayed {} arrived after the visibility timeout: the message was taken back",
+                            how.as_str()
+                        )),
+                        ..Event::new(EventKind::Fault)
+                    });
+                }
+            }
+        }
+    }
 
     /// Settles delivery `gen` of slot `index`, unless its visibility timeout
     /// (`deadline`) has passed: then the timeout wins, whether or not anyone has

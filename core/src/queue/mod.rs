@@ -327,10 +327,16 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
                 source: None,
                 journal,
                 durable: log,
+                faults: None,
             },
         )?;
         inner.restore(restored)?;
         Ok(Queue { inner })
+    }
+
+    /// The faults armed on the queue.
+    pub(crate) fn fault_point(&self) -> crate::fault_point::SharedPoint {
+        self.inner.faults.clone()
     }
 
     /// A durable queue's codec name (`None` in memory).
@@ -685,13 +691,16 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
         &self,
         values: I,
     ) -> Result<usize, SendError<Vec<T>>> {
+        if let Some(r) = self.inner.injected(true) {
+            return Err(send_error((r, values.into_iter().collect())));
+        }
         if self.inner.durable.is_some() {
             return self.send_batch_logged(values.into_iter().map(Message::new).collect());
         }
         let mut it = values.into_iter();
         let mut n = 0;
         while let Some(v) = it.next() {
-            if let Err(refused) = self.inner.send(Message::new(v), None, Wait::Until(None)) {
+            if let Err(refused) = self.inner.send_unchecked(Message::new(v), None, None) {
                 return Err(
                     send_error(refused).map(|m| std::iter::once(m.value).chain(it).collect())
                 );
@@ -717,7 +726,7 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
                 Err(SendRefused::Full) => {
                     // Wait for room with the first; then as many as fit again.
                     let first = msgs.pop_front().expect("not empty");
-                    if let Err((refused, m)) = self.inner.send(first, None, Wait::Until(None)) {
+                    if let Err((refused, m)) = self.inner.send_unchecked(first, None, None) {
                         msgs.push_front(m);
                         return Err(send_error((refused, rest(msgs))));
                     }
@@ -924,14 +933,25 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
     /// ```
     pub fn ack_batch(&self, deliveries: impl IntoIterator<Item = Delivery<T>>) -> usize {
         let mut others = 0;
-        let n = self.inner.ack_all(deliveries.into_iter().filter_map(|d| {
+        let mine = deliveries.into_iter().filter_map(|d| {
             if Arc::ptr_eq(d.queue(), &self.inner) {
                 Some(d.into_token())
             } else {
                 others += usize::from(d.ack().is_ok());
                 None
             }
-        }));
+        });
+        if self.inner.faults.settle_delay().is_some() {
+            // The acks arrive later (an injected fault): as far as the consumer
+            // knows, they were made.
+            let mut tokens: Vec<_> = mine.collect();
+            let n = tokens.len();
+            if self.inner.settle_later(&mut tokens, engine::Settle::Ack) {
+                return n + others;
+            }
+            return self.inner.ack_all(tokens.into_iter()) + others;
+        }
+        let n = self.inner.ack_all(mine);
         n + others
     }
 

@@ -52,12 +52,18 @@ impl<T: Clone + Send + Sync + 'static> Future for PublishFuture<T> {
                 }
             },
         };
+        if this.room_of.is_none() {
+            // The first poll: the one an injected failure takes.
+            if let Some(r) = topic.injected() {
+                return Poll::Ready(Err(r.publish_error(this.msg.take().expect("present"))));
+            }
+        }
         let part = &topic.parts[p as usize];
         let blocking = topic.config.on_full.waits_for_room(true);
         for registered in [false, true] {
             let mut msg = this.msg.take().expect("present");
             msg.partition = Some(p);
-            match topic.publish_msg(msg, Wait::Never) {
+            match topic.publish_msg_unchecked(msg, Wait::Never) {
                 Ok(r) => return Poll::Ready(Ok(r)),
                 Err(PublishTimeoutError::Full(mut m)) if blocking => {
                     m.partition = this.msg_partition;

@@ -69,6 +69,8 @@ pub(crate) struct TopicInner<T> {
     pub(crate) tombstone: std::sync::OnceLock<fn(&T) -> bool>,
     /// A durable topic's logs and codec.
     pub(crate) durable: Option<durable::Durable<T>>,
+    /// The faults armed on the topic (see [`crate::faults`]).
+    pub(crate) faults: crate::fault_point::SharedPoint,
 }
 
 /// A handle to a topic: publish to it, subscribe to it. Cheap to clone; `Send + Sync`.
@@ -230,8 +232,15 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
                 readers: Mutex::new(Vec::new()),
                 tombstone: std::sync::OnceLock::new(),
                 durable,
+                faults: Default::default(),
             }),
         };
+        let weak = Arc::downgrade(&topic.inner);
+        topic.inner.faults.on_resume(Box::new(move || {
+            if let Some(t) = weak.upgrade() {
+                t.data.notify();
+            }
+        }));
         if let Some(d) = &topic.inner.durable {
             if let Some(f) = d.is_tombstone {
                 let _ = topic.inner.tombstone.set(f);
@@ -744,11 +753,14 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
         wait: Wait,
     ) -> Result<usize, PublishError<Vec<T>>> {
         let inner = &self.inner;
+        if let Some(e) = inner.injected() {
+            return Err(e.publish_error(values.into_iter().collect()));
+        }
         if inner.config.partitions > 1 || inner.config.compacted {
             let mut it = values.into_iter();
             let mut n = 0;
             while let Some(v) = it.next() {
-                if let Err(e) = inner.publish_parts(v, wait) {
+                if let Err(e) = inner.publish_value(v, wait) {
                     return Err(e.map(|v| std::iter::once(v).chain(it).collect()));
                 }
                 n += 1;

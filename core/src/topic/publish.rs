@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use crate::clock::waiter_id;
 use crate::error::{PublishError, PublishTimeoutError};
+use crate::fault_point::{injected_io, InjectedError};
 use crate::journal::{Event, EventKind, Journal};
 use crate::murmur2::partition_for_key;
 use crate::record::{Headers, Key, Message, Receipt};
@@ -136,8 +137,31 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
         }
     }
 
+    /// An injected `fail_publishes` failure for this call, if one is armed.
+    #[inline]
+    pub(crate) fn injected(&self) -> Option<Refused> {
+        let e = self.faults.take_failure()?;
+        Some(match e {
+            InjectedError::Full => Refused::Full,
+            InjectedError::Closed => Refused::Closed,
+            InjectedError::Io => Refused::Storage(Box::new(injected_io(
+                &self.name,
+                "fail_publishes, error io",
+            ))),
+        })
+    }
+
     #[inline]
     pub(super) fn publish_parts(&self, value: T, wait: Wait) -> Result<Receipt, PublishError<T>> {
+        if let Some(r) = self.injected() {
+            return Err(r.publish_error(value));
+        }
+        self.publish_value(value, wait)
+    }
+
+    /// [`TopicInner::publish_parts`] past the fault check.
+    #[inline]
+    pub(super) fn publish_value(&self, value: T, wait: Wait) -> Result<Receipt, PublishError<T>> {
         let entry = Entry {
             key: None,
             headers: Headers::new(),
@@ -233,6 +257,18 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
         msg: Message<T>,
         wait: Wait,
     ) -> Result<Receipt, PublishTimeoutError<Message<T>>> {
+        if let Some(r) = self.injected() {
+            return Err(r.publish_error(msg).into());
+        }
+        self.publish_msg_unchecked(msg, wait)
+    }
+
+    /// [`TopicInner::publish_msg`] past the fault check.
+    pub(super) fn publish_msg_unchecked(
+        &self,
+        msg: Message<T>,
+        wait: Wait,
+    ) -> Result<Receipt, PublishTimeoutError<Message<T>>> {
         let Message {
             value,
             key,
@@ -276,6 +312,9 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
         p: u32,
         msgs: Vec<Message<T>>,
     ) -> Result<u64, (Refused, Vec<Message<T>>)> {
+        if let Some(r) = self.injected() {
+            return Err((r, msgs));
+        }
         let k = msgs.len() as u64;
         // One timestamp for the batch: a durable topic's log holds it.
         let now = self.timer.clock().now_ms();

@@ -767,6 +767,10 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
 
     /// Copies up to a batch of partition `p`'s records into its buffer.
     fn fill(&mut self, p: usize) -> Fill {
+        if self.topic.faults.is_paused(p as u32) {
+            // Its delivery is paused (an injected fault): nothing new for now.
+            return Fill::Empty;
+        }
         let floor = if self.topic.max_age_ms.is_some() {
             self.topic.floor(p as u32)
         } else {
@@ -899,12 +903,15 @@ impl<T: Clone + Send + Sync + 'static> Subscription<T> {
         self.parts
             .iter()
             .zip(self.topic.parts.iter())
-            .any(|(pr, part)| {
+            .enumerate()
+            .any(|(p, (pr, part))| {
                 if !pr.active {
                     return false;
                 }
                 let (end, closed) = part.end_and_closed_seqcst();
-                closed || pr.next < end
+                // A paused partition (an injected fault) has nothing to read
+                // until it is resumed, which wakes the readers.
+                closed || (pr.next < end && !self.topic.faults.is_paused(p as u32))
             })
             || self.topic.closed.load(Ordering::SeqCst)
     }
