@@ -18,7 +18,7 @@ PY_PACKAGES := maturin pytest hypothesis mypy nbclient nbformat ipykernel matplo
 # while building).
 MIRI := MIRIFLAGS="-Zmiri-disable-isolation" $(CARGO) +nightly miri test -p ringlet -q
 MIRI_A := --lib --test stress --test queue_stress --test queue --test group
-MIRI_B := --test bus --test subscription --test topic --test share --test journal
+MIRI_B := --test bus --test subscription --test topic --test share --test journal --test faults
 
 # Prints a stage's name and, when it ends, how long it took.
 define stage

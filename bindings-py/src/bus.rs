@@ -283,6 +283,14 @@ impl BusPy {
         Ok(QueuePy::new(q))
     }
 
+    /// Fault injection on this bus: crashes, late acks, failed publishes and
+    /// sends, paused partitions.
+    fn faults(&self) -> crate::faults::FaultsPy {
+        crate::faults::FaultsPy {
+            f: self.bus.faults(),
+        }
+    }
+
     /// Removes a topic or queue (closing it).
     fn delete(&self, name: &str) -> PyResult<()> {
         self.bus.delete(name).map_err(err)

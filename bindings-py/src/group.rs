@@ -199,6 +199,11 @@ pub struct MemberPy {
 }
 
 impl MemberPy {
+    /// Crashes the member (`bus.faults().crash`).
+    pub(crate) fn crash(&self, py: Python<'_>, f: &ringlet::faults::Faults) -> bool {
+        locked(py, &self.state, |m| f.crash(m))
+    }
+
     /// Calls the rebalance listeners for the changes seen so far (no lock held):
     /// every one, raising the first exception (`ringlet::ChangeQueue`).
     fn fire(&self, py: Python<'_>) -> PyResult<()> {
@@ -562,6 +567,14 @@ pub struct ShareMemberPy {
 }
 
 impl ShareMemberPy {
+    /// Crashes the member (`bus.faults().crash`); one that left is not running.
+    pub(crate) fn crash(&self, py: Python<'_>, f: &ringlet::faults::Faults) -> bool {
+        match self.m.lock().clone() {
+            Some(m) => py.detach(|| f.crash(&*m)),
+            None => false,
+        }
+    }
+
     fn member(&self) -> PyResult<Arc<ringlet::ShareMember<Value>>> {
         self.m
             .lock()

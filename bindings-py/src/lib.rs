@@ -61,6 +61,7 @@ mod codecs;
 mod convert;
 mod errors;
 mod eventstore;
+mod faults;
 mod group;
 mod kafka;
 mod queue;
@@ -101,6 +102,7 @@ fn _ringlet(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<group::MemberPy>()?;
     m.add_class::<group::ShareGroupPy>()?;
     m.add_class::<group::ShareMemberPy>()?;
+    m.add_class::<faults::FaultsPy>()?;
     m.add_class::<aio::Pending>()?;
     m.add_class::<aio::Ready>()?;
     streams::register(m)?;

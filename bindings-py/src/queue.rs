@@ -453,6 +453,16 @@ impl DeliveryPy {
     }
 }
 
+impl DeliveryPy {
+    /// Crashes its consumer (`bus.faults().crash`); a settled one is not held.
+    pub(crate) fn crash(&self, py: Python<'_>, f: &ringlet::faults::Faults) -> bool {
+        match self.d.take_delivery() {
+            Some(d) => py.detach(|| f.crash(d)),
+            None => false,
+        }
+    }
+}
+
 #[pymethods]
 impl DeliveryPy {
     /// The message's value: the very object that was sent.

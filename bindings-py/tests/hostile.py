@@ -189,7 +189,8 @@ def seed_pool(rng):
     es.append("a1", [{"deposited": 5}])
     clock = ringlet.ManualClock()
     mbus = ringlet.Bus(clock=clock)
-    return [bus, t, q, sub, g, m, sg, sm, d, r, top, s, es, clock, mbus, mbus.topic("t"), mbus.queue("q")]
+    return [bus, t, q, sub, g, m, sg, sm, d, r, top, s, es, clock, mbus, mbus.topic("t"), mbus.queue("q"),
+            bus.faults(), mbus.faults()]
 
 
 def call(rng, pool, values):

@@ -160,6 +160,7 @@ mod sealed {
     pub trait Sealed {}
     impl<T> Sealed for &mut crate::Member<T> {}
     impl<T> Sealed for &mut crate::ShareMember<T> {}
+    impl<T> Sealed for &crate::ShareMember<T> {}
     impl<T> Sealed for crate::Delivery<T> {}
 }
 
@@ -180,12 +181,18 @@ impl<T: Clone + Send + Sync + 'static> Crash for &mut Member<T> {
     }
 }
 
-impl<T: Clone + Send + Sync + 'static> Crash for &mut ShareMember<T> {
+impl<T: Clone + Send + Sync + 'static> Crash for &ShareMember<T> {
     fn crash_now(self) -> Option<Event> {
         let id = self.id();
         let (topic, group) = self.names();
         let ev = crash_event(topic, group, id);
         self.crash().then_some(ev)
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> Crash for &mut ShareMember<T> {
+    fn crash_now(self) -> Option<Event> {
+        (&*self).crash_now()
     }
 }
 
@@ -269,7 +276,7 @@ impl Faults {
     }
 
     /// Crashes a consumer: a group [`Member`] (`&mut`), a [`ShareMember`]
-    /// (`&mut`) or a queue [`Delivery`] (by value). See the [module
+    /// (`&` or `&mut`) or a [`Delivery`] (by value). See the [module
     /// docs](self) for what each does. Returns whether it was still running
     /// (crashing a member that left, or crashed, does nothing).
     pub fn crash(&self, target: impl Crash) -> bool {

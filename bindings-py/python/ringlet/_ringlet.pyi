@@ -24,6 +24,7 @@ __all__ = [
     "Delivery",
     "EventStore",
     "Expired",
+    "Faults",
     "Full",
     "Group",
     "GroupedStream",
@@ -212,6 +213,8 @@ class Bus:
         """Removes a topic or queue (closing it)."""
     def names(self) -> list[str]:
         """The names of topics and queues, sorted."""
+    def faults(self) -> Faults:
+        """Fault injection on this bus: crashes, late acks, failed publishes and sends, paused partitions."""
     def snapshot(self) -> dict[str, Any]:
         """Everything, as plain dicts and lists."""
     @property
@@ -247,6 +250,33 @@ class Bus:
         durability: Optional[_Durability] = None,
     ) -> EventStore:
         """The event store ``name`` (a keep topic keyed by aggregate id); ``durable=True`` keeps it in the data directory."""
+
+_InjectedError = Literal["full", "closed", "io"]
+
+@final
+class Faults:
+    """Fault injection for tests and lessons (``bus.faults()``)."""
+
+    def crash(self, target: Union[Member, ShareMember, Delivery]) -> bool:
+        """Crashes a consumer without leaving or settling; whether it was still running."""
+    def delay_acks(self, name: str, delay: Optional[_Seconds]) -> None:
+        """Delays settles of the queue (or a topic's share groups) by ``delay`` seconds of bus time; 0 or None ends it."""
+    def fail_publishes(self, name: str, n: Optional[int] = None, *, error: Optional[_InjectedError] = None) -> None:
+        """Fails the next ``n`` (default 1) publishes of the topic with ``error`` (default ``"full"``)."""
+    def fail_sends(self, name: str, n: Optional[int] = None, *, error: Optional[_InjectedError] = None) -> None:
+        """Fails the next ``n`` (default 1) sends of the queue with ``error`` (default ``"full"``)."""
+    def pause_partition(self, name: str, partition: int) -> None:
+        """Pauses the delivery of a partition to every reader."""
+    def resume_partition(self, name: str, partition: int) -> None:
+        """Resumes a paused partition, waking its readers."""
+    def clear(self) -> None:
+        """Disarms every delay, failure and pause."""
+    @property
+    def active(self) -> list[dict[str, Any]]:
+        """The faults armed now."""
+    @property
+    def figures(self) -> dict[str, int]:
+        """What the faults did: failed, delayed_acks, late_acks, crashed."""
 
 @final
 class Receipt:

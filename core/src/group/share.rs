@@ -1012,7 +1012,7 @@ impl<T> ShareMember<T> {
     /// holds are abandoned — never settled, not nacked when dropped — so their
     /// records come back when the visibility timeout passes. Whether it was
     /// still a member.
-    pub(crate) fn crash(&mut self) -> bool {
+    pub(crate) fn crash(&self) -> bool {
         if self.left.load(Ordering::Acquire) {
             return false;
         }
@@ -1026,7 +1026,7 @@ impl<T> ShareMember<T> {
         (&self.inner.topic_name, &self.inner.name)
     }
 
-    fn leave_as(&mut self, reason: &str) {
+    fn leave_as(&self, reason: &str) {
         if self.left.swap(true, Ordering::AcqRel) {
             return;
         }

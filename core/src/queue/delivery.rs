@@ -323,7 +323,14 @@ impl<T> SharedDelivery<T> {
     }
 
     fn take(&self) -> Result<Delivery<T>, SettleError> {
-        self.0.lock().take().ok_or(SettleError::AlreadySettled)
+        self.take_delivery().ok_or(SettleError::AlreadySettled)
+    }
+
+    /// The delivery itself, unless it was settled (then `None`); later
+    /// settles through this wrapper fail with `AlreadySettled`. For handing
+    /// it to [`crate::faults::Faults::crash`].
+    pub fn take_delivery(&self) -> Option<Delivery<T>> {
+        self.0.lock().take()
     }
 
     /// [`Delivery::ack`], once.
