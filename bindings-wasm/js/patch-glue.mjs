@@ -51,6 +51,17 @@ for (const file of process.argv.slice(2)) {
   for (const must of ["__ringletLive(this)", "if (ptr !== 0) wasm.", "new TypeError(`expected a "]) {
     if (!s.includes(must)) throw new Error(`${file}: the glue no longer has what is patched (${must})`);
   }
+  // Faults.crash(target): one method for the three kinds of consumer (the
+  // classes are in scope here, not in the Rust side).
+  s += `
+Faults.prototype.crash = function crash(target) {
+    if (target instanceof Member) return this.crashMember(target);
+    if (target instanceof ShareMember) return this.crashShareMember(target);
+    if (target instanceof Delivery) return this.crashDelivery(target);
+    const what = target == null ? String(target) : typeof target === "object" ? (target.constructor && target.constructor.name !== "Object" ? "a " + target.constructor.name : "another object") : "a " + typeof target;
+    throw new TypeError(\`crash() takes a Member, a ShareMember or a Delivery, not \${what}\`);
+};
+`;
   const esm = /^export class /m.test(s);
   const { path, names } = errorClasses(file);
   const head = esm
@@ -70,5 +81,11 @@ for (const file of process.argv.slice(2)) {
     "export class RingletError extends Error {}",
     ...names.filter((n) => n !== "RingletError").map((n) => `export class ${n} extends RingletError {}`),
   ].join("\n");
-  writeFileSync(dts, readFileSync(dts, "utf8") + "\n" + decl + "\n");
+  const crash = "/** Crashes a consumer without leaving or settling (see crashMember, crashShareMember, crashDelivery); whether it was still running. */\n    crash(target: Member | ShareMember | Delivery): boolean;\n";
+  let types = readFileSync(dts, "utf8");
+  const faultsAt = types.indexOf("export class Faults {");
+  if (faultsAt < 0) throw new Error(`${dts}: no Faults class to add crash() to`);
+  const body = types.indexOf("free(): void;\n", faultsAt);
+  types = types.slice(0, body) + crash + "    " + types.slice(body);
+  writeFileSync(dts, types + "\n" + decl + "\n");
 }

@@ -213,6 +213,13 @@ impl Bus {
         Ok(crate::iterable(Queue::new(q, self.timer.clone())))
     }
 
+    /// Fault injection on this bus: `crash(member | shareMember | delivery)`,
+    /// `delayAcks`, `failPublishes`, `failSends`, `pausePartition`,
+    /// `resumePartition`, `clear`.
+    pub fn faults(&self) -> crate::faults::Faults {
+        crate::faults::Faults::new(self.bus.faults(), self.timer.clone())
+    }
+
     /// Removes a topic or queue (closing it).
     pub fn delete(
         &self,

@@ -213,6 +213,14 @@ impl Host for MemberHost {
 }
 
 impl Member {
+    /// Crashes the member (`bus.faults().crash`); a pending `next()` rejects
+    /// with `Closed`, as after `leave()`.
+    pub(crate) fn crash(&self, f: &ringlet::faults::Faults) -> Result<bool, JsValue> {
+        let r = self.host.with(|m| f.crash(m))?;
+        self.serial.wake();
+        Ok(r)
+    }
+
     /// A call on the member (not a read): `Closed` once it left; the listeners
     /// for what the call noticed run after it.
     fn with<R>(&self, f: impl FnOnce(&mut ringlet::Member<Value>) -> R) -> Result<R, JsValue> {
@@ -472,6 +480,15 @@ pub struct ShareMember {
 }
 
 impl ShareMember {
+    /// Crashes the member (`bus.faults().crash`).
+    pub(crate) fn crash(&self, f: &ringlet::faults::Faults) -> Result<bool, JsValue> {
+        let m = self
+            .inner
+            .try_borrow()
+            .map_err(|_| busy("the share member"))?;
+        Ok(f.crash(&*m))
+    }
+
     fn with<R>(&self, f: impl FnOnce(&ringlet::ShareMember<Value>) -> R) -> Result<R, JsValue> {
         let m = self
             .inner

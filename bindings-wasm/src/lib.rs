@@ -106,6 +106,7 @@ pub mod errors;
 mod bus;
 mod convert;
 mod eventstore;
+mod faults;
 mod group;
 mod queue;
 mod reader;

@@ -282,6 +282,11 @@ impl Delivery {
         }
     }
 
+    /// Crashes its consumer (`bus.faults().crash`); a settled one is not held.
+    pub(crate) fn crash(&self, f: &ringlet::faults::Faults) -> bool {
+        self.d.take_delivery().is_some_and(|d| f.crash(d))
+    }
+
     fn read<R>(&self, f: impl FnOnce(&ringlet::Delivery<Value>) -> R) -> Result<R, JsValue> {
         self.d.with(f).ok_or_else(|| {
             named(

@@ -7,6 +7,11 @@ use wasm_bindgen::prelude::*;
 extern "C" {
     #[wasm_bindgen(typescript_type = "BusOptions")]
     pub type BusOptions;
+    #[wasm_bindgen(typescript_type = "FaultOptions")]
+    pub type FaultOptions;
+    /// A number argument that may be left out.
+    #[wasm_bindgen(typescript_type = "number")]
+    pub type OptionalNumber;
     #[wasm_bindgen(typescript_type = "EventStoreOptions")]
     pub type EventStoreOptions;
     #[wasm_bindgen(typescript_type = "GroupByKeyOptions")]
@@ -86,6 +91,9 @@ export interface QueueFigures {
   ready: number; in_flight: number; delayed: number; sent: number; acked: number; nacked: number;
   redelivered: number; expired: number; dead_lettered: number; dropped: number; dead_letter_overflow: number;
 }
+export interface FaultOptions { error?: "full" | "closed" | "io" }
+export interface ActiveFault { name: string; fault: "fail_publishes" | "fail_sends" | "delay_acks" | "pause"; remaining?: number; error?: "full" | "closed" | "io"; delay_ms?: number; partition?: number }
+export interface FaultFigures { failed: number; delayed_acks: number; late_acks: number; crashed: number }
 export interface PartitionSnapshot { partition: number; earliest: number; latest: number; retained: number }
 export interface GroupSnapshot {
   name: string;
@@ -116,7 +124,7 @@ export interface LinkSnapshot {
 export interface Snapshot { time_ms: number; topics: TopicSnapshot[]; queues: QueueSnapshot[]; links: LinkSnapshot[] }
 /** A journal event (the value of a journal record). */
 export interface JournalEvent {
-  kind: "append" | "evict" | "expire" | "deliver" | "redeliver" | "ack" | "nack" | "dead_letter" | "commit" | "join" | "leave" | "rebalance" | "recover" | "link";
+  kind: "append" | "evict" | "expire" | "deliver" | "redeliver" | "ack" | "nack" | "dead_letter" | "commit" | "join" | "leave" | "rebalance" | "recover" | "link" | "fault";
   topic?: string; queue?: string; group?: string; member?: number; partition?: number; offset?: number;
   message?: number; attempt?: number; reason?: string; outcome?: string;
   assignment?: { member: number; partitions: number[] }[];

@@ -2,7 +2,7 @@
 import init, {
   Bus, Delivery, Receipt, RingletRecord, Snapshot, JournalEvent, liveValues,
   Stream, Table, WindowedTable, WindowedValue, WindowedEntry, Topology, TopologyDescription, StreamError,
-  EventStore, Aggregates, RingletError, Full, Closed,
+  EventStore, Aggregates, RingletError, Full, Closed, Faults, ActiveFault, FaultFigures,
 } from "ringlet";
 
 export async function main(): Promise<number> {
@@ -86,4 +86,28 @@ export function streams(): number {
   // @ts-expect-error: onError is a closed set
   topo.onError("ignore");
   return (n ?? 0) + w.length + e.length + processed + errs.length + text.length + version + events.length + v2 + store.ids().length;
+}
+
+export function faults(): number {
+  const bus = new Bus({ clock: "manual" });
+  const t = bus.topic("orders", { partitions: 2 });
+  const q = bus.queue("jobs", { visibilityTimeoutMs: 5000 });
+  const f: Faults = bus.faults();
+  const crashed: boolean = f.crash(t.group("g").join()) && f.crash(t.shareGroup("s").join());
+  q.send(1);
+  const d: Delivery | undefined = q.tryReceive();
+  if (d) f.crash(d);
+  f.delayAcks("jobs", 8000);
+  f.failPublishes("orders", 2, { error: "io" });
+  f.failSends("jobs");
+  f.pausePartition("orders", 1);
+  f.resumePartition("orders", 1);
+  const active: ActiveFault[] = f.active();
+  const figures: FaultFigures = f.figures();
+  f.clear();
+  // @ts-expect-error: the injected error is a closed set
+  f.failSends("jobs", 1, { error: "disk" });
+  // @ts-expect-error: only consumers crash
+  f.crash(q);
+  return active.length + figures.late_acks + Number(crashed);
 }
