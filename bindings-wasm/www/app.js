@@ -97,51 +97,64 @@ const lessons = [
   },
   {
     id: "queue", title: "Queue vs topic", sub: "competing consumers, acks, dead letters",
-    text: "A queue hands each message to one worker at a time; it is gone once acked. A nacked message comes back at once; one a worker holds past the 5 s visibility timeout (a crash) is redelivered when time passes. After 3 failed deliveries a poison message goes to the dead-letter queue. A topic, by contrast, gives every reader every event.",
+    text: "A queue hands each message to one worker at a time; it is gone once acked. A nacked message comes back at once; one whose worker crashes holding it (bus.faults().crash) is redelivered when its 5 s visibility timeout passes. Make the acks arrive late (bus.faults().delayAcks): an ack that arrives after the visibility timeout changes nothing — the job was already handed out again, and is done twice (at-least-once). After 3 failed deliveries a poison message goes to the dead-letter queue. A topic, by contrast, gives every reader every event.",
     setup() {
       const dlq = bus.queue("jobs.dlq");
       const q = bus.queue("jobs", { capacity: 32, visibilityTimeoutMs: 5000, maxDeliveries: 3, deadLetter: "jobs.dlq" });
-      return { q, dlq, n: 0, workers: ["ana", "bo", "cy"].map((name) => ({ name, d: null, note: "idle" })), dead: [], crashed: [] };
+      return { q, dlq, faults: bus.faults(), late: false, n: 0, workers: ["ana", "bo", "cy"].map((name) => ({ name, d: null, note: "idle" })), dead: [] };
     },
     actions: {
       send: ["Send a job", (s) => s.q.send({ job: `job-${++s.n}` })],
       poison: ["Send a poison job", (s) => s.q.send({ job: `poison-${++s.n}`, poison: true })],
       take: ["Every idle worker takes one", (s) => { for (const w of s.workers) if (!w.d) { const d = s.q.tryReceive(); if (d) { w.d = d; w.note = `has ${d.value.job} (attempt ${d.attempt})`; } } }],
-      ack: ["Workers ack (poison: nack)", (s) => { for (const w of s.workers) if (w.d) { try { if (w.d.value.poison) { w.d.nack(); w.note = "nacked (poison)"; } else { w.d.ack(); w.note = "acked"; } } catch (e) { w.note = `${e.name}!`; } w.d = null; } }],
-      crash: ["ana crashes holding her job", (s) => { const w = s.workers[0]; if (w.d) { w.note = `crashed holding ${w.d.value.job}`; s.crashed.push(w.d); w.d = null; } }],
+      ack: ["Workers ack (poison: nack)", (s) => { for (const w of s.workers) if (w.d) { try { if (w.d.value.poison) { w.d.nack(); w.note = "nacked (poison)"; } else { w.d.ack(); w.note = s.late ? "acked (the ack is on its way)" : "acked"; } } catch (e) { w.note = `${e.name}!`; } w.d = null; } }],
+      crash: ["ana crashes holding her job", (s) => { const w = s.workers[0]; if (w.d) { const job = w.d.value.job; s.faults.crash(w.d); w.note = `crashed holding ${job}`; w.d = null; } }],
+      late: ["Acks arrive late (8 s) / on time", (s) => { s.late = !s.late; s.faults.delayAcks("jobs", s.late ? 8000 : 0); }],
     },
     tick(s) { for (;;) { const d = s.dlq.tryReceive(); if (!d) break; s.dead.push(d.value.job); d.ack(); } },
     render(s) {
       const f = s.q.figures();
-      return figures(f, ["ready", "in_flight", "sent", "acked", "nacked", "redelivered", "expired", "dead_lettered"]) +
+      const ff = s.faults.figures();
+      return `<p>acks <span class="pill ${s.late ? "bad" : "ok"}" data-testid="acks">${s.late ? "arrive 8 s late" : "on time"}</span> · late acks (too late to count): <b data-testid="late-acks">${ff.late_acks}</b> · crashes: <b data-testid="crashes">${ff.crashed}</b></p>` +
+        figures(f, ["ready", "in_flight", "sent", "acked", "nacked", "redelivered", "expired", "dead_lettered"]) +
         `<div class="grid">${s.workers.map((w) => `<div class="card" data-worker="${w.name}"><h4>worker ${w.name}</h4>${w.d ? `<span class="pill warn">in flight: ${esc(w.d.value.job)} · attempt ${w.d.attempt} · deadline t=${(w.d.deadline / 1000).toFixed(0)} s</span>` : `<span class="pill">${esc(w.note)}</span>`}</div>`).join("")}
         <div class="card"><h4>dead letter <code>jobs.dlq</code></h4><div data-testid="dead">${s.dead.map((j) => `<span class="pill bad">${esc(j)}</span>`).join("") || "<small>empty</small>"}</div></div></div>`;
     },
   },
   {
     id: "groups", title: "Consumer groups", sub: "rebalance, committed offsets",
-    text: "A consumer group shares a topic's partitions among its members: each partition has exactly one owner. Add or remove a member and the group rebalances; the new owner resumes from the last committed offset, so nothing is lost (some records may be read twice — at-least-once). The share group below reads the same topic like a queue instead: any member takes any record.",
+    text: "A consumer group shares a topic's partitions among its members: each partition has exactly one owner. Add or remove a member and the group rebalances; the new owner resumes from the last committed offset, so nothing is lost (some records may be read twice — at-least-once). A member that crashes (bus.faults().crash) says no goodbye: it keeps its partitions, unread, until its 10 s session timeout passes — step time to see the group notice. Pausing a partition (bus.faults().pausePartition) stops its delivery to every reader while payments keep arriving. The share group below reads the same topic like a queue instead: any member takes any record.",
     setup() {
       const t = bus.topic("payments", { partitions: 4, capacity: 12 });
-      const g = t.group("billing", { start: "earliest", autoCommit: false });
+      const g = t.group("billing", { start: "earliest", autoCommit: false, sessionTimeoutMs: 10000 });
       const sg = t.shareGroup("auditors", { start: "earliest" });
-      return { t, g, sg, v: viewer(t, (r) => ({ text: `€${r.value.amount}` })), members: [], next: 1, shareMembers: [sg.join(), sg.join()], shared: [], rebalances: 0 };
+      return { t, g, sg, faults: bus.faults(), paused: false, v: viewer(t, (r) => ({ text: `€${r.value.amount}` })), members: [], next: 1, shareMembers: [sg.join(), sg.join()], shared: [], rebalances: 0 };
     },
     actions: {
       pay: ["Produce 4 payments", (s) => { for (let i = 0; i < 4; i++) s.t.publish({ amount: 5 + ((i * 7) % 20) }); }],
-      add: ["Add a member", (s) => { const m = s.g.join(); s.members.push({ m, name: `m${s.next++}`, read: 0 }); m.assignment(); }],
-      remove: ["Remove the last member", (s) => { const x = s.members.pop(); if (x) x.m.leave(); for (const o of s.members) o.m.assignment(); }],
-      poll: ["Members read 2 and commit", (s) => { for (const x of s.members) { try { x.read += x.m.pollMany(2).length; x.m.commit(); } catch { /* lag */ } } }],
+      add: ["Add a member", (s) => { const m = s.g.join(); s.members.push({ m, name: `m${s.next++}`, read: 0, crashed: false }); m.assignment(); }],
+      remove: ["Remove the last member", (s) => { const x = live(s).pop(); if (x) { x.m.leave(); s.members.splice(s.members.indexOf(x), 1); } for (const o of live(s)) o.m.assignment(); }],
+      crash: ["Crash the last member", (s) => { const x = live(s).pop(); if (x) { s.faults.crash(x.m); x.crashed = true; } }],
+      poll: ["Members read 2 and commit", (s) => { for (const x of live(s)) { try { x.read += x.m.pollMany(2).length; x.m.commit(); } catch { /* lag */ } } }],
+      pause: ["Pause / resume P0", (s) => { s.paused = !s.paused; if (s.paused) s.faults.pausePartition("payments", 0); else s.faults.resumePartition("payments", 0); }],
       share: ["Auditors each take one", (s) => { s.shareMembers.forEach((m, i) => { const d = m.tryReceive(); if (d) { s.shared.unshift(`auditor ${i + 1}: P${d.partition}@${d.offset}`); d.ack(); } }); }],
+    },
+    tick(s) {
+      // Running members call in (a heartbeat); a crashed one does not, and is
+      // gone once the group's session timeout removed it.
+      for (const x of live(s)) x.m.assignment();
+      const ids = new Set(s.g.members().map((m) => m.id));
+      s.members = s.members.filter((x) => !x.crashed || ids.has(x.m.id));
     },
     render(s) {
       s.v.refresh();
       const owner = new Map();
-      for (const x of s.members) for (const p of x.m.assignment()) owner.set(p, x.name);
-      const readers = s.members.map((x) => { const pos = []; for (const [p, o] of x.m.positions()) pos[p] = o; return { name: x.name, positions: pos }; });
-      return drawTopic(s.t, s.v.labels, readers, s.g.committed()) +
-        `<div class="grid"><div class="card"><h4>group <code>billing</code></h4><table data-testid="owners"><tr><th>partition</th><th>owner</th><th>committed</th><th>lag</th></tr>${[0, 1, 2, 3].map((p) => `<tr data-p="${p}"><td>P${p}</td><td>${owner.get(p) ?? "—"}</td><td>${s.g.committed()[p] ?? "—"}</td><td>${s.g.lag()[p]}</td></tr>`).join("")}</table>
-        <p><small>members: <span data-testid="members">${s.members.map((x) => x.name).join(", ") || "none"}</span></small></p></div>
+      const byId = new Map(s.members.map((x) => [x.m.id, x]));
+      for (const { id, partitions } of s.g.members()) for (const p of partitions) { const x = byId.get(id); owner.set(p, x ? `${x.name}${x.crashed ? " (crashed)" : ""}` : `member ${id}`); }
+      const readers = live(s).map((x) => { const pos = []; for (const [p, o] of x.m.positions()) pos[p] = o; return { name: x.name, positions: pos }; });
+      return `<p>P0 delivery <span class="pill ${s.paused ? "bad" : "ok"}" data-testid="p0">${s.paused ? "paused" : "flowing"}</span></p>` + drawTopic(s.t, s.v.labels, readers, s.g.committed()) +
+        `<div class="grid"><div class="card"><h4>group <code>billing</code></h4><table data-testid="owners"><tr><th>partition</th><th>owner</th><th>committed</th><th>lag</th></tr>${[0, 1, 2, 3].map((p) => `<tr data-p="${p}"><td>P${p}</td><td>${esc(owner.get(p) ?? "—")}</td><td>${s.g.committed()[p] ?? "—"}</td><td>${s.g.lag()[p]}</td></tr>`).join("")}</table>
+        <p><small>members: <span data-testid="members">${s.members.map((x) => `${x.name}${x.crashed ? " (crashed)" : ""}`).join(", ") || "none"}</span></small></p></div>
         <div class="card"><h4>share group <code>auditors</code></h4><div class="log">${s.shared.slice(0, 6).map(esc).join("<br>") || "—"}</div></div></div>`;
     },
   },
@@ -252,6 +265,9 @@ const lessons = [
     },
   },
 ];
+
+/** The group lesson's members that have not crashed. */
+const live = (s) => s.members.filter((x) => !x.crashed);
 
 function project(s) {
   try {

@@ -37,6 +37,8 @@ after(async () => {
 });
 
 async function open(lesson) {
+  // A fresh page each time: the same address again would keep the lesson's state.
+  await page.goto("about:blank");
   await page.goto(`${base}#${lesson}`);
   await page.waitForFunction((l) => window.playground?.lesson === l, lesson);
 }
@@ -99,7 +101,34 @@ test("queue: competing workers, a crash redelivered after the visibility timeout
   assert.equal(await fig("dead_lettered"), 1);
   assert.equal(await fig("redelivered"), 3);
   assert.match(await text("journal"), /dead_letter jobs/);
+  assert.equal(await text("crashes"), "1");
+  assert.match(await text("journal"), /fault jobs attempt 1 crash/);
   await shot("3-queue");
+});
+
+test("queue: acks that arrive after the visibility timeout change nothing; the job is done twice", async () => {
+  await open("queue");
+  await click("Acks arrive late (8 s) / on time");
+  assert.equal(await text("acks"), "arrive 8 s late");
+  await click("Send a job");
+  await click("Every idle worker takes one");
+  await click("Workers ack (poison: nack)");
+  const fig = async (k) => Number(await page.locator(`[data-figure='${k}'] b`).innerText());
+  assert.equal(await fig("in_flight"), 1); // the ack is on its way
+  await page.getByTestId("step5").click(); // the visibility timeout passes first
+  assert.equal(await fig("expired"), 1);
+  await page.getByTestId("step5").click(); // the ack arrives, too late
+  assert.equal(await text("late-acks"), "1");
+  assert.equal(await fig("acked"), 0);
+  await click("Acks arrive late (8 s) / on time");
+  assert.equal(await text("acks"), "on time");
+  await click("Every idle worker takes one");
+  await click("Workers ack (poison: nack)");
+  assert.equal(await fig("acked"), 1);
+  assert.equal(await fig("redelivered"), 1);
+  const engine = await page.evaluate(() => window.playground.state.faults.figures());
+  assert.deepEqual(engine, { failed: 0, delayed_acks: 1, late_acks: 1, crashed: 0 });
+  assert.match(await text("journal"), /fault jobs late_ack/);
 });
 
 test("consumer groups: removing a member rebalances and the partitions resume from committed offsets", async () => {
@@ -122,6 +151,35 @@ test("consumer groups: removing a member rebalances and the partitions resume fr
   await click("Auditors each take one");
   assert.match(await page.locator(".card .log").innerText(), /auditor 1: P\d@\d/);
   await shot("4-groups");
+});
+
+test("consumer groups: a crashed member keeps its partitions until the session timeout; a paused partition waits", async () => {
+  await open("groups");
+  await click("Add a member");
+  await click("Add a member");
+  await click("Crash the last member");
+  assert.equal(await text("members"), "m1, m2 (crashed)");
+  const owners = async () => page.locator("[data-testid='owners'] tr[data-p]").evaluateAll((rows) => rows.map((r) => r.children[1].innerText));
+  assert.deepEqual((await owners()).filter((o) => o === "m2 (crashed)").length, 2);
+  await page.getByTestId("step5").click();
+  assert.equal(await text("members"), "m1, m2 (crashed)"); // not yet
+  await page.getByTestId("step5").click(); // 10 s: the session timeout removes m2
+  assert.equal(await text("members"), "m1");
+  assert.deepEqual(await owners(), ["m1", "m1", "m1", "m1"]);
+  assert.match(await text("journal"), /leave payments group billing member 2 session_timeout/);
+  assert.match(await text("journal"), /fault payments group billing member 2 crash/);
+  await click("Pause / resume P0");
+  assert.equal(await text("p0"), "paused");
+  await click("Produce 4 payments");
+  await click("Members read 2 and commit");
+  await click("Members read 2 and commit");
+  const lag = await page.evaluate(() => window.playground.state.g.lag());
+  assert.equal(lag[0], 1); // P0 was not delivered
+  assert.deepEqual(lag.slice(1), [0, 0, 0]);
+  await click("Pause / resume P0");
+  await click("Members read 2 and commit");
+  assert.deepEqual(await page.evaluate(() => window.playground.state.g.lag()), [0, 0, 0, 0]);
+  await shot("4-groups-faults");
 });
 
 test("event sourcing: the balance is rebuilt by replaying every event", async () => {
