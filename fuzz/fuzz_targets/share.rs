@@ -1,14 +1,17 @@
 //! A share group under random joins, leaves, receives, settles (ack, nack,
-//! nack-after, reject, drop), visibility timeouts and clock steps.
+//! nack-after, reject, drop), visibility timeouts and clock steps, and the
+//! faults of `bus.faults()`: crashed members and deliveries, settles that
+//! arrive late (`delay_acks`).
 //!
 //! What must hold: a record is never in flight with two deliveries at once; its
 //! attempt counts its deliveries and never passes `max_deliveries`; a settle
-//! succeeds exactly when the visibility timeout has not passed; and at the end,
-//! once every record was received and acked, each record was acked or
-//! dead-lettered exactly once.
+//! succeeds exactly when the visibility timeout has not passed (a delayed one:
+//! when it arrives before it; a crashed member's: never); and at the end, once
+//! every record was received and acked, each record was acked or dead-lettered
+//! exactly once.
 #![no_main]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use arbitrary::{Arbitrary, Result, Unstructured};
@@ -33,6 +36,12 @@ enum Op {
     Reject(usize),
     Drop(usize),
     Advance(i64),
+    /// Crashes member i (`bus.faults().crash`).
+    Crash(usize),
+    /// Crashes the consumer of held delivery i.
+    CrashHeld(usize),
+    /// Settles arrive this late (0: on time again).
+    Delay(i64),
 }
 
 #[derive(Debug)]
@@ -55,7 +64,7 @@ impl<'a> Arbitrary<'a> for Case {
         let mut ops = Vec::new();
         while !u.is_empty() && ops.len() < 300 {
             let i = u.int_in_range(0..=5usize)?;
-            ops.push(match u.int_in_range(0..=20u8)? {
+            ops.push(match u.int_in_range(0..=23u8)? {
                 0..=4 => Op::Publish(if u.arbitrary()? {
                     Some(u.arbitrary()?)
                 } else {
@@ -70,7 +79,10 @@ impl<'a> Arbitrary<'a> for Case {
                 15 => Op::NackAfter(i, u.int_in_range(1..=2 * VT_MS)?),
                 16 => Op::Reject(i),
                 17 => Op::Drop(i),
-                _ => Op::Advance(u.int_in_range(1..=VT_MS)?),
+                18..=20 => Op::Advance(u.int_in_range(1..=VT_MS)?),
+                21 => Op::Crash(i),
+                22 => Op::CrashHeld(i),
+                _ => Op::Delay(u.int_in_range(0..=2 * VT_MS)?),
             });
         }
         Ok(Case {
@@ -90,6 +102,10 @@ struct Checker {
     attempts: BTreeMap<u64, u32>,
     in_flight: BTreeMap<u64, i64>,
     acked: BTreeMap<u64, u32>,
+    /// How late settles arrive now (ms).
+    delay: i64,
+    /// Settles on their way: record, its delivery's deadline, arrival, ack.
+    pending: Vec<(u64, i64, i64, bool)>,
 }
 
 impl Checker {
@@ -115,7 +131,25 @@ impl Checker {
         self.in_flight.insert(v, d.deadline());
     }
 
-    /// Checks a settle's outcome against the deadline.
+    /// Moves the clock; the settles that arrived meanwhile count if they
+    /// arrived before their deadline.
+    fn advance(&mut self, ms: i64) {
+        self.clock.advance_ms(ms);
+        let now = self.clock.now_ms();
+        let (arrived, later): (Vec<_>, Vec<_>) = self.pending.drain(..).partition(|p| p.2 <= now);
+        self.pending = later;
+        for (v, deadline, at, ack) in arrived {
+            if at < deadline {
+                self.in_flight.remove(&v);
+                if ack {
+                    *self.acked.entry(v).or_insert(0) += 1;
+                }
+            }
+        }
+    }
+
+    /// Checks a settle's outcome against the deadline (a delayed one returns
+    /// at once and counts when it arrives).
     fn settled(
         &mut self,
         v: u64,
@@ -124,6 +158,11 @@ impl Checker {
         ack: bool,
     ) {
         let now = self.clock.now_ms();
+        if self.delay > 0 {
+            assert_eq!(r, Ok(()), "a delayed settle returns at once");
+            self.pending.push((v, deadline, now + self.delay, ack));
+            return;
+        }
         if now < deadline {
             assert_eq!(r, Ok(()), "a settle before the deadline");
             self.in_flight.remove(&v);
@@ -136,17 +175,26 @@ impl Checker {
     }
 }
 
+/// A delivery held, with the id of the member that received it.
+type Held = (u64, Delivery<u64>);
+
 fn settle(
-    held: &mut Vec<Delivery<u64>>,
+    held: &mut Vec<Held>,
+    crashed: &BTreeSet<u64>,
     i: usize,
     c: &mut Checker,
     f: impl FnOnce(Delivery<u64>) -> std::result::Result<(), SettleError>,
     ack: bool,
 ) {
     if i < held.len() {
-        let d = held.remove(i);
+        let (member, d) = held.remove(i);
         let (v, deadline) = (*d.value(), d.deadline());
         let r = f(d);
+        if crashed.contains(&member) {
+            // Its consumer is gone: nothing settles it (the timeout will).
+            assert_eq!(r, Err(SettleError::Expired), "a crashed member's settle");
+            return;
+        }
         c.settled(v, deadline, r, ack);
     }
 }
@@ -173,9 +221,13 @@ fuzz_target!(|case: Case| {
         attempts: BTreeMap::new(),
         in_flight: BTreeMap::new(),
         acked: BTreeMap::new(),
+        delay: 0,
+        pending: Vec::new(),
     };
+    let faults = bus.faults();
     let mut members: Vec<ShareMember<u64>> = Vec::new();
-    let mut held: Vec<Delivery<u64>> = Vec::new();
+    let mut held: Vec<Held> = Vec::new();
+    let mut crashed: BTreeSet<u64> = BTreeSet::new();
     let mut published = 0u64;
     for op in case.ops {
         match op {
@@ -194,7 +246,7 @@ fuzz_target!(|case: Case| {
             Op::Receive(i) if i < members.len() => match members[i].try_receive() {
                 Ok(d) => {
                     c.received(&d);
-                    held.push(d);
+                    held.push((members[i].id(), d));
                 }
                 Err(TryReceiveError::Empty) => {}
                 Err(e) => panic!("unexpected {e:?}"),
@@ -206,40 +258,66 @@ fuzz_target!(|case: Case| {
                         assert!(ds.len() <= max);
                         for d in ds {
                             c.received(&d);
-                            held.push(d);
+                            held.push((members[i].id(), d));
                         }
                     }
                     Err(TryReceiveError::Empty) => {}
                     Err(e) => panic!("unexpected {e:?}"),
                 }
             }
-            Op::Ack(i) => settle(&mut held, i, &mut c, Delivery::ack, true),
-            Op::Nack(i) => settle(&mut held, i, &mut c, Delivery::nack, false),
+            Op::Ack(i) => settle(&mut held, &crashed, i, &mut c, Delivery::ack, true),
+            Op::Nack(i) => settle(&mut held, &crashed, i, &mut c, Delivery::nack, false),
             Op::NackAfter(i, ms) => settle(
                 &mut held,
+                &crashed,
                 i,
                 &mut c,
                 |d| d.nack_after(Duration::from_millis(ms as u64)),
                 false,
             ),
-            Op::Reject(i) => settle(&mut held, i, &mut c, Delivery::reject, false),
+            Op::Reject(i) => settle(&mut held, &crashed, i, &mut c, Delivery::reject, false),
             Op::Drop(i) if i < held.len() => {
-                let d = held.remove(i);
-                if clock.now_ms() < d.deadline() {
-                    c.in_flight.remove(d.value());
+                let (member, d) = held.remove(i);
+                let (v, deadline) = (*d.value(), d.deadline());
+                drop(d);
+                // A drop nacks (late, under a delay); a crashed member's does not.
+                if !crashed.contains(&member) {
+                    let now = clock.now_ms();
+                    if c.delay > 0 {
+                        c.pending.push((v, deadline, now + c.delay, false));
+                    } else if now < deadline {
+                        c.in_flight.remove(&v);
+                    }
                 }
             }
-            Op::Advance(ms) => clock.advance_ms(ms),
+            Op::Advance(ms) => c.advance(ms),
+            Op::Crash(i) if i < members.len() => {
+                let mut m = members.remove(i);
+                assert!(faults.crash(&mut m));
+                crashed.insert(m.id());
+            }
+            Op::CrashHeld(i) if i < held.len() => {
+                let (_, d) = held.remove(i);
+                assert!(faults.crash(d));
+            }
+            Op::Delay(ms) => {
+                faults
+                    .delay_acks("t", Duration::from_millis(ms as u64))
+                    .unwrap();
+                c.delay = ms;
+            }
             _ => {}
         }
     }
 
-    // Everything left is received and acked by one member.
+    // Everything left is received and acked by one member, on time.
+    faults.clear();
+    c.delay = 0;
     drop(held);
     drop(members);
     let last = g.join().unwrap();
     for _ in 0..(published as usize + 4) * 4 {
-        clock.advance_ms(2 * VT_MS);
+        c.advance(2 * VT_MS);
         loop {
             match last.try_receive() {
                 Ok(d) => {
