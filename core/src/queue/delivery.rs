@@ -173,8 +173,8 @@ impl<T> Delivery<T> {
             // Its consumer is gone: the visibility timeout takes it back.
             return Err(SettleError::Expired);
         }
-        let mut token = vec![(self.index, self.gen, self.deadline)];
-        if self.queue.settle_later(&mut token, how) {
+        let token = (self.index, self.gen, self.deadline);
+        if self.queue.settle_later(|| vec![token], how) {
             return Ok(());
         }
         self.queue.settle(self.index, self.gen, self.deadline, how)
@@ -266,8 +266,8 @@ impl<T> Drop for Delivery<T> {
         if !self.settled && !self.holder_crashed() {
             // A consumer that gives up without settling: nack (an expired delivery
             // changes nothing).
-            let mut token = vec![(self.index, self.gen, self.deadline)];
-            if !self.queue.settle_later(&mut token, Settle::Nack) {
+            let token = (self.index, self.gen, self.deadline);
+            if !self.queue.settle_later(|| vec![token], Settle::Nack) {
                 let _ = self
                     .queue
                     .settle(self.index, self.gen, self.deadline, Settle::Nack);

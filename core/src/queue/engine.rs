@@ -984,14 +984,17 @@ impl<T> QueueInner<T> {
     /// Under a `delay_acks` fault, schedules the settles `tokens` to arrive
     /// when the delay has passed and returns true; false when settles are not
     /// delayed (the caller settles now).
-    pub(crate) fn settle_later(&self, tokens: &mut Vec<Token>, how: Settle) -> bool {
+    /// `tokens` is called only then (nothing is allocated on the common path).
+    #[inline]
+    pub(crate) fn settle_later(&self, tokens: impl FnOnce() -> Vec<Token>, how: Settle) -> bool {
         let (Some(ms), Some(late)) = (self.faults.settle_delay(), &self.late) else {
             return false;
         };
+        let tokens = tokens();
         self.faults
             .delayed
             .fetch_add(tokens.len() as u64, Ordering::Relaxed);
-        late(self.now().saturating_add(ms), std::mem::take(tokens), how);
+        late(self.now().saturating_add(ms), tokens, how);
         true
     }
 

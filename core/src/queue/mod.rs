@@ -944,9 +944,12 @@ impl<T: Clone + Send + Sync + 'static> Queue<T> {
         if self.inner.faults.settle_delay().is_some() {
             // The acks arrive later (an injected fault): as far as the consumer
             // knows, they were made.
-            let mut tokens: Vec<_> = mine.collect();
+            let tokens: Vec<_> = mine.collect();
             let n = tokens.len();
-            if self.inner.settle_later(&mut tokens, engine::Settle::Ack) {
+            if self
+                .inner
+                .settle_later(|| tokens.clone(), engine::Settle::Ack)
+            {
                 return n + others;
             }
             return self.inner.ack_all(tokens.into_iter()) + others;
