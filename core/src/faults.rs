@@ -383,12 +383,7 @@ impl Faults {
             "resume_partition"
         };
         let (_, n, point) = self.point(name, Some(true), call)?;
-        if partition >= n {
-            return Err(Error::OutOfRange {
-                partition,
-                reason: format!("the topic has {n} partitions (0 to {})", n - 1),
-            });
-        }
+        crate::topic::check_partition(partition, n)?;
         if point.pause(partition, paused) {
             let reason = if paused { "pause" } else { "resume" };
             self.journal(Event {

@@ -160,6 +160,17 @@ fn without_timeout<M>(e: PublishTimeoutError<M>) -> PublishError<M> {
     }
 }
 
+/// `partition` if a topic of `n` partitions has it; `OutOfRange` otherwise.
+pub(crate) fn check_partition(partition: u32, n: u32) -> Result<u32, Error> {
+    if partition < n {
+        return Ok(partition);
+    }
+    Err(Error::OutOfRange {
+        partition,
+        reason: format!("the topic has {n} partitions (0 to {})", n - 1),
+    })
+}
+
 /// How long a publish may wait for room.
 #[derive(Clone, Copy)]
 enum Wait {
@@ -315,14 +326,7 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
     /// # Ok::<(), ringlet::Error>(())
     /// ```
     pub fn check_partition(&self, partition: u32) -> Result<u32, Error> {
-        let n = self.inner.config.partitions;
-        if partition < n {
-            return Ok(partition);
-        }
-        Err(Error::OutOfRange {
-            partition,
-            reason: format!("the topic has {n} partitions (0 to {})", n - 1),
-        })
+        check_partition(partition, self.inner.config.partitions)
     }
 
     /// The next offset of each partition (Kafka's end offsets), indexed by partition.
