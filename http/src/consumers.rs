@@ -118,14 +118,14 @@ impl Instances {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 enum Flag {
     Bool(bool),
     Text(String),
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, utoipa::ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateConsumer {
     #[serde(default)]
@@ -161,6 +161,7 @@ fn check_id(what: &str, id: &str) -> Result<(), ApiError> {
     }
 }
 
+#[utoipa::path(post, path = "/consumers/{group}", tag = "consumers", params(("group" = String, Path, description = "The consumer group")), request_body(content = CreateConsumer, content_type = "application/vnd.kafka.v2+json"), responses((status = 200, body = crate::openapi::CreatedConsumer), crate::openapi::Errors))]
 pub(crate) async fn create(
     S(s): S<Arc<State>>,
     P(group): P<String>,
@@ -244,6 +245,7 @@ pub(crate) async fn create(
     Ok(Json(json!({ "instance_id": id, "base_uri": base_uri })).into_response())
 }
 
+#[utoipa::path(delete, path = "/consumers/{group}/instances/{instance}", tag = "consumers", params(("group" = String, Path, description = "The consumer group"), ("instance" = String, Path, description = "The consumer instance")), responses((status = 204, description = "Removed; its members left their groups"), crate::openapi::Errors))]
 pub(crate) async fn remove(
     S(s): S<Arc<State>>,
     P((group, id)): P<(String, String)>,
@@ -260,7 +262,7 @@ pub(crate) async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Subscription {
     #[serde(default)]
@@ -305,6 +307,7 @@ impl Subscribed {
     }
 }
 
+#[utoipa::path(post, path = "/consumers/{group}/instances/{instance}/subscription", tag = "consumers", params(("group" = String, Path, description = "The consumer group"), ("instance" = String, Path, description = "The consumer instance")), request_body(content = Subscription, content_type = "application/vnd.kafka.v2+json"), responses((status = 204, description = "Subscribed"), crate::openapi::Errors))]
 pub(crate) async fn subscribe(
     S(s): S<Arc<State>>,
     P((group, id)): P<(String, String)>,
@@ -343,6 +346,7 @@ pub(crate) async fn subscribe(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/consumers/{group}/instances/{instance}/subscription", tag = "consumers", params(("group" = String, Path, description = "The consumer group"), ("instance" = String, Path, description = "The consumer instance")), responses((status = 200, body = crate::openapi::SubscribedTopics), crate::openapi::Errors))]
 pub(crate) async fn subscription(
     S(s): S<Arc<State>>,
     P((group, id)): P<(String, String)>,
@@ -353,6 +357,7 @@ pub(crate) async fn subscription(
     Ok(Json(json!({ "topics": topics })))
 }
 
+#[utoipa::path(delete, path = "/consumers/{group}/instances/{instance}/subscription", tag = "consumers", params(("group" = String, Path, description = "The consumer group"), ("instance" = String, Path, description = "The consumer instance")), responses((status = 204, description = "Unsubscribed"), crate::openapi::Errors))]
 pub(crate) async fn unsubscribe(
     S(s): S<Arc<State>>,
     P((group, id)): P<(String, String)>,
@@ -365,7 +370,8 @@ pub(crate) async fn unsubscribe(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FetchQuery {
     #[serde(default)]
@@ -454,6 +460,7 @@ fn rejoin(s: &State, inst: &Instance, st: &mut Subscribed, i: usize) {
     st.members.remove(i);
 }
 
+#[utoipa::path(get, path = "/consumers/{group}/instances/{instance}/records", tag = "consumers", params(("group" = String, Path, description = "The consumer group"), ("instance" = String, Path, description = "The consumer instance"), FetchQuery), responses((status = 200, body = Vec<crate::openapi::ConsumerRecord>, content_type = "application/vnd.kafka.json.v2+json"), crate::openapi::Errors))]
 pub(crate) async fn records(
     S(s): S<Arc<State>>,
     P((group, id)): P<(String, String)>,
@@ -559,7 +566,7 @@ fn check_accept(headers: &HeaderMap, format: Embedded) -> Result<(), ApiError> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct OffsetIn {
     topic: String,
@@ -571,20 +578,20 @@ pub(crate) struct OffsetIn {
     metadata: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Offsets {
     offsets: Vec<OffsetIn>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PartitionIn {
     topic: String,
     partition: u32,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Partitions {
     partitions: Vec<PartitionIn>,
@@ -604,6 +611,7 @@ fn member_of<'a>(st: &'a mut Subscribed, topic: &str) -> Result<&'a mut Member, 
         })
 }
 
+#[utoipa::path(post, path = "/consumers/{group}/instances/{instance}/offsets", tag = "consumers", params(("group" = String, Path, description = "The consumer group"), ("instance" = String, Path, description = "The consumer instance")), request_body(content = Option<Offsets>, description = "Offsets to commit; none commits what fetches returned", content_type = "application/vnd.kafka.v2+json"), responses((status = 204, description = "Committed"), crate::openapi::Errors))]
 pub(crate) async fn commit(
     S(s): S<Arc<State>>,
     P((group, id)): P<(String, String)>,
@@ -624,6 +632,7 @@ pub(crate) async fn commit(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/consumers/{group}/instances/{instance}/offsets", tag = "consumers", params(("group" = String, Path, description = "The consumer group"), ("instance" = String, Path, description = "The consumer instance")), request_body(content = Option<Partitions>, content_type = "application/vnd.kafka.v2+json"), responses((status = 200, body = crate::openapi::CommittedOffsets), crate::openapi::Errors))]
 pub(crate) async fn committed(
     S(s): S<Arc<State>>,
     P((group, id)): P<(String, String)>,
@@ -670,6 +679,7 @@ fn seek_to(st: &mut Subscribed, topic: &str, p: u32, offset: u64) -> Result<(), 
     Ok(())
 }
 
+#[utoipa::path(post, path = "/consumers/{group}/instances/{instance}/positions", tag = "consumers", params(("group" = String, Path, description = "The consumer group"), ("instance" = String, Path, description = "The consumer instance")), request_body(content = Offsets, content_type = "application/vnd.kafka.v2+json"), responses((status = 204, description = "Moved"), crate::openapi::Errors))]
 pub(crate) async fn seek(
     S(s): S<Arc<State>>,
     P((group, id)): P<(String, String)>,
@@ -703,6 +713,7 @@ async fn seek_edge(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/consumers/{group}/instances/{instance}/positions/beginning", tag = "consumers", params(("group" = String, Path, description = "The consumer group"), ("instance" = String, Path, description = "The consumer instance")), request_body(content = Partitions, content_type = "application/vnd.kafka.v2+json"), responses((status = 204, description = "Moved"), crate::openapi::Errors))]
 pub(crate) async fn seek_beginning(
     S(s): S<Arc<State>>,
     P((group, id)): P<(String, String)>,
@@ -711,6 +722,7 @@ pub(crate) async fn seek_beginning(
     seek_edge(s, group, id, req, false).await
 }
 
+#[utoipa::path(post, path = "/consumers/{group}/instances/{instance}/positions/end", tag = "consumers", params(("group" = String, Path, description = "The consumer group"), ("instance" = String, Path, description = "The consumer instance")), request_body(content = Partitions, content_type = "application/vnd.kafka.v2+json"), responses((status = 204, description = "Moved"), crate::openapi::Errors))]
 pub(crate) async fn seek_end(
     S(s): S<Arc<State>>,
     P((group, id)): P<(String, String)>,
@@ -719,6 +731,7 @@ pub(crate) async fn seek_end(
     seek_edge(s, group, id, req, true).await
 }
 
+#[utoipa::path(get, path = "/consumers/{group}/instances/{instance}/assignments", tag = "consumers", params(("group" = String, Path, description = "The consumer group"), ("instance" = String, Path, description = "The consumer instance")), responses((status = 200, body = crate::openapi::Assignments), crate::openapi::Errors))]
 pub(crate) async fn assignments(
     S(s): S<Arc<State>>,
     P((group, id)): P<(String, String)>,

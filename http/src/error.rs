@@ -15,16 +15,18 @@ use serde::Serialize;
 /// one of `BadRequest`, `Unauthorized`, `PayloadTooLarge`,
 /// `UnsupportedMediaType`, `NotAcceptable`, `MethodNotAllowed`, `TooMany`,
 /// `Unavailable`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ApiError {
     /// The HTTP status.
     #[serde(skip)]
+    #[schema(ignore)]
     pub status: StatusCode,
     /// REST Proxy's error code.
     pub error_code: u32,
     /// What is wrong and what to do, in the user's words.
     pub message: String,
     /// The failure's name.
+    #[schema(value_type = String)]
     pub error: &'static str,
 }
 

@@ -24,7 +24,8 @@ use crate::State;
 /// Records taken per wake-up.
 const BATCH: usize = 64;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EventsQuery {
     #[serde(default)]
@@ -147,6 +148,7 @@ impl Live {
     }
 }
 
+#[utoipa::path(get, path = "/v3/clusters/{cluster}/topics/{topic}/events", tag = "events", params(("cluster" = String, Path, description = "The cluster id (GET /v3/clusters)"), ("topic" = String, Path, description = "The topic"), EventsQuery, ("Last-Event-ID" = Option<String>, Header, description = "Resume after this id (partition:offset, comma-separated)")), responses((status = 200, description = "Server-Sent Events: record, lagged, closed", content_type = "text/event-stream", body = String), crate::openapi::Errors))]
 pub(crate) async fn stream(
     S(s): S<Arc<State>>,
     P((cluster, topic)): P<(String, String)>,

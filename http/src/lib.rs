@@ -111,6 +111,7 @@ mod error;
 mod events;
 mod extract;
 mod manifest;
+mod openapi;
 mod ports;
 mod produce;
 mod queues;
@@ -307,6 +308,7 @@ pub fn try_router(bus: Bus, config: HttpConfig) -> Result<Router, ApiError> {
             &format!("{instance}/assignments"),
             get(consumers::assignments),
         )
+        .route("/openapi.json", get(openapi::openapi))
         .route("/v3/queues", get(queues::list).post(queues::create))
         .route(queue, get(queues::describe).delete(queues::delete))
         .route(&format!("{queue}/messages"), post(queues::send))

@@ -2,8 +2,11 @@
 //!
 //! ```text
 //! ringlet-http [--listen 127.0.0.1:8082] [--data-dir DIR] [--token-file FILE]
-//!              [--cors-origin ORIGIN]... [--cluster-id ID]
+//!              [--cors-origin ORIGIN]... [--cluster-id ID] [--max-wait-ms MS]
 //! ```
+//!
+//! `--max-wait-ms` caps how long a consumer fetch or a queue receive waits
+//! for a first record (default 30,000).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,7 +15,7 @@ use std::process::ExitCode;
 use ringlet::Bus;
 use ringlet_http::HttpConfig;
 
-const USAGE: &str = "usage: ringlet-http [--listen 127.0.0.1:8082] [--data-dir DIR] [--token-file FILE] [--cors-origin ORIGIN]... [--cluster-id ID]";
+const USAGE: &str = "usage: ringlet-http [--listen 127.0.0.1:8082] [--data-dir DIR] [--token-file FILE] [--cors-origin ORIGIN]... [--cluster-id ID] [--max-wait-ms MS]";
 
 struct Args {
     listen: SocketAddr,
@@ -20,6 +23,7 @@ struct Args {
     token_file: Option<PathBuf>,
     cors: Vec<String>,
     cluster_id: Option<String>,
+    max_wait_ms: Option<u64>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -29,6 +33,7 @@ fn parse_args() -> Result<Args, String> {
         token_file: None,
         cors: Vec::new(),
         cluster_id: None,
+        max_wait_ms: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -56,6 +61,13 @@ fn parse_args() -> Result<Args, String> {
             "--token-file" => args.token_file = Some(value()?.into()),
             "--cors-origin" => args.cors.push(value()?),
             "--cluster-id" => args.cluster_id = Some(value()?),
+            "--max-wait-ms" => {
+                let v = value()?;
+                args.max_wait_ms = Some(
+                    v.parse()
+                        .map_err(|_| format!("--max-wait-ms {v:?}: expected milliseconds"))?,
+                );
+            }
             _ => return Err(format!("unknown argument {a:?}\n{USAGE}")),
         }
     }
@@ -91,6 +103,9 @@ fn main() -> ExitCode {
     let mut config = HttpConfig::default();
     if let Some(id) = &args.cluster_id {
         config = config.cluster_id(id);
+    }
+    if let Some(ms) = args.max_wait_ms {
+        config = config.max_wait(std::time::Duration::from_millis(ms));
     }
     for o in &args.cors {
         config = config.cors_origin(o);

@@ -19,7 +19,7 @@ use crate::value::{HttpValue, Payload, B64};
 use crate::State;
 
 /// `{"type": "JSON" | "STRING" | "BINARY", "data": …}` (no `type`: JSON).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Data {
     #[serde(rename = "type", default)]
@@ -28,7 +28,7 @@ pub(crate) struct Data {
     data: Value,
 }
 
-#[derive(Deserialize, Clone, Copy)]
+#[derive(Deserialize, Clone, Copy, utoipa::ToSchema)]
 #[allow(clippy::upper_case_acronyms)]
 pub(crate) enum DataType {
     JSON,
@@ -71,7 +71,7 @@ pub(crate) fn key_of(data: Option<Data>) -> Result<Option<Key>, ApiError> {
 }
 
 /// `[{"name": …, "value": base64 | null}]`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct HeaderIn {
     name: String,
@@ -106,14 +106,14 @@ fn key_shape(key: Option<&Key>) -> Value {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 enum Time {
     Ms(i64),
     Text(String),
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ProduceRequest {
     #[serde(default)]
@@ -225,6 +225,7 @@ pub(crate) fn values_of(bytes: &[u8], max: usize) -> Result<Vec<Value>, ApiError
     Ok(out)
 }
 
+#[utoipa::path(post, path = "/v3/clusters/{cluster}/topics/{topic}/records", tag = "topics", params(("cluster" = String, Path, description = "The cluster id (GET /v3/clusters)"), ("topic" = String, Path, description = "The topic")), request_body(content = ProduceRequest, description = "A record; several JSON objects back to back (streaming mode) are answered one per line", content_type = "application/json"), responses((status = 200, body = crate::openapi::ProduceResult), crate::openapi::Errors))]
 pub(crate) async fn records(
     S(s): S<Arc<State>>,
     P((cluster, topic)): P<(String, String)>,

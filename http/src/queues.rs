@@ -114,7 +114,7 @@ impl Receipts {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateQueue {
     queue_name: String,
@@ -141,6 +141,7 @@ fn queue_json(name: &str, port: &dyn QueuePort) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/v3/queues", tag = "queues", responses((status = 200, body = crate::openapi::QueueList), crate::openapi::Errors))]
 pub(crate) async fn list(S(s): S<Arc<State>>) -> Json<Value> {
     let data: Vec<Value> = s
         .bus
@@ -167,6 +168,7 @@ pub(crate) fn open_http_queue(
     }
 }
 
+#[utoipa::path(post, path = "/v3/queues", tag = "queues", request_body = CreateQueue, responses((status = 201, body = crate::openapi::Queue), crate::openapi::Errors))]
 pub(crate) async fn create(
     S(s): S<Arc<State>>,
     Body(req): Body<CreateQueue>,
@@ -206,6 +208,7 @@ pub(crate) async fn create(
         .into_response())
 }
 
+#[utoipa::path(get, path = "/v3/queues/{queue}", tag = "queues", params(("queue" = String, Path, description = "The queue")), responses((status = 200, body = crate::openapi::Queue), crate::openapi::Errors))]
 pub(crate) async fn describe(
     S(s): S<Arc<State>>,
     P(queue): P<String>,
@@ -214,6 +217,7 @@ pub(crate) async fn describe(
     Ok(Json(queue_json(&queue, &*port)))
 }
 
+#[utoipa::path(delete, path = "/v3/queues/{queue}", tag = "queues", params(("queue" = String, Path, description = "The queue")), responses((status = 204, description = "Deleted"), crate::openapi::Errors))]
 pub(crate) async fn delete(
     S(s): S<Arc<State>>,
     P(queue): P<String>,
@@ -228,7 +232,7 @@ pub(crate) async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SendRequest {
     #[serde(default)]
@@ -260,6 +264,7 @@ async fn send_one(
     Ok(json!({ "error_code": 200, "queue_name": queue, "delay_ms": req.delay_ms }))
 }
 
+#[utoipa::path(post, path = "/v3/queues/{queue}/messages", tag = "queues", params(("queue" = String, Path, description = "The queue")), request_body(content = SendRequest, description = "A message; several JSON objects back to back are answered one per line", content_type = "application/json"), responses((status = 200, body = crate::openapi::SendResult), crate::openapi::Errors))]
 pub(crate) async fn send(
     S(s): S<Arc<State>>,
     P(queue): P<String>,
@@ -283,7 +288,8 @@ pub(crate) async fn send(
     Ok(([(header::CONTENT_TYPE, "application/json")], out).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReceiveQuery {
     #[serde(default)]
@@ -311,6 +317,7 @@ fn delivery_json(receipt: &str, d: &Received) -> Value {
     v
 }
 
+#[utoipa::path(post, path = "/v3/queues/{queue}/receive", tag = "queues", params(("queue" = String, Path, description = "The queue"), ReceiveQuery), responses((status = 200, body = crate::openapi::Deliveries), crate::openapi::Errors))]
 pub(crate) async fn receive(
     S(s): S<Arc<State>>,
     P(queue): P<String>,
@@ -355,7 +362,7 @@ pub(crate) async fn receive(
     Ok(Json(json!({ "deliveries": out })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SettleRequest {
     receipts: Vec<String>,
@@ -407,6 +414,7 @@ fn no_delay(how: How) -> impl Fn(Option<u64>) -> Result<How, ApiError> {
     }
 }
 
+#[utoipa::path(post, path = "/v3/queues/{queue}/ack", tag = "queues", params(("queue" = String, Path, description = "The queue")), request_body = SettleRequest, responses((status = 200, body = crate::openapi::Settled), crate::openapi::Errors))]
 pub(crate) async fn ack(
     S(s): S<Arc<State>>,
     P(queue): P<String>,
@@ -415,6 +423,7 @@ pub(crate) async fn ack(
     settle_handler(s, queue, req, |d| no_delay(How::Ack)(d)).await
 }
 
+#[utoipa::path(post, path = "/v3/queues/{queue}/nack", tag = "queues", params(("queue" = String, Path, description = "The queue")), request_body = SettleRequest, responses((status = 200, body = crate::openapi::Settled), crate::openapi::Errors))]
 pub(crate) async fn nack(
     S(s): S<Arc<State>>,
     P(queue): P<String>,
@@ -426,6 +435,7 @@ pub(crate) async fn nack(
     .await
 }
 
+#[utoipa::path(post, path = "/v3/queues/{queue}/reject", tag = "queues", params(("queue" = String, Path, description = "The queue")), request_body = SettleRequest, responses((status = 200, body = crate::openapi::Settled), crate::openapi::Errors))]
 pub(crate) async fn reject(
     S(s): S<Arc<State>>,
     P(queue): P<String>,

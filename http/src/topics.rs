@@ -34,6 +34,7 @@ fn cluster_json(s: &State, base: &str) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/v3/clusters", tag = "clusters", responses((status = 200, body = crate::openapi::ClusterList), crate::openapi::Errors))]
 pub(crate) async fn clusters(S(s): S<Arc<State>>, headers: HeaderMap) -> Json<Value> {
     let base = base_url(&headers);
     Json(json!({
@@ -43,6 +44,7 @@ pub(crate) async fn clusters(S(s): S<Arc<State>>, headers: HeaderMap) -> Json<Va
     }))
 }
 
+#[utoipa::path(get, path = "/v3/clusters/{cluster}", tag = "clusters", params(("cluster" = String, Path, description = "The cluster id (GET /v3/clusters)")), responses((status = 200, body = crate::openapi::Cluster), crate::openapi::Errors))]
 pub(crate) async fn cluster(
     S(s): S<Arc<State>>,
     P(cluster): P<String>,
@@ -70,6 +72,7 @@ fn topic_json(s: &State, base: &str, name: &str, partitions: u32) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/v3/clusters/{cluster}/topics", tag = "topics", params(("cluster" = String, Path, description = "The cluster id (GET /v3/clusters)")), responses((status = 200, body = crate::openapi::TopicList), crate::openapi::Errors))]
 pub(crate) async fn list(
     S(s): S<Arc<State>>,
     P(cluster): P<String>,
@@ -91,6 +94,7 @@ pub(crate) async fn list(
     })))
 }
 
+#[utoipa::path(get, path = "/v3/clusters/{cluster}/topics/{topic}", tag = "topics", params(("cluster" = String, Path, description = "The cluster id (GET /v3/clusters)"), ("topic" = String, Path, description = "The topic")), responses((status = 200, body = crate::openapi::Topic), crate::openapi::Errors))]
 pub(crate) async fn describe(
     S(s): S<Arc<State>>,
     P((cluster, topic)): P<(String, String)>,
@@ -106,7 +110,7 @@ pub(crate) async fn describe(
     )))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateTopic {
     topic_name: String,
@@ -123,7 +127,7 @@ pub(crate) struct CreateTopic {
     validate_only: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ConfigEntry {
     name: String,
@@ -215,6 +219,7 @@ pub(crate) fn open_http_topic(
     }
 }
 
+#[utoipa::path(post, path = "/v3/clusters/{cluster}/topics", tag = "topics", params(("cluster" = String, Path, description = "The cluster id (GET /v3/clusters)")), request_body = CreateTopic, responses((status = 201, body = crate::openapi::Topic), crate::openapi::Errors))]
 pub(crate) async fn create(
     S(s): S<Arc<State>>,
     P(cluster): P<String>,
@@ -249,6 +254,7 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
+#[utoipa::path(delete, path = "/v3/clusters/{cluster}/topics/{topic}", tag = "topics", params(("cluster" = String, Path, description = "The cluster id (GET /v3/clusters)"), ("topic" = String, Path, description = "The topic")), responses((status = 204, description = "Deleted"), crate::openapi::Errors))]
 pub(crate) async fn delete(
     S(s): S<Arc<State>>,
     P((cluster, topic)): P<(String, String)>,
@@ -282,6 +288,7 @@ fn partition_json(s: &State, base: &str, topic: &str, port: &dyn TopicPort, p: u
     })
 }
 
+#[utoipa::path(get, path = "/v3/clusters/{cluster}/topics/{topic}/partitions", tag = "topics", params(("cluster" = String, Path, description = "The cluster id (GET /v3/clusters)"), ("topic" = String, Path, description = "The topic")), responses((status = 200, body = crate::openapi::PartitionList), crate::openapi::Errors))]
 pub(crate) async fn partitions(
     S(s): S<Arc<State>>,
     P((cluster, topic)): P<(String, String)>,
@@ -300,6 +307,7 @@ pub(crate) async fn partitions(
     })))
 }
 
+#[utoipa::path(get, path = "/v3/clusters/{cluster}/topics/{topic}/partitions/{partition}", tag = "topics", params(("cluster" = String, Path, description = "The cluster id (GET /v3/clusters)"), ("topic" = String, Path, description = "The topic"), ("partition" = String, Path, description = "The partition number")), responses((status = 200, body = crate::openapi::Partition), crate::openapi::Errors))]
 pub(crate) async fn partition(
     S(s): S<Arc<State>>,
     P((cluster, topic, p)): P<(String, String, String)>,
@@ -333,6 +341,7 @@ pub(crate) fn no_partition(topic: &str, p: &dyn std::fmt::Display, n: u32) -> Ap
     )
 }
 
+#[utoipa::path(get, path = "/v3/clusters/{cluster}/topics/{topic}/configs", tag = "topics", params(("cluster" = String, Path, description = "The cluster id (GET /v3/clusters)"), ("topic" = String, Path, description = "The topic")), responses((status = 200, body = crate::openapi::TopicConfigList), crate::openapi::Errors))]
 pub(crate) async fn configs(
     S(s): S<Arc<State>>,
     P((cluster, topic)): P<(String, String)>,

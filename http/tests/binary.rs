@@ -47,7 +47,9 @@ fn call(method: &str, url: &str, body: Option<&Value>, token: Option<&str>) -> (
         let client = reqwest::Client::new();
         let mut r = client.request(method.parse().unwrap(), url);
         if let Some(b) = body {
-            r = r.header("content-type", "application/json").body(b.to_string());
+            r = r
+                .header("content-type", "application/json")
+                .body(b.to_string());
         }
         if let Some(t) = token {
             r = r.bearer_auth(t);
@@ -72,18 +74,47 @@ fn data_survives_kill_9() {
         assert_eq!(call("POST", &topics, Some(&body), None).0, 201);
         for i in 0..100 {
             let r = json!({ "key": { "type": "STRING", "data": format!("k{}", i % 7) }, "value": { "data": { "n": i } } });
-            assert_eq!(call("POST", &format!("{topics}/orders/records"), Some(&r), None).0, 200);
+            assert_eq!(
+                call("POST", &format!("{topics}/orders/records"), Some(&r), None).0,
+                200
+            );
         }
         let q = json!({ "queue_name": "jobs", "visibility_timeout_ms": 60000 });
-        assert_eq!(call("POST", &format!("{}/v3/queues", s.url), Some(&q), None).0, 201);
+        assert_eq!(
+            call("POST", &format!("{}/v3/queues", s.url), Some(&q), None).0,
+            201
+        );
         for i in 0..3 {
             let m = json!({ "value": { "data": i } });
-            assert_eq!(call("POST", &format!("{}/v3/queues/jobs/messages", s.url), Some(&m), None).0, 200);
+            assert_eq!(
+                call(
+                    "POST",
+                    &format!("{}/v3/queues/jobs/messages", s.url),
+                    Some(&m),
+                    None
+                )
+                .0,
+                200
+            );
         }
-        let (_, got) = call("POST", &format!("{}/v3/queues/jobs/receive", s.url), None, None);
+        let (_, got) = call(
+            "POST",
+            &format!("{}/v3/queues/jobs/receive", s.url),
+            None,
+            None,
+        );
         let receipt = got["deliveries"][0]["receipt"].as_str().unwrap().to_owned();
         let ack = json!({ "receipts": [receipt] });
-        assert_eq!(call("POST", &format!("{}/v3/queues/jobs/ack", s.url), Some(&ack), None).0, 200);
+        assert_eq!(
+            call(
+                "POST",
+                &format!("{}/v3/queues/jobs/ack", s.url),
+                Some(&ack),
+                None
+            )
+            .0,
+            200
+        );
         // Dropping `s` kills the process: SIGKILL, no shutdown.
     }
     let s = start(&["--data-dir", d]);
@@ -97,8 +128,17 @@ fn data_survives_kill_9() {
         .map(|p| p["end_offset"].as_u64().unwrap())
         .sum();
     assert_eq!(total, 100);
-    let (_, got) = call("GET", &format!("{}/v3/clusters/ringlet/topics/orders/configs", s.url), None, None);
-    assert!(got["data"].as_array().unwrap().iter().any(|c| c["name"] == "ringlet.capacity" && c["value"] == "5000"));
+    let (_, got) = call(
+        "GET",
+        &format!("{}/v3/clusters/ringlet/topics/orders/configs", s.url),
+        None,
+        None,
+    );
+    assert!(got["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["name"] == "ringlet.capacity" && c["value"] == "5000"));
     let (_, got) = call("GET", &format!("{}/v3/queues/jobs", s.url), None, None);
     assert_eq!(got["figures"]["ready"], 2, "{got}");
     drop(s);
@@ -121,7 +161,10 @@ fn bad_arguments_are_explained() {
     for (args, needle) in [
         (vec!["--listen", "nowhere"], "HOST:PORT"),
         (vec!["--colour"], "unknown argument"),
-        (vec!["--token-file", "/nonexistent/token"], "cannot read the token file"),
+        (
+            vec!["--token-file", "/nonexistent/token"],
+            "cannot read the token file",
+        ),
         (vec!["--data-dir"], "needs a value"),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_ringlet-http"))

@@ -25,7 +25,10 @@ struct Reader {
 
 impl Reader {
     async fn open(s: &common::Server, path: &str, last_id: Option<&str>) -> Reader {
-        let mut r = s.client.get(s.at(path)).header("accept", "text/event-stream");
+        let mut r = s
+            .client
+            .get(s.at(path))
+            .header("accept", "text/event-stream");
         if let Some(id) = last_id {
             r = r.header("last-event-id", id);
         }
@@ -42,7 +45,11 @@ impl Reader {
         loop {
             if let Some(end) = self.buf.find("\n\n") {
                 let block: String = self.buf.drain(..end + 2).collect();
-                let mut e = Sse { event: "message".into(), id: None, data: Value::Null };
+                let mut e = Sse {
+                    event: "message".into(),
+                    id: None,
+                    data: Value::Null,
+                };
                 let mut any = false;
                 for line in block.lines() {
                     if let Some(v) = line.strip_prefix("event:") {
@@ -91,16 +98,18 @@ async fn a_stream_follows_and_resumes_exactly() {
         .unwrap();
     let s = common::serve(bus.clone(), HttpConfig::default()).await;
     for i in 0..6 {
-        t.publish_message(Message::new(value(i)).partition((i % 3) as u32)).unwrap();
+        t.publish_message(Message::new(value(i)).partition((i % 3) as u32))
+            .unwrap();
     }
     let mut r = Reader::open(&s, &format!("{EVENTS}?from=earliest"), None).await;
     let first = r.take(4).await;
     assert!(first.iter().all(|e| e.event == "record"));
     let last_id = first[3].id.clone().unwrap();
     drop(r); // the connection drops
-    // Published while nobody was connected, and one more after.
+             // Published while nobody was connected, and one more after.
     for i in 6..12 {
-        t.publish_message(Message::new(value(i)).partition((i % 3) as u32)).unwrap();
+        t.publish_message(Message::new(value(i)).partition((i % 3) as u32))
+            .unwrap();
     }
     let mut r = Reader::open(&s, &format!("{EVENTS}?from=earliest"), Some(&last_id)).await;
     let rest = r.take(8).await;
@@ -110,7 +119,11 @@ async fn a_stream_follows_and_resumes_exactly() {
         .map(|e| e.data["value"]["n"].as_u64().unwrap())
         .collect();
     seen.sort_unstable();
-    assert_eq!(seen, (0..12).collect::<Vec<_>>(), "lost or repeated after resuming");
+    assert_eq!(
+        seen,
+        (0..12).collect::<Vec<_>>(),
+        "lost or repeated after resuming"
+    );
     // Per partition, in order; the id names the last offset of every partition.
     let last = rest.last().unwrap();
     assert_eq!(last.id.as_deref(), Some("0:3,1:3,2:3"));
@@ -118,8 +131,12 @@ async fn a_stream_follows_and_resumes_exactly() {
     // A stream from latest sees only what comes after it.
     let mut r = Reader::open(&s, EVENTS, None).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
-    t.publish_message(Message::new(Some(Payload::String("new".into()))).key("k").header("h", "v"))
-        .unwrap();
+    t.publish_message(
+        Message::new(Some(Payload::String("new".into())))
+            .key("k")
+            .header("h", "v"),
+    )
+    .unwrap();
     let e = r.next().await.unwrap();
     assert_eq!(e.data["value"], "new");
     assert_eq!(e.data["key"], "k");
@@ -141,7 +158,10 @@ async fn gaps_are_counted_and_closing_ends_the_stream() {
     let mut r = Reader::open(&s, EVENTS, Some("0:0")).await;
     let e = r.next().await.unwrap();
     assert_eq!(e.event, "lagged");
-    assert_eq!(e.data, json!({ "topic": "t", "partition": 0, "skipped": 6 }));
+    assert_eq!(
+        e.data,
+        json!({ "topic": "t", "partition": 0, "skipped": 6 })
+    );
     let records = r.take(4).await;
     assert_eq!(records[0].data["offset"], 7);
     assert_eq!(records[3].id.as_deref(), Some("0:10"));
@@ -163,7 +183,11 @@ async fn bad_starts_are_refused() {
         (format!("{EVENTS}?until=1"), None, 400),
         (EVENTS.to_owned(), Some("7:1"), 400),
         (EVENTS.to_owned(), Some("zero"), 400),
-        ("/v3/clusters/ringlet/topics/none/events".to_owned(), None, 404),
+        (
+            "/v3/clusters/ringlet/topics/none/events".to_owned(),
+            None,
+            404,
+        ),
     ] {
         let mut r = s.client.get(s.at(&path));
         if let Some(id) = id {
