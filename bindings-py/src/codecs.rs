@@ -66,7 +66,7 @@ impl Codec<Value> for Json {
     }
 }
 
-fn to_json(obj: &Bound<'_, PyAny>, depth: usize) -> Result<serde_json::Value, String> {
+pub(crate) fn to_json(obj: &Bound<'_, PyAny>, depth: usize) -> Result<serde_json::Value, String> {
     use serde_json::Value as J;
     if depth > MAX_DEPTH {
         return Err(format!(

@@ -63,6 +63,7 @@ mod errors;
 mod eventstore;
 mod faults;
 mod group;
+mod http;
 mod kafka;
 mod queue;
 mod reader;
@@ -91,6 +92,7 @@ fn _ringlet(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     m.add_class::<bus::BusPy>()?;
     kafka::register(m)?;
+    http::register(m)?;
     m.add_class::<bus::ManualClockPy>()?;
     m.add_class::<topic::TopicPy>()?;
     m.add_class::<subscription::SubscriptionPy>()?;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::ports::{Typed, ValueType};
-use crate::value::{Format, HttpValue, Native};
+use crate::value::{Create, Format, HttpValue, Native};
 
 /// How a router serves its bus. Every limit has a default that a browser page,
 /// a shell script and a load test can live with.
@@ -29,6 +29,7 @@ pub struct HttpConfig {
     pub(crate) token: Option<Arc<str>>,
     pub(crate) cors_origins: Vec<String>,
     pub(crate) types: Vec<Arc<dyn ValueType>>,
+    pub(crate) creator: Arc<dyn Create>,
     pub(crate) max_body_bytes: usize,
     pub(crate) max_records_per_request: usize,
     pub(crate) max_consumers: usize,
@@ -71,6 +72,7 @@ impl Default for HttpConfig {
             types: vec![Arc::new(Typed::<HttpValue> {
                 format: Arc::new(Native),
             })],
+            creator: Arc::new(Native),
             max_body_bytes: 8 << 20,
             max_records_per_request: 10_000,
             max_consumers: 1_000,
@@ -120,6 +122,15 @@ impl HttpConfig {
         self.types.push(Arc::new(Typed::<T> {
             format: Arc::new(format),
         }));
+        self
+    }
+
+    /// How topics and queues created over HTTP are made (default [`Native`]:
+    /// of [`HttpValue`]). Register the created type's format with
+    /// [`HttpConfig::values`] too, so that they are served.
+    #[must_use]
+    pub fn create_with(mut self, creator: impl Create) -> Self {
+        self.creator = Arc::new(creator);
         self
     }
 

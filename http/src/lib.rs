@@ -87,8 +87,8 @@
 //!   `422`; unreadable ones `400`; an oversized body `413`; a body that is not
 //!   JSON `415`. Nothing a client sends is answered with a `5xx`: only a failure
 //!   of the server's own storage is (`503`).
-//! - **Topic configs.** A topic is created with `partitions_count` (default
-//!   1) and `configs`: `retention.ms` (Ringlet's `max_age`), `cleanup.policy`
+//! - **Topic configs.** A topic is created with `partitions_count`
+//!   (default 1) and `configs`: `retention.ms` (Ringlet's `max_age`), `cleanup.policy`
 //!   (`delete` or `compact`), `ringlet.capacity` (records retained per
 //!   partition, default 1024) and `ringlet.on_full` (`overwrite`, `block`,
 //!   `reject`, `keep`). `replication_factor` and broker-side Kafka configs
@@ -131,7 +131,7 @@ use ringlet::{Bus, Error};
 
 pub use config::HttpConfig;
 pub use error::ApiError;
-pub use value::{Format, HttpValue, Json, Native, Payload, PayloadCodec};
+pub use value::{Create, Format, HttpValue, Json, Native, Payload, PayloadCodec};
 
 use ports::{QueuePort, TopicPort};
 
@@ -188,6 +188,19 @@ impl State {
             }
         }
         Err(self.mismatch(name, "queue"))
+    }
+
+    /// `409 AlreadyExists` if `name` is taken (by a topic or a queue).
+    pub fn refuse_existing(&self, name: &str) -> Result<(), ApiError> {
+        if self.bus.names().iter().any(|n| n == name) {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                40002,
+                "AlreadyExists",
+                format!("'{name}' already exists"),
+            ));
+        }
+        Ok(())
     }
 
     fn mismatch(&self, name: &str, asked: &str) -> ApiError {
@@ -327,6 +340,35 @@ pub fn try_router(bus: Bus, config: HttpConfig) -> Result<Router, ApiError> {
         Some(cors) => app.layer(cors),
         None => app,
     })
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets open
+/// requests finish for up to `grace` before dropping the connections that are
+/// left (event streams never finish on their own; an `EventSource` reconnects
+/// and resumes with `Last-Event-ID`).
+///
+/// # Errors
+///
+/// The listener's I/O errors.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    grace: std::time::Duration,
+) -> std::io::Result<()> {
+    let asked = Arc::new(tokio::sync::Notify::new());
+    let tell = asked.clone();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        tell.notify_one();
+    });
+    tokio::select! {
+        r = server => r,
+        () = async {
+            asked.notified().await;
+            tokio::time::sleep(grace).await;
+        } => Ok(()),
+    }
 }
 
 async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {

@@ -156,8 +156,7 @@ fn main() -> ExitCode {
             .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         println!("ringlet-http: serving on http://{addr} (cluster id in /v3/clusters)");
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown())
+        ringlet_http::serve(listener, app, shutdown(), std::time::Duration::from_secs(2))
             .await
             .map_err(|e| e.to_string())
     });

@@ -174,7 +174,7 @@ fn out<T: 'static>(format: &dyn Format<T>, r: Record<T>) -> Out {
         partition: r.partition,
         offset: r.offset,
         timestamp: r.timestamp,
-        value: format.to_http(&r.value),
+        value: format.encode(&r.value),
         key: r.key,
         headers: r.headers,
     }
@@ -184,7 +184,7 @@ fn convert<T: 'static>(
     format: &dyn Format<T>,
     msg: Message<HttpValue>,
 ) -> Result<Message<T>, ApiError> {
-    let value = format.from_http(msg.value).map_err(ApiError::invalid)?;
+    let value = format.decode(msg.value).map_err(ApiError::invalid)?;
     Ok(Message {
         value,
         key: msg.key,
@@ -370,7 +370,7 @@ fn received<T: Clone + Send + Sync + 'static>(format: &dyn Format<T>, d: Deliver
         deadline: d.deadline(),
         key: d.key().cloned(),
         headers: d.headers().clone(),
-        value: format.to_http(d.value()),
+        value: format.encode(d.value()),
         settle: Box::new(SharedDelivery::new(d)),
     }
 }

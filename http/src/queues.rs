@@ -20,7 +20,7 @@ use crate::error::ApiError;
 use crate::extract::{json_error, rfc3339, Body, OptBody, Raw, P, Q};
 use crate::ports::{How, QueuePort, Received, Settle};
 use crate::produce::{headers_of, key_of, values_of, wait_for_room, Data, HeaderIn};
-use crate::value::{HttpValue, B64};
+use crate::value::B64;
 use crate::State;
 
 /// How many settled receipts are remembered to answer `AlreadySettled`.
@@ -153,19 +153,15 @@ pub(crate) async fn list(S(s): S<Arc<State>>) -> Json<Value> {
     Json(json!({ "kind": "RingletQueueList", "data": data }))
 }
 
-/// Opens or creates a queue of [`HttpValue`] (durable when the config says).
+/// Creates a queue as the config's [`Create`](crate::Create) makes them.
 pub(crate) fn open_http_queue(
     s: &State,
     name: &str,
     config: QueueConfig,
 ) -> Result<(), ringlet::Error> {
-    if s.kept.is_some() {
-        s.bus
-            .durable_queue_with::<HttpValue>(name, config, crate::PayloadCodec)
-            .map(drop)
-    } else {
-        s.bus.queue::<HttpValue>(name, config).map(drop)
-    }
+    s.config
+        .creator
+        .queue(&s.bus, name, config, s.kept.is_some())
 }
 
 #[utoipa::path(post, path = "/v3/queues", tag = "queues", request_body = CreateQueue, responses((status = 201, body = crate::openapi::Queue), crate::openapi::Errors))]
@@ -186,14 +182,7 @@ pub(crate) async fn create(
     if let Some(d) = &req.dead_letter {
         config = config.dead_letter(d);
     }
-    if s.bus.names().iter().any(|n| *n == req.queue_name) {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            40002,
-            "AlreadyExists",
-            format!("'{}' already exists", req.queue_name),
-        ));
-    }
+    s.refuse_existing(&req.queue_name)?;
     open_http_queue(&s, &req.queue_name, config.clone())?;
     if let Some(kept) = &s.kept {
         kept.update(|m| {

@@ -189,34 +189,15 @@ fn topic_config(partitions: u32, configs: &[ConfigEntry]) -> Result<TopicConfig,
     Ok(config)
 }
 
-/// Opens or creates a topic of [`HttpValue`] (durable when the config says).
+/// Creates a topic as the config's [`Create`](crate::Create) makes them.
 pub(crate) fn open_http_topic(
     s: &State,
     name: &str,
     config: TopicConfig,
 ) -> Result<(), ringlet::Error> {
-    let compacted = config.compacted;
-    let durable = s.kept.is_some();
-    match (durable, compacted) {
-        (false, false) => s.bus.topic::<HttpValue>(name, config).map(drop),
-        (false, true) => s
-            .bus
-            .topic_with_tombstones::<HttpValue>(name, config, Option::is_none)
-            .map(drop),
-        (true, false) => s
-            .bus
-            .durable_topic_with::<HttpValue>(name, config, crate::PayloadCodec)
-            .map(drop),
-        (true, true) => s
-            .bus
-            .durable_topic_with_tombstones::<HttpValue>(
-                name,
-                config,
-                crate::PayloadCodec,
-                Option::is_none,
-            )
-            .map(drop),
-    }
+    s.config
+        .creator
+        .topic(&s.bus, name, config, s.kept.is_some())
 }
 
 #[utoipa::path(post, path = "/v3/clusters/{cluster}/topics", tag = "topics", params(("cluster" = String, Path, description = "The cluster id (GET /v3/clusters)")), request_body = CreateTopic, responses((status = 201, body = crate::openapi::Topic), crate::openapi::Errors))]
@@ -229,14 +210,7 @@ pub(crate) async fn create(
     s.cluster(&cluster)?;
     let partitions = req.partitions_count.unwrap_or(1);
     let config = topic_config(partitions, &req.configs)?;
-    if s.bus.names().iter().any(|n| *n == req.topic_name) {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            40002,
-            "AlreadyExists",
-            format!("'{}' already exists", req.topic_name),
-        ));
-    }
+    s.refuse_existing(&req.topic_name)?;
     if req.validate_only {
         // The core checks the name and the config when it creates; a scratch
         // bus does that without touching this one.

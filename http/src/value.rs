@@ -94,14 +94,14 @@ pub trait Format<T>: Send + Sync + 'static {
     /// # Errors
     ///
     /// Why it is not a value of this type, in the client's words.
-    fn from_http(&self, value: HttpValue) -> Result<T, String>;
+    fn decode(&self, value: HttpValue) -> Result<T, String>;
 
     /// What a consumer is handed for `value`.
     ///
     /// # Errors
     ///
     /// Why the value cannot be shown over HTTP.
-    fn to_http(&self, value: &T) -> Result<HttpValue, String>;
+    fn encode(&self, value: &T) -> Result<HttpValue, String>;
 }
 
 /// The format of [`HttpValue`]: values kept as they came.
@@ -109,11 +109,11 @@ pub trait Format<T>: Send + Sync + 'static {
 pub struct Native;
 
 impl Format<HttpValue> for Native {
-    fn from_http(&self, value: HttpValue) -> Result<HttpValue, String> {
+    fn decode(&self, value: HttpValue) -> Result<HttpValue, String> {
         Ok(value)
     }
 
-    fn to_http(&self, value: &HttpValue) -> Result<HttpValue, String> {
+    fn encode(&self, value: &HttpValue) -> Result<HttpValue, String> {
         Ok(value.clone())
     }
 }
@@ -125,7 +125,7 @@ impl Format<HttpValue> for Native {
 pub struct Json;
 
 impl<T: Serialize + DeserializeOwned + 'static> Format<T> for Json {
-    fn from_http(&self, value: HttpValue) -> Result<T, String> {
+    fn decode(&self, value: HttpValue) -> Result<T, String> {
         let what = std::any::type_name::<T>();
         let bad = |e: serde_json::Error| format!("the value is not a {what}: {e}");
         match value {
@@ -141,11 +141,87 @@ impl<T: Serialize + DeserializeOwned + 'static> Format<T> for Json {
         }
     }
 
-    fn to_http(&self, value: &T) -> Result<HttpValue, String> {
+    fn encode(&self, value: &T) -> Result<HttpValue, String> {
         match serde_json::to_value(value) {
             Ok(serde_json::Value::Null) => Ok(None),
             Ok(v) => Ok(Some(Payload::Json(v))),
             Err(e) => Err(format!("the value cannot be written as JSON: {e}")),
+        }
+    }
+}
+
+/// How topics and queues created over HTTP are made: their value type and
+/// where they are stored. [`Native`] (the default) makes them of
+/// [`HttpValue`]; a binding makes them of its own value type (whose
+/// [`Format`] it registers with [`HttpConfig::values`](crate::HttpConfig::values)).
+pub trait Create: Send + Sync + 'static {
+    /// Creates the topic `name` (`durable`: on the bus's storage; a compacted
+    /// config makes values without content tombstones).
+    ///
+    /// # Errors
+    ///
+    /// The core's, as `Bus::topic` gives them.
+    fn topic(
+        &self,
+        bus: &ringlet::Bus,
+        name: &str,
+        config: ringlet::TopicConfig,
+        durable: bool,
+    ) -> Result<(), ringlet::Error>;
+
+    /// Creates the queue `name` (`durable`: on the bus's storage).
+    ///
+    /// # Errors
+    ///
+    /// The core's, as `Bus::queue` gives them.
+    fn queue(
+        &self,
+        bus: &ringlet::Bus,
+        name: &str,
+        config: ringlet::QueueConfig,
+        durable: bool,
+    ) -> Result<(), ringlet::Error>;
+}
+
+impl Create for Native {
+    fn topic(
+        &self,
+        bus: &ringlet::Bus,
+        name: &str,
+        config: ringlet::TopicConfig,
+        durable: bool,
+    ) -> Result<(), ringlet::Error> {
+        match (durable, config.compacted) {
+            (false, false) => bus.topic::<HttpValue>(name, config).map(drop),
+            (false, true) => bus
+                .topic_with_tombstones::<HttpValue>(name, config, Option::is_none)
+                .map(drop),
+            (true, false) => bus
+                .durable_topic_with::<HttpValue>(name, config, PayloadCodec)
+                .map(drop),
+            (true, true) => bus
+                .durable_topic_with_tombstones::<HttpValue>(
+                    name,
+                    config,
+                    PayloadCodec,
+                    Option::is_none,
+                )
+                .map(drop),
+        }
+    }
+
+    fn queue(
+        &self,
+        bus: &ringlet::Bus,
+        name: &str,
+        config: ringlet::QueueConfig,
+        durable: bool,
+    ) -> Result<(), ringlet::Error> {
+        if durable {
+            bus.durable_queue_with::<HttpValue>(name, config, PayloadCodec)
+                .map(drop)
+        } else {
+            bus.queue::<HttpValue>(name, config).map(drop)
         }
     }
 }
@@ -218,18 +294,18 @@ mod tests {
     #[test]
     fn json_format_takes_every_shape() {
         let f = Json;
-        let from = |p| Format::<u32>::from_http(&f, Some(p));
+        let from = |p| Format::<u32>::decode(&f, Some(p));
         assert_eq!(from(Payload::Json(serde_json::json!(7))), Ok(7));
         assert_eq!(from(Payload::String("7".into())), Ok(7));
         assert_eq!(from(Payload::Binary(b"7".to_vec())), Ok(7));
         assert!(from(Payload::String("x".into()))
             .unwrap_err()
             .contains("not a u32"));
-        assert!(Format::<u32>::from_http(&f, None)
+        assert!(Format::<u32>::decode(&f, None)
             .unwrap_err()
             .contains("required"));
-        assert_eq!(Format::<Option<u32>>::from_http(&f, None), Ok(None));
-        let s: String = Format::<String>::from_http(&f, Some(Payload::String("x".into()))).unwrap();
+        assert_eq!(Format::<Option<u32>>::decode(&f, None), Ok(None));
+        let s: String = Format::<String>::decode(&f, Some(Payload::String("x".into()))).unwrap();
         assert_eq!(s, "x");
     }
 

@@ -17,6 +17,8 @@ __all__ = [
     "Aggregates",
     "AlreadySettled",
     "Bridge",
+    "HttpServer",
+    "serve",
     "Bus",
     "Closed",
     "ConfigError",
@@ -821,3 +823,25 @@ class Bridge:
     def close(self) -> None: ...
     def __enter__(self) -> Bridge: ...
     def __exit__(self, *_args: object) -> bool: ...
+
+@final
+class HttpServer:
+    """A bus served over HTTP (`ringlet.http.serve`)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def running(self) -> bool: ...
+    def stop(self) -> None: ...
+    def __enter__(self) -> HttpServer: ...
+    def __exit__(self, *_args: object) -> bool: ...
+
+def serve(
+    bus: Bus,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8082,
+    token: str | None = None,
+    cors_origins: list[str] | None = None,
+    cluster_id: str | None = None,
+) -> HttpServer: ...
