@@ -203,12 +203,6 @@ pub fn serve(
     if let Some(id) = cluster_id {
         config = config.cluster_id(id);
     }
-    let listener = std::net::TcpListener::bind(SocketAddr::new(ip, port))
-        .and_then(|l| l.set_nonblocking(true).map(|()| l))
-        .map_err(|e| PyOSError::new_err(format!("cannot listen on {host}:{port}: {e}")))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| PyOSError::new_err(e.to_string()))?;
     let app = ringlet_http::router(bus.bus.clone(), config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -231,7 +225,11 @@ pub fn serve(
                     let stopped = async move {
                         let _ = stopped.await;
                     };
-                    let _ = ringlet_http::serve(listener, app, stopped, GRACE).await;
+                    let limits = ringlet_http::ServeLimits {
+                        grace: GRACE,
+                        ..Default::default()
+                    };
+                    let _ = ringlet_http::serve(listener, app, stopped, limits).await;
                 });
             })
     });

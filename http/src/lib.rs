@@ -115,6 +115,7 @@ mod openapi;
 mod ports;
 mod produce;
 mod queues;
+mod serve;
 mod topics;
 mod value;
 
@@ -131,6 +132,7 @@ use ringlet::{Bus, Error};
 
 pub use config::HttpConfig;
 pub use error::ApiError;
+pub use serve::{bind, serve, ServeLimits};
 pub use value::{Create, Format, HttpValue, Json, Native, Payload, PayloadCodec};
 
 use ports::{QueuePort, TopicPort};
@@ -340,35 +342,6 @@ pub fn try_router(bus: Bus, config: HttpConfig) -> Result<Router, ApiError> {
         Some(cors) => app.layer(cors),
         None => app,
     })
-}
-
-/// Serves `app` on `listener` until `shutdown` resolves, then lets open
-/// requests finish for up to `grace` before dropping the connections that are
-/// left (event streams never finish on their own; an `EventSource` reconnects
-/// and resumes with `Last-Event-ID`).
-///
-/// # Errors
-///
-/// The listener's I/O errors.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    grace: std::time::Duration,
-) -> std::io::Result<()> {
-    let asked = Arc::new(tokio::sync::Notify::new());
-    let tell = asked.clone();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown.await;
-        tell.notify_one();
-    });
-    tokio::select! {
-        r = server => r,
-        () = async {
-            asked.notified().await;
-            tokio::time::sleep(grace).await;
-        } => Ok(()),
-    }
 }
 
 async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {

@@ -3,10 +3,12 @@
 //! ```text
 //! ringlet-http [--listen 127.0.0.1:8082] [--data-dir DIR] [--token-file FILE]
 //!              [--cors-origin ORIGIN]... [--cluster-id ID] [--max-wait-ms MS]
+//!              [--max-connections N]
 //! ```
 //!
 //! `--max-wait-ms` caps how long a consumer fetch or a queue receive waits
-//! for a first record (default 30,000).
+//! for a first record (default 30,000); `--max-connections` bounds the
+//! connections open at once (default 16,384; more wait in the backlog).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -15,7 +17,7 @@ use std::process::ExitCode;
 use ringlet::Bus;
 use ringlet_http::HttpConfig;
 
-const USAGE: &str = "usage: ringlet-http [--listen 127.0.0.1:8082] [--data-dir DIR] [--token-file FILE] [--cors-origin ORIGIN]... [--cluster-id ID] [--max-wait-ms MS]";
+const USAGE: &str = "usage: ringlet-http [--listen 127.0.0.1:8082] [--data-dir DIR] [--token-file FILE] [--cors-origin ORIGIN]... [--cluster-id ID] [--max-wait-ms MS] [--max-connections N]";
 
 struct Args {
     listen: SocketAddr,
@@ -24,6 +26,7 @@ struct Args {
     cors: Vec<String>,
     cluster_id: Option<String>,
     max_wait_ms: Option<u64>,
+    max_connections: Option<usize>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -34,6 +37,7 @@ fn parse_args() -> Result<Args, String> {
         cors: Vec::new(),
         cluster_id: None,
         max_wait_ms: None,
+        max_connections: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -61,6 +65,13 @@ fn parse_args() -> Result<Args, String> {
             "--token-file" => args.token_file = Some(value()?.into()),
             "--cors-origin" => args.cors.push(value()?),
             "--cluster-id" => args.cluster_id = Some(value()?),
+            "--max-connections" => {
+                let v = value()?;
+                args.max_connections = Some(
+                    v.parse()
+                        .map_err(|_| format!("--max-connections {v:?}: expected a count"))?,
+                );
+            }
             "--max-wait-ms" => {
                 let v = value()?;
                 args.max_wait_ms = Some(
@@ -151,12 +162,17 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         let app = ringlet_http::try_router(bus.clone(), config).map_err(|e| e.to_string())?;
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
+        let listener = ringlet_http::bind(args.listen)
             .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         println!("ringlet-http: serving on http://{addr} (cluster id in /v3/clusters)");
-        ringlet_http::serve(listener, app, shutdown(), std::time::Duration::from_secs(2))
+        let limits = ringlet_http::ServeLimits {
+            max_connections: args
+                .max_connections
+                .unwrap_or(ringlet_http::ServeLimits::default().max_connections),
+            ..Default::default()
+        };
+        ringlet_http::serve(listener, app, shutdown(), limits)
             .await
             .map_err(|e| e.to_string())
     });

@@ -176,3 +176,75 @@ fn bad_arguments_are_explained() {
         assert!(err.contains(needle), "{args:?}: {err}");
     }
 }
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn ten_thousand_idle_connections_do_not_stop_it() {
+    let n: usize = 10_000;
+    let s = start(&[]);
+    let addr = s.url.trim_start_matches("http://").to_owned();
+    let before = rss_kib(s.child.id());
+    // Connected from 50 threads: a lost SYN costs its connect a second.
+    let idle: Vec<std::net::TcpStream> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..50)
+            .map(|_| {
+                scope.spawn(|| {
+                    (0..n / 50)
+                        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    // Half of them started a request and never finished it.
+    for mut c in idle.iter().step_by(2) {
+        use std::io::Write as _;
+        c.write_all(b"POST /v3/queues HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+            .unwrap();
+    }
+    let (status, got) = call("GET", &format!("{}/v3/clusters", s.url), None, None);
+    assert_eq!(status, 200, "{got}");
+    let during = rss_kib(s.child.id());
+    let per_connection = (during.saturating_sub(before)) * 1024 / n as u64;
+    eprintln!(
+        "{n} idle connections: {} MiB, {per_connection} bytes each",
+        (during - before) / 1024
+    );
+    assert!(
+        per_connection < 48 * 1024,
+        "{per_connection} bytes per idle connection"
+    );
+    drop(idle);
+    let (status, _) = call("GET", &format!("{}/v3/clusters", s.url), None, None);
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn connections_beyond_the_limit_wait_their_turn() {
+    let s = start(&["--max-connections", "4"]);
+    let addr = s.url.trim_start_matches("http://").to_owned();
+    let idle: Vec<_> = (0..4)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    let url = format!("{}/v3/clusters", s.url);
+    let waiting = std::thread::spawn(move || call("GET", &url, None, None).0);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        !waiting.is_finished(),
+        "a fifth connection was served beside four"
+    );
+    drop(idle);
+    assert_eq!(waiting.join().unwrap(), 200);
+}
