@@ -213,9 +213,12 @@ pub fn serve(
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let listener = {
         let _guard = runtime.enter();
-        tokio::net::TcpListener::from_std(listener)
-            .map_err(|e| PyOSError::new_err(e.to_string()))?
+        ringlet_http::bind(SocketAddr::new(ip, port))
+            .map_err(|e| PyOSError::new_err(format!("cannot listen on {host}:{port}: {e}")))?
     };
+    let addr = listener
+        .local_addr()
+        .map_err(|e| PyOSError::new_err(e.to_string()))?;
     let runtime = Arc::new(runtime);
     let thread = py.detach(|| {
         std::thread::Builder::new()
