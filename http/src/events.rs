@@ -185,11 +185,15 @@ pub(crate) async fn stream(
             s.config.max_streams
         )));
     }
+    // A reconnecting EventSource waits a second, not the browser's default.
+    let hello = Event::default()
+        .retry(std::time::Duration::from_secs(1))
+        .comment("ringlet");
     let live = Live {
         topic,
         reader,
         last,
-        pending: VecDeque::new(),
+        pending: VecDeque::from([hello]),
         done: false,
         _slot: Slot(s.clone()),
     };
