@@ -689,8 +689,17 @@ impl Service {
         }
     }
 
-    /// The HTTP API.
+    /// The HTTP API, and the bus itself over HTTP (`ringlet-http`, REST
+    /// Proxy's paths under `/v3` and `/consumers`): the `orders` events can be
+    /// read (followed live at `/v3/clusters/ringlet/topics/orders/events`) but
+    /// only the aggregate appends them; the queues' jobs and shipments can be
+    /// seen and sent.
     pub fn router(self: &Arc<Self>) -> Router {
+        let bus_over_http = ringlet_http::HttpConfig::default()
+            .values::<OrderEvent>(ringlet_http::Json)
+            .values::<Job>(ringlet_http::Json)
+            .values::<Shipment>(ringlet_http::Json)
+            .read_only("orders");
         Router::new()
             .route("/health", get(health))
             .route("/orders", post(place))
@@ -701,6 +710,7 @@ impl Service {
             .route("/stats/orders-per-minute", get(per_minute))
             .route("/stats", get(stats))
             .with_state(self.clone())
+            .merge(ringlet_http::router(self.bus.clone(), bus_over_http))
     }
 }
 

@@ -154,6 +154,37 @@ fn orders_flow_from_commands_to_events_to_fulfilment_to_read_models() {
     let (_, stats) = srv.get("/stats");
     assert_eq!(stats["fulfilment"]["acked"], 3);
     assert_eq!(stats["topology_errors"], 0);
+
+    // The bus over HTTP, beside the API: the events as a v2 consumer reads
+    // them, and refused to writers (only the aggregate appends).
+    let (st, c) = srv.post(
+        "/consumers/audit",
+        &json!({ "name": "a1", "format": "json", "auto.offset.reset": "earliest" }),
+    );
+    assert_eq!(st, 200, "{c}");
+    let base = "/consumers/audit/instances/a1";
+    let (st, _) = srv.post(
+        &format!("{base}/subscription"),
+        &json!({ "topics": ["orders"] }),
+    );
+    assert_eq!(st, 204);
+    let (st, records) = srv.get(&format!("{base}/records?timeout=2000"));
+    assert_eq!(st, 200, "{records}");
+    let placed = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["value"]["type"] == "placed")
+        .count();
+    assert_eq!(placed, 3, "{records}");
+    let (st, e) = srv.post(
+        "/v3/clusters/ringlet/topics/orders/records",
+        &json!({ "value": { "data": { "type": "shipped", "by": 1 } } }),
+    );
+    assert_eq!((st, e["error"].as_str()), (403, Some("ReadOnly")), "{e}");
+    let (st, q) = srv.get("/v3/queues/fulfilment");
+    assert_eq!(st, 200, "{q}");
+    assert_eq!(q["figures"]["acked"], 3);
 }
 
 #[test]

@@ -30,6 +30,7 @@ pub struct HttpConfig {
     pub(crate) cors_origins: Vec<String>,
     pub(crate) types: Vec<Arc<dyn ValueType>>,
     pub(crate) creator: Arc<dyn Create>,
+    pub(crate) read_only: Vec<String>,
     pub(crate) max_body_bytes: usize,
     pub(crate) max_records_per_request: usize,
     pub(crate) max_consumers: usize,
@@ -49,6 +50,7 @@ impl std::fmt::Debug for HttpConfig {
             .field("token", &self.token.as_ref().map(|_| "…"))
             .field("cors_origins", &self.cors_origins)
             .field("value_types", &self.types.len())
+            .field("read_only", &self.read_only)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_records_per_request", &self.max_records_per_request)
             .field("max_consumers", &self.max_consumers)
@@ -73,6 +75,7 @@ impl Default for HttpConfig {
                 format: Arc::new(Native),
             })],
             creator: Arc::new(Native),
+            read_only: Vec::new(),
             max_body_bytes: 8 << 20,
             max_records_per_request: 10_000,
             max_consumers: 1_000,
@@ -122,6 +125,15 @@ impl HttpConfig {
         self.types.push(Arc::new(Typed::<T> {
             format: Arc::new(format),
         }));
+        self
+    }
+
+    /// Serves the topic or queue `name` for reading only: producing, sending
+    /// and deleting are refused with `403` (an event store whose events only
+    /// its aggregates may append, say).
+    #[must_use]
+    pub fn read_only(mut self, name: impl Into<String>) -> Self {
+        self.read_only.push(name.into());
         self
     }
 

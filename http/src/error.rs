@@ -14,7 +14,7 @@ use serde::Serialize;
 /// the failure (`Full`, `Expired`, `NotFound`, …) or, for errors of HTTP itself,
 /// one of `BadRequest`, `Unauthorized`, `PayloadTooLarge`,
 /// `UnsupportedMediaType`, `NotAcceptable`, `MethodNotAllowed`, `TooMany`,
-/// `Unavailable`.
+/// `ReadOnly`, `AlreadyExists`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ApiError {
     /// The HTTP status.

@@ -192,6 +192,19 @@ impl State {
         Err(self.mismatch(name, "queue"))
     }
 
+    /// `403` if `name` is served for reading only.
+    pub fn writable(&self, name: &str) -> Result<(), ApiError> {
+        if self.config.read_only.iter().any(|n| n == name) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                40300,
+                "ReadOnly",
+                format!("'{name}' is served for reading only: it is written by the application"),
+            ));
+        }
+        Ok(())
+    }
+
     /// `409 AlreadyExists` if `name` is taken (by a topic or a queue).
     pub fn refuse_existing(&self, name: &str) -> Result<(), ApiError> {
         if self.bus.names().iter().any(|n| n == name) {

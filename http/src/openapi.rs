@@ -272,6 +272,9 @@ pub(crate) enum Errors {
     /// A token is required and was not given.
     #[response(status = 401)]
     Unauthorized(ApiError),
+    /// The topic or queue is served for reading only.
+    #[response(status = 403)]
+    Forbidden(ApiError),
     /// No such cluster, topic, partition, queue, consumer instance or receipt.
     #[response(status = 404)]
     NotFound(ApiError),

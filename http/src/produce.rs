@@ -231,6 +231,7 @@ pub(crate) async fn records(
     P((cluster, topic)): P<(String, String)>,
     Raw(body): Raw,
 ) -> Result<Response, ApiError> {
+    s.writable(&topic)?;
     s.cluster(&cluster)?;
     let port = s.topic(&topic)?;
     let values = values_of(&body, s.config.max_records_per_request)?;

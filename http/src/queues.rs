@@ -211,6 +211,7 @@ pub(crate) async fn delete(
     S(s): S<Arc<State>>,
     P(queue): P<String>,
 ) -> Result<StatusCode, ApiError> {
+    s.writable(&queue)?;
     s.queue(&queue)?;
     s.bus.delete(&queue)?;
     if let Some(kept) = &s.kept {
@@ -259,6 +260,7 @@ pub(crate) async fn send(
     P(queue): P<String>,
     Raw(body): Raw,
 ) -> Result<Response, ApiError> {
+    s.writable(&queue)?;
     let port = s.queue(&queue)?;
     let values = values_of(&body, s.config.max_records_per_request)?;
     if values.len() == 1 {

@@ -233,6 +233,7 @@ pub(crate) async fn delete(
     S(s): S<Arc<State>>,
     P((cluster, topic)): P<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
+    s.writable(&topic)?;
     s.cluster(&cluster)?;
     s.topic(&topic)?;
     s.bus.delete(&topic)?;
