@@ -482,45 +482,65 @@ pub(crate) async fn records(
     if inst.auto_commit {
         commit_returned(&mut st)?;
     }
-    let mut got: Vec<(String, Out)> = st.leftovers.drain(..).collect();
+    let mut fill = Fill {
+        got: Vec::new(),
+        used: 0,
+        budget,
+        max,
+    };
+    // What an earlier fetch took and could not return comes first.
+    while !fill.full() {
+        let Some((topic, o)) = st.leftovers.pop_front() else {
+            break;
+        };
+        if let Some(back) = fill.offer(topic, o) {
+            st.leftovers.push_front(back);
+            break;
+        }
+    }
+    // Then each member in turn, a small batch at a time.
     let n = st.members.len();
     let mut i = 0;
-    while got.len() < max && i < n && i < st.members.len() {
+    while !fill.full() && i < n && !st.members.is_empty() {
         let at = (st.next + i) % st.members.len();
         let topic = st.members[at].topic.clone();
-        let ready = take_ready(&s, &inst, &mut st, at, max - got.len());
-        got.extend(ready.into_iter().map(|o| (topic.clone(), o)));
-        i += 1;
+        let ready = take_ready(&s, &inst, &mut st, at, fill.room().min(FETCH_BATCH));
+        let more = ready.len() == fill.room().min(FETCH_BATCH);
+        for o in ready {
+            if let Some(back) = fill.offer(topic.clone(), o) {
+                st.leftovers.push_back(back);
+            }
+        }
+        if !more {
+            i += 1;
+        }
     }
     if !st.members.is_empty() {
         st.next = (st.next + 1) % st.members.len();
     }
-    if got.is_empty() && !st.members.is_empty() && !wait.is_zero() {
+    if fill.got.is_empty() && !st.members.is_empty() && !wait.is_zero() {
+        let batch = fill.room().min(FETCH_BATCH);
         let waits = st
             .members
             .iter_mut()
             .map(|m| {
                 let topic = m.topic.clone();
-                Box::pin(async move { (topic, m.consumer.wait(max).await) })
+                Box::pin(async move { (topic, m.consumer.wait(batch).await) })
             })
             .collect::<Vec<_>>();
-        if let Ok(((topic, Ok(v)), _, _)) =
-            tokio::time::timeout(wait, futures_util::future::select_all(waits)).await
-        {
-            got.extend(v.into_iter().map(|o| (topic.clone(), o)));
+        let woke = tokio::time::timeout(wait, futures_util::future::select_all(waits))
+            .await
+            .ok()
+            .map(|(first, _, _others)| first);
+        if let Some((topic, Ok(v))) = woke {
+            for o in v {
+                if let Some(back) = fill.offer(topic.clone(), o) {
+                    st.leftovers.push_back(back);
+                }
+            }
         }
     }
-    // Keep what does not fit for the next fetch (the first record always fits).
-    let mut used = 0;
-    let mut cut = got.len();
-    for (k, (_, o)) in got.iter().enumerate() {
-        used += size_of(o);
-        if k > 0 && used > budget {
-            cut = k;
-            break;
-        }
-    }
-    st.leftovers.extend(got.drain(cut..));
+    let got = fill.got;
     for (topic, o) in &got {
         st.returned
             .insert((topic.clone(), o.partition), o.offset + 1);
@@ -530,6 +550,39 @@ pub(crate) async fn records(
         .map(|(t, o)| record_json(t, o, inst.format))
         .collect();
     Ok(([(header::CONTENT_TYPE, inst.format.media())], Json(body)).into_response())
+}
+
+/// Records taken from members per read while a fetch fills.
+const FETCH_BATCH: usize = 64;
+
+/// A fetch's response as it fills, within its byte budget (the first record
+/// always goes in) and record limit.
+struct Fill {
+    got: Vec<(String, Out)>,
+    used: usize,
+    budget: usize,
+    max: usize,
+}
+
+impl Fill {
+    fn full(&self) -> bool {
+        self.got.len() >= self.max || (!self.got.is_empty() && self.used >= self.budget)
+    }
+
+    fn room(&self) -> usize {
+        self.max.saturating_sub(self.got.len()).max(1)
+    }
+
+    /// Takes the record, or hands it back when it does not fit.
+    fn offer(&mut self, topic: String, o: Out) -> Option<(String, Out)> {
+        let size = size_of(&o);
+        if self.got.len() >= self.max || (!self.got.is_empty() && self.used + size > self.budget) {
+            return Some((topic, o));
+        }
+        self.used += size;
+        self.got.push((topic, o));
+        None
+    }
 }
 
 /// `406` when the request asks for another embedded format than the
