@@ -12,7 +12,7 @@ export CARGO_TERM_COLOR ?= never
 VENV := $(CURDIR)/.venv
 PY := $(VENV)/bin/python
 export PYO3_PYTHON := $(PY)
-PY_PACKAGES := maturin pytest hypothesis mypy nbclient nbformat ipykernel matplotlib psutil
+PY_PACKAGES := maturin pytest hypothesis mypy nbclient nbformat ipykernel matplotlib psutil requests schemathesis
 # Miri runs the unit tests and these integration tests (proptest is too slow there),
 # in two processes at once (Miri interprets on one core; cargo holds its lock only
 # while building).
@@ -38,7 +38,7 @@ WASM_TEST := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 # both times.
 CHROME_TEST := CHROMEDRIVER=/usr/bin/chromedriver $(WASM_TEST) --test browser
 
-.PHONY: demo tour test setup-rust setup setup-py setup-js setup-kafka kafka-up kafka-down kafka py-kafka bench-kafka js js-build js-node js-types js-wasm-test js-e2e playground fmt clippy doc docsrs unit stress loom miri wasm tsan fuzz fuzz-smoke soak bench-build smoke bench python py-build py-test py-stubs py-notebooks dist dist-py dist-js dist-crates installed
+.PHONY: demo tour test http http-load setup-rust setup setup-py setup-js setup-kafka setup-http kafka-up kafka-down kafka py-kafka bench-kafka js js-build js-node js-types js-wasm-test js-e2e playground fmt clippy doc docsrs unit stress loom miri wasm tsan fuzz fuzz-smoke soak bench-build smoke bench python py-build py-test py-stubs py-notebooks dist dist-py dist-js dist-crates installed
 
 # The tour in the terminal, then the playground served on 127.0.0.1 (Ctrl-C stops it).
 demo: setup-rust tour setup-js js-build
@@ -54,7 +54,7 @@ setup-rust:
 
 setup-py:
 	@test -x $(PY) || python3 -m venv $(VENV)
-	@$(PY) -c "import maturin, pytest, hypothesis, mypy, nbclient, nbformat, ipykernel, matplotlib, psutil" 2>/dev/null || $(PY) -m pip install -q $(PY_PACKAGES)
+	@$(PY) -c "import maturin, pytest, hypothesis, mypy, nbclient, nbformat, ipykernel, matplotlib, psutil, requests, schemathesis" 2>/dev/null || $(PY) -m pip install -q $(PY_PACKAGES)
 
 # JS: the wasm target, the wasm-bindgen CLI matching the pinned crate, Debian's
 # Chromium + chromedriver, and the npm dev tools (playwright-core, typescript, rxjs).
@@ -77,7 +77,11 @@ kafka-up: setup-kafka
 kafka-down:
 	@kafka/broker/down.sh
 
-setup: setup-rust setup-py setup-js setup-kafka
+# HTTP: curl and wrk (Debian's) for the HTTP stage's clients and load run.
+setup-http:
+	@command -v curl >/dev/null && command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl wrk; }
+
+setup: setup-rust setup-py setup-js setup-kafka setup-http
 	@rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 	@rustup target list --installed | grep -q '^wasm32-unknown-unknown$$' || rustup target add wasm32-unknown-unknown
@@ -90,7 +94,7 @@ setup: setup-rust setup-py setup-js setup-kafka
 
 test: setup
 	@total=$$(date +%s)
-	$(MAKE) --no-print-directory fmt clippy doc docsrs unit stress loom miri tsan fuzz-smoke wasm bench-build smoke kafka python js dist-js dist-crates installed
+	$(MAKE) --no-print-directory fmt clippy doc docsrs unit stress loom miri tsan fuzz-smoke wasm bench-build smoke kafka python js http dist-js dist-crates installed
 	echo "==> all checks passed in $$(( $$(date +%s) - total )) s"
 
 fmt:
@@ -186,6 +190,24 @@ js-wasm-test:
 js-e2e:
 	$(call stage,playground end to end (Chromium),node --test $(JS_DIR)/tests/e2e/)
 
+# The bus over HTTP (ringlet-http's binary) with real clients: a curl session,
+# Python's requests, Chromium's EventSource across a kill -9, schemathesis
+# against /openapi.json (bounded: fixed seed and example count), and a short
+# wrk load run against the bare axum floor. `cargo test` (the unit stage) ran
+# the Rust client tests.
+HTTP_BIN := $(CURDIR)/target/debug/ringlet-http
+HTTP_LOAD_SECONDS ?= 3
+http: setup-http setup-py setup-js
+	$(call stage,ringlet-http binary,$(CARGO) build -q -p ringlet-http)
+	$(call stage,curl session,http/tests/clients/curl.sh $(HTTP_BIN))
+	$(call stage,Python requests against the binary,RINGLET_HTTP_BIN=$(HTTP_BIN) $(PY) -m pytest -q -p no:cacheprovider http/tests/clients)
+	$(call stage,EventSource in Chromium across a kill -9,RINGLET_HTTP_BIN=$(HTTP_BIN) node --test http/tests/browser/)
+	$(call stage,schemathesis against /openapi.json,http/tests/schemathesis/run.sh $(HTTP_BIN) $(VENV)/bin/schemathesis 40)
+	$(MAKE) --no-print-directory http-load
+
+http-load: setup-http
+	$(call stage,wrk load ($(HTTP_LOAD_SECONDS) s per run),$(CARGO) run --release -q -p ringlet-http --example load -- --seconds $(HTTP_LOAD_SECONDS))
+
 bench-build:
 	$(call stage,benchmarks compile,$(CARGO) bench --workspace --no-run -q)
 
@@ -249,6 +271,7 @@ bench: setup-rust setup-py
 	$(MAKE) --no-print-directory js-build
 	node $(JS_DIR)/bench/bench.mjs
 	$(MAKE) --no-print-directory bench-kafka
+	$(MAKE) --no-print-directory http-load HTTP_LOAD_SECONDS=10
 
 # The Kafka bridge against librdkafka alone, on the test broker (started and
 # stopped here): throughput both ways, latency across two buses.
