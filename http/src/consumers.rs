@@ -12,14 +12,14 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
 use regex::Regex;
-use ringlet::{Key, Start};
+use ringlet::Start;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
 use crate::extract::{Body, OptBody, P, Q};
 use crate::ports::{Consumer, Out, ReadError, TopicPort};
-use crate::value::B64;
+use crate::value::{JsonView, B64};
 use crate::{base_url, State};
 
 /// The server's consumer instances.
@@ -389,33 +389,52 @@ fn size_of(out: &Out) -> usize {
     key + value
 }
 
-fn key_json(key: Option<&Key>, format: Embedded) -> Value {
-    match (key, format) {
-        (None, _) => Value::Null,
-        (Some(k), Embedded::Json) => match k.as_str() {
-            Some(s) => Value::String(s.to_owned()),
-            None => Value::String(B64.encode(k.as_bytes())),
-        },
-        (Some(k), Embedded::Binary) => Value::String(B64.encode(k.as_bytes())),
+/// A record as a v2 consumer gets it, written straight from the record.
+#[derive(serde::Serialize)]
+struct RecordOut<'a> {
+    topic: &'a str,
+    key: Option<String>,
+    value: ValueOut<'a>,
+    partition: u32,
+    offset: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+enum ValueOut<'a> {
+    None,
+    Json(JsonView<'a>),
+    Base64(String),
+}
+
+impl serde::Serialize for ValueOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ValueOut::None => s.serialize_none(),
+            ValueOut::Json(v) => v.serialize(s),
+            ValueOut::Base64(b) => s.serialize_str(b),
+        }
     }
 }
 
-fn record_json(topic: &str, out: &Out, format: Embedded) -> Value {
-    let mut v = json!({
-        "topic": topic,
-        "key": key_json(out.key.as_ref(), format),
-        "value": match (&out.value, format) {
-            (Ok(Some(p)), Embedded::Json) => p.to_json(),
-            (Ok(Some(p)), Embedded::Binary) => Value::String(p.to_base64()),
-            _ => Value::Null,
-        },
-        "partition": out.partition,
-        "offset": out.offset,
+fn record_out<'a>(topic: &'a str, out: &'a Out, format: Embedded) -> RecordOut<'a> {
+    let key = out.key.as_ref().map(|k| match (format, k.as_str()) {
+        (Embedded::Json, Some(text)) => text.to_owned(),
+        _ => B64.encode(k.as_bytes()),
     });
-    if let Err(e) = &out.value {
-        v["error"] = Value::String(e.clone());
+    let value = match (&out.value, format) {
+        (Ok(Some(p)), Embedded::Json) => ValueOut::Json(JsonView(p)),
+        (Ok(Some(p)), Embedded::Binary) => ValueOut::Base64(p.to_base64()),
+        _ => ValueOut::None,
+    };
+    RecordOut {
+        topic,
+        key,
+        value,
+        partition: out.partition,
+        offset: out.offset,
+        error: out.value.as_ref().err().map(String::as_str),
     }
-    v
 }
 
 fn commit_returned(st: &mut Subscribed) -> Result<(), ApiError> {
@@ -545,9 +564,9 @@ pub(crate) async fn records(
         st.returned
             .insert((topic.clone(), o.partition), o.offset + 1);
     }
-    let body: Vec<Value> = got
+    let body: Vec<RecordOut<'_>> = got
         .iter()
-        .map(|(t, o)| record_json(t, o, inst.format))
+        .map(|(t, o)| record_out(t, o, inst.format))
         .collect();
     Ok(([(header::CONTENT_TYPE, inst.format.media())], Json(body)).into_response())
 }

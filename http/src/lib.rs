@@ -11,16 +11,17 @@
 //! use ringlet_http::{HttpConfig, Json};
 //!
 //! #[derive(Clone, serde::Serialize, serde::Deserialize)]
-//! struct Order { id: u64 }
+//! struct Order { id: u64, total: u64 }
 //!
 //! # async fn run() -> std::io::Result<()> {
 //! let bus = Bus::new();
 //! bus.topic::<Order>("orders", TopicConfig::default().partitions(3)).unwrap();
+//! let config = HttpConfig::default().values::<Order>(Json).token("s3cret");
 //! let app = axum::Router::new()
 //!     .route("/health", axum::routing::get(|| async { "ok" }))
-//!     .merge(ringlet_http::router(bus, HttpConfig::default().values::<Order>(Json)));
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8082").await?;
-//! axum::serve(listener, app).await
+//!     .merge(ringlet_http::router(bus, config));
+//! let listener = ringlet_http::bind("127.0.0.1:8082".parse().unwrap())?;
+//! ringlet_http::serve(listener, app, std::future::pending(), Default::default()).await
 //! # }
 //! ```
 //!

@@ -174,7 +174,7 @@ fn out<T: 'static>(format: &dyn Format<T>, r: Record<T>) -> Out {
         partition: r.partition,
         offset: r.offset,
         timestamp: r.timestamp,
-        value: format.encode(&r.value),
+        value: format.encode_owned(r.value),
         key: r.key,
         headers: r.headers,
     }

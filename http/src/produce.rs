@@ -184,8 +184,13 @@ async fn produce_one(
 pub(crate) async fn wait_for_room<R>(
     s: &State,
     name: &str,
-    fut: BoxFut<'static, Result<R, ApiError>>,
+    mut fut: BoxFut<'static, Result<R, ApiError>>,
 ) -> Result<R, ApiError> {
+    use futures_util::FutureExt as _;
+    // Most publishes and sends are done at once: no timer for those.
+    if let Some(done) = (&mut fut).now_or_never() {
+        return done;
+    }
     let wait: Duration = s.config.produce_wait;
     match tokio::time::timeout(wait, fut).await {
         Ok(r) => r,

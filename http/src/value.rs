@@ -49,7 +49,11 @@ impl Payload {
     /// How many bytes [`Payload::to_bytes`] gives.
     pub fn size(&self) -> usize {
         match self {
-            Payload::Json(v) => serde_json::to_vec(v).map_or(0, |b| b.len()),
+            Payload::Json(v) => {
+                let mut n = Count(0);
+                let _ = serde_json::to_writer(&mut n, v);
+                n.0
+            }
             Payload::String(s) => s.len(),
             Payload::Binary(b) => b.len(),
         }
@@ -83,6 +87,20 @@ impl Payload {
     }
 }
 
+/// A writer that only counts.
+struct Count(usize);
+
+impl std::io::Write for Count {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// How values of type `T` become [`Payload`]s and back. [`Native`] serves
 /// [`HttpValue`] (the type of everything created over HTTP), [`Json`] any
 /// serde type; a binding implements it for its own value type.
@@ -102,6 +120,31 @@ pub trait Format<T>: Send + Sync + 'static {
     ///
     /// Why the value cannot be shown over HTTP.
     fn encode(&self, value: &T) -> Result<HttpValue, String>;
+
+    /// [`Format::encode`] of a value the caller owns (a record read from a
+    /// topic): a format that keeps values as they are moves it instead of
+    /// copying it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Format::encode`].
+    fn encode_owned(&self, value: T) -> Result<HttpValue, String> {
+        self.encode(&value)
+    }
+}
+
+/// A payload as a JSON-format consumer sees it ([`Payload::to_json`]),
+/// written without copying the document.
+pub(crate) struct JsonView<'a>(pub &'a Payload);
+
+impl serde::Serialize for JsonView<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Payload::Json(v) => v.serialize(s),
+            Payload::String(t) => s.serialize_str(t),
+            Payload::Binary(_) => self.0.to_json().serialize(s),
+        }
+    }
 }
 
 /// The format of [`HttpValue`]: values kept as they came.
@@ -115,6 +158,10 @@ impl Format<HttpValue> for Native {
 
     fn encode(&self, value: &HttpValue) -> Result<HttpValue, String> {
         Ok(value.clone())
+    }
+
+    fn encode_owned(&self, value: HttpValue) -> Result<HttpValue, String> {
+        Ok(value)
     }
 }
 
