@@ -233,7 +233,7 @@ impl<T: Clone + Send + Sync + 'static> TopicPort for TypedTopic<T> {
 
     fn subscribe(&self, start: Start) -> Result<Box<dyn Reader>, Error> {
         Ok(Box::new(TypedReader {
-            sub: self.topic.subscribe(start)?,
+            reader: self.topic.subscribe(start)?,
             format: self.format.clone(),
         }))
     }
@@ -250,7 +250,7 @@ impl<T: Clone + Send + Sync + 'static> TopicPort for TypedTopic<T> {
             .unwrap_or_else(|| GroupConfig::default().start(start).session_timeout(session));
         let member = self.topic.group_with(group, config)?.join()?;
         Ok(Box::new(TypedMember {
-            member,
+            reader: member,
             format: self.format.clone(),
         }))
     }
@@ -264,10 +264,15 @@ impl<T: Clone + Send + Sync + 'static> TopicPort for TypedTopic<T> {
     }
 }
 
-struct TypedReader<T> {
-    sub: Subscription<T>,
-    format: Arc<dyn Format<T>>,
+/// A subscription or a group member (the core's [`ringlet::Reader`]) and
+/// the format of its values.
+struct Reading<R: ringlet::Reader> {
+    reader: R,
+    format: Arc<dyn Format<R::Value>>,
 }
+
+type TypedReader<T> = Reading<Subscription<T>>;
+type TypedMember<T> = Reading<ringlet::Member<T>>;
 
 fn ready_of<T: 'static>(
     format: &dyn Format<T>,
@@ -283,78 +288,78 @@ fn ready_of<T: 'static>(
     }
 }
 
-/// The first record, then what else is ready (a gap found after the first is
-/// left for the next read).
-fn with_rest<T: 'static>(
-    format: &dyn Format<T>,
-    first: Record<T>,
-    rest: Result<Vec<Out>, ReadError>,
-) -> Vec<Out> {
-    let mut v = vec![out(format, first)];
-    if let Ok(more) = rest {
-        v.extend(more);
-    }
-    v
+/// The next record of a reader; dropped while pending, it forgets its waker
+/// (nothing is lost: the record stays for the next read).
+struct Next<'a, R: ringlet::Reader> {
+    reader: &'a mut R,
+    pending: bool,
 }
 
-impl<T: Clone + Send + Sync + 'static> Reader for TypedReader<T> {
+impl<R: ringlet::Reader> Future for Next<'_, R> {
+    type Output = Result<Record<R::Value>, RecvError>;
+
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let polled = self.reader.poll_recv(cx);
+        self.pending = polled.is_pending();
+        polled
+    }
+}
+
+impl<R: ringlet::Reader> Drop for Next<'_, R> {
+    fn drop(&mut self) {
+        if self.pending {
+            self.reader.cancel_poll();
+        }
+    }
+}
+
+impl<R> Reader for Reading<R>
+where
+    R: ringlet::Reader + Send,
+    R::Value: Clone + Send + Sync + 'static,
+{
     fn ready(&mut self, max: usize) -> Result<Vec<Out>, ReadError> {
-        let got = self.sub.try_recv_batch(max.max(1));
+        let got = self.reader.try_recv_batch(max.max(1));
         ready_of(&*self.format, got)
     }
 
     fn wait(&mut self, max: usize) -> BoxFut<'_, Result<Vec<Out>, ReadError>> {
         Box::pin(async move {
-            let first = self.sub.recv_async().await?;
-            let rest = if max > 1 {
-                self.ready(max - 1)
-            } else {
-                Ok(Vec::new())
-            };
-            Ok(with_rest(&*self.format, first, rest))
-        })
-    }
-}
-
-struct TypedMember<T> {
-    member: ringlet::Member<T>,
-    format: Arc<dyn Format<T>>,
-}
-
-impl<T: Clone + Send + Sync + 'static> Reader for TypedMember<T> {
-    fn ready(&mut self, max: usize) -> Result<Vec<Out>, ReadError> {
-        let got = self.member.try_recv_batch(max.max(1));
-        ready_of(&*self.format, got)
-    }
-
-    fn wait(&mut self, max: usize) -> BoxFut<'_, Result<Vec<Out>, ReadError>> {
-        Box::pin(async move {
-            let first = self.member.recv_async().await?;
-            let rest = if max > 1 {
-                self.ready(max - 1)
-            } else {
-                Ok(Vec::new())
-            };
-            Ok(with_rest(&*self.format, first, rest))
+            let first = Next {
+                reader: &mut self.reader,
+                pending: false,
+            }
+            .await?;
+            let mut v = vec![out(&*self.format, first)];
+            // A gap found after the first record is left for the next read.
+            if max > 1 {
+                if let Ok(more) = self.ready(max - 1) {
+                    v.extend(more);
+                }
+            }
+            Ok(v)
         })
     }
 }
 
 impl<T: Clone + Send + Sync + 'static> Consumer for TypedMember<T> {
     fn commit_offsets(&mut self, offsets: &[(u32, u64)]) -> Result<(), Error> {
-        self.member.commit_offsets(offsets)
+        self.reader.commit_offsets(offsets)
     }
 
     fn seek(&mut self, partition: u32, offset: u64) -> Result<(), Error> {
-        self.member.seek(partition, offset)
+        self.reader.seek(partition, offset)
     }
 
     fn assignment(&mut self) -> Vec<u32> {
-        self.member.assignment()
+        self.reader.assignment()
     }
 
     fn leave(&mut self) {
-        self.member.leave();
+        self.reader.leave();
     }
 }
 
