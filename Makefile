@@ -209,7 +209,7 @@ http-load: setup-http
 	$(call stage,wrk load ($(HTTP_LOAD_SECONDS) s per run),$(CARGO) run --release -q -p ringlet-http --example load -- --seconds $(HTTP_LOAD_SECONDS))
 
 bench-build:
-	$(call stage,benchmarks compile,$(CARGO) bench --workspace --no-run -q)
+	$(call stage,benchmarks compile,$(CARGO) bench -p ringlet-benches --no-run -q)
 
 smoke:
 	$(call stage,demo smoke run,out=$$($(CARGO) run --release -q -p ringlet-examples --bin tour) && grep -q "skipped: 6 }" <<<"$$out" && grep -q "Err(Closed)" <<<"$$out" && grep -q "reason=max_deliveries attempts=3" <<<"$$out" && grep -q 'at-least-once.: ."p2@1"' <<<"$$out" && grep -q '"p3@1"\]$$' <<<"$$out" && grep -q 'kim gets "mow lawn" (attempt 2)' <<<"$$out" && grep -q 'after the restart: offset 2 "ordered cake"' <<<"$$out" && grep -q 'the next publish continues the offsets: 3' <<<"$$out" && echo "tour ran: $$(wc -l <<<"$$out") lines")

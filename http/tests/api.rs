@@ -681,3 +681,52 @@ async fn cors_is_off_unless_asked() {
         .unwrap();
     assert!(r.headers().get("access-control-allow-origin").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn negative_and_huge_offsets_are_refused() {
+    let (bus, s) = with_topic(1).await;
+    let t = bus.get_topic::<HttpValue>("t").unwrap();
+    for i in 0..3 {
+        t.publish(Some(Payload::Json(json!(i)))).unwrap();
+    }
+    let base = consumer(
+        &s,
+        "g",
+        json!({ "format": "json", "auto.offset.reset": "earliest" }),
+    )
+    .await;
+    assert_eq!(
+        s.post(&format!("{base}/subscription"), &json!({ "topics": ["t"] }))
+            .await
+            .0,
+        204
+    );
+    let at =
+        |offset: Value| json!({ "offsets": [{ "topic": "t", "partition": 0, "offset": offset }] });
+    for (path, offset, status, error) in [
+        ("positions", json!(u64::MAX), 422, "OutOfRange"),
+        ("positions", json!(4), 422, "OutOfRange"),
+        ("positions", json!(-1), 422, "BadRequest"),
+        ("positions", json!(1e30), 422, "BadRequest"),
+        ("offsets", json!(u64::MAX), 422, "OutOfRange"),
+        ("offsets", json!(-5), 422, "BadRequest"),
+    ] {
+        let (got_status, got) = s.post(&format!("{base}/{path}"), &at(offset.clone())).await;
+        assert_eq!(
+            (got_status, got["error"].as_str()),
+            (status, Some(error)),
+            "{path} {offset}: {got}"
+        );
+    }
+    let wrong_partition = json!({ "offsets": [{ "topic": "t", "partition": 7, "offset": 0 }] });
+    let (status, got) = s.post(&format!("{base}/positions"), &wrong_partition).await;
+    assert_eq!(
+        (status, got["error"].as_str()),
+        (422, Some("OutOfRange")),
+        "{got}"
+    );
+    // Nothing moved: the instance still reads from the start.
+    let got = fetch(&s, &base, "timeout=1000").await;
+    assert_eq!(got.len(), 3);
+    assert_eq!(t.group("g").unwrap().committed(), vec![None]);
+}
