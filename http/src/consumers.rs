@@ -23,10 +23,21 @@ use crate::value::{JsonView, B64};
 use crate::{base_url, State};
 
 /// The server's consumer instances.
-#[derive(Default)]
 pub(crate) struct Instances {
     map: parking_lot::Mutex<HashMap<(String, String), Arc<Instance>>>,
     next_id: AtomicU64,
+    /// When a request last swept the whole map.
+    swept: parking_lot::Mutex<Instant>,
+}
+
+impl Default for Instances {
+    fn default() -> Self {
+        Instances {
+            map: parking_lot::Mutex::default(),
+            next_id: AtomicU64::new(0),
+            swept: parking_lot::Mutex::new(Instant::now()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,15 +116,47 @@ impl Instances {
         drop(gone);
     }
 
+    /// The instance, unless it was idle longer than the timeout (then it is
+    /// removed). The whole map is swept at most every quarter of the timeout
+    /// (and every second at most), not at every request.
     fn get(&self, s: &State, group: &str, id: &str) -> Result<Arc<Instance>, ApiError> {
-        self.sweep(s.config.consumer_timeout);
-        let found = self
-            .map
-            .lock()
-            .get(&(group.to_owned(), id.to_owned()))
-            .cloned()
-            .ok_or_else(|| no_instance(group, id))?;
-        *found.last_used.lock() = Instant::now();
+        let timeout = s.config.consumer_timeout;
+        let now = Instant::now();
+        let due = {
+            let mut swept = self.swept.lock();
+            let due = now.duration_since(*swept) >= (timeout / 4).min(Duration::from_secs(1));
+            if due {
+                *swept = now;
+            }
+            due
+        };
+        if due {
+            self.sweep(timeout);
+        }
+        let key = (group.to_owned(), id.to_owned());
+        let found = self.map.lock().get(&key).cloned();
+        let Some(found) = found else {
+            return Err(no_instance(group, id));
+        };
+        let idle = {
+            let mut last = found.last_used.lock();
+            let idle = now.duration_since(*last) > timeout;
+            if !idle {
+                *last = now;
+            }
+            idle
+        };
+        if idle {
+            let gone = {
+                let mut map = self.map.lock();
+                match map.get(&key) {
+                    Some(i) if Arc::ptr_eq(i, &found) => map.remove(&key),
+                    _ => None,
+                }
+            };
+            drop((gone, found));
+            return Err(no_instance(group, id));
+        }
         Ok(found)
     }
 }
