@@ -166,6 +166,7 @@ impl Bus {
             durable: convert::opt_bool(&get(&o, "durable")?, "durable")?,
             durability: None,
             codec: None,
+            metadata: Default::default(),
         };
         let t = self
             .bus

@@ -60,6 +60,11 @@ pub(crate) struct BusInner {
     pub(crate) extensions: Extensions,
     /// Links to the outside, listed in snapshots.
     links: Links,
+    /// The rule topic names follow, if the bus has one.
+    naming: Option<crate::NamingRule>,
+    /// Names the bus gives its own topics (stream changelogs), which the naming
+    /// rule does not check.
+    internal: Mutex<Vec<String>>,
 }
 
 /// A durable topic's sync, as registered.
@@ -93,6 +98,9 @@ type QueueOpen<'a, T> = Box<
             Error,
         > + 'a,
 >;
+
+/// How a bus checks values of type `T` against schemas ([`Bus::set_schema_compiler`]).
+struct CompilerFor<T>(crate::schema::SchemaCompiler<T>);
 
 /// The bus a topic was made by, kept in the topic's extensions (streams and event
 /// stores find their bus from a topic this way).
@@ -188,6 +196,7 @@ pub struct BusBuilder {
     clock: Clock,
     journal: Option<usize>,
     storage: Option<Arc<dyn Storage>>,
+    naming: Option<crate::NamingRule>,
 }
 
 impl BusBuilder {
@@ -222,6 +231,15 @@ impl BusBuilder {
     #[must_use]
     pub fn storage(mut self, storage: impl Storage) -> Self {
         self.storage = Some(Arc::new(storage));
+        self
+    }
+
+    /// Makes every topic name created on the bus follow `rule` (see
+    /// [`NamingRule`](crate::NamingRule)); names that break it are `InvalidName`.
+    /// Topics that exist already (the journal) are not checked.
+    #[must_use]
+    pub fn naming_rule(mut self, rule: crate::NamingRule) -> Self {
+        self.naming = Some(rule);
         self
     }
 
@@ -260,6 +278,8 @@ impl BusBuilder {
                 closed: std::sync::atomic::AtomicBool::new(false),
                 extensions: Extensions::default(),
                 links: Links::default(),
+                naming: self.naming,
+                internal: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -372,7 +392,66 @@ impl Bus {
                 reason: "durability is for durable topics: open it with durable_topic".into(),
             });
         }
-        self.make_topic(name, config, None)
+        self.make_topic(name, config, None, None)
+    }
+
+    /// Creates or opens topic `name` as [`Bus::topic`] does, for values checked
+    /// against the config's [schema](TopicConfig::schema) through the JSON they
+    /// serialize to (`serde_json::to_value`; see [`crate::schema`]). Without a
+    /// schema it is [`Bus::topic`]; [`Topic::set_schema`] can add one later.
+    ///
+    /// # Errors
+    ///
+    /// As [`Bus::topic`]; `ConfigError` for a schema that is not one, or that
+    /// the [evolution rule](crate::schema#evolution) refuses.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::{Bus, PublishError, TopicConfig};
+    /// #[derive(Clone, serde::Serialize)]
+    /// struct Click { page: String, ms: i64 }
+    /// let bus = Bus::new();
+    /// let clicks = bus.schema_topic::<Click>("clicks", TopicConfig::default().schema(serde_json::json!({
+    ///     "type": "object", "properties": {"ms": {"minimum": 0}}
+    /// })))?;
+    /// clicks.publish(Click { page: "/".into(), ms: 12 }).unwrap();
+    /// let Err(PublishError::Schema(_, e)) = clicks.publish(Click { page: "/".into(), ms: -1 }) else { panic!() };
+    /// assert_eq!(e.path, "/ms");
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    #[cfg(feature = "json-schema")]
+    pub fn schema_topic<T: serde::Serialize + Clone + Send + Sync + 'static>(
+        &self,
+        name: &str,
+        config: TopicConfig,
+    ) -> Result<Topic<T>, Error> {
+        if config.durability.is_some() {
+            return self.topic(name, config);
+        }
+        self.make_topic(name, config, None, Some(crate::schema::serialized::<T>()))
+    }
+
+    /// Makes `compiler` how this bus checks values of type `T` against schemas
+    /// (a binding registers one for its own value type, once, when it makes the
+    /// bus); it takes precedence over the core's for `T`.
+    pub fn set_schema_compiler<T: 'static>(&self, compiler: crate::schema::SchemaCompiler<T>) {
+        self.inner.extensions.insert(CompilerFor(compiler));
+    }
+
+    /// The compiler for `T`: the one asked for, else the bus's, else the core's.
+    fn schema_compiler<T: 'static>(
+        &self,
+        asked: Option<crate::schema::SchemaCompiler<T>>,
+    ) -> Option<crate::schema::SchemaCompiler<T>> {
+        asked
+            .or_else(|| {
+                self.inner
+                    .extensions
+                    .get::<CompilerFor<T>>()
+                    .map(|c| c.0.clone())
+            })
+            .or_else(crate::schema::builtin::<T>)
     }
 
     /// Creates or opens topic `name`; a new one is durable when `open` is given:
@@ -384,15 +463,20 @@ impl Bus {
         name: &str,
         config: TopicConfig,
         open: Option<DurableOpen<'_, T>>,
+        compiler: Option<crate::schema::SchemaCompiler<T>>,
     ) -> Result<Topic<T>, Error> {
         name::validate(name, false)?;
         config.validate(name)?;
-        let key = Config::Topic(config.clone());
+        let key = Config::Topic(config.shape());
+        let compiler = self.schema_compiler(compiler);
         let _opening = open.as_ref().map(|_| self.inner.opening.lock());
         let reg = self.inner.registry.lock();
         if let Some(topic) = existing::<Topic<T>>(&reg, name, &key)? {
+            drop(reg);
+            topic.adopt(&config.metadata, compiler)?;
             return Ok(topic);
         }
+        self.check_naming(name)?;
         self.check_open()?;
         let (mut held, durable) = match open {
             None => (Some(reg), None),
@@ -409,6 +493,7 @@ impl Bus {
             dead_letter_to::<T>(&reg, source, target)
         });
         let is_durable = durable.is_some();
+        let metadata = config.metadata.clone();
         let topic = Topic::<T>::create_with(
             name.clone(),
             config,
@@ -417,6 +502,10 @@ impl Bus {
             Some(resolver),
             durable,
         )?;
+        topic.inner.schema.remember(compiler.clone());
+        if let Some(doc) = metadata.schema {
+            topic.inner.schema.evolve(&name, doc, compiler)?;
+        }
         let mut reg = match held.take() {
             Some(reg) => reg,
             None => self.relock_free(&name)?,
@@ -489,6 +578,32 @@ impl Bus {
             }
             None => Ok(reg),
         }
+    }
+
+    /// `InvalidName` when the bus has a naming rule that `name` breaks (the bus's
+    /// own topics excepted).
+    fn check_naming(&self, name: &str) -> Result<(), Error> {
+        let Some(rule) = &self.inner.naming else {
+            return Ok(());
+        };
+        if name.starts_with("__") || self.inner.internal.lock().iter().any(|n| n == name) {
+            return Ok(());
+        }
+        rule.check(name)
+    }
+
+    /// Marks `name` as a topic the bus names for itself (a stream changelog):
+    /// the naming rule does not apply to it.
+    pub(crate) fn internal_name(&self, name: &str) {
+        let mut names = self.inner.internal.lock();
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    }
+
+    /// The naming rule topic names on this bus follow, if any.
+    pub fn naming_rule(&self) -> Option<&crate::NamingRule> {
+        self.inner.naming.as_ref()
     }
 
     /// `Closed` once [`Bus::close`] was called.
@@ -651,7 +766,7 @@ impl Bus {
                 is_tombstone,
             ))
         });
-        let topic = self.make_topic(name, config, Some(open))?;
+        let topic = self.make_topic(name, config, Some(open), None)?;
         if let Some(f) = is_tombstone {
             let _ = topic.inner.tombstone.set(f);
         }

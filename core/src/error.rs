@@ -140,22 +140,61 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// Why a value does not match its topic's schema (see [`crate::schema`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaError {
+    /// The topic.
+    pub topic: String,
+    /// Where in the value, as a JSON pointer (`""` is the whole value,
+    /// `/items/0/price` a field of the first item).
+    pub path: String,
+    /// The JSON Schema keyword the value breaks (`type`, `required`, `minimum`, …).
+    pub rule: String,
+    /// What is wrong, in the validator's words.
+    pub message: String,
+}
+
+impl fmt::Display for SchemaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = if self.path.is_empty() {
+            "the value".to_string()
+        } else {
+            format!("the value at {}", self.path)
+        };
+        write!(
+            f,
+            "the record does not match topic {}'s schema: {at} breaks `{}`: {}",
+            shown(&self.topic),
+            self.rule,
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for SchemaError {}
+
 macro_rules! handing_back {
     ($(#[$m:meta])* $name:ident {
         $($(#[$vm:meta])* $var:ident => $msg:literal as $kind:ident),* $(,)?
         $(; $(#[$sm:meta])* $svar:ident(Error))?
+        $(+ $(#[$qm:meta])* $qvar:ident(Box<SchemaError>))?
     }) => {
         $(#[$m])*
         #[derive(Clone, PartialEq, Eq)]
         pub enum $name<M> {
             $($(#[$vm])* $var(M),)*
             $($(#[$sm])* $svar(M, Error),)?
+            $($(#[$qm])* $qvar(M, Box<SchemaError>),)?
         }
 
         impl<M> $name<M> {
             /// The value (or message) that was not published.
             pub fn into_inner(self) -> M {
-                match self { $($name::$var(m) => m,)* $($name::$svar(m, _) => m,)? }
+                match self {
+                    $($name::$var(m) => m,)*
+                    $($name::$svar(m, _) => m,)?
+                    $($name::$qvar(m, _) => m,)?
+                }
             }
 
             /// The same error, borrowing what was handed back.
@@ -163,6 +202,7 @@ macro_rules! handing_back {
                 match self {
                     $($name::$var(m) => $name::$var(m),)*
                     $($name::$svar(m, e) => $name::$svar(m, e.clone()),)?
+                    $($name::$qvar(m, e) => $name::$qvar(m, e.clone()),)?
                 }
             }
 
@@ -171,6 +211,7 @@ macro_rules! handing_back {
                 match self {
                     $($name::$var(m) => $name::$var(f(m)),)*
                     $($name::$svar(m, e) => $name::$svar(f(m), e),)?
+                    $($name::$qvar(m, e) => $name::$qvar(f(m), e),)?
                 }
             }
         }
@@ -180,6 +221,7 @@ macro_rules! handing_back {
                 match self {
                     $($name::$var(_) => f.write_str(concat!(stringify!($var), "(..)")),)*
                     $($name::$svar(_, e) => write!(f, concat!(stringify!($svar), "(.., {:?})"), e),)?
+                    $($name::$qvar(_, e) => write!(f, concat!(stringify!($qvar), "(.., {:?})"), e),)?
                 }
             }
         }
@@ -189,6 +231,7 @@ macro_rules! handing_back {
                 match self {
                     $($name::$var(_) => f.write_str($msg),)*
                     $($name::$svar(_, e) => write!(f, "the record could not be stored: {e}"),)?
+                    $($name::$qvar(_, e) => fmt::Display::fmt(e, f),)?
                 }
             }
         }
@@ -200,6 +243,7 @@ macro_rules! handing_back {
                 match self {
                     $($name::$var(_) => ErrorKind::$kind,)*
                     $($name::$svar(_, e) => e.kind(),)?
+                    $($name::$qvar(..) => ErrorKind::SchemaError,)?
                 }
             }
         }
@@ -232,6 +276,9 @@ handing_back! {
         /// A durable topic's storage refused the record (`Io`), or its codec could
         /// not encode the value (`TypeMismatch`); nothing was published.
         Storage(Error)
+        + /// The value does not match the topic's schema (see [`crate::schema`]);
+        /// nothing was published.
+        Schema(Box<SchemaError>)
     }
 }
 
@@ -250,6 +297,8 @@ handing_back! {
         NoKey => "a compacted topic's records need a key" as NoKey;
         /// See [`PublishError::Storage`].
         Storage(Error)
+        + /// See [`PublishError::Schema`].
+        Schema(Box<SchemaError>)
     }
 }
 
@@ -261,6 +310,7 @@ impl<M> From<PublishError<M>> for PublishTimeoutError<M> {
             PublishError::OutOfRange(m) => PublishTimeoutError::OutOfRange(m),
             PublishError::NoKey(m) => PublishTimeoutError::NoKey(m),
             PublishError::Storage(m, e) => PublishTimeoutError::Storage(m, e),
+            PublishError::Schema(m, e) => PublishTimeoutError::Schema(m, e),
         }
     }
 }
@@ -643,11 +693,13 @@ pub enum ErrorKind {
     Locked,
     /// The operating system refused a read, write or sync of stored data.
     Io,
+    /// A record does not match its topic's schema.
+    SchemaError,
 }
 
 impl ErrorKind {
     /// Every kind, in the contract's order.
-    pub const ALL: [ErrorKind; 18] = [
+    pub const ALL: [ErrorKind; 19] = [
         ErrorKind::Full,
         ErrorKind::Closed,
         ErrorKind::Lagged,
@@ -666,6 +718,7 @@ impl ErrorKind {
         ErrorKind::Corrupt,
         ErrorKind::Locked,
         ErrorKind::Io,
+        ErrorKind::SchemaError,
     ];
 
     /// The stable name (`"Full"`, `"Closed"`, …).
@@ -689,6 +742,7 @@ impl ErrorKind {
             ErrorKind::Corrupt => "Corrupt",
             ErrorKind::Locked => "Locked",
             ErrorKind::Io => "Io",
+            ErrorKind::SchemaError => "SchemaError",
         }
     }
 }

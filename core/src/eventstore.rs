@@ -97,6 +97,8 @@ pub enum AppendError<E> {
     /// A durable store's log refused the events (`Io`, or an event its codec
     /// cannot encode): nothing was appended.
     Storage(Vec<E>, Error),
+    /// An event does not match the store topic's schema: nothing was appended.
+    Schema(Vec<E>, Box<crate::SchemaError>),
 }
 
 impl<E> AppendError<E> {
@@ -106,7 +108,8 @@ impl<E> AppendError<E> {
             AppendError::VersionConflict { events, .. }
             | AppendError::Full(events)
             | AppendError::Closed(events)
-            | AppendError::Storage(events, _) => events,
+            | AppendError::Storage(events, _)
+            | AppendError::Schema(events, _) => events,
         }
     }
 }
@@ -128,6 +131,7 @@ impl<E> fmt::Debug for AppendError<E> {
             AppendError::Full(_) => f.write_str("Full(..)"),
             AppendError::Closed(_) => f.write_str("Closed(..)"),
             AppendError::Storage(_, e) => f.debug_tuple("Storage").field(&"..").field(e).finish(),
+            AppendError::Schema(_, e) => f.debug_tuple("Schema").field(&"..").field(e).finish(),
         }
     }
 }
@@ -139,6 +143,7 @@ impl<E> crate::ErrorDetails for AppendError<E> {
             AppendError::Full(_) => crate::ErrorKind::Full,
             AppendError::Closed(_) => crate::ErrorKind::Closed,
             AppendError::Storage(_, e) => e.kind(),
+            AppendError::Schema(..) => crate::ErrorKind::SchemaError,
         }
     }
 }
@@ -158,6 +163,7 @@ impl<E> fmt::Display for AppendError<E> {
             AppendError::Full(_) => f.write_str("the event store is full"),
             AppendError::Closed(_) => f.write_str("the event store is closed"),
             AppendError::Storage(_, e) => write!(f, "the events could not be stored: {e}"),
+            AppendError::Schema(_, e) => fmt::Display::fmt(e, f),
         }
     }
 }
@@ -276,6 +282,7 @@ impl<E: Clone + Send + Sync + 'static> EventStore<E> {
                     Refused::Full => AppendError::Full(events),
                     Refused::Closed => AppendError::Closed(events),
                     Refused::Storage(e) => AppendError::Storage(events, *e),
+                    Refused::Schema(e) => AppendError::Schema(events, e),
                 })
             }
         }

@@ -262,6 +262,7 @@
 #![warn(clippy::undocumented_unsafe_blocks, clippy::unnecessary_safety_comment)]
 
 mod bus;
+pub mod catalog;
 mod clock;
 mod dead_letter;
 mod error;
@@ -277,6 +278,7 @@ mod name;
 pub mod options;
 pub mod queue;
 mod record;
+pub mod schema;
 pub mod snapshot;
 pub mod storage;
 pub mod streams;
@@ -285,6 +287,7 @@ mod topic;
 mod wait;
 
 pub use bus::{Bus, BusBuilder};
+pub use catalog::CatalogEntry;
 pub use clock::{Clock, ManualClock};
 pub use error::{label_value_type, shown};
 pub use error::{
@@ -299,15 +302,18 @@ pub use group::{
     ShareMember, SharePartitionSnapshot, ShareReceiveFuture,
 };
 pub use murmur2::{murmur2, partition_for_key};
+pub use name::NamingRule;
 pub use queue::{
     Delivery, Queue, QueueConfig, QueueFigures, ReceiveFuture, SendFuture, MAX_QUEUE_CAPACITY,
 };
 pub use record::{Headers, Key, Message, Receipt, Record, MAX_WASM_RECORDS};
+pub use schema::SchemaError;
 pub use snapshot::Snapshot;
 pub use streams::{OnError, Stream, StreamError, Table, Topology};
 pub use topic::BATCH;
 pub use topic::{
-    Iter, OnFull, OnLag, PublishFuture, Reader, RecvFuture, Start, Subscription, Topic, TopicConfig,
+    Iter, OnFull, OnLag, PublishFuture, Reader, RecvFuture, Start, Subscription, Topic,
+    TopicConfig, TopicMetadata,
 };
 pub use topic::{MAX_CAPACITY, MAX_PARTITIONS};
 

@@ -31,6 +31,9 @@ pub struct TopicOptions {
     pub durability: Option<Durability>,
     /// The name of a durable topic's codec (one of the host's [`Codecs`]).
     pub codec: Option<String>,
+    /// Owner, description, tags and schema: fields left out keep what the topic
+    /// has (see [`crate::TopicMetadata`]).
+    pub metadata: crate::TopicMetadata,
 }
 
 /// The codecs a host offers for durable topics of its values, by name.
@@ -65,6 +68,7 @@ impl TopicOptions {
         if self.durability.is_some() {
             base.durability = self.durability;
         }
+        base.metadata = self.metadata.clone();
         base
     }
 }

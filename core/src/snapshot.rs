@@ -61,7 +61,7 @@ use crate::group::share::ShareGroupSnapshot;
 use crate::group::GroupSnapshot;
 pub use crate::group::{GroupConfigSnapshot, StartSnapshot};
 use crate::queue::{QueueConfig, QueueFigures};
-use crate::topic::{OnFull, TopicConfig, TopicInner};
+use crate::topic::{OnFull, TopicConfig, TopicInner, TopicMetadata};
 
 /// Everything on the bus. See the [module docs](self) for the JSON shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +97,13 @@ pub struct TopicSnapshot {
     /// What opening a durable topic's logs cut off ([`crate::Topic::recovered`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recovered: Vec<String>,
+    /// Its owner, description, tags and schema ([`crate::Topic::metadata`]);
+    /// absent when none is set.
+    #[serde(default, skip_serializing_if = "TopicMetadata::is_empty")]
+    pub metadata: TopicMetadata,
+    /// Whether its records are kept on disk (a durable topic).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub durable: bool,
 }
 
 /// A topic's configuration in a snapshot (durations in ms).
@@ -254,6 +261,8 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
                 .as_ref()
                 .map(|d| d.logs.recovered())
                 .unwrap_or_default(),
+            metadata: self.snapshot_metadata(),
+            durable: self.durable.is_some(),
         }
     }
 }

@@ -22,6 +22,7 @@ const LAYERS: &[&[&str]] = &[
         "link",
         "storage",
         "fault_point",
+        "schema",
     ],
     &["topic", "queue"],
     &["group"],
@@ -30,6 +31,7 @@ const LAYERS: &[&[&str]] = &[
     &["faults"],
     &["streams"],
     &["eventstore"],
+    &["catalog"],
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

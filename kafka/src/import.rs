@@ -163,6 +163,7 @@ impl<T: Clone + Send + Sync + 'static> Sink for TopicSink<T> {
                 Err(PublishTimeoutError::Storage(m, e)) => {
                     Try::Failing(m, format!("the topic's storage failed ({e})"))
                 }
+                Err(PublishTimeoutError::Schema(_, e)) => Try::Refused(e.to_string()),
             },
         )
     }

@@ -937,7 +937,7 @@ impl Bus {
         Ok(t)
     }
 
-    pub(super) fn live_topologies(&self) -> Vec<Topology> {
+    pub(crate) fn live_topologies(&self) -> Vec<Topology> {
         let slots = self.inner.extensions.get_or_default::<Topologies>();
         let all = slots.all.lock();
         all.iter()

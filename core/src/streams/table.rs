@@ -74,6 +74,7 @@ pub(super) fn changelog<V: Clone + Send + Sync + 'static>(
         .capacity(capacity)
         .on_full(OnFull::Keep);
     let bus = topo.bus()?;
+    bus.internal_name(&name);
     match topo.changelog_codec::<V>() {
         // Durable: a durable compacted topic whose `None`s are tombstones,
         // written with the topology's step log.

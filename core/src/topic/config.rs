@@ -81,7 +81,7 @@ crate::error::named_values!(OnFull, "on_full", {
 /// assert_eq!((c.partitions, c.capacity), (3, 4096));
 /// assert_eq!(TopicConfig::default().capacity, 1024);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopicConfig {
     /// Number of partitions (default 1).
     pub partitions: u32,
@@ -99,6 +99,87 @@ pub struct TopicConfig {
     /// `Some(Durability::Written)` unless set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub durability: Option<Durability>,
+    /// What the topic is, as a data product: owner, description, tags, schema.
+    /// Not part of the shape compared when the topic is opened again (see
+    /// [`TopicMetadata`]).
+    #[serde(default, skip_serializing_if = "TopicMetadata::is_empty")]
+    pub metadata: TopicMetadata,
+}
+
+/// A topic as a data product (data mesh's "data as a product"): who owns it, what it
+/// is, how it is tagged, and the JSON Schema its values follow. Listed by
+/// [`Bus::catalog`](crate::Bus::catalog).
+///
+/// Opening a topic again with metadata: an owner, description or tags left unset
+/// keep what the topic has; set ones must equal what it has, or fill in what it has
+/// not (`ConfigError` otherwise: metadata has one owner). A schema given is the
+/// topic's next schema when it differs, accepted only by the
+/// [evolution rule](crate::schema#evolution).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicMetadata {
+    /// The team or domain that owns the topic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// What the records are, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Tags, in the order given (duplicates dropped).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// The JSON Schema every value must match (see [`crate::schema`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<serde_json::Value>,
+}
+
+impl TopicMetadata {
+    /// Whether nothing is set.
+    pub fn is_empty(&self) -> bool {
+        self.owner.is_none()
+            && self.description.is_none()
+            && self.tags.is_empty()
+            && self.schema.is_none()
+    }
+
+    pub(crate) fn validate(&self, name: &str) -> Result<(), Error> {
+        let bad = |reason: String| {
+            Err(Error::ConfigError {
+                name: name.into(),
+                reason,
+            })
+        };
+        const MAX: usize = 4096;
+        for (what, v) in [("owner", &self.owner), ("description", &self.description)] {
+            match v {
+                Some(v) if v.trim().is_empty() => {
+                    return bad(format!("{what} is empty: leave it unset instead"))
+                }
+                Some(v) if v.len() > MAX => {
+                    return bad(format!("{what} is {} bytes long, more than {MAX}", v.len()))
+                }
+                _ => {}
+            }
+        }
+        if self.tags.len() > 64 {
+            return bad(format!("{} tags, more than 64", self.tags.len()));
+        }
+        for t in &self.tags {
+            if t.trim().is_empty() || t.len() > 256 {
+                return bad(format!(
+                    "tag {} must be 1 to 256 bytes and not blank",
+                    crate::error::shown(t)
+                ));
+            }
+        }
+        if let Some(s) = &self.schema {
+            if !(s.is_object() || s.is_boolean()) {
+                return bad(format!(
+                    "the schema must be a JSON Schema (an object or a boolean), not {}",
+                    crate::error::shown(&s.to_string())
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for TopicConfig {
@@ -110,6 +191,7 @@ impl Default for TopicConfig {
             on_full: OnFull::Overwrite,
             compacted: false,
             durability: None,
+            metadata: TopicMetadata::default(),
         }
     }
 }
@@ -199,6 +281,60 @@ impl TopicConfig {
         self
     }
 
+    /// Sets the owner (a team or domain) listed in the [catalog](crate::Bus::catalog).
+    #[must_use]
+    pub fn owner(mut self, owner: impl Into<String>) -> Self {
+        self.metadata.owner = Some(owner.into());
+        self
+    }
+
+    /// Sets the description listed in the catalog.
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.metadata.description = Some(description.into());
+        self
+    }
+
+    /// Adds a tag (a tag given twice is kept once).
+    #[must_use]
+    pub fn tag(mut self, tag: impl Into<String>) -> Self {
+        let tag = tag.into();
+        if !self.metadata.tags.contains(&tag) {
+            self.metadata.tags.push(tag);
+        }
+        self
+    }
+
+    /// Sets the JSON Schema that every value must match at publish (see
+    /// [`crate::schema`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::{Bus, TopicConfig};
+    /// let bus = Bus::new();
+    /// let clicks = bus.topic::<serde_json::Value>("web.clicks.v1", TopicConfig::default()
+    ///     .owner("web-team").description("Page clicks").tag("pii:none")
+    ///     .schema(serde_json::json!({"type": "object", "required": ["page"]})))?;
+    /// assert!(clicks.publish(serde_json::json!({"page": "/"})).is_ok());
+    /// assert!(clicks.publish(serde_json::json!({"user": 1})).is_err());
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    #[must_use]
+    pub fn schema(mut self, schema: serde_json::Value) -> Self {
+        self.metadata.schema = Some(schema);
+        self
+    }
+
+    /// The same configuration without its metadata: what is compared when a
+    /// topic is opened again.
+    pub(crate) fn shape(&self) -> TopicConfig {
+        TopicConfig {
+            metadata: TopicMetadata::default(),
+            ..self.clone()
+        }
+    }
+
     /// Sets a durable topic's [`Durability`] (see [`crate::storage`]).
     #[must_use]
     pub fn durability(mut self, durability: Durability) -> Self {
@@ -242,6 +378,6 @@ impl TopicConfig {
         if self.compacted && matches!(self.on_full, OnFull::Block | OnFull::Reject) {
             return bad("a compacted topic's on_full is overwrite or keep".into());
         }
-        Ok(())
+        self.metadata.validate(name)
     }
 }

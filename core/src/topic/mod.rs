@@ -23,7 +23,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::clock::{duration_ms, waiter_id};
 use crate::dead_letter::DeadLetterResolver;
-use crate::error::{PublishError, PublishTimeoutError};
+use crate::error::{shown, PublishError, PublishTimeoutError};
 use crate::extensions::Extensions;
 use crate::journal::Journal;
 use crate::record::{Headers, Message, Receipt};
@@ -39,7 +39,7 @@ pub(crate) use start::resolve;
 pub use start::{OnLag, Start};
 pub use subscription::{Iter, RecvFuture, Subscription, BATCH};
 
-pub use config::{OnFull, TopicConfig, MAX_CAPACITY, MAX_PARTITIONS};
+pub use config::{OnFull, TopicConfig, TopicMetadata, MAX_CAPACITY, MAX_PARTITIONS};
 pub use future::PublishFuture;
 pub(crate) use iteration::{next_item, next_item_timeout, poll_next_item};
 pub(crate) use ops::TopicOps;
@@ -71,6 +71,19 @@ pub(crate) struct TopicInner<T> {
     pub(crate) durable: Option<durable::Durable<T>>,
     /// The faults armed on the topic (see [`crate::faults`]).
     pub(crate) faults: crate::fault_point::SharedPoint,
+    /// Its owner, description and tags now (`config` holds the shape only).
+    pub(crate) meta: Mutex<TopicMetadata>,
+    /// Its schema now, checked at every publish.
+    pub(crate) schema: crate::schema::SchemaSlot<T>,
+}
+
+impl<T: 'static> TopicInner<T> {
+    /// The metadata now, schema included.
+    pub(crate) fn snapshot_metadata(&self) -> TopicMetadata {
+        let mut m = self.meta.lock().clone();
+        m.schema = self.schema.doc();
+        m
+    }
 }
 
 /// A handle to a topic: publish to it, subscribe to it. Cheap to clone; `Send + Sync`.
@@ -157,6 +170,7 @@ fn without_timeout<M>(e: PublishTimeoutError<M>) -> PublishError<M> {
         PublishTimeoutError::OutOfRange(m) => PublishError::OutOfRange(m),
         PublishTimeoutError::NoKey(m) => PublishError::NoKey(m),
         PublishTimeoutError::Storage(m, e) => PublishError::Storage(m, e),
+        PublishTimeoutError::Schema(m, e) => PublishError::Schema(m, e),
     }
 }
 
@@ -227,6 +241,10 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
             });
         }
         let max_age_ms = config.max_age.map(duration_ms);
+        let mut config = config;
+        let mut meta = std::mem::take(&mut config.metadata);
+        // The schema lives in its slot (set by the bus, which compiles it).
+        meta.schema = None;
         let topic = Topic {
             inner: Arc::new(TopicInner {
                 name,
@@ -244,6 +262,8 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
                 tombstone: std::sync::OnceLock::new(),
                 durable,
                 faults: Default::default(),
+                meta: Mutex::new(meta),
+                schema: Default::default(),
             }),
         };
         let weak = Arc::downgrade(&topic.inner);
@@ -277,7 +297,9 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
         &self.inner.name
     }
 
-    /// The topic's configuration.
+    /// The topic's configuration: its shape (partitions, retention, policies).
+    /// Its metadata is empty here: [`Topic::metadata`] gives the current owner,
+    /// description, tags and schema.
     ///
     /// # Examples
     ///
@@ -290,6 +312,94 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
     /// ```
     pub fn config(&self) -> &TopicConfig {
         &self.inner.config
+    }
+
+    /// The topic's owner, description, tags and schema now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::TopicConfig;
+    /// let bus = ringlet::Bus::new();
+    /// let t = bus.topic::<u8>("t", TopicConfig::default().owner("billing").tag("finance"))?;
+    /// let m = t.metadata();
+    /// assert_eq!((m.owner.as_deref(), m.tags), (Some("billing"), vec!["finance".to_string()]));
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn metadata(&self) -> TopicMetadata {
+        self.inner.snapshot_metadata()
+    }
+
+    /// The topic's JSON Schema now, if it has one.
+    pub fn schema(&self) -> Option<serde_json::Value> {
+        self.inner.schema.doc()
+    }
+
+    /// Changes the topic's schema to `schema`, if the
+    /// [evolution rule](crate::schema#evolution) allows it (a topic without a
+    /// schema takes any). Publishes from then on are checked against it.
+    ///
+    /// # Errors
+    ///
+    /// `ConfigError` saying what change is refused, or why `schema` is not a
+    /// schema, or that the topic's values cannot be checked.
+    pub fn set_schema(&self, schema: serde_json::Value) -> Result<(), Error> {
+        let m = TopicMetadata {
+            schema: Some(schema),
+            ..TopicMetadata::default()
+        };
+        m.validate(&self.inner.name)?;
+        let doc = m.schema.expect("set above");
+        self.inner.schema.evolve(&self.inner.name, doc, None)
+    }
+
+    /// Takes `given` metadata into the topic when it is opened again: unset fields
+    /// keep what the topic has, set ones must agree or fill in, a schema evolves.
+    pub(crate) fn adopt(
+        &self,
+        given: &TopicMetadata,
+        compiler: Option<crate::schema::SchemaCompiler<T>>,
+    ) -> Result<(), Error> {
+        let name = &*self.inner.name;
+        {
+            let mut meta = self.inner.meta.lock();
+            let conflict = |what: &str, has: &str, given: &str| Error::ConfigError {
+                name: name.to_string(),
+                reason: format!(
+                    "its {what} is {has}, not {given}: leave {what} unset to open it as it is"
+                ),
+            };
+            for (what, has, want) in [
+                ("owner", &meta.owner, &given.owner),
+                ("description", &meta.description, &given.description),
+            ] {
+                if let (Some(h), Some(w)) = (has, want) {
+                    if h != w {
+                        return Err(conflict(what, &shown(h), &shown(w)));
+                    }
+                }
+            }
+            if !meta.tags.is_empty() && !given.tags.is_empty() && meta.tags != given.tags {
+                return Err(conflict(
+                    "tags",
+                    &format!("{:?}", meta.tags),
+                    &format!("{:?}", given.tags),
+                ));
+            }
+            if meta.owner.is_none() {
+                meta.owner.clone_from(&given.owner);
+            }
+            if meta.description.is_none() {
+                meta.description.clone_from(&given.description);
+            }
+            if meta.tags.is_empty() {
+                meta.tags.clone_from(&given.tags);
+            }
+        }
+        match &given.schema {
+            Some(doc) => self.inner.schema.evolve(name, doc.clone(), compiler),
+            None => Ok(()),
+        }
     }
 
     /// The number of partitions.
@@ -690,8 +800,8 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
     ///
     /// # Errors
     ///
-    /// `Full` or `Closed` with the values not published (in order); the ones before
-    /// them were published.
+    /// `Full`, `Closed` or `Schema` with the values not published (in order); the
+    /// ones before them were published.
     ///
     /// # Examples
     ///
@@ -777,9 +887,30 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
         let mut it = values.into_iter();
         let mut n = 0;
         loop {
-            let chunk: Vec<T> = it.by_ref().take(chunk_max).collect();
+            let mut chunk: Vec<T> = it.by_ref().take(chunk_max).collect();
+            // A value that does not match the schema ends the batch: the ones
+            // before it are published first.
+            let mismatch = inner
+                .first_mismatch(&chunk)
+                .map(|(i, e)| (chunk.split_off(i), e));
             if chunk.is_empty() {
-                return Ok(n);
+                return match mismatch {
+                    None => Ok(n),
+                    Some((bad, e)) => {
+                        Err(PublishError::Schema(bad.into_iter().chain(it).collect(), e))
+                    }
+                };
+            }
+            if let Some((bad, e)) = mismatch {
+                // Publish the matching prefix as a batch of its own, then refuse.
+                let rest: Vec<T> = bad.into_iter().chain(it).collect();
+                return match self.publish_batch_waiting(chunk, wait) {
+                    Ok(_) => Err(PublishError::Schema(rest, e)),
+                    Err(err) => Err(err.map(|mut v| {
+                        v.extend(rest);
+                        v
+                    })),
+                };
             }
             let k = chunk.len() as u64;
             // A durable topic's chunk is one frame of the log, with one timestamp.

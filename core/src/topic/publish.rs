@@ -26,6 +26,8 @@ pub(crate) enum Refused {
     /// A durable topic's log refused the records (boxed to keep the common
     /// refusals small).
     Storage(Box<Error>),
+    /// A value does not match the topic's schema.
+    Schema(Box<crate::schema::SchemaError>),
 }
 
 impl From<ClaimRefused> for Refused {
@@ -44,11 +46,39 @@ impl Refused {
             Refused::Full => PublishError::Full(m),
             Refused::Closed => PublishError::Closed(m),
             Refused::Storage(e) => PublishError::Storage(m, *e),
+            Refused::Schema(e) => PublishError::Schema(m, e),
         }
     }
 }
 
 impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
+    /// Checks `value` against the topic's schema, if it has one (tombstones pass).
+    #[inline]
+    pub(crate) fn schema_check(&self, value: &T) -> Result<(), Box<crate::schema::SchemaError>> {
+        let Some(c) = self.schema.get() else {
+            return Ok(());
+        };
+        if self.tombstone.get().is_some_and(|is| is(value)) {
+            return Ok(());
+        }
+        c.check.check(value).map_err(|v| Box::new(v.on(&self.name)))
+    }
+
+    /// The index of the first of `values` that does not match the schema, and why.
+    pub(crate) fn first_mismatch<'a>(
+        &self,
+        values: impl IntoIterator<Item = &'a T>,
+    ) -> Option<(usize, Box<crate::schema::SchemaError>)>
+    where
+        T: 'a,
+    {
+        self.schema.get()?;
+        values
+            .into_iter()
+            .enumerate()
+            .find_map(|(i, v)| self.schema_check(v).err().map(|e| (i, e)))
+    }
+
     pub(crate) fn close(&self) {
         for p in self.parts.iter() {
             p.close();
@@ -181,6 +211,9 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
         entry: Entry<T>,
         wait: Wait,
     ) -> Result<Receipt, PublishError<Entry<T>>> {
+        if let Err(e) = self.schema_check(&entry.value) {
+            return Err(PublishError::Schema(entry, e));
+        }
         let Some(p) = self.pick_partition(entry.key.as_ref(), partition) else {
             return Err(PublishError::OutOfRange(entry));
         };
@@ -314,6 +347,9 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
     ) -> Result<u64, (Refused, Vec<Message<T>>)> {
         if let Some(r) = self.injected() {
             return Err((r, msgs));
+        }
+        if let Some((_, e)) = self.first_mismatch(msgs.iter().map(|m| &m.value)) {
+            return Err((Refused::Schema(e), msgs));
         }
         let k = msgs.len() as u64;
         // One timestamp for the batch: a durable topic's log holds it.
