@@ -109,15 +109,19 @@ impl BusPy {
 #[pymethods]
 impl BusPy {
     #[new]
-    #[pyo3(signature = (clock = None, journal = None, *, data_dir = None, repair = false))]
+    #[pyo3(signature = (clock = None, journal = None, *, data_dir = None, repair = false, naming_rule = None))]
     fn new(
         py: Python<'_>,
         clock: Option<Py<ManualClockPy>>,
         journal: Option<&Bound<'_, PyAny>>,
         data_dir: Option<std::path::PathBuf>,
         repair: bool,
+        naming_rule: Option<&str>,
     ) -> PyResult<Self> {
         let mut b = ringlet::Bus::builder();
+        if let Some(rule) = naming_rule {
+            b = b.naming_rule(ringlet::NamingRule::template(rule).map_err(err)?);
+        }
         if let Some(path) = data_dir {
             let options = ringlet_store::OpenOptions { repair };
             let dir = py
@@ -135,10 +139,9 @@ impl BusPy {
         if let Some(n) = convert::opt_count::<usize>(journal, "journal")? {
             b = b.journal(n);
         }
-        Ok(BusPy {
-            bus: b.build(),
-            clock,
-        })
+        let bus = b.build();
+        bus.set_schema_compiler(crate::schema::compiler());
+        Ok(BusPy { bus, clock })
     }
 
     /// Writes every durable topic's records to disk now (`fdatasync`), whatever
@@ -183,7 +186,13 @@ impl BusPy {
     /// `"buffered"` (written by a background writer within 5 ms: a crash loses
     /// at most that window, never what came before a `bus.sync()`). Left out,
     /// they accept what is stored, as the other options accept what exists.
-    #[pyo3(signature = (name, *, partitions = None, capacity = None, max_age = None, on_full = None, compacted = None, durable = None, codec = None, durability = None))]
+    ///
+    /// `owner`, `description`, `tags` and `schema` describe the topic as a data
+    /// product (listed by `Bus.catalog()`); `schema` is a JSON Schema (a dict)
+    /// every value must match at publish (`SchemaError` otherwise, nothing
+    /// published). Opening the topic again with another schema evolves it: only
+    /// optional fields may be added (`ConfigError` otherwise).
+    #[pyo3(signature = (name, *, partitions = None, capacity = None, max_age = None, on_full = None, compacted = None, durable = None, codec = None, durability = None, owner = None, description = None, tags = None, schema = None))]
     #[allow(clippy::too_many_arguments)]
     fn topic(
         &self,
@@ -197,8 +206,14 @@ impl BusPy {
         durable: Option<bool>,
         codec: Option<&Bound<'_, PyAny>>,
         durability: Option<&Bound<'_, PyAny>>,
+        owner: Option<String>,
+        description: Option<String>,
+        tags: Option<&Bound<'_, PyAny>>,
+        schema: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<TopicPy> {
+        let metadata = crate::schema::metadata(owner, description, tags, schema)?;
         let mut options = TopicOptions {
+            metadata,
             partitions: convert::opt_count(partitions, "partitions")?,
             capacity: convert::opt_count(capacity, "capacity")?,
             max_age: convert::opt_duration(max_age, "max_age")?,
@@ -299,6 +314,23 @@ impl BusPy {
     /// The names of topics and queues, sorted.
     fn names(&self) -> Vec<String> {
         self.bus.names()
+    }
+
+    /// Every topic as a data product: a list of dicts with `name`, `owner`,
+    /// `description`, `tags`, `schema`, `partitions`, `retention`, `records`,
+    /// `producers`, `consumers` (each with its `lag`) and `lag` (the largest).
+    /// Renders as a table in Jupyter.
+    fn catalog(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let c = py.detach(|| self.bus.catalog());
+        let entries = convert::to_plain(py, &c)?;
+        let display = py.import("ringlet._display")?.getattr("Catalog")?;
+        Ok(display.call1((entries,))?.unbind())
+    }
+
+    /// The naming rule topic names on this bus follow, or `None`.
+    #[getter]
+    fn naming_rule(&self) -> Option<String> {
+        self.bus.naming_rule().map(|r| r.describe().to_string())
     }
 
     /// Everything, as plain dicts and lists (the documented snapshot shape).

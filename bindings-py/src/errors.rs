@@ -152,6 +152,14 @@ create_exception!(
     "The operating system refused a read, write or sync of stored data."
 );
 
+create_exception!(
+    ringlet,
+    SchemaError,
+    RingletError,
+    "A record does not match its topic's JSON Schema: `.topic`, `.path` (a JSON pointer \
+     into the value), `.rule` (the keyword broken). Nothing was published."
+);
+
 /// Registers the exception classes in the module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -173,6 +181,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("Corrupt", py.get_type::<Corrupt>())?;
     m.add("Locked", py.get_type::<Locked>())?;
     m.add("Io", py.get_type::<Io>())?;
+    m.add("SchemaError", py.get_type::<SchemaError>())?;
     Ok(())
 }
 
@@ -211,6 +220,7 @@ pub(crate) fn closed(what: &str) -> PyErr {
 /// where the error has them. A missing key is an argument error (`ValueError`).
 pub(crate) fn err<E: ErrorDetails>(e: E) -> PyErr {
     let msg = e.to_string();
+    let e_schema = e.schema().cloned();
     let attrs: Vec<(&str, u64)> = [
         e.partition().map(|p| ("partition", u64::from(p))),
         e.skipped().map(|s| ("skipped", s)),
@@ -236,6 +246,19 @@ pub(crate) fn err<E: ErrorDetails>(e: E) -> PyErr {
         ErrorKind::Corrupt => with_attrs::<Corrupt>(msg, &attrs),
         ErrorKind::Locked => with_attrs::<Locked>(msg, &attrs),
         ErrorKind::Io => with_attrs::<Io>(msg, &attrs),
+        ErrorKind::SchemaError => {
+            let e = with_attrs::<SchemaError>(msg, &attrs);
+            if let Some(s) = e_schema {
+                Python::attach(|py| {
+                    let v = e.value(py);
+                    // Setting an attribute on a fresh exception instance cannot fail.
+                    let _ = v.setattr("topic", s.topic);
+                    let _ = v.setattr("path", s.path);
+                    let _ = v.setattr("rule", s.rule);
+                });
+            }
+            e
+        }
         _ => with_attrs::<RingletError>(msg, &attrs),
     }
 }

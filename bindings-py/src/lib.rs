@@ -68,6 +68,7 @@ mod kafka;
 mod queue;
 mod reader;
 mod records;
+mod schema;
 mod streams;
 mod subscription;
 mod tables;

@@ -302,6 +302,39 @@ impl TopicPy {
         Ok(d.unbind())
     }
 
+    /// Its owner, description, tags and schema as a dict (see `Bus.catalog()`).
+    #[getter]
+    fn metadata(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let m = with_topic!(&self.kind, t => t.metadata());
+        let d = pyo3::types::PyDict::new(py);
+        d.set_item("owner", m.owner)?;
+        d.set_item("description", m.description)?;
+        d.set_item("tags", m.tags)?;
+        let schema = match &m.schema {
+            Some(s) => convert::json_to_py(py, s)?,
+            None => py.None(),
+        };
+        d.set_item("schema", schema)?;
+        Ok(d.into_any().unbind())
+    }
+
+    /// The JSON Schema values must match, or `None`.
+    #[getter]
+    fn schema(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        match with_topic!(&self.kind, t => t.schema()) {
+            Some(s) => convert::json_to_py(py, &s),
+            None => Ok(py.None()),
+        }
+    }
+
+    /// Changes the topic's JSON Schema. Only optional fields may be added
+    /// (`ConfigError` saying what change is refused otherwise); a topic without
+    /// a schema takes any.
+    fn set_schema(&self, schema: &Bound<'_, PyAny>) -> PyResult<()> {
+        let doc = crate::schema::schema_doc(schema)?;
+        self.values()?.set_schema(doc).map_err(err)
+    }
+
     /// This topic's entry of `bus.snapshot()`.
     fn snapshot(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let s = py.detach(|| with_topic!(&self.kind, t => t.snapshot()));

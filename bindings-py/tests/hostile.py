@@ -243,7 +243,9 @@ def call(rng, pool, values):
         except BaseException as e:  # noqa: BLE001
             raise AssertionError(f"awaiting {desc} raised {type(e).__name__}: {e}") from e
         return None
-    if type(out).__module__.startswith("ringlet") and not isinstance(out, (str, int, float)):
+    # Ringlet's objects join the pool; builtin values (and the catalog, a list
+    # with an HTML view) keep the builtins' own errors.
+    if type(out).__module__.startswith("ringlet") and not isinstance(out, (str, int, float, list)):
         return out
     return None
 

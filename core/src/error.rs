@@ -246,6 +246,13 @@ macro_rules! handing_back {
                     $($name::$qvar(..) => ErrorKind::SchemaError,)?
                 }
             }
+
+            $(fn schema(&self) -> Option<&SchemaError> {
+                match self {
+                    $name::$qvar(_, e) => Some(e),
+                    _ => None,
+                }
+            })?
         }
     };
 }
@@ -862,6 +869,10 @@ pub trait ErrorDetails: fmt::Display {
     }
     /// Records skipped (`Lagged`).
     fn skipped(&self) -> Option<u64> {
+        None
+    }
+    /// What did not match (`SchemaError`).
+    fn schema(&self) -> Option<&SchemaError> {
         None
     }
 }

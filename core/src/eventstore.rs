@@ -146,6 +146,13 @@ impl<E> crate::ErrorDetails for AppendError<E> {
             AppendError::Schema(..) => crate::ErrorKind::SchemaError,
         }
     }
+
+    fn schema(&self) -> Option<&crate::SchemaError> {
+        match self {
+            AppendError::Schema(_, e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 impl<E> fmt::Display for AppendError<E> {

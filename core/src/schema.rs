@@ -141,15 +141,18 @@ pub(crate) fn serialized<T: serde::Serialize + 'static>() -> SchemaCompiler<T> {
     })
 }
 
-/// Compiles `doc` with the `jsonschema` crate: local `$ref`s only, the draft its
-/// `$schema` names (2020-12 when absent).
+/// Compiles `doc` with the `jsonschema` crate for values held as `F` (its
+/// `SerdeJson` for `serde_json::Value`; a binding passes its own representation):
+/// local `$ref`s only, the draft its `$schema` names (2020-12 when absent).
 ///
 /// # Errors
 ///
 /// Why `doc` is not a schema.
 #[cfg(feature = "json-schema")]
-pub fn validator(doc: &Value) -> Result<jsonschema::Validator, String> {
-    jsonschema::options()
+pub fn validator<F: jsonschema::json::Json>(
+    doc: &Value,
+) -> Result<jsonschema::Validator<F>, String> {
+    jsonschema::options_for::<F>()
         .build(doc)
         .map_err(|e| format!("it is not a valid JSON Schema: {e}"))
 }
@@ -165,7 +168,7 @@ pub fn violation(e: &jsonschema::ValidationError<'_>) -> Violation {
 }
 
 #[cfg(feature = "json-schema")]
-struct Direct(jsonschema::Validator);
+struct Direct(jsonschema::Validator<jsonschema::json::SerdeJson>);
 
 #[cfg(feature = "json-schema")]
 impl<T: 'static> SchemaCheck<T> for Direct {
@@ -184,7 +187,7 @@ impl<T: 'static> SchemaCheck<T> for Direct {
 }
 
 #[cfg(feature = "json-schema")]
-struct Serialized(jsonschema::Validator);
+struct Serialized(jsonschema::Validator<jsonschema::json::SerdeJson>);
 
 #[cfg(feature = "json-schema")]
 impl<T: serde::Serialize + 'static> SchemaCheck<T> for Serialized {

@@ -104,6 +104,7 @@ impl ApiError {
             ErrorKind::Timeout => (StatusCode::REQUEST_TIMEOUT, 40800),
             ErrorKind::Lagged => (StatusCode::CONFLICT, 40908),
             ErrorKind::StreamError => (StatusCode::UNPROCESSABLE_ENTITY, 42205),
+            ErrorKind::SchemaError => (StatusCode::UNPROCESSABLE_ENTITY, 42206),
             // The server's own storage failed: not the client's doing.
             ErrorKind::Corrupt | ErrorKind::Locked | ErrorKind::Io => {
                 (StatusCode::SERVICE_UNAVAILABLE, 50300)

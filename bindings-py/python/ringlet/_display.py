@@ -261,3 +261,64 @@ def table_html(args: tuple[str, Mapping[Any, Any]]) -> str:
         f'{_CSS}<div class="ringlet"><div class="card">{head}'
         f"<table><tr><th>key</th><th>value</th></tr>{rows}</table>{more}</div></div>"
     )
+
+
+def _schema_fields(schema: Any) -> str:
+    """A schema's top-level properties, required ones marked, as chips."""
+    if not isinstance(schema, Mapping):
+        return "" if schema is None else _e(schema)
+    props = schema.get("properties")
+    if not isinstance(props, Mapping):
+        return _e(schema.get("type", "schema"))
+    required = set(schema.get("required") or ())
+    chips = []
+    for name, sub in props.items():
+        kind = sub.get("type", "") if isinstance(sub, Mapping) else ""
+        label = f"{name}: {kind}" if kind else str(name)
+        chips.append(label + ("*" if name in required else ""))
+    return _chips(chips)
+
+
+def catalog_html(entries: Sequence[Mapping[str, Any]]) -> str:
+    """The catalog as one table: a row per data product."""
+    rows = []
+    for c in entries:
+        r = c["retention"]
+        keeps = f'{r["capacity"]:,} / partition'
+        if r.get("max_age_ms") is not None:
+            keeps += f', {_secs(r["max_age_ms"])}'
+        if r.get("compacted"):
+            keeps += ", compacted"
+        if r.get("durable"):
+            keeps += ", durable"
+        writers = _chips([f'{p["kind"]} {p["name"]}' for p in c["producers"]])
+        readers = _chips([f'{p["kind"]} {p["name"]} (lag {p.get("lag", 0)})' for p in c["consumers"]])
+        lag_class = "lag" if c["lag"] else "ok"
+        rows.append(
+            f'<tr><td><span class="name">{_e(c["name"])}</span>'
+            f'<div class="legend">{_e(c.get("description") or "")}</div></td>'
+            f'<td>{_e(c.get("owner") or "–")}</td><td>{_chips(c.get("tags") or [])}</td>'
+            f'<td>{_schema_fields(c.get("schema")) or "–"}</td>'
+            f'<td>{c["partitions"]}</td><td>{_e(keeps)}</td><td>{c["records"]:,}</td>'
+            f'<td>{writers or "–"}</td><td>{readers or "–"}</td>'
+            f'<td class="{lag_class}">{c["lag"]:,}</td></tr>'
+        )
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ["data product", "owner", "tags", "schema", "partitions", "retention",
+                  "records", "producers", "consumers", "lag"]
+    )
+    body = "".join(rows) or '<tr><td colspan="10">no topics yet</td></tr>'
+    return (
+        f'{_CSS}<div class="ringlet"><div class="card"><div class="head">'
+        f'<span class="badge b-topic">catalog</span><span class="name">{len(entries)} data products</span>'
+        f"</div><table><tr>{head}</tr>{body}</table>"
+        '<div class="legend">* required field</div></div></div>'
+    )
+
+
+class Catalog(list):  # type: ignore[type-arg]
+    """``bus.catalog()``: a list of dicts, one per topic, that Jupyter shows as a table."""
+
+    def _repr_html_(self) -> str:
+        return catalog_html(self)

@@ -46,6 +46,7 @@ __all__ = [
     "Receipt",
     "Record",
     "RingletError",
+    "SchemaError",
     "ShareGroup",
     "ShareMember",
     "Stream",
@@ -151,6 +152,13 @@ class Locked(RingletError):
 class Io(RingletError):
     """The operating system refused a read, write or sync of stored data."""
 
+class SchemaError(RingletError):
+    """A record does not match its topic's JSON Schema; nothing was published."""
+
+    topic: str
+    path: str
+    rule: str
+
 @final
 class ManualClock:
     """A clock that moves only when advanced: deterministic runs."""
@@ -173,6 +181,7 @@ class Bus:
         *,
         data_dir: Union[str, os.PathLike[str], None] = None,
         repair: bool = False,
+        naming_rule: Optional[str] = None,
     ) -> Bus: ...
     def topic(
         self,
@@ -186,6 +195,10 @@ class Bus:
         durable: Optional[bool] = None,
         codec: Optional[_Codec] = None,
         durability: Optional[_Durability] = None,
+        owner: Optional[str] = None,
+        description: Optional[str] = None,
+        tags: Optional[Iterable[str]] = None,
+        schema: Union[Mapping[str, Any], bool, None] = None,
     ) -> Topic:
         """The topic of that name, created if missing; options left out accept what exists (or is stored)."""
     def sync(self) -> None:
@@ -219,6 +232,11 @@ class Bus:
         """Fault injection on this bus: crashes, late acks, failed publishes and sends, paused partitions."""
     def snapshot(self) -> dict[str, Any]:
         """Everything, as plain dicts and lists."""
+    def catalog(self) -> list[dict[str, Any]]:
+        """Every topic as a data product (a list of dicts; a table in Jupyter)."""
+    @property
+    def naming_rule(self) -> Optional[str]:
+        """The rule topic names follow, or None."""
     @property
     def journal(self) -> Optional[Topic]:
         """The journal topic, or None."""
@@ -381,6 +399,14 @@ class Topic:
     ) -> ShareGroup:
         """The share group of that name."""
     def close(self) -> None: ...
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """Owner, description, tags and schema."""
+    @property
+    def schema(self) -> Optional[dict[str, Any]]:
+        """The JSON Schema values must match, or None."""
+    def set_schema(self, schema: Union[Mapping[str, Any], bool]) -> None:
+        """Changes the schema; only optional fields may be added."""
     def snapshot(self) -> dict[str, Any]: ...
     def __len__(self) -> int: ...
     def _repr_html_(self) -> str: ...
