@@ -53,7 +53,7 @@ impl Bus {
     pub fn new(options: Option<crate::types::BusOptions>) -> Result<Bus, JsValue> {
         ringlet::label_value_type::<Value>("JS values");
         let options_ = options.map(JsValue::from).unwrap_or_default();
-        let o = option_object(&options_, "Bus", &["clock", "startMs", "journal"])?;
+        let o = option_object(&options_, "Bus", &["clock", "startMs", "journal", "namingRule"])?;
         let clock = get(&o, "clock")?;
         let manual = if absent(&clock) {
             false
@@ -86,6 +86,9 @@ impl Bus {
         };
         if let Some(n) = convert::opt_usize(&get(&o, "journal")?, "journal")? {
             b = b.journal(n);
+        }
+        if let Some(rule) = convert::opt_string(&get(&o, "namingRule")?, "namingRule")? {
+            b = b.naming_rule(ringlet::NamingRule::template(&rule).map_err(err)?);
         }
         let bus = b.build();
         let timer = Timer::new(bus.clone(), manual);
@@ -150,6 +153,9 @@ impl Bus {
                 "onFull",
                 "compacted",
                 "durable",
+                "owner",
+                "description",
+                "tags",
             ],
         )?;
         let f = get(&o, "onFull")?;
@@ -166,7 +172,12 @@ impl Bus {
             durable: convert::opt_bool(&get(&o, "durable")?, "durable")?,
             durability: None,
             codec: None,
-            metadata: Default::default(),
+            metadata: ringlet::TopicMetadata {
+                owner: convert::opt_string(&get(&o, "owner")?, "owner")?,
+                description: convert::opt_string(&get(&o, "description")?, "description")?,
+                tags: convert::opt_strings(&get(&o, "tags")?, "tags")?,
+                schema: None,
+            },
         };
         let t = self
             .bus
@@ -233,6 +244,20 @@ impl Bus {
     /// The names of topics and queues, sorted.
     pub fn names(&self) -> Vec<String> {
         self.bus.names()
+    }
+
+    /// Every topic as a data product: `name`, `owner`, `description`, `tags`,
+    /// `schema`, `partitions`, `retention`, `records`, `producers`, `consumers`
+    /// (each with its `lag`) and `lag` (the largest), sorted by name.
+    #[wasm_bindgen(unchecked_return_type = "CatalogEntry[]")]
+    pub fn catalog(&self) -> JsValue {
+        plain(&self.bus.catalog())
+    }
+
+    /// The naming rule topic names on this bus follow, or `undefined`.
+    #[wasm_bindgen(getter, js_name = namingRule)]
+    pub fn naming_rule(&self) -> Option<String> {
+        self.bus.naming_rule().map(|r| r.describe().to_string())
     }
 
     /// Everything, as a plain object (the documented snapshot shape; offsets are

@@ -334,6 +334,27 @@ pub fn opt_string(v: &JsValue, name: &str) -> Result<Option<String>, JsValue> {
     string(v, name).map(Some)
 }
 
+/// An optional array of strings (`tags: ["finance"]`), duplicates dropped.
+pub fn opt_strings(v: &JsValue, name: &str) -> Result<Vec<String>, JsValue> {
+    if absent(v) {
+        return Ok(Vec::new());
+    }
+    let Some(a) = v.dyn_ref::<js_sys::Array>() else {
+        return Err(type_error(format!(
+            "{name} must be an array of strings, not {}",
+            type_name(v)
+        )));
+    };
+    let mut out: Vec<String> = Vec::new();
+    for x in a.iter() {
+        let s = string(&x, &format!("each of {name}"))?;
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
 /// One of an enum's names (`onFull: "block"`): a `TypeError` naming the choices
 /// otherwise.
 pub fn choice<T: std::str::FromStr<Err = ringlet::UnknownName>>(

@@ -117,6 +117,17 @@ impl Topic {
         with_topic!(&self.kind, t => plain(&t.snapshot().config))
     }
 
+    /// Its owner, description and tags (see `bus.catalog()`).
+    #[wasm_bindgen(getter, unchecked_return_type = "TopicMetadata")]
+    pub fn metadata(&self) -> JsValue {
+        with_topic!(&self.kind, t => {
+            let m = t.metadata();
+            plain(&serde_json::json!({
+                "owner": m.owner, "description": m.description, "tags": m.tags, "schema": m.schema,
+            }))
+        })
+    }
+
     /// Whether it is closed.
     #[wasm_bindgen(getter, js_name = isClosed)]
     pub fn is_closed(&self) -> bool {

@@ -58,9 +58,20 @@ export type Key = string | Uint8Array;
 /** Headers: an object of name → value or [name, value] pairs; values are text (UTF-8) or bytes. */
 export type HeadersInit = Record<string, string | Uint8Array> | [string, string | Uint8Array][];
 
-export interface BusOptions { clock?: "system" | "manual"; startMs?: number | Date; journal?: number }
+export interface BusOptions { clock?: "system" | "manual"; startMs?: number | Date; journal?: number; /** A rule every new topic name must follow, e.g. `"<domain>.<product>.v<version>"`. */ namingRule?: string }
 /** `compacted: true` keeps the latest record per key; publishing `null` with a key deletes it. */
-export interface TopicOptions { partitions?: number; capacity?: number; maxAgeMs?: number; onFull?: OnFull; compacted?: boolean; /** Topics in the browser and Node are kept in memory: `true` throws `ConfigError`. */ durable?: boolean }
+export interface TopicOptions { partitions?: number; capacity?: number; maxAgeMs?: number; onFull?: OnFull; compacted?: boolean; /** Topics in the browser and Node are kept in memory: `true` throws `ConfigError`. */ durable?: boolean; /** The team or domain that owns it (the catalog lists it). */ owner?: string; description?: string; tags?: string[] }
+/** A topic's data-product metadata. */
+export interface TopicMetadata { owner: string | null; description: string | null; tags: string[]; schema: object | null }
+/** A producer or consumer of a topic in the catalog. */
+export interface CatalogParty { kind: "group" | "share_group" | "topology" | "link"; name: string; lag?: number }
+/** One data product of `bus.catalog()`. */
+export interface CatalogEntry {
+  name: string; owner: string | null; description: string | null; tags: string[]; schema: object | null;
+  partitions: number;
+  retention: { capacity: number; max_age_ms: number | null; on_full: OnFull; compacted: boolean; durable: boolean };
+  records: number; producers: CatalogParty[]; consumers: CatalogParty[]; lag: number;
+}
 export interface QueueOptions { capacity?: number; visibilityTimeoutMs?: number; maxDeliveries?: number; deadLetter?: string }
 export interface PublishOptions { key?: Key; headers?: HeadersInit; partition?: number; timestamp?: number | Date }
 export interface SendOptions { key?: Key; headers?: HeadersInit; delayMs?: number }
@@ -112,6 +123,8 @@ export interface TopicSnapshot {
   share_groups: ShareGroupSnapshot[];
   /** What opening a durable topic's logs cut off (native builds only). */
   recovered?: string[];
+  /** Owner, description, tags and schema, when any is set. */
+  metadata?: Partial<TopicMetadata>;
 }
 export interface QueueSnapshot { name: string; closed: boolean; config: QueueConfig; figures: QueueFigures; [more: string]: unknown }
 /** A link to the outside (a native bridge's; the WASM build has none of its own). */

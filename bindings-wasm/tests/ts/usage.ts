@@ -3,6 +3,7 @@ import init, {
   Bus, Delivery, Receipt, RingletRecord, Snapshot, JournalEvent, liveValues,
   Stream, Table, WindowedTable, WindowedValue, WindowedEntry, Topology, TopologyDescription, StreamError,
   EventStore, Aggregates, RingletError, Full, Closed, Faults, ActiveFault, FaultFigures,
+  CatalogEntry, TopicMetadata,
 } from "ringlet";
 
 export async function main(): Promise<number> {
@@ -110,4 +111,16 @@ export function faults(): number {
   // @ts-expect-error: only consumers crash
   f.crash(q);
   return active.length + figures.late_acks + Number(crashed);
+}
+
+// Data products: metadata, the catalog, a naming rule.
+export function catalog(): number {
+  const bus = new Bus({ namingRule: "<domain>.<product>.v<version>" });
+  const t = bus.topic("sales.orders.v1", { owner: "sales", description: "Orders", tags: ["tier:1"] });
+  const m: TopicMetadata = t.metadata;
+  const entries: CatalogEntry[] = bus.catalog();
+  const rule: string | undefined = bus.namingRule;
+  // @ts-expect-error: tags are a list
+  bus.topic("sales.refunds.v1", { tags: "tier:1" });
+  return entries[0].lag + m.tags.length + (rule ? 1 : 0) + entries[0].retention.capacity;
 }
