@@ -265,6 +265,7 @@ bench: setup-rust setup-py
 	$(CARGO) bench -p ringlet-benches --bench journal
 	$(CARGO) bench -p ringlet-benches --bench streams
 	$(CARGO) bench -p ringlet-benches --bench durable
+	$(CARGO) bench -p ringlet-benches --bench products
 	$(CARGO) run --release -q -p ringlet-benches --bin ratios
 	$(MAKE) --no-print-directory py-build
 	$(PY) bindings-py/bench/bench.py
