@@ -53,7 +53,11 @@ impl Bus {
     pub fn new(options: Option<crate::types::BusOptions>) -> Result<Bus, JsValue> {
         ringlet::label_value_type::<Value>("JS values");
         let options_ = options.map(JsValue::from).unwrap_or_default();
-        let o = option_object(&options_, "Bus", &["clock", "startMs", "journal", "namingRule"])?;
+        let o = option_object(
+            &options_,
+            "Bus",
+            &["clock", "startMs", "journal", "namingRule"],
+        )?;
         let clock = get(&o, "clock")?;
         let manual = if absent(&clock) {
             false
