@@ -26,10 +26,11 @@ export const StreamError = kind("StreamError");
 export const Corrupt = kind("Corrupt");
 export const Locked = kind("Locked");
 export const Io = kind("Io");
+export const SchemaError = kind("SchemaError");
 export const Busy = kind("Busy");
 const byName = { Full, Closed, Lagged, Expired, AlreadySettled, Timeout, NotOwner, OutOfRange,
   VersionConflict, TypeMismatch, ConfigError, NotFound, InvalidName, StreamError, Corrupt, Locked,
-  Io, Busy };
+  Io, SchemaError, Busy };
 export function ringletError(name, message) {
   return new (byName[name] ?? RingletError)(message);
 }
