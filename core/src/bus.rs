@@ -502,9 +502,9 @@ impl Bus {
             Some(resolver),
             durable,
         )?;
-        topic.inner.schema.remember(compiler.clone());
+        topic.inner.schema.remember(compiler);
         if let Some(doc) = metadata.schema {
-            topic.inner.schema.evolve(&name, doc, compiler)?;
+            topic.inner.schema.evolve(&name, doc, None)?;
         }
         let mut reg = match held.take() {
             Some(reg) => reg,

@@ -251,7 +251,7 @@ impl<T: 'static> SchemaSlot<T> {
 
     /// Makes `doc` the schema of topic `name` if the [evolution rule](self#evolution)
     /// allows it (any first schema is allowed); `compiler` is remembered for later
-    /// changes when given, else the one remembered (or the core's for `T`) is used.
+    /// changes when given, else the one remembered is used.
     pub(crate) fn evolve(
         &self,
         name: &str,
@@ -262,12 +262,10 @@ impl<T: 'static> SchemaSlot<T> {
             name: name.to_string(),
             reason,
         };
+        // The bus chose the compiler when it made or opened the topic.
         let mut held = self.compiler.lock();
         if let Some(c) = compiler {
             *held = Some(c);
-        }
-        if held.is_none() {
-            *held = builtin::<T>();
         }
         let Some(compile) = held.clone() else {
             return Err(bad(format!(

@@ -170,16 +170,25 @@ impl TopicMetadata {
                 ));
             }
         }
-        if let Some(s) = &self.schema {
-            if !(s.is_object() || s.is_boolean()) {
-                return bad(format!(
-                    "the schema must be a JSON Schema (an object or a boolean), not {}",
-                    crate::error::shown(&s.to_string())
-                ));
-            }
+        match &self.schema {
+            Some(s) => schema_shape(name, s),
+            None => Ok(()),
         }
-        Ok(())
     }
+}
+
+/// `ConfigError` unless `schema` can be a JSON Schema (an object or a boolean).
+pub(crate) fn schema_shape(name: &str, schema: &serde_json::Value) -> Result<(), Error> {
+    if schema.is_object() || schema.is_boolean() {
+        return Ok(());
+    }
+    Err(Error::ConfigError {
+        name: name.into(),
+        reason: format!(
+            "the schema must be a JSON Schema (an object or a boolean), not {}",
+            crate::error::shown(&schema.to_string())
+        ),
+    })
 }
 
 impl Default for TopicConfig {

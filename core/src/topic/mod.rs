@@ -344,13 +344,8 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
     /// `ConfigError` saying what change is refused, or why `schema` is not a
     /// schema, or that the topic's values cannot be checked.
     pub fn set_schema(&self, schema: serde_json::Value) -> Result<(), Error> {
-        let m = TopicMetadata {
-            schema: Some(schema),
-            ..TopicMetadata::default()
-        };
-        m.validate(&self.inner.name)?;
-        let doc = m.schema.expect("set above");
-        self.inner.schema.evolve(&self.inner.name, doc, None)
+        config::schema_shape(&self.inner.name, &schema)?;
+        self.inner.schema.evolve(&self.inner.name, schema, None)
     }
 
     /// Takes `given` metadata into the topic when it is opened again: unset fields

@@ -55,16 +55,26 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
     /// Checks `value` against the topic's schema, if it has one (tombstones pass).
     #[inline]
     pub(crate) fn schema_check(&self, value: &T) -> Result<(), Box<crate::schema::SchemaError>> {
-        let Some(c) = self.schema.get() else {
-            return Ok(());
-        };
+        match self.schema.get() {
+            None => Ok(()),
+            Some(c) => self.check_with(&c, value),
+        }
+    }
+
+    /// Checks `value` against the compiled schema `c` (tombstones pass).
+    fn check_with(
+        &self,
+        c: &crate::schema::Compiled<T>,
+        value: &T,
+    ) -> Result<(), Box<crate::schema::SchemaError>> {
         if self.tombstone.get().is_some_and(|is| is(value)) {
             return Ok(());
         }
         c.check.check(value).map_err(|v| Box::new(v.on(&self.name)))
     }
 
-    /// The index of the first of `values` that does not match the schema, and why.
+    /// The index of the first of `values` that does not match the schema, and why
+    /// (the schema is read once for all of them).
     pub(crate) fn first_mismatch<'a>(
         &self,
         values: impl IntoIterator<Item = &'a T>,
@@ -72,11 +82,11 @@ impl<T: Clone + Send + Sync + 'static> TopicInner<T> {
     where
         T: 'a,
     {
-        self.schema.get()?;
+        let c = self.schema.get()?;
         values
             .into_iter()
             .enumerate()
-            .find_map(|(i, v)| self.schema_check(v).err().map(|e| (i, e)))
+            .find_map(|(i, v)| self.check_with(&c, v).err().map(|e| (i, e)))
     }
 
     pub(crate) fn close(&self) {
