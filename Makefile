@@ -94,7 +94,7 @@ setup: setup-rust setup-py setup-js setup-kafka setup-http
 
 test: setup
 	@total=$$(date +%s)
-	$(MAKE) --no-print-directory fmt clippy doc docsrs unit stress loom miri tsan fuzz-smoke wasm bench-build smoke kafka python js http dist-js dist-crates installed
+	$(MAKE) --no-print-directory fmt clippy doc docsrs unit stress loom miri tsan fuzz-smoke wasm smoke kafka python js http dist-js dist-crates installed
 	echo "==> all checks passed in $$(( $$(date +%s) - total )) s"
 
 fmt:
@@ -134,7 +134,7 @@ miri:
 
 # ThreadSanitizer over the core's concurrent tests (std rebuilt instrumented).
 TSAN := RUSTFLAGS="-Zsanitizer=thread" CARGO_TARGET_DIR=target/tsan $(CARGO) +nightly test -Zbuild-std --target x86_64-unknown-linux-gnu -p ringlet --profile tsan -q
-TSAN_TESTS := --lib --test stress --test queue_stress --test group_stress --test subscription --test queue --test share --test group --test bus
+TSAN_TESTS := --lib --test stress --test queue_stress --test group_stress --test subscription --test queue --test share --test group --test bus --test pattern
 tsan:
 	$(call stage,ThreadSanitizer (concurrent tests; optimised),TSAN_OPTIONS="halt_on_error=1" $(TSAN) $(TSAN_TESTS))
 
@@ -208,6 +208,8 @@ http: setup-http setup-py setup-js
 http-load: setup-http
 	$(call stage,wrk load ($(HTTP_LOAD_SECONDS) s per run),$(CARGO) run --release -q -p ringlet-http --example load -- --seconds $(HTTP_LOAD_SECONDS))
 
+# Not part of `make test`, whose clippy --all-targets type-checks every
+# benchmark; `make bench` builds them optimised.
 bench-build:
 	$(call stage,benchmarks compile,$(CARGO) bench -p ringlet-benches --no-run -q)
 

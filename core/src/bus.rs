@@ -65,6 +65,10 @@ pub(crate) struct BusInner {
     /// Names the bus gives its own topics (stream changelogs), which the naming
     /// rule does not check.
     internal: Mutex<Vec<String>>,
+    /// Bumped each time a topic is created or deleted (pattern subscriptions
+    /// look again when it moved), and its waiters woken.
+    topics_changed: std::sync::atomic::AtomicU64,
+    topic_waiters: crate::wait::Notifier,
 }
 
 /// A durable topic's sync, as registered.
@@ -280,6 +284,8 @@ impl BusBuilder {
                 links: Links::default(),
                 naming: self.naming,
                 internal: Mutex::new(Vec::new()),
+                topics_changed: std::sync::atomic::AtomicU64::new(0),
+                topic_waiters: crate::wait::Notifier::default(),
             }),
         }
     }
@@ -532,7 +538,10 @@ impl Bus {
                     None => Ok(()),
                 }));
             }
-            drop(reg);
+        }
+        drop(reg);
+        self.topics_changed();
+        if is_durable {
             self.journal_recovery(topic.recovered(), |e| Event {
                 topic: Some(topic.name().to_owned()),
                 ..e
@@ -599,6 +608,59 @@ impl Bus {
         if !names.iter().any(|n| n == name) {
             names.push(name.to_string());
         }
+    }
+
+    /// Counts a topic created or deleted (or the bus closed) and wakes whoever
+    /// waits for that (pattern subscriptions); called after the registry lock is
+    /// released, as waking runs wakers.
+    fn topics_changed(&self) {
+        use std::sync::atomic::Ordering;
+        self.inner.topics_changed.fetch_add(1, Ordering::SeqCst);
+        self.inner.topic_waiters.notify();
+    }
+
+    /// How many times topics were created or deleted so far (see
+    /// [`Bus::topics_changed`]).
+    pub(crate) fn topics_generation(&self) -> u64 {
+        self.inner
+            .topics_changed
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Registers `waker` to be woken at the next topic created or deleted.
+    pub(crate) fn wait_for_topics(&self, id: u64, waker: &std::task::Waker) {
+        self.inner.topic_waiters.register(id, waker);
+    }
+
+    /// Removes a waker [`Bus::wait_for_topics`] registered.
+    pub(crate) fn stop_waiting_for_topics(&self, id: u64) {
+        self.inner.topic_waiters.unregister(id);
+    }
+
+    /// Whether [`Bus::close`] was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.inner.closed.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// The topics' names, sorted, without the bus's own (the journal, stream
+    /// changelogs and other `__` names), which pattern subscriptions skip as
+    /// Kafka's skip internal topics.
+    pub(crate) fn user_topic_names(&self) -> Vec<String> {
+        let internal = self.inner.internal.lock().clone();
+        let mut v: Vec<String> = self
+            .inner
+            .registry
+            .lock()
+            .iter()
+            .filter(|(name, r)| {
+                matches!(r.config, Config::Topic(_))
+                    && !name.starts_with("__")
+                    && !internal.iter().any(|n| n == &***name)
+            })
+            .map(|(k, _)| k.to_string())
+            .collect();
+        v.sort();
+        v
     }
 
     /// The naming rule topic names on this bus follow, if any.
@@ -840,6 +902,7 @@ impl Bus {
         for close in closers {
             close();
         }
+        self.topics_changed();
         let mut first = run_syncs(syncs);
         if let Some(storage) = &self.inner.storage {
             if let Err(e) = storage.close() {
@@ -1220,6 +1283,9 @@ impl Bus {
             .remove(name)
             .ok_or_else(|| Error::NotFound { name: name.into() })?;
         (r.close)();
+        if matches!(r.config, Config::Topic(_)) {
+            self.topics_changed();
+        }
         Ok(())
     }
 

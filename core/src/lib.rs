@@ -276,6 +276,7 @@ pub mod link;
 mod murmur2;
 mod name;
 pub mod options;
+pub mod pattern;
 pub mod queue;
 mod record;
 pub mod schema;
@@ -303,6 +304,7 @@ pub use group::{
 };
 pub use murmur2::{murmur2, partition_for_key};
 pub use name::NamingRule;
+pub use pattern::{PatternMember, PatternSubscription, TopicRecord};
 pub use queue::{
     Delivery, Queue, QueueConfig, QueueFigures, ReceiveFuture, SendFuture, MAX_QUEUE_CAPACITY,
 };

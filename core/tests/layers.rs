@@ -28,7 +28,7 @@ const LAYERS: &[&[&str]] = &[
     &["group"],
     &["snapshot"],
     &["bus", "options"],
-    &["faults"],
+    &["faults", "pattern"],
     &["streams"],
     &["eventstore"],
     &["catalog"],
