@@ -470,6 +470,104 @@ impl<T: Clone + Send + Sync + 'static> Stream<T> {
         Ok(())
     }
 
+    /// Publishes each record to the topic `f` names for it (Kafka Streams'
+    /// `to(TopicNameExtractor)`): routing decided by the application, record by
+    /// record, where an enterprise service bus would route in the middleware.
+    /// Key, headers and timestamp are kept, as with [`Stream::to`], and the
+    /// publish takes place when the record has gone through the whole graph.
+    ///
+    /// `routes` says which topics may be written: [`Routes::existing`] only
+    /// topics that exist, [`Routes::create`] also new ones, made on first use
+    /// from its template config (and the bus's naming rule). A record routed
+    /// where it may not go fails (see the [module docs](self)) with a
+    /// [`Cause::Output`] naming the topic and why: no such topic, a name that is
+    /// not valid or that the naming rule refuses, a topic of that name holding
+    /// another value type (or a queue), or a topic this stream reads (it would
+    /// loop). An existing topic is written as it is, whatever the template.
+    /// A failing `f` fails its record the same way. A topic created for a
+    /// record stays when that record fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringlet::streams::Routes;
+    /// use ringlet::{Bus, Start, TopicConfig};
+    /// let bus = Bus::new();
+    /// let orders = bus.topic::<(String, u32)>("orders", TopicConfig::default())?;
+    /// orders.stream()?.route(|r| format!("orders.{}", r.value.0), Routes::create(TopicConfig::default()));
+    /// orders.publish(("eu".into(), 1)).unwrap();
+    /// orders.publish(("us".into(), 2)).unwrap();
+    /// bus.run_until_idle().unwrap();
+    /// let mut eu = bus.get_topic::<(String, u32)>("orders.eu")?.subscribe(Start::Earliest)?;
+    /// assert_eq!(eu.try_recv().unwrap().value.1, 1);
+    /// # Ok::<(), ringlet::Error>(())
+    /// ```
+    pub fn route(&self, mut f: impl FnMut(&Record<T>) -> String + Send + 'static, routes: Routes) {
+        self.try_route(move |r| Ok(f(r)), routes);
+    }
+
+    /// [`Stream::route`] with a fallible route function.
+    pub fn try_route(
+        &self,
+        mut f: impl FnMut(&Record<T>) -> Result<String, BoxError> + Send + 'static,
+        routes: Routes,
+    ) {
+        let node = self
+            .topo
+            .add_node("KSTREAM-ROUTE", NodeKind::Sink, "route", vec![self.node]);
+        // Weak: the graph holds this processor.
+        let topo = Arc::downgrade(&self.topo.inner);
+        let mut known: std::collections::HashMap<String, Topic<T>> = Default::default();
+        self.out.add(Box::new(move |ctx, rec| {
+            let name = ctx.call(node, || f(rec))?;
+            let topic = match known.get(&name) {
+                Some(t) => t.clone(),
+                None => {
+                    let fail = |reason: String| Cause::Output {
+                        target: name.clone(),
+                        reason,
+                    };
+                    let topo = Topology {
+                        inner: topo.upgrade().ok_or_else(|| ctx.fail(node, fail("the topology is gone".into())))?,
+                    };
+                    let opened = topo
+                        .bus()
+                        .map_err(|e| e.to_string())
+                        .and_then(|bus| routes.open::<T>(&bus, &name))
+                        .map_err(|e| ctx.fail(node, fail(e)))?;
+                    if let Some(through) = topo.loop_through(node, &name) {
+                        let why = if through == name {
+                            "this stream reads it: routing its records back to it would loop for ever".to_string()
+                        } else {
+                            format!("it feeds {through:?}, which this stream reads: the records would loop for ever")
+                        };
+                        return Err(ctx.fail(node, fail(why)));
+                    }
+                    topo.with_node(node, |n| n.topics.push(name.clone()));
+                    known.insert(name.clone(), opened.clone());
+                    opened
+                }
+            };
+            let mut msg = Message::new(rec.value.clone())
+                .headers(rec.headers.clone())
+                .timestamp(rec.timestamp);
+            msg.key = rec.key.clone();
+            ctx.outputs.push((
+                node,
+                Box::new(move || {
+                    topic
+                        .try_publish_message(msg)
+                        .map(|_| ())
+                        .map_err(|e| Cause::Output {
+                            target: topic.name().to_string(),
+                            reason: e.to_string(),
+                        })
+                }),
+            ));
+            Ok(())
+        }));
+    }
+
     /// Groups the records by their key, for an aggregation. Records without a key
     /// are dropped by the aggregations (as in Kafka).
     #[must_use]
@@ -529,5 +627,48 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
     /// `Closed` when the bus is gone; the consumer group's errors.
     pub fn stream(&self) -> Result<Stream<T>, Error> {
         Bus::owning(self)?.topology().stream(self)
+    }
+}
+
+/// Which topics [`Stream::route`] may write to.
+#[derive(Debug, Clone, Default)]
+pub struct Routes {
+    template: Option<crate::TopicConfig>,
+}
+
+impl Routes {
+    /// Only topics that exist: a record routed to a missing one fails.
+    pub fn existing() -> Self {
+        Routes { template: None }
+    }
+
+    /// Existing topics, and new ones created on first use with `template`.
+    pub fn create(template: crate::TopicConfig) -> Self {
+        Routes {
+            template: Some(template),
+        }
+    }
+
+    /// The template new topics are made with, if any.
+    pub fn template(&self) -> Option<&crate::TopicConfig> {
+        self.template.as_ref()
+    }
+
+    /// The topic `name`, opened (or made from the template).
+    fn open<T: Clone + Send + Sync + 'static>(
+        &self,
+        bus: &Bus,
+        name: &str,
+    ) -> Result<Topic<T>, String> {
+        match (bus.get_topic::<T>(name), &self.template) {
+            (Err(Error::NotFound { .. }), Some(template)) => {
+                bus.topic::<T>(name, template.clone()).map_err(|e| e.to_string())
+            }
+            (Err(Error::NotFound { .. }), None) => Err(
+                "there is no such topic, and these routes create none: create it first, or route with Routes::create(config)"
+                    .into(),
+            ),
+            (other, _) => other.map_err(|e| e.to_string()),
+        }
     }
 }
