@@ -39,7 +39,7 @@ use crate::bus::Bus;
 use crate::error::{RecvError, RecvTimeoutError, TryRecvError};
 use crate::group::{GroupConfig, Member};
 use crate::record::Record;
-use crate::topic::{Start, Subscription, Topic};
+use crate::topic::{Reader, Start, Subscription, Topic};
 use crate::wait::thread_waker;
 use crate::Error;
 
@@ -59,39 +59,18 @@ impl<T> std::ops::Deref for TopicRecord<T> {
     }
 }
 
-/// What a pattern reader reads one topic with.
-trait Reader<T>: Send {
-    fn try_recv(&mut self) -> Result<Record<T>, TryRecvError>;
-    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Record<T>, RecvError>>;
-    fn cancel_poll(&mut self);
+/// How far behind a topic's reader is.
+trait Lag {
     fn lag(&mut self) -> u64;
 }
 
-impl<T: Clone + Send + Sync + 'static> Reader<T> for Subscription<T> {
-    fn try_recv(&mut self) -> Result<Record<T>, TryRecvError> {
-        Subscription::try_recv(self)
-    }
-    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Record<T>, RecvError>> {
-        Subscription::poll_recv(self, cx)
-    }
-    fn cancel_poll(&mut self) {
-        Subscription::cancel_poll(self);
-    }
+impl<T: Clone + Send + Sync + 'static> Lag for Subscription<T> {
     fn lag(&mut self) -> u64 {
         Subscription::lag(self)
     }
 }
 
-impl<T: Clone + Send + Sync + 'static> Reader<T> for Member<T> {
-    fn try_recv(&mut self) -> Result<Record<T>, TryRecvError> {
-        Member::try_recv(self)
-    }
-    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Record<T>, RecvError>> {
-        Member::poll_recv(self, cx)
-    }
-    fn cancel_poll(&mut self) {
-        Member::cancel_poll(self);
-    }
+impl<T: Clone + Send + Sync + 'static> Lag for Member<T> {
     fn lag(&mut self) -> u64 {
         let ends = self.end_offsets();
         self.positions()
@@ -134,7 +113,7 @@ enum Got<T> {
     Gone,
 }
 
-impl<T: Clone + Send + Sync + 'static, R: Reader<T>> Readers<T, R> {
+impl<T: Clone + Send + Sync + 'static, R: Reader<Value = T> + Lag> Readers<T, R> {
     fn new(bus: &Bus, pattern: &str, open: Opener<T, R>) -> Result<Self, Error> {
         let re = regex_lite::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
             Error::ConfigError {
