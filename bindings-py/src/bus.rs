@@ -316,6 +316,41 @@ impl BusPy {
         self.bus.names()
     }
 
+    /// Reads every topic whose whole name matches `pattern` (a regular
+    /// expression), including topics created later (Kafka's regex
+    /// subscription): topics there now start at `start` (default `"latest"`),
+    /// topics found later at their first record. Records carry `.topic`.
+    #[pyo3(signature = (pattern, start = None))]
+    fn subscribe_pattern(
+        &self,
+        pattern: &str,
+        start: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<crate::pattern::PatternPy> {
+        crate::pattern::PatternPy::subscription(&self.bus, pattern, start)
+    }
+
+    /// Joins the consumer group `name` on every topic whose whole name matches
+    /// `pattern`, including topics created later: one member across them, with
+    /// `commit()`. The options are the group's on every topic (defaults: start
+    /// `"latest"`, no auto-commit, 45 s session timeout).
+    #[pyo3(signature = (pattern, name, *, start = None, auto_commit = None, session_timeout = None))]
+    fn group_pattern(
+        &self,
+        pattern: &str,
+        name: &str,
+        start: Option<&Bound<'_, PyAny>>,
+        auto_commit: Option<bool>,
+        session_timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<crate::pattern::PatternPy> {
+        let options = crate::group::group_options(start, auto_commit, session_timeout)?;
+        crate::pattern::PatternPy::member(
+            &self.bus,
+            pattern,
+            name,
+            options.apply(ringlet::GroupConfig::default()),
+        )
+    }
+
     /// Every topic as a data product: a list of dicts with `name`, `owner`,
     /// `description`, `tags`, `schema`, `partitions`, `retention`, `records`,
     /// `producers`, `consumers` (each with its `lag`) and `lag` (the largest).

@@ -27,15 +27,24 @@ pub(crate) fn open_group(
     auto_commit: Option<bool>,
     session_timeout: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<GroupPy> {
-    let options = GroupOptions {
-        start: group_start(start)?,
-        auto_commit,
-        session_timeout: convert::opt_duration(session_timeout, "session_timeout")?,
-    };
+    let options = group_options(start, auto_commit, session_timeout)?;
     let g = topic.open_group(name, &options).map_err(err)?;
     Ok(GroupPy {
         g,
         topic: topic.clone(),
+    })
+}
+
+/// A group's keyword options.
+pub(crate) fn group_options(
+    start: Option<&Bound<'_, PyAny>>,
+    auto_commit: Option<bool>,
+    session_timeout: Option<&Bound<'_, PyAny>>,
+) -> PyResult<GroupOptions> {
+    Ok(GroupOptions {
+        start: group_start(start)?,
+        auto_commit,
+        session_timeout: convert::opt_duration(session_timeout, "session_timeout")?,
     })
 }
 

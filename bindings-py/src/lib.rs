@@ -65,6 +65,7 @@ mod faults;
 mod group;
 mod http;
 mod kafka;
+mod pattern;
 mod queue;
 mod reader;
 mod records;
@@ -97,6 +98,7 @@ fn _ringlet(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<bus::ManualClockPy>()?;
     m.add_class::<topic::TopicPy>()?;
     m.add_class::<subscription::SubscriptionPy>()?;
+    m.add_class::<pattern::PatternPy>()?;
     m.add_class::<records::Receipt>()?;
     m.add_class::<records::RecordPy>()?;
     m.add_class::<queue::QueuePy>()?;

@@ -86,6 +86,8 @@ pub struct RecordPy {
     key: Option<Key>,
     headers: Headers,
     value: Py<PyAny>,
+    /// The topic, for records read by a pattern subscription.
+    topic: Option<std::sync::Arc<str>>,
 }
 
 impl RecordPy {
@@ -101,7 +103,14 @@ impl RecordPy {
             key: r.key,
             headers: r.headers,
             value,
+            topic: None,
         })
+    }
+
+    /// The record as read from `topic` (by a pattern subscription).
+    pub(crate) fn in_topic(mut self, topic: std::sync::Arc<str>) -> Self {
+        self.topic = Some(topic);
+        self
     }
 
     pub(crate) fn list(py: Python<'_>, rs: Vec<ReadRecord>) -> PyResult<Py<PyList>> {
@@ -115,6 +124,13 @@ impl RecordPy {
 
 #[pymethods]
 impl RecordPy {
+    /// The topic it was read from, for records of a pattern subscription
+    /// (`None` otherwise: the reader's topic).
+    #[getter]
+    fn topic(&self) -> Option<&str> {
+        self.topic.as_deref()
+    }
+
     /// The partition.
     #[getter]
     fn partition(&self) -> u32 {
@@ -162,8 +178,12 @@ impl RecordPy {
             Some(k) => format!(", key={}", key_to_py(py, k).bind(py).repr()?),
             None => String::new(),
         };
+        let topic = match &self.topic {
+            Some(t) => format!("topic={t:?}, "),
+            None => String::new(),
+        };
         Ok(format!(
-            "Record(partition={}, offset={}, timestamp={}{key}, value={})",
+            "Record({topic}partition={}, offset={}, timestamp={}{key}, value={})",
             self.partition,
             self.offset,
             self.timestamp,

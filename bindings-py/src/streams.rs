@@ -279,6 +279,58 @@ impl StreamPy {
         self.stream.to(&t).map_err(err)
     }
 
+    /// Publishes each record to the topic named by `f(record)` (a `str`),
+    /// creating a missing topic on first use with the given options (the
+    /// defaults otherwise), or, with `create=False`, only to topics that exist.
+    /// A record routed where it may not go (no such topic, a name the bus's
+    /// naming rule refuses, a topic this stream reads) fails like a callback's
+    /// exception: `StreamError` from `run_until_idle()`, or skipped under
+    /// `on_error="skip"`. Returns `None`.
+    #[pyo3(signature = (f, *, create = true, partitions = None, capacity = None, max_age = None, on_full = None))]
+    fn route(
+        &self,
+        f: &Bound<'_, PyAny>,
+        create: bool,
+        partitions: Option<&Bound<'_, PyAny>>,
+        capacity: Option<&Bound<'_, PyAny>>,
+        max_age: Option<&Bound<'_, PyAny>>,
+        on_full: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let f = callable(f, "f")?;
+        let options = ringlet::options::TopicOptions {
+            partitions: convert::opt_count(partitions, "partitions")?,
+            capacity: convert::opt_count(capacity, "capacity")?,
+            max_age: convert::opt_duration(max_age, "max_age")?,
+            on_full: on_full
+                .filter(|p| !p.is_none())
+                .map(|p| convert::choice(p, "on_full"))
+                .transpose()?,
+            ..Default::default()
+        };
+        let given = options != ringlet::options::TopicOptions::default();
+        let routes = match (create, given) {
+            (true, _) => ringlet::streams::Routes::create(options.apply(Default::default())),
+            (false, false) => ringlet::streams::Routes::existing(),
+            (false, true) => return Err(PyValueError::new_err(
+                "topic options are for the topics route() creates: drop them, or leave create=True",
+            )),
+        };
+        self.stream.try_route(
+            move |r| {
+                call(&f, r, |name| {
+                    name.extract::<String>().map_err(|_| {
+                        PyTypeError::new_err(format!(
+                            "the route function must return a topic name (str), not {}",
+                            convert::type_name(name)
+                        ))
+                    })
+                })
+            },
+            routes,
+        );
+        Ok(())
+    }
+
     /// Groups by key for `count`, `reduce`, `aggregate` or `window`.
     #[pyo3(signature = (*, store = None, capacity = None))]
     fn group_by_key(

@@ -40,6 +40,7 @@ __all__ = [
     "NotFound",
     "NotOwner",
     "OutOfRange",
+    "PatternSubscription",
     "Pending",
     "Queue",
     "Ready",
@@ -234,6 +235,18 @@ class Bus:
         """Everything, as plain dicts and lists."""
     def catalog(self) -> list[dict[str, Any]]:
         """Every topic as a data product (a list of dicts; a table in Jupyter)."""
+    def subscribe_pattern(self, pattern: str, start: Optional[_StartLike] = None) -> PatternSubscription:
+        """Reads every topic whose whole name matches ``pattern``, including topics created later."""
+    def group_pattern(
+        self,
+        pattern: str,
+        name: str,
+        *,
+        start: Optional[_GroupStart] = None,
+        auto_commit: Optional[bool] = None,
+        session_timeout: Optional[_Seconds] = None,
+    ) -> PatternSubscription:
+        """Joins the group ``name`` on every topic whose whole name matches ``pattern``."""
     @property
     def naming_rule(self) -> Optional[str]:
         """The rule topic names follow, or None."""
@@ -329,6 +342,9 @@ class Record:
         """The very object that was published."""
     def header(self, name: str) -> Optional[bytes]:
         """The last header of that name, or None."""
+    @property
+    def topic(self) -> Optional[str]:
+        """The topic it was read from, for records of a pattern subscription."""
 
 @final
 class Topic:
@@ -440,6 +456,41 @@ class Subscription:
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> bool: ...
+
+@final
+class PatternSubscription:
+    """A reader of every topic whose name matches a pattern (``Bus.subscribe_pattern``,
+    or a group member with ``Bus.group_pattern``)."""
+
+    @property
+    def pattern(self) -> str: ...
+    @property
+    def group(self) -> Optional[str]: ...
+    def poll(self, timeout: Optional[_Seconds] = None) -> Optional[Record]:
+        """The next record of any matching topic (``.topic`` says which), or None on timeout."""
+    def poll_many(self, max: Optional[int] = None, timeout: Optional[_Seconds] = None) -> list[Record]:
+        """Up to ``max`` (default 1024) records; empty on timeout."""
+    def __iter__(self) -> Iterator[Record]: ...
+    def __next__(self) -> Record: ...
+    def topics(self) -> list[str]:
+        """The topics read now, sorted."""
+    def not_read(self) -> list[tuple[str, str]]:
+        """Matching topics that are not read, with the reason."""
+    @property
+    def lag(self) -> int: ...
+    @property
+    def skipped(self) -> int: ...
+    def commit(self) -> None:
+        """Commits what was returned on every topic (a group member only)."""
+    def assignment(self) -> dict[str, list[int]]: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> PatternSubscription: ...
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None: ...
 
 @final
 class Group:
@@ -653,6 +704,17 @@ class Stream:
     def peek(self, f: _Callback) -> Stream: ...
     def for_each(self, f: _Callback) -> None: ...
     def to(self, topic: Union[Topic, str]) -> None: ...
+    def route(
+        self,
+        f: Callable[[Record], str],
+        *,
+        create: bool = True,
+        partitions: Optional[int] = None,
+        capacity: Optional[int] = None,
+        max_age: Optional[_Seconds] = None,
+        on_full: Optional[_OnFull] = None,
+    ) -> None:
+        """Publishes each record to the topic ``f(record)`` names."""
     def group_by_key(self, *, store: Optional[str] = None, capacity: Optional[int] = None) -> GroupedStream: ...
     def join(self, table: Table, f: Callable[[Record, Any], Any]) -> Stream: ...
     def left_join(self, table: Table, f: Callable[[Record, Any], Any]) -> Stream: ...
