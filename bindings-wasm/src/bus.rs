@@ -250,6 +250,46 @@ impl Bus {
         self.bus.names()
     }
 
+    /// Reads every topic whose whole name matches `pattern` (a regular
+    /// expression), including topics created later (Kafka's regex
+    /// subscription). Options: `start` (as in `subscribe`) for the topics there
+    /// now; topics found later are read from their first record. Records carry
+    /// `topic`.
+    #[wasm_bindgen(js_name = subscribePattern, unchecked_return_type = "PatternSubscription")]
+    pub fn subscribe_pattern(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] pattern: JsValue,
+        options: Option<crate::types::PatternOptions>,
+    ) -> Result<JsValue, JsValue> {
+        let options_ = options.map(JsValue::from).unwrap_or_default();
+        crate::pattern::PatternSubscription::subscribe(
+            &self.bus,
+            &pattern,
+            &options_,
+            self.timer.clone(),
+        )
+    }
+
+    /// Joins the consumer group `name` on every topic whose whole name matches
+    /// `pattern`, including topics created later: one member across them, with
+    /// `commit()`. Options as in `topic.group`, used on every topic.
+    #[wasm_bindgen(js_name = groupPattern, unchecked_return_type = "PatternSubscription")]
+    pub fn group_pattern(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] pattern: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        options: Option<crate::types::GroupOptions>,
+    ) -> Result<JsValue, JsValue> {
+        let options_ = options.map(JsValue::from).unwrap_or_default();
+        crate::pattern::PatternSubscription::member(
+            &self.bus,
+            &pattern,
+            &name,
+            &options_,
+            self.timer.clone(),
+        )
+    }
+
     /// Every topic as a data product: `name`, `owner`, `description`, `tags`,
     /// `schema`, `partitions`, `retention`, `records`, `producers`, `consumers`
     /// (each with its `lag`) and `lag` (the largest), sorted by name.

@@ -56,19 +56,23 @@ impl Group {
         opts: &JsValue,
         timer: Rc<Timer>,
     ) -> Result<Group, JsValue> {
-        let o = option_object(opts, "group", &["start", "autoCommit", "sessionTimeoutMs"])?;
-        let options = GroupOptions {
-            start: group_start(&get(&o, "start")?)?,
-            auto_commit: convert::opt_bool(&get(&o, "autoCommit")?, "autoCommit")?,
-            session_timeout: convert::opt_ms(&get(&o, "sessionTimeoutMs")?, "sessionTimeoutMs")?,
-        };
-        let g = topic.open_group(name, &options).map_err(err)?;
+        let g = topic.open_group(name, &options(opts)?).map_err(err)?;
         Ok(Group {
             g,
             topic: topic.name().to_owned(),
             timer,
         })
     }
+}
+
+/// A group's options object (`start`, `autoCommit`, `sessionTimeoutMs`).
+pub(crate) fn options(opts: &JsValue) -> Result<GroupOptions, JsValue> {
+    let o = option_object(opts, "group", &["start", "autoCommit", "sessionTimeoutMs"])?;
+    Ok(GroupOptions {
+        start: group_start(&get(&o, "start")?)?,
+        auto_commit: convert::opt_bool(&get(&o, "autoCommit")?, "autoCommit")?,
+        session_timeout: convert::opt_ms(&get(&o, "sessionTimeoutMs")?, "sessionTimeoutMs")?,
+    })
 }
 
 #[wasm_bindgen]

@@ -108,6 +108,7 @@ mod convert;
 mod eventstore;
 mod faults;
 mod group;
+mod pattern;
 mod queue;
 mod reader;
 mod records;

@@ -232,6 +232,64 @@ impl Stream {
         self.stream.to(&t).map_err(err)
     }
 
+    /// Publishes each record to the topic named by `f(record)` (a string),
+    /// making a missing topic on first use with the options' `partitions`,
+    /// `capacity`, `maxAgeMs`, `onFull` (defaults otherwise), or, with
+    /// `create: false`, only to topics that exist. A record routed where it may
+    /// not go (no such topic, a name the naming rule refuses, a topic this stream
+    /// reads) fails like a throwing function: a `StreamError` from
+    /// `runUntilIdle()`, or skipped under `onError("skip")`.
+    pub fn route(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(record: RingletRecord) => string")] f: JsValue,
+        options: Option<crate::types::RouteOptions>,
+    ) -> Result<(), JsValue> {
+        let f = callback(&f, "f")?;
+        let options_ = options.map(JsValue::from).unwrap_or_default();
+        let o = option_object(
+            &options_,
+            "route",
+            &["create", "partitions", "capacity", "maxAgeMs", "onFull"],
+        )?;
+        let on_full = get(&o, "onFull")?;
+        let topic = ringlet::options::TopicOptions {
+            partitions: convert::opt_u32(&get(&o, "partitions")?, "partitions")?,
+            capacity: convert::opt_usize(&get(&o, "capacity")?, "capacity")?,
+            max_age: convert::opt_ms(&get(&o, "maxAgeMs")?, "maxAgeMs")?,
+            on_full: (!absent(&on_full))
+                .then(|| convert::choice(&on_full, "onFull"))
+                .transpose()?,
+            ..Default::default()
+        };
+        let create = convert::opt_bool(&get(&o, "create")?, "create")?.unwrap_or(true);
+        let routes = if create {
+            ringlet::streams::Routes::create(topic.apply(Default::default()))
+        } else if topic == ringlet::options::TopicOptions::default() {
+            ringlet::streams::Routes::existing()
+        } else {
+            return Err(type_error(
+                "topic options are for the topics route() creates: drop them, or leave create: true",
+            ));
+        };
+        self.stream.try_route(
+            move |r| {
+                let name = call(&f, r)?;
+                name.as_string().ok_or_else(|| {
+                    fail(
+                        js_sys::TypeError::new(&format!(
+                            "the route function must return a topic name (a string), not {}",
+                            convert::type_name(&name)
+                        ))
+                        .into(),
+                        Some(record_js(r.clone())),
+                    )
+                })
+            },
+            routes,
+        );
+        Ok(())
+    }
+
     /// Groups by key for `count`, `reduce`, `aggregate` or `window`. Options:
     /// `store` (the table's name), `capacity` (its most keys).
     #[wasm_bindgen(js_name = groupByKey)]

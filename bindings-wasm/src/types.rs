@@ -44,6 +44,10 @@ extern "C" {
     pub type SubscribeOptions;
     #[wasm_bindgen(typescript_type = "TopicOptions")]
     pub type TopicOptions;
+    #[wasm_bindgen(typescript_type = "PatternOptions")]
+    pub type PatternOptions;
+    #[wasm_bindgen(typescript_type = "RouteOptions")]
+    pub type RouteOptions;
 }
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -77,6 +81,10 @@ export interface PublishOptions { key?: Key; headers?: HeadersInit; partition?: 
 export interface SendOptions { key?: Key; headers?: HeadersInit; delayMs?: number }
 export interface SendAsyncOptions { key?: Key; headers?: HeadersInit }
 export interface SubscribeOptions { start?: Start; onLag?: OnLag }
+/** `start` is for the topics that match now; topics found later are read from their first record. */
+export interface PatternOptions { start?: Start }
+/** `create` (default `true`): make a missing topic on first use with the other options; `false`: only topics that exist. */
+export interface RouteOptions { create?: boolean; partitions?: number; capacity?: number; maxAgeMs?: number; onFull?: OnFull }
 export interface GroupOptions { start?: "earliest" | "latest" | Date | { timestamp: number | Date }; autoCommit?: boolean; sessionTimeoutMs?: number }
 export interface ShareGroupOptions { start?: "earliest" | "latest" | Date | { timestamp: number | Date }; visibilityTimeoutMs?: number; maxDeliveries?: number; maxInFlight?: number; deadLetter?: string }
 export interface JoinOptions { onAssign?: (partitions: number[]) => void; onRevoke?: (partitions: number[]) => void }
@@ -148,6 +156,7 @@ export interface Subscription { [Symbol.asyncIterator](): AsyncIterator<RingletR
 export interface Member { [Symbol.asyncIterator](): AsyncIterator<RingletRecord> }
 export interface ShareMember { [Symbol.asyncIterator](): AsyncIterator<Delivery> }
 export interface Queue { [Symbol.asyncIterator](): AsyncIterator<Delivery> }
+export interface PatternSubscription { [Symbol.asyncIterator](): AsyncIterator<RingletRecord & { topic: string }> }
 
 export interface GroupByKeyOptions { store?: string; capacity?: number }
 /** Exactly one of `tumblingMs`, `hoppingMs` (with `advanceMs`) or `sessionGapMs`. */

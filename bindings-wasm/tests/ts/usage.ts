@@ -3,7 +3,7 @@ import init, {
   Bus, Delivery, Receipt, RingletRecord, Snapshot, JournalEvent, liveValues,
   Stream, Table, WindowedTable, WindowedValue, WindowedEntry, Topology, TopologyDescription, StreamError,
   EventStore, Aggregates, RingletError, Full, Closed, Faults, ActiveFault, FaultFigures,
-  CatalogEntry, TopicMetadata,
+  CatalogEntry, TopicMetadata, PatternSubscription,
 } from "ringlet";
 
 export async function main(): Promise<number> {
@@ -123,4 +123,21 @@ export function catalog(): number {
   // @ts-expect-error: tags are a list
   bus.topic("sales.refunds.v1", { tags: "tier:1" });
   return entries[0].lag + m.tags.length + (rule ? 1 : 0) + entries[0].retention.capacity;
+}
+
+// Pattern subscriptions and routing.
+export async function patterns(): Promise<number> {
+  const bus = new Bus({ clock: "manual" });
+  const sub: PatternSubscription = bus.subscribePattern("orders\\..*", { start: "earliest" });
+  const member: PatternSubscription = bus.groupPattern("orders\\..*", "billing", { start: "earliest", autoCommit: false });
+  bus.topic("orders").stream().route((r: RingletRecord) => `orders.${r.value.country}`, { partitions: 2, onFull: "block" });
+  const r = await sub.next();
+  const topic: string = r.topic;
+  const owned: Record<string, number[]> = member.assignment();
+  member.commit();
+  const names: string[] = sub.topics();
+  // @ts-expect-error: the route function names a topic
+  bus.topic("orders").stream().route("orders.eu");
+  for await (const rec of sub) return rec.topic.length + names.length + topic.length + Object.keys(owned).length + sub.lag;
+  return sub.skipped;
 }
