@@ -12,7 +12,7 @@ export CARGO_TERM_COLOR ?= never
 VENV := $(CURDIR)/.venv
 PY := $(VENV)/bin/python
 export PYO3_PYTHON := $(PY)
-PY_PACKAGES := maturin pytest hypothesis mypy nbclient nbformat ipykernel matplotlib psutil requests schemathesis
+PY_PACKAGES := maturin pytest hypothesis mypy nbclient nbformat ipykernel matplotlib psutil requests schemathesis pyarrow pandas duckdb
 # Miri runs the unit tests and these integration tests (proptest is too slow there),
 # in two processes at once (Miri interprets on one core; cargo holds its lock only
 # while building).
@@ -54,7 +54,7 @@ setup-rust:
 
 setup-py:
 	@test -x $(PY) || python3 -m venv $(VENV)
-	@$(PY) -c "import maturin, pytest, hypothesis, mypy, nbclient, nbformat, ipykernel, matplotlib, psutil, requests, schemathesis" 2>/dev/null || $(PY) -m pip install -q $(PY_PACKAGES)
+	@$(PY) -c "import maturin, pytest, hypothesis, mypy, nbclient, nbformat, ipykernel, matplotlib, psutil, requests, schemathesis, pyarrow, pandas, duckdb" 2>/dev/null || $(PY) -m pip install -q $(PY_PACKAGES)
 
 # JS: the wasm target, the wasm-bindgen CLI matching the pinned crate, Debian's
 # Chromium + chromedriver, and the npm dev tools (playwright-core, typescript, rxjs).

@@ -65,6 +65,7 @@ mod faults;
 mod group;
 mod http;
 mod kafka;
+mod lake;
 mod pattern;
 mod queue;
 mod reader;
@@ -95,6 +96,7 @@ fn _ringlet(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<bus::BusPy>()?;
     kafka::register(m)?;
     http::register(m)?;
+    lake::register(m)?;
     m.add_class::<bus::ManualClockPy>()?;
     m.add_class::<topic::TopicPy>()?;
     m.add_class::<subscription::SubscriptionPy>()?;

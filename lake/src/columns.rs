@@ -21,6 +21,7 @@ use crate::LakeError;
 
 /// A record as the sink keeps it until its file is written.
 pub(crate) struct Row {
+    pub(crate) partition: u32,
     pub(crate) offset: u64,
     pub(crate) timestamp: i64,
     pub(crate) key: Option<Key>,
@@ -128,18 +129,19 @@ impl Plan {
         Arc::new(Schema::new(fields))
     }
 
-    /// The rows of one partition as an Arrow batch.
+    /// The rows as an Arrow batch.
     pub(crate) fn batch(
         &self,
         topic: &str,
-        partition: u32,
         rows: &[Row],
         key_as_text: bool,
     ) -> Result<RecordBatch, LakeError> {
         let n = rows.len();
-        let p = i32::try_from(partition).unwrap_or(i32::MAX);
         let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(Int32Array::from(vec![p; n])),
+            Arc::new(Int32Array::from_iter_values(
+                rows.iter()
+                    .map(|r| i32::try_from(r.partition).unwrap_or(i32::MAX)),
+            )),
             Arc::new(Int64Array::from_iter_values(
                 rows.iter()
                     .map(|r| i64::try_from(r.offset).unwrap_or(i64::MAX)),
@@ -148,7 +150,7 @@ impl Plan {
                 TimestampMillisecondArray::from_iter_values(rows.iter().map(|r| r.timestamp))
                     .with_timezone("UTC"),
             ),
-            keys(topic, partition, rows, key_as_text)?,
+            keys(topic, rows, key_as_text)?,
             headers(rows),
         ];
         match &self.properties {
@@ -164,7 +166,7 @@ impl Plan {
             }
             Some(props) => {
                 for (_, name, kind) in props {
-                    columns.push(property(topic, partition, rows, name, *kind)?);
+                    columns.push(property(topic, rows, name, *kind)?);
                 }
                 if self.extra {
                     let mut b = StringBuilder::new();
@@ -232,7 +234,7 @@ fn header_fields() -> Fields {
     ])
 }
 
-fn keys(topic: &str, partition: u32, rows: &[Row], as_text: bool) -> Result<ArrayRef, LakeError> {
+fn keys(topic: &str, rows: &[Row], as_text: bool) -> Result<ArrayRef, LakeError> {
     if !as_text {
         let mut b = BinaryBuilder::new();
         for r in rows {
@@ -249,7 +251,7 @@ fn keys(topic: &str, partition: u32, rows: &[Row], as_text: bool) -> Result<Arra
                 Err(_) => {
                     return Err(LakeError::Value {
                         topic: topic.into(),
-                        partition,
+                        partition: r.partition,
                         offset: r.offset,
                         reason: "its key is not UTF-8 text: export keys as bytes with \
                                  LakeConfig::key_as_text(false)"
@@ -288,16 +290,10 @@ fn headers(rows: &[Row]) -> ArrayRef {
     Arc::new(ListArray::new(field, offsets, Arc::new(items), None))
 }
 
-fn property(
-    topic: &str,
-    partition: u32,
-    rows: &[Row],
-    name: &str,
-    kind: Kind,
-) -> Result<ArrayRef, LakeError> {
+fn property(topic: &str, rows: &[Row], name: &str, kind: Kind) -> Result<ArrayRef, LakeError> {
     let wrong = |r: &Row, v: &J, what: &str| LakeError::Value {
         topic: topic.into(),
-        partition,
+        partition: r.partition,
         offset: r.offset,
         reason: format!(
             "its field {name:?} is {v}, not {what} as the topic's schema says: \
@@ -382,7 +378,7 @@ fn integer(v: &J) -> Option<i64> {
 
 /// A record as one line of JSON Lines: the record's fields, headers as
 /// `[name, base64]` pairs, the value as JSON.
-pub(crate) fn json_line(partition: u32, r: &Row, out: &mut Vec<u8>) {
+pub(crate) fn json_line(r: &Row, out: &mut Vec<u8>) {
     use base64::Engine as _;
     let b64 = base64::engine::general_purpose::STANDARD;
     let key = r
@@ -398,7 +394,7 @@ pub(crate) fn json_line(partition: u32, r: &Row, out: &mut Vec<u8>) {
         .map(|(n, v)| serde_json::json!([n, b64.encode(v)]))
         .collect();
     let line = serde_json::json!({
-        "partition": partition,
+        "partition": r.partition,
         "offset": r.offset,
         "timestamp": r.timestamp,
         "key": key,

@@ -79,6 +79,57 @@ use std::time::Duration;
 
 pub use sink::{Sink, SinkStats};
 
+/// The Arrow crate the batches are built with.
+pub use arrow_array;
+
+/// Records as one Arrow batch with the columns a lake file has (crate docs):
+/// the value flattened into columns when `schema` says its shape, else one
+/// `value` column of JSON text. `convert` turns a value into JSON.
+///
+/// ```
+/// use ringlet::{Bus, Start, TopicConfig};
+/// let bus = Bus::new();
+/// let t = bus.topic::<u32>("n", TopicConfig::default())?;
+/// t.publish_batch([1, 2, 3]).unwrap();
+/// let records = t.subscribe(Start::Earliest)?.try_recv_batch(10).unwrap();
+/// let b = ringlet_lake::record_batch("n", records, None, true, |v| Ok((*v).into()))?;
+/// assert_eq!((b.num_rows(), b.num_columns()), (3, 6));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// `Value` for a value `convert` refuses, a key that is not text with
+/// `key_as_text`, or a field that does not fit its column.
+pub fn record_batch<T>(
+    topic: &str,
+    records: impl IntoIterator<Item = ringlet::Record<T>>,
+    schema: Option<&serde_json::Value>,
+    key_as_text: bool,
+    mut convert: impl FnMut(&T) -> Result<serde_json::Value, String>,
+) -> Result<arrow_array::RecordBatch, LakeError> {
+    let rows = records
+        .into_iter()
+        .map(|r| {
+            let value = convert(&r.value).map_err(|reason| LakeError::Value {
+                topic: topic.into(),
+                partition: r.partition,
+                offset: r.offset,
+                reason,
+            })?;
+            Ok(columns::Row {
+                partition: r.partition,
+                offset: r.offset,
+                timestamp: r.timestamp,
+                key: r.key,
+                headers: r.headers,
+                value,
+            })
+        })
+        .collect::<Result<Vec<_>, LakeError>>()?;
+    columns::Plan::of(schema).batch(topic, &rows, key_as_text)
+}
+
 /// The file format a sink writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {

@@ -341,6 +341,7 @@ impl<T: Clone + Send + Sync + 'static> Sink<T> {
             since: Instant::now(),
         });
         open.rows.push(Row {
+            partition: p,
             offset: r.offset,
             timestamp: r.timestamp,
             key: r.key,
@@ -371,13 +372,13 @@ impl<T: Clone + Send + Sync + 'static> Sink<T> {
             Format::Parquet => {
                 let batch = self
                     .plan
-                    .batch(&self.name, p, &open.rows, self.config.key_as_text)?;
+                    .batch(&self.name, &open.rows, self.config.key_as_text)?;
                 files::write_whole(&dir, &name, |f| write_parquet(f, &batch, &self.name))?
             }
             Format::JsonLines => {
                 let mut buf = Vec::with_capacity(open.bytes + open.rows.len() * 96);
                 for r in &open.rows {
-                    columns::json_line(p, r, &mut buf);
+                    columns::json_line(r, &mut buf);
                 }
                 files::write_whole(&dir, &name, |f| {
                     f.write_all(&buf)

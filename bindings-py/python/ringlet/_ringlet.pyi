@@ -7,10 +7,13 @@ reference. Blocking calls release the GIL and Ctrl-C interrupts them.
 
 import asyncio
 import os
+import pathlib
 from collections.abc import Awaitable, Callable, Iterable, Iterator, AsyncIterator, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal, Optional, Union, final
+
+from typing_extensions import Self, disjoint_base
 
 __version__: str
 __all__ = [
@@ -19,6 +22,7 @@ __all__ = [
     "Bridge",
     "HttpServer",
     "serve",
+    "LakeSink",
     "Bus",
     "Closed",
     "ConfigError",
@@ -373,6 +377,10 @@ class Topic:
     def config(self) -> dict[str, Any]: ...
     def end_offsets(self) -> list[int]: ...
     def earliest_offsets(self) -> list[int]: ...
+    def to_arrow(self, start: Optional[_StartLike] = None) -> Any:
+        """The retained records as a ``pyarrow.Table`` (needs ``ringlet[lake]``)."""
+    def to_pandas(self, start: Optional[_StartLike] = None) -> Any:
+        """The retained records as a ``pandas.DataFrame`` (needs ``ringlet[lake]``)."""
     def offsets_for_times(self, timestamp: _Timestamp) -> list[Optional[int]]: ...
     def publish(
         self,
@@ -933,3 +941,34 @@ def serve(
     cors_origins: list[str] | None = None,
     cluster_id: str | None = None,
 ) -> HttpServer: ...
+
+@disjoint_base
+class LakeSink:
+    """Writes a topic to a data lake folder as Parquet or JSON Lines files (`ringlet.lake`)."""
+
+    def __new__(
+        cls,
+        bus: Bus,
+        topic: Union[str, Topic],
+        path: Union[str, os.PathLike[str]],
+        *,
+        format: Literal["parquet", "jsonl", "jsonlines", "json"] = "parquet",
+        group: str = "lake",
+        start: Optional[_StartLike] = None,
+        max_records: int = 100000,
+        max_bytes: int = 67108864,
+        max_age: Optional[_Seconds] = None,
+        key_as_text: bool = True,
+    ) -> Self: ...
+    def step(self, timeout: Optional[_Seconds] = None) -> int: ...
+    def run_until_idle(self) -> int: ...
+    def flush(self) -> int: ...
+    def close(self) -> Optional[dict[str, int]]: ...
+    @property
+    def stats(self) -> dict[str, int]: ...
+    @property
+    def folder(self) -> pathlib.Path: ...
+    @property
+    def topic(self) -> str: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *_exc: object) -> bool: ...
