@@ -29,7 +29,7 @@ JS_DIR := bindings-wasm
 # One version for the crate, the wheel and the npm package: the workspace's.
 VERSION := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' Cargo.toml | head -1)
 DIST := $(CURDIR)/dist
-WASM_TEST := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner $(CARGO) test -p ringlet-wasm --target wasm32-unknown-unknown --release
+WASM_TEST := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner $(CARGO) test -p ringlet-wasm --target wasm32-unknown-unknown --release --no-default-features
 # The test runner's HTTP server sometimes never answers one of several module
 # requests Chromium makes at once: the page never loads and chromedriver waits
 # ("Timed out receiving message from renderer", no test run at all). The
@@ -63,7 +63,7 @@ setup-js: setup-rust
 	@rustup target list --installed | grep -q '^wasm32-unknown-unknown$$' || rustup target add wasm32-unknown-unknown
 	@wasm-bindgen --version 2>/dev/null | grep -q ' 0.2.129$$' || $(CARGO) install wasm-bindgen-cli --version 0.2.129 --locked
 	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
-	@test -d $(JS_DIR)/node_modules/playwright-core -a -d $(JS_DIR)/node_modules/typescript -a -d $(JS_DIR)/node_modules/rxjs || (cd $(JS_DIR) && npm ci --no-audit --no-fund)
+	@test -d $(JS_DIR)/node_modules/playwright-core -a -d $(JS_DIR)/node_modules/typescript -a -d $(JS_DIR)/node_modules/rxjs -a -x $(JS_DIR)/node_modules/.bin/esbuild -a -d $(JS_DIR)/node_modules/ajv-draft-04 || (cd $(JS_DIR) && npm ci --no-audit --no-fund)
 
 # Kafka: Java 17 and Maven (the broker's jars come from Maven Central).
 setup-kafka:
@@ -271,6 +271,7 @@ bench: setup-rust setup-py
 	$(CARGO) run --release -q -p ringlet-benches --bin ratios
 	$(MAKE) --no-print-directory py-build
 	$(PY) bindings-py/bench/bench.py
+	$(PY) bindings-py/bench/lake_bench.py
 	$(MAKE) --no-print-directory js-build
 	node $(JS_DIR)/bench/bench.mjs
 	$(MAKE) --no-print-directory bench-kafka

@@ -13,6 +13,18 @@ rm -rf "$here/pkg"
 wasm-bindgen --target web --remove-name-section --remove-producers-section --out-dir "$here/pkg/web" "$wasm"
 wasm-bindgen --target nodejs --out-dir "$here/pkg/node" "$wasm"
 node "$here/js/patch-glue.mjs" "$here/pkg/web/ringlet_wasm.js" "$here/pkg/node/ringlet_wasm.js"
+# The JSON Schema validator (Ajv, a dev dependency) is bundled
+# into the snippet that imports it: the package has no runtime dependency and a
+# page loads it without an import map.
+esbuild="$here/node_modules/.bin/esbuild"
+[ -x "$esbuild" ] || { echo "esbuild is missing: run make setup-js" >&2; exit 1; }
+licence=$(node -p 'process.argv.slice(1).map(f=>{const p=require(f);return p.name+" "+p.version+" ("+p.license+" License, "+(p.author?.name??p.author??"its authors")+")"}).join(", ")' \
+  "$here"/node_modules/{ajv,ajv-draft-04,fast-deep-equal,fast-uri,json-schema-traverse,require-from-string}/package.json)
+for f in "$here"/pkg/web/snippets/*/js/schema.js "$here"/pkg/node/snippets/*/js/schema.js; do
+  [ -f "$f" ] || continue
+  "$esbuild" "$f" --bundle --format=esm --minify --log-level=warning --legal-comments=eof \
+    --outfile="$f" --allow-overwrite --banner:js="/*! includes $licence */"
+done
 # The package: js/package.json with the workspace's version (set once, in the root
 # Cargo.toml), the JS README and the licences.
 version=$(cargo metadata -q --no-deps --format-version 1 --manifest-path "$root/Cargo.toml" |

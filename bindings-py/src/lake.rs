@@ -62,6 +62,8 @@ fn to_json(v: &Value) -> Result<serde_json::Value, String> {
 #[pyclass(name = "LakeSink", module = "ringlet.lake", subclass)]
 pub struct LakeSinkPy {
     sink: Mutex<Option<Sink<Value>>>,
+    /// The stats it had when it was closed.
+    last: Mutex<Option<ringlet_lake::SinkStats>>,
     topic: String,
     format: Format,
 }
@@ -122,6 +124,7 @@ impl LakeSinkPy {
         let sink = Sink::with_values(&t, path, config, Box::new(to_json)).map_err(lake_err)?;
         Ok(LakeSinkPy {
             sink: Mutex::new(Some(sink)),
+            last: Mutex::new(None),
             topic: t.name().to_owned(),
             format,
         })
@@ -159,14 +162,19 @@ impl LakeSinkPy {
             return Ok(py.None());
         };
         let stats = sink.close().map_err(lake_err)?;
+        *self.last.lock() = Some(stats);
         stats_dict(py, stats)
     }
 
     /// What the sink has done: `records` and `files` and `bytes` written,
     /// `pending` (read, not yet in a complete file), `skipped` (evicted
     /// before they were read), `already` (found complete after a restart).
+    /// After `close()`, the stats it closed with.
     #[getter]
     fn stats(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        if let Some(last) = *self.last.lock() {
+            return stats_dict(py, last);
+        }
         let stats = self.with(|s| Ok(s.stats()))?;
         stats_dict(py, stats)
     }

@@ -58,6 +58,7 @@ def test_parquet_files_read_back_with_pyarrow_pandas_and_duckdb(tmp_path: pathli
         assert sink.stats["records"] == 300 and sink.stats["pending"] == 0
         assert sink.folder == tmp_path / "topic=web.clicks"
     assert "closed" in repr(sink)
+    assert sink.stats["records"] == 300  # what it closed with
     with pytest.raises(ringlet.Closed):
         sink.run_until_idle()
 

@@ -87,3 +87,18 @@ def test_durable_bank():
     assert "acc-2: balance 30 after 2 transactions (version 2)" in text
     assert "stale writer refused: expected version 2, the account is at 3" in text
     assert any("accounts" in h for h in html_outputs(outputs))
+
+
+def test_stream_to_lake():
+    text, outputs = run("stream_to_lake.ipynb")
+    assert "published: 6000 clicks on 3 partitions" in text
+    assert "exported: 6000 records in" in text
+    assert "topic=web.clicks.v1/date=2026-12-04/hour=09" in text and "hour=11" in text
+    assert "group 'lake' lag: 0" in text
+    assert "records in the lake: 6000 — each once: True" in text
+    assert "lake agrees with the retained records: True" in text
+    assert "to_pandas: 6000 rows" in text
+    assert any("image/png" in o.get("data", {}) for o in outputs)
+    assert (HERE / "out" / "lake_views.png").stat().st_size > 5_000
+    html = html_outputs(outputs)
+    assert any("web.clicks.v1" in h and "pii:pseudonymous" in h and "lake" in h for h in html)

@@ -1,6 +1,7 @@
 // Node benchmark of the JS package against peers measured in the same run:
 // publish+poll and send+receive+ack, per event and batched, vs a plain array queue,
-// EventEmitter and RxJS ReplaySubject(1024). Prints events/s and ratios.
+// EventEmitter and RxJS ReplaySubject(1024). Prints events/s and ratios, and the
+// cost of a JSON Schema check per publish.
 import { createRequire } from "node:module";
 import { EventEmitter } from "node:events";
 import { ReplaySubject } from "rxjs";
@@ -80,6 +81,20 @@ results.queueBatched = best(() => {
   return N / 4;
 });
 
+// The extra time per publish of a 10-field object on a topic with a JSON Schema
+// naming each field's type and requiring all ten (as in the Rust and Python benches).
+const props = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`f${i}`, { type: ["integer", "string", "number"][i % 3] }]));
+const schema = { type: "object", properties: props, required: Object.keys(props) };
+const value = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`f${i}`, [7, "a short string", 2.5][i % 3]]));
+const perPublishNs = (options) => 1e9 / best(() => {
+  const bus = new Bus(); const t = bus.topic("t", { capacity: 4096, ...options });
+  for (let i = 0; i < N / 4; i++) t.publish(value);
+  t.free(); bus.free();
+  return N / 4;
+});
+results.publishPlainNs = perPublishNs({});
+results.publishSchemaNs = perPublishNs({ schema });
+
 const m = (x) => `${(x / 1e6).toFixed(2)} M/s`;
 console.log(`peers: array queue ${m(results.array)}, EventEmitter ${m(results.emitter)}, ReplaySubject(1024) ${m(results.replay)}`);
 const row = (name, v, peer, peerName, target) => {
@@ -90,3 +105,5 @@ row("publish + poll, per event", results.perEvent, results.replay, "ReplaySubjec
 row("publishMany + pollMany (256)", results.batched, results.emitter, "EventEmitter", 0.5);
 console.log(`${"send + tryReceive + ack, per message".padEnd(42)} ${m(results.queue).padStart(11)}  ${(results.queue / results.array).toFixed(2)}× array queue`);
 console.log(`${"sendMany + receiveMany + ack (256)".padEnd(42)} ${m(results.queueBatched).padStart(11)}  ${(results.queueBatched / results.array).toFixed(2)}× array queue`);
+const cost = results.publishSchemaNs - results.publishPlainNs;
+console.log(`${"schema check, 10-field object, per publish".padEnd(42)} ${`${cost.toFixed(0)} ns`.padStart(11)}  (a publish alone: ${results.publishPlainNs.toFixed(0)} ns)  goal ≤ 2000 ns — ${cost <= 2000 ? "met" : "missed"}`);

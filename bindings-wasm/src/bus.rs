@@ -95,6 +95,8 @@ impl Bus {
             b = b.naming_rule(ringlet::NamingRule::template(&rule).map_err(err)?);
         }
         let bus = b.build();
+        #[cfg(feature = "json-schema")]
+        bus.set_schema_compiler::<Value>(crate::schema::compiler());
         let timer = Timer::new(bus.clone(), manual);
         Ok(Bus { bus, clock, timer })
     }
@@ -160,9 +162,11 @@ impl Bus {
                 "owner",
                 "description",
                 "tags",
+                "schema",
             ],
         )?;
         let f = get(&o, "onFull")?;
+        let schema = get(&o, "schema")?;
         let options = ringlet::options::TopicOptions {
             partitions: convert::opt_u32(&get(&o, "partitions")?, "partitions")?,
             capacity: convert::opt_usize(&get(&o, "capacity")?, "capacity")?,
@@ -180,7 +184,9 @@ impl Bus {
                 owner: convert::opt_string(&get(&o, "owner")?, "owner")?,
                 description: convert::opt_string(&get(&o, "description")?, "description")?,
                 tags: convert::opt_strings(&get(&o, "tags")?, "tags")?,
-                schema: None,
+                schema: (!absent(&schema))
+                    .then(|| crate::schema::doc(&schema, "schema"))
+                    .transpose()?,
             },
         };
         let t = self

@@ -5,7 +5,8 @@
 //! `Lagged` (with `partition` and `skipped`), `Expired`, `AlreadySettled`, `Timeout`,
 //! `NotOwner` / `OutOfRange` (with `partition`), `VersionConflict` (with `id`,
 //! `expected`, `actual`), `TypeMismatch`, `ConfigError`, `NotFound`, `InvalidName`,
-//! `StreamError` (with the failing record and the thrown value as `cause`), and
+//! `StreamError` (with the failing record and the thrown value as `cause`),
+//! `SchemaError` (with `topic`, `path` — a JSON pointer — and `rule`, the keyword), and
 //! `Busy` for a re-entrant call.
 //! Wrong argument types are `TypeError`s; numbers out of range are `RangeError`s.
 
@@ -110,7 +111,13 @@ pub fn err<E: ErrorDetails + 'static>(e: E) -> JsValue {
     .into_iter()
     .flatten()
     .collect();
-    named(e.kind().as_str(), &msg, &fields)
+    let out = named(e.kind().as_str(), &msg, &fields);
+    if let Some(s) = e.schema() {
+        set(&out, "topic", &JsValue::from_str(&s.topic));
+        set(&out, "path", &JsValue::from_str(&s.path));
+        set(&out, "rule", &JsValue::from_str(&s.rule));
+    }
+    out
 }
 
 fn set(o: &JsValue, k: &str, v: &JsValue) {

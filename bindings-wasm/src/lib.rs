@@ -112,6 +112,7 @@ mod pattern;
 mod queue;
 mod reader;
 mod records;
+mod schema;
 mod streams;
 mod tables;
 mod timer;

@@ -128,6 +128,24 @@ impl Topic {
         })
     }
 
+    /// Its JSON Schema, `null` when it has none.
+    #[wasm_bindgen(getter, unchecked_return_type = "object | boolean | null")]
+    pub fn schema(&self) -> JsValue {
+        with_topic!(&self.kind, t => t.schema().map_or(JsValue::NULL, |s| plain(&s)))
+    }
+
+    /// Changes its JSON Schema. Only optional properties may be added (a
+    /// `ConfigError` names the change refused otherwise); a topic without a
+    /// schema takes any first one.
+    #[wasm_bindgen(js_name = setSchema)]
+    pub fn set_schema(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "object | boolean")] schema: JsValue,
+    ) -> Result<(), JsValue> {
+        let doc = crate::schema::doc(&schema, "schema")?;
+        self.values()?.set_schema(doc).map_err(err)
+    }
+
     /// Whether it is closed.
     #[wasm_bindgen(getter, js_name = isClosed)]
     pub fn is_closed(&self) -> bool {

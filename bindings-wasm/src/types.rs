@@ -64,7 +64,7 @@ export type HeadersInit = Record<string, string | Uint8Array> | [string, string 
 
 export interface BusOptions { clock?: "system" | "manual"; startMs?: number | Date; journal?: number; /** A rule every new topic name must follow, e.g. `"<domain>.<product>.v<version>"`. */ namingRule?: string }
 /** `compacted: true` keeps the latest record per key; publishing `null` with a key deletes it. */
-export interface TopicOptions { partitions?: number; capacity?: number; maxAgeMs?: number; onFull?: OnFull; compacted?: boolean; /** Topics in the browser and Node are kept in memory: `true` throws `ConfigError`. */ durable?: boolean; /** The team or domain that owns it (the catalog lists it). */ owner?: string; description?: string; tags?: string[] }
+export interface TopicOptions { partitions?: number; capacity?: number; maxAgeMs?: number; onFull?: OnFull; compacted?: boolean; /** Topics in the browser and Node are kept in memory: `true` throws `ConfigError`. */ durable?: boolean; /** The team or domain that owns it (the catalog lists it). */ owner?: string; description?: string; tags?: string[]; /** A JSON Schema each value is checked against at publish (`SchemaError` when it does not match). */ schema?: object | boolean }
 /** A topic's data-product metadata. */
 export interface TopicMetadata { owner: string | null; description: string | null; tags: string[]; schema: object | null }
 /** A producer or consumer of a topic in the catalog. */

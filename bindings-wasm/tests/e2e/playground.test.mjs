@@ -268,3 +268,21 @@ test("time controls step the manual clock; the tour's Next walks every lesson; p
   await page.setViewportSize({ width: 1400, height: 900 });
   assert.deepEqual(errors, []);
 });
+
+test("the browser build checks JSON Schemas (the bundled validator compiles in the page)", async () => {
+  await open("stream");
+  const got = await page.evaluate(() => {
+    const bus = new window.playground.bus.constructor();
+    const t = bus.topic("orders", { schema: { type: "object", properties: { total: { type: "number", minimum: 0 } }, required: ["total"] } });
+    t.publish({ total: 3 });
+    const out = [];
+    for (const v of [{ total: -1 }, {}]) {
+      try { t.publish(v); } catch (e) { out.push([e.name, e.path, e.rule]); }
+    }
+    out.push(t.endOffsets()[0]);
+    bus.free();
+    return out;
+  });
+  assert.deepEqual(got, [["SchemaError", "/total", "minimum"], ["SchemaError", "", "required"], 1]);
+  assert.deepEqual(errors, []);
+});

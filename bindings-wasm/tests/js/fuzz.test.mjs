@@ -23,7 +23,7 @@ class UserError extends Error {
 
 const ALLOWED = new Set(["TypeError", "RangeError", "UserError", "RingletError", "Full", "Closed", "Lagged", "Expired",
   "AlreadySettled", "Timeout", "NotOwner", "OutOfRange", "VersionConflict", "TypeMismatch", "ConfigError", "NotFound",
-  "InvalidName", "StreamError", "Busy", "Io"]);
+  "InvalidName", "StreamError", "SchemaError", "Busy", "Io"]);
 // Ending things is rarer, so most calls meet live objects.
 const ENDINGS = new Set(["free", "close", "leave", "ack", "nack", "reject", "delete"]);
 

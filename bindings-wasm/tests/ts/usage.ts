@@ -122,6 +122,12 @@ export function catalog(): number {
   const rule: string | undefined = bus.namingRule;
   // @ts-expect-error: tags are a list
   bus.topic("sales.refunds.v1", { tags: "tier:1" });
+  const checked = bus.topic("sales.returns.v1", { schema: { type: "object", required: ["id"] } });
+  checked.setSchema({ type: "object", required: ["id"], properties: { note: { type: "string" } } });
+  const schema: object | boolean | null = checked.schema;
+  // @ts-expect-error: a schema is an object or a boolean
+  bus.topic("sales.credits.v1", { schema: "object" });
+  if (schema === null) return -1;
   return entries[0].lag + m.tags.length + (rule ? 1 : 0) + entries[0].retention.capacity;
 }
 
