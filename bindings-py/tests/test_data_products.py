@@ -210,3 +210,32 @@ def test_naming_rule():
     bus.queue("jobs")  # queues are not topics
     with pytest.raises(ringlet.ConfigError):
         ringlet.Bus(naming_rule="<domain")
+
+
+CHROMIUM = "/usr/bin/chromium"  # installed by `make setup-js`
+
+
+def test_the_catalog_html_renders_in_headless_chromium(tmp_path):
+    """What Jupyter shows, opened in a real browser: Chromium parses the table
+    (its DOM has every product's row and cell) and paints it."""
+    import subprocess
+
+    bus = ringlet.Bus()
+    bus.topic("sales.orders.v1", partitions=2, owner="sales", description="Orders <as placed>", tags=["pii:none"],
+              schema={"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]})
+    bus.topic("web.clicks.v1", owner="web").publish({"page": "/"})
+    bus.get_topic("web.clicks.v1").group("analytics", start="earliest").join()
+    page = tmp_path / "catalog.html"
+    page.write_text(f"<!doctype html><meta charset=utf-8><body>{bus.catalog()._repr_html_()}</body>")
+    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run(flags + ["--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    assert dom.count("<tr") == 3, dom  # the header and two products
+    assert "sales.orders.v1" in dom and "web.clicks.v1" in dom
+    assert "Orders &lt;as placed&gt;" in dom  # escaped text, not markup
+    shot = tmp_path / "catalog.png"
+    subprocess.run(flags + [f"--screenshot={shot}", "--window-size=1200,500", page.as_uri()],
+                   capture_output=True, timeout=120)
+    png = shot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000, len(png)

@@ -242,6 +242,45 @@ const lessons = [
     },
   },
   {
+    id: "products", title: "Data products", sub: "catalog, schemas, routing",
+    bus: { namingRule: "<domain>.<product>.v<version>" },
+    text: "In a data mesh each team publishes its events as a data product: a topic with an owner, a description, tags and a JSON Schema that every event is checked against at publish — an order without a total is refused, naming the field and the rule, and nothing is appended. The bus's naming rule (<domain>.<product>.v<version>) refuses topic names that break it. The catalog lists every product with who writes it, who reads it and how far behind each reader is. Routing happens in the application, not in a middleware: a stream sends each order to its country's topic, made on first use; the analytics team reads every country with one pattern subscription, including countries that appear later.",
+    setup() {
+      const t = bus.topic("sales.orders.v1", {
+        partitions: 2, capacity: 32, owner: "sales", description: "Orders as placed", tags: ["pii:none", "tier:1"],
+        schema: { type: "object", properties: { id: { type: "integer" }, country: { type: "string", pattern: "^[a-z]{2}$" }, total: { type: "number", minimum: 0 } }, required: ["id", "country", "total"] },
+      });
+      t.stream().route((r) => `sales.orders-${r.value.country}.v1`, { partitions: 1, capacity: 32 });
+      const billing = t.group("billing", { start: "earliest", autoCommit: false }).join();
+      const analytics = bus.subscribePattern("sales\\.orders-[a-z]{2}\\.v1", { start: "earliest" });
+      return { t, billing, analytics, n: 0, log: [], seen: [] };
+    },
+    actions: {
+      eu: ["Order from eu", (s) => s.t.publish({ id: ++s.n, country: "eu", total: 30 })],
+      us: ["Order from us", (s) => s.t.publish({ id: ++s.n, country: "us", total: 12.5 })],
+      jp: ["Order from jp (a new country)", (s) => s.t.publish({ id: ++s.n, country: "jp", total: 99 })],
+      bad: ["Order without a total", (s) => {
+        try { s.t.publish({ id: ++s.n, country: "eu" }); } catch (e) { s.log.unshift(`${e.name} at "${e.path}" (${e.rule}): ${e.message}`); }
+      }],
+      name: ["Create topic \"orders\"", (s) => {
+        try { bus.topic("orders"); } catch (e) { s.log.unshift(`${e.name}: ${e.message}`); }
+      }],
+      read: ["analytics reads every country", (s) => { for (const r of s.analytics.pollMany(100)) s.seen.push(`${r.topic}@${r.offset}`); }],
+      bill: ["billing reads and commits", (s) => { s.billing.pollMany(100); s.billing.commit(); }],
+    },
+    tick() { bus.runUntilIdle(); },
+    render(s) {
+      const rows = bus.catalog().map((c) => `<tr data-product="${esc(c.name)}"><td><code>${esc(c.name)}</code></td><td>${esc(c.owner ?? "—")}</td>` +
+        `<td>${c.tags.map((t) => `<span class="pill">${esc(t)}</span>`).join("") || "—"}</td>` +
+        `<td>${c.schema ? `required: ${esc((c.schema.required ?? []).join(", "))}` : "—"}</td><td>${c.partitions}</td><td>${c.records}</td>` +
+        `<td>${c.producers.map((p) => esc(`${p.kind} ${p.name}`)).join("<br>") || "—"}</td>` +
+        `<td>${c.consumers.map((k) => esc(`${k.kind} ${k.name}: lag ${k.lag}`)).join("<br>") || "—"}</td></tr>`).join("");
+      return `<div class="card"><h4>the catalog (<code>bus.catalog()</code>)</h4><div style="overflow-x:auto"><table data-testid="catalog"><tr><th>product</th><th>owner</th><th>tags</th><th>schema</th><th>partitions</th><th>records</th><th>written by</th><th>read by</th></tr>${rows}</table></div></div>` +
+        `<div class="grid"><div class="card"><h4>analytics: <code>subscribePattern("sales\\.orders-[a-z]{2}\\.v1")</code></h4><p>topics: <span data-testid="pattern-topics">${esc(s.analytics.topics().join(", ") || "none yet")}</span></p><div class="log" data-testid="pattern-read">${s.seen.slice(-8).map(esc).join("<br>") || "—"}</div></div>` +
+        `<div class="card"><h4>refused</h4><div class="log" data-testid="refused">${s.log.slice(0, 6).map(esc).join("<br>") || "—"}</div></div></div>`;
+    },
+  },
+  {
     id: "rest", title: "REST vs events", sub: "what happens when a service is down",
     text: "Take the shipping service down. A REST-style call needs it to answer now: the call fails and the work is lost unless the caller retries. An event waits in the topic; when shipping comes back it resumes from its committed offset and processes everything it missed.",
     setup() {
@@ -281,7 +320,7 @@ function project(s) {
 function start(id) {
   if (bus) { try { bus.free(); } catch { /* freed */ } }
   lesson = lessons.find((l) => l.id === id) ?? lessons[0];
-  bus = new Bus({ clock: "manual", journal: 500 });
+  bus = new Bus({ clock: "manual", journal: 500, ...lesson.bus });
   journal = bus.journal();
   seenJournal = [];
   state = lesson.setup();

@@ -228,6 +228,35 @@ test("stream processing: filter, map and count into tables, windows with grace, 
   await shot("7-processing");
 });
 
+test("data products: the catalog from the engine, a schema and the naming rule refuse, routing makes topics a pattern reads", async () => {
+  await open("products");
+  await click("Order from eu");
+  await click("Order from us");
+  await click("Order from eu");
+  await click("Order without a total");
+  assert.match(await text("refused"), /SchemaError at "" \(required\)/);
+  await click("Create topic \"orders\"");
+  assert.match(await text("refused"), /InvalidName: .*naming rule/);
+  const catalog = await text("catalog");
+  assert.match(catalog, /sales\.orders\.v1\s+sales\s+pii:none\s*tier:1\s+required: id, country, total\s+2\s+3/);
+  assert.match(catalog, /group billing: lag 3/);
+  assert.match(catalog, /sales\.orders-eu\.v1/);
+  assert.match(catalog, /sales\.orders-us\.v1/);
+  await click("analytics reads every country");
+  assert.equal(await text("pattern-topics"), "sales.orders-eu.v1, sales.orders-us.v1");
+  await click("Order from jp (a new country)"); // a topic made after the subscription
+  await click("analytics reads every country");
+  assert.match(await text("pattern-topics"), /sales\.orders-jp\.v1/);
+  assert.match(await text("pattern-read"), /sales\.orders-jp\.v1@0/);
+  await click("billing reads and commits");
+  assert.match(await text("catalog"), /group billing: lag 0/);
+  // What the page shows is the engine's catalog.
+  const engine = await page.evaluate(() => window.playground.bus.catalog().map((c) => [c.name, c.records]));
+  assert.deepEqual(engine, [["sales.orders-eu.v1", 2], ["sales.orders-jp.v1", 1], ["sales.orders-us.v1", 1], ["sales.orders.v1", 4]]);
+  await shot("8-products");
+  assert.deepEqual(errors, []);
+});
+
 test("REST vs events: with the service down the call is lost, the event waits and is processed on return", async () => {
   await open("rest");
   await click("Shipping: down / up");
@@ -241,7 +270,7 @@ test("REST vs events: with the service down the call is lost, the event waits an
   await click("Shipping: down / up");
   assert.equal(await text("waiting"), "0");
   assert.match(await text("shipped"), /e2\s*e3/);
-  await shot("8-rest");
+  await shot("9-rest");
 });
 
 test("time controls step the manual clock; the tour's Next walks every lesson; phone width works", async () => {
@@ -253,18 +282,18 @@ test("time controls step the manual clock; the tour's Next walks every lesson; p
   await page.waitForFunction(() => window.playground.bus.now > 1200);
   await page.getByTestId("play").click();
   const seen = [];
-  for (let i = 0; i < 8; i++) {
+  for (let i = 0; i < 9; i++) {
     seen.push(await page.evaluate(() => window.playground.lesson));
     await page.getByTestId("next").click();
   }
-  assert.deepEqual(seen, ["stream", "broker", "queue", "groups", "sourcing", "cqrs", "processing", "rest"]);
+  assert.deepEqual(seen, ["stream", "broker", "queue", "groups", "sourcing", "cqrs", "processing", "products", "rest"]);
   await page.setViewportSize({ width: 390, height: 844 });
   await open("groups");
   await click("Add a member");
   await click("Produce 4 payments");
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px at phone width`);
-  await shot("9-phone");
+  await shot("10-phone");
   await page.setViewportSize({ width: 1400, height: 900 });
   assert.deepEqual(errors, []);
 });
