@@ -63,6 +63,30 @@ def test_records_come_back_in_a_new_process_at_their_offsets(tmp_path: pathlib.P
         assert r.offset == ends[r.partition]
 
 
+def test_metadata_and_schema_come_back_in_a_new_process(tmp_path: pathlib.Path) -> None:
+    schema = {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]}
+    run(
+        f"""
+        import ringlet
+        with ringlet.Bus(data_dir={str(tmp_path)!r}) as bus:
+            t = bus.topic("orders", durable=True, owner="sales", description="Orders", tags=["pii:none"],
+                          schema={schema!r})
+            t.publish({{"id": 1}})
+            t.set_schema({{**{schema!r}, "properties": {{"id": {{"type": "integer"}}, "note": {{"type": "string"}}}}}})
+        """
+    )
+    with ringlet.Bus(data_dir=tmp_path) as bus:
+        t = bus.topic("orders")
+        assert t.metadata == {"owner": "sales", "description": "Orders", "tags": ["pii:none"], "schema": t.schema}
+        assert t.schema is not None and "note" in t.schema["properties"]
+        with pytest.raises(ringlet.SchemaError) as e:
+            t.publish({"id": "one"})
+        assert (e.value.path, e.value.rule) == ("/id", "type")
+        with pytest.raises(ringlet.ConfigError, match="owner"):
+            bus.topic("orders", owner="web")
+        assert bus.catalog()[0]["owner"] == "sales"
+
+
 def test_identity_holds_within_the_process(tmp_path: pathlib.Path) -> None:
     with ringlet.Bus(data_dir=tmp_path) as bus:
         t = bus.topic("t", durable=True, codec="pickle")

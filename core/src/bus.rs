@@ -499,6 +499,17 @@ impl Bus {
             dead_letter_to::<T>(&reg, source, target)
         });
         let is_durable = durable.is_some();
+        // A durable topic opened again starts from the metadata it stored; what
+        // is given now is taken in as on any later open (fills in, or must agree).
+        let stored = match &durable {
+            Some(d) => crate::topic::stored_metadata(&name, d.logs.as_ref())?,
+            None => None,
+        };
+        let mut config = config;
+        let given = match stored {
+            Some(stored) => Some(std::mem::replace(&mut config.metadata, stored)),
+            None => None,
+        };
         let metadata = config.metadata.clone();
         let topic = Topic::<T>::create_with(
             name.clone(),
@@ -511,6 +522,10 @@ impl Bus {
         topic.inner.schema.remember(compiler);
         if let Some(doc) = metadata.schema {
             topic.inner.schema.evolve(&name, doc, None)?;
+        }
+        match &given {
+            Some(given) => topic.adopt(given, None)?,
+            None => topic.inner.persist_metadata()?,
         }
         let mut reg = match held.take() {
             Some(reg) => reg,
@@ -681,7 +696,9 @@ impl Bus {
     /// are also written to the bus's [`storage`](BusBuilder::storage) before each
     /// publish returns, and read back when it is opened again after a restart
     /// (the newest `capacity` per partition, at their offsets; offsets continue).
-    /// Values are encoded with [`Postcard`](crate::storage::Postcard); see the
+    /// Values are encoded with [`Postcard`](crate::storage::Postcard) (and
+    /// `serde_json::Value` values with [`Json`](crate::storage::Json), which
+    /// postcard cannot decode); see the
     /// [`storage`](crate::storage) module for what survives what.
     ///
     /// # Errors
@@ -705,7 +722,7 @@ impl Bus {
     where
         T: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
     {
-        self.durable_topic_with(name, config, crate::storage::Postcard)
+        self.durable_topic_shared(name, config, crate::storage::default_codec::<T>(), None)
     }
 
     /// [`Bus::durable_topic`] with values encoded by `codec` (for example
@@ -760,12 +777,17 @@ impl Bus {
     where
         T: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
     {
-        self.durable_topic_shared(
-            name,
-            config.compacted(true),
-            Arc::new(crate::storage::Postcard),
-            Some(Option::is_none),
-        )
+        // Postcard as before; `serde_json::Value` (which postcard cannot decode)
+        // as JSON behind a tombstone byte, so that `Some(null)` stays a value.
+        let codec: Arc<dyn crate::storage::Codec<Option<T>>> =
+            if std::any::TypeId::of::<T>() == std::any::TypeId::of::<serde_json::Value>() {
+                Arc::new(crate::storage::OptionCodec(
+                    crate::storage::default_codec::<T>(),
+                ))
+            } else {
+                Arc::new(crate::storage::Postcard)
+            };
+        self.durable_topic_shared(name, config.compacted(true), codec, Some(Option::is_none))
     }
 
     /// [`Bus::durable_compacted_topic`] with values encoded by `codec` and

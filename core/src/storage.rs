@@ -40,6 +40,14 @@
 //! group's members resume from its committed offsets (at-least-once across
 //! restarts: what was read but not committed is handed out again).
 //!
+//! A durable topic's data-product metadata — owner, description, tags and
+//! JSON Schema — is stored with its commits (written when it changes, at least
+//! handed to the operating system): opened again after a restart, the topic
+//! starts from what it stored, and what the open gives is taken in as when a
+//! topic is opened again in one process (unset keeps, set must agree or fills
+//! in, a schema evolves only by the evolution rule); its schema is checked
+//! from the first publish after the restart.
+//!
 //! An event store over a durable topic ([`Bus::durable_event_store`](crate::Bus::durable_event_store))
 //! keeps its events the same way; reopened, it indexes them again, so every
 //! aggregate is rebuilt and versions continue.
@@ -348,6 +356,40 @@ impl<T: Serialize + DeserializeOwned + 'static> Codec<T> for Postcard {
 
     fn decode(&self, bytes: &[u8]) -> Result<T, String> {
         postcard::from_bytes(bytes).map_err(|e| e.to_string())
+    }
+}
+
+/// JSON ([`serde_json`]): self-describing, so it stores values that postcard
+/// cannot read back (`serde_json::Value`, types that deserialize with
+/// `deserialize_any`), and fields may be added to a stored type (with
+/// `#[serde(default)]`). [`Bus::durable_topic`](crate::Bus::durable_topic) uses
+/// it for `serde_json::Value` values.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json;
+
+impl<T: Serialize + DeserializeOwned + 'static> Codec<T> for Json {
+    fn name(&self) -> &str {
+        "json"
+    }
+
+    fn encode(&self, value: &T) -> Result<Vec<u8>, String> {
+        serde_json::to_vec(value).map_err(|e| e.to_string())
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Result<T, String> {
+        serde_json::from_slice(bytes).map_err(|e| e.to_string())
+    }
+}
+
+/// The codec [`Bus::durable_topic`](crate::Bus::durable_topic) stores `T` with:
+/// [`Json`] for `serde_json::Value`, which postcard cannot decode, else
+/// [`Postcard`].
+pub(crate) fn default_codec<T: Serialize + DeserializeOwned + 'static>() -> Arc<dyn Codec<T>> {
+    use std::any::TypeId;
+    if TypeId::of::<T>() == TypeId::of::<serde_json::Value>() {
+        Arc::new(Json)
+    } else {
+        Arc::new(Postcard)
     }
 }
 

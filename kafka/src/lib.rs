@@ -128,23 +128,9 @@ use import::{Import, QueueSink, TopicSink};
 use shared::{client_config, Shared};
 
 /// Values as JSON ([serde_json](https://docs.rs/serde_json)): the bridge's
-/// default, readable by any Kafka client. Also usable as a durable topic's codec.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Json;
-
-impl<T: Serialize + DeserializeOwned + 'static> Codec<T> for Json {
-    fn name(&self) -> &str {
-        "json"
-    }
-
-    fn encode(&self, value: &T) -> Result<Vec<u8>, String> {
-        serde_json::to_vec(value).map_err(|e| e.to_string())
-    }
-
-    fn decode(&self, bytes: &[u8]) -> Result<T, String> {
-        serde_json::from_slice(bytes).map_err(|e| e.to_string())
-    }
-}
+/// default, readable by any Kafka client — the core's codec of the same name,
+/// also a durable topic's codec.
+pub use ringlet::storage::Json;
 
 /// A running link: its figures, its stop flag and its thread.
 #[derive(Debug)]

@@ -75,6 +75,29 @@ pub(crate) struct TopicInner<T> {
     pub(crate) meta: Mutex<TopicMetadata>,
     /// Its schema now, checked at every publish.
     pub(crate) schema: crate::schema::SchemaSlot<T>,
+    /// Held while a durable topic writes its metadata, so the last write is the
+    /// newest metadata.
+    persisting: Mutex<()>,
+}
+
+/// The state key a durable topic keeps its metadata (schema included) under,
+/// beside its consumer groups' commits.
+pub(crate) const METADATA_STATE: &str = "__metadata";
+
+/// The metadata a durable topic's storage holds, if any.
+pub(crate) fn stored_metadata(
+    name: &str,
+    logs: &dyn crate::storage::TopicLogs,
+) -> Result<Option<TopicMetadata>, Error> {
+    match logs.state(METADATA_STATE) {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::ConfigError {
+                name: name.to_owned(),
+                reason: format!("its stored metadata is not readable: {e}"),
+            }),
+    }
 }
 
 impl<T: 'static> TopicInner<T> {
@@ -83,6 +106,34 @@ impl<T: 'static> TopicInner<T> {
         let mut m = self.meta.lock().clone();
         m.schema = self.schema.doc();
         m
+    }
+
+    /// Writes a durable topic's metadata now to its storage, when it changed
+    /// (nothing for an in-memory topic): opened again after a restart, the topic
+    /// has the owner, description, tags and schema it had.
+    pub(crate) fn persist_metadata(&self) -> Result<(), Error> {
+        let Some(d) = &self.durable else {
+            return Ok(());
+        };
+        let _turn = self.persisting.lock();
+        let m = self.snapshot_metadata();
+        let bytes = serde_json::to_vec(&m).map_err(|e| Error::ConfigError {
+            name: self.name.to_string(),
+            reason: format!("its metadata cannot be stored: {e}"),
+        })?;
+        if d.logs.state(METADATA_STATE).as_deref() == Some(&bytes[..]) {
+            return Ok(());
+        }
+        if d.logs.state(METADATA_STATE).is_none() && m == TopicMetadata::default() {
+            return Ok(());
+        }
+        // Rare and small: at least handed to the operating system, whatever the
+        // topic's durability.
+        let durability = match d.durability {
+            crate::storage::Durability::Buffered => crate::storage::Durability::Written,
+            other => other,
+        };
+        d.logs.store_state(METADATA_STATE, &bytes, durability)
     }
 }
 
@@ -263,6 +314,7 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
                 durable,
                 faults: Default::default(),
                 meta: Mutex::new(meta),
+                persisting: Mutex::new(()),
                 schema: Default::default(),
             }),
         };
@@ -345,7 +397,8 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
     /// schema, or that the topic's values cannot be checked.
     pub fn set_schema(&self, schema: serde_json::Value) -> Result<(), Error> {
         config::schema_shape(&self.inner.name, &schema)?;
-        self.inner.schema.evolve(&self.inner.name, schema, None)
+        self.inner.schema.evolve(&self.inner.name, schema, None)?;
+        self.inner.persist_metadata()
     }
 
     /// Takes `given` metadata into the topic when it is opened again: unset fields
@@ -391,10 +444,10 @@ impl<T: Clone + Send + Sync + 'static> Topic<T> {
                 meta.tags.clone_from(&given.tags);
             }
         }
-        match &given.schema {
-            Some(doc) => self.inner.schema.evolve(name, doc.clone(), compiler),
-            None => Ok(()),
+        if let Some(doc) = &given.schema {
+            self.inner.schema.evolve(name, doc.clone(), compiler)?;
         }
+        self.inner.persist_metadata()
     }
 
     /// The number of partitions.
