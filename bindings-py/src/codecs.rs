@@ -51,7 +51,8 @@ impl Codec<Value> for Json {
 
     fn encode(&self, value: &Value) -> Result<Vec<u8>, String> {
         Python::attach(|py| {
-            let v = to_json(value.get(py).bind(py), 0)?;
+            let v = to_json(value.get(py).bind(py), 0)
+                .map_err(|why| format!("{why}: convert it, or use codec=\"pickle\""))?;
             serde_json::to_vec(&v).map_err(|e| e.to_string())
         })
     }
@@ -66,6 +67,8 @@ impl Codec<Value> for Json {
     }
 }
 
+/// A Python value as JSON, or what in it is not JSON (each caller adds what to
+/// do about it: the codec suggests pickle, the lake converting first).
 pub(crate) fn to_json(obj: &Bound<'_, PyAny>, depth: usize) -> Result<serde_json::Value, String> {
     use serde_json::Value as J;
     if depth > MAX_DEPTH {
@@ -86,13 +89,13 @@ pub(crate) fn to_json(obj: &Bound<'_, PyAny>, depth: usize) -> Result<serde_json
         if let Ok(u) = obj.extract::<u64>() {
             return Ok(J::from(u));
         }
-        return Err("an int beyond 64 bits is not stored as JSON: use codec=\"pickle\"".into());
+        return Err("an int beyond 64 bits is not stored as JSON".into());
     }
     if obj.is_exact_instance_of::<PyFloat>() {
         let f = obj.extract::<f64>().map_err(|e| e.to_string())?;
         return serde_json::Number::from_f64(f)
             .map(J::Number)
-            .ok_or_else(|| format!("{f} is not a JSON number: use codec=\"pickle\""));
+            .ok_or_else(|| format!("{f} is not a JSON number"));
     }
     if let Ok(s) = obj.cast_exact::<PyString>() {
         return Ok(J::String(
@@ -111,7 +114,7 @@ pub(crate) fn to_json(obj: &Bound<'_, PyAny>, depth: usize) -> Result<serde_json
         for (k, v) in dict.iter() {
             let Ok(k) = k.cast_exact::<PyString>() else {
                 return Err(format!(
-                    "a dict key of type {} is not JSON (keys are str): use codec=\"pickle\"",
+                    "a dict key of type {} is not JSON (keys are str)",
                     type_name(&k)
                 ));
             };
@@ -123,7 +126,7 @@ pub(crate) fn to_json(obj: &Bound<'_, PyAny>, depth: usize) -> Result<serde_json
         return Ok(J::Object(m));
     }
     Err(format!(
-        "a {} is not JSON (dict, list, str, int, float, bool, None): convert it, or use codec=\"pickle\"",
+        "a {} is not JSON (dict, list, str, int, float, bool, None)",
         type_name(obj)
     ))
 }

@@ -37,19 +37,8 @@ fn to_json(v: &Value) -> Result<serde_json::Value, String> {
                     .into(),
             );
         }
-        crate::codecs::to_json(obj, 0).map_err(|reason| {
-            // The codec advice is for storing values, not for exporting them.
-            let stop = [' ', ',', ':'];
-            let cut = reason
-                .find("use codec")
-                .map_or(reason.as_str(), |i| &reason[..i]);
-            let cut = cut
-                .trim_end_matches(stop)
-                .trim_end_matches(" or")
-                .trim_end_matches(stop)
-                .trim_end_matches("convert it")
-                .trim_end_matches(stop);
-            format!("its value is not JSON-shaped: {cut}: convert it to these first")
+        crate::codecs::to_json(obj, 0).map_err(|why| {
+            format!("its value is not JSON-shaped: {why}: convert it to these first")
         })
     })
 }

@@ -88,10 +88,5 @@ pub(crate) fn schema_doc(s: &Bound<'_, PyAny>) -> PyResult<serde_json::Value> {
     if !(s.is_instance_of::<pyo3::types::PyDict>() || s.is_instance_of::<pyo3::types::PyBool>()) {
         return Err(type_error(format!("not {}", crate::convert::type_name(s))));
     }
-    crate::codecs::to_json(s, 0).map_err(|why| {
-        type_error(format!(
-            "and {}",
-            why.split(": use codec").next().unwrap_or(&why)
-        ))
-    })
+    crate::codecs::to_json(s, 0).map_err(|why| type_error(format!("and {why}")))
 }

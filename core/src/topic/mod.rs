@@ -121,10 +121,11 @@ impl<T: 'static> TopicInner<T> {
             name: self.name.to_string(),
             reason: format!("its metadata cannot be stored: {e}"),
         })?;
-        if d.logs.state(METADATA_STATE).as_deref() == Some(&bytes[..]) {
-            return Ok(());
-        }
-        if d.logs.state(METADATA_STATE).is_none() && m == TopicMetadata::default() {
+        let unchanged = match d.logs.state(METADATA_STATE) {
+            Some(stored) => stored == bytes,
+            None => m == TopicMetadata::default(),
+        };
+        if unchanged {
             return Ok(());
         }
         // Rare and small: at least handed to the operating system, whatever the
